@@ -1,0 +1,181 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+)
+
+// Exit statuses (../shared/CONTRACT.md §4).
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// cliEnv carries the process's outputs to a command; commands never touch os.Stdout directly.
+type cliEnv struct {
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+func newEnv(stdout, stderr io.Writer) *cliEnv {
+	return &cliEnv{
+		stdout: stdout,
+		stderr: stderr,
+		log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	}
+}
+
+// isTerminal reports whether stderr is a terminal, so long jobs know to draw progress.
+func (e *cliEnv) isTerminal() bool {
+	f, ok := e.stderr.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// usageError marks a problem with the command line or its input: exit status 2.
+type usageError struct{ err error }
+
+func (u *usageError) Error() string { return u.err.Error() }
+func (u *usageError) Unwrap() error { return u.err }
+
+// usagef returns a usageError with a formatted message.
+func usagef(format string, a ...any) error {
+	return &usageError{fmt.Errorf(format, a...)}
+}
+
+// badInput wraps err (typically from a library reading user files) as bad input: exit 2.
+func badInput(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &usageError{err}
+}
+
+func exitCode(env *cliEnv, name string, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	fmt.Fprintf(env.stderr, "propensity %s: %s\n", name, msg)
+	var u *usageError
+	if errors.As(err, &u) {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// newFlagSet returns a flag set whose errors are returned (not printed-and-exited), with a
+// usage line and the command's summary in its help text.
+func newFlagSet(env *cliEnv, name, usage, summary string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.stderr, "Usage: propensity %s %s\n\n%s\n\nFlags:\n", name, usage, summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args into fs, turning flag errors into usage errors. Positional
+// arguments are refused unless allowPositional is set.
+func parseFlags(fs *flag.FlagSet, args []string, allowPositional bool) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{err}
+	}
+	if !allowPositional && fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// requireFlags reports every required flag that was left empty, at once.
+func requireFlags(pairs ...string) error {
+	var missing []string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			missing = append(missing, "--"+pairs[i])
+		}
+	}
+	if len(missing) > 0 {
+		return usagef("missing required flag(s): %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// parseDate parses DATE as YYYY-MM-DD (midnight UTC) or RFC 3339 (CONTRACT §4).
+func parseDate(flagName, s string) (time.Time, error) {
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, usagef("--%s: %q is not a date (want YYYY-MM-DD or RFC 3339)", flagName, s)
+}
+
+// parseDuration parses a duration with d (days), w (weeks) or h (hours) suffix, as well as
+// anything time.ParseDuration accepts. It must be positive.
+func parseDuration(flagName, s string) (time.Duration, error) {
+	bad := usagef("--%s: %q is not a positive duration (want e.g. 90d, 12w, 36h)", flagName, s)
+	if s == "" {
+		return 0, bad
+	}
+	var d time.Duration
+	unit := s[len(s)-1]
+	switch unit {
+	case 'd', 'w':
+		n, err := strconv.ParseFloat(s[:len(s)-1], 64)
+		if err != nil {
+			return 0, bad
+		}
+		day := 24 * time.Hour
+		if unit == 'w' {
+			day *= 7
+		}
+		d = time.Duration(n * float64(day))
+	default:
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, bad
+		}
+	}
+	if d <= 0 {
+		return 0, bad
+	}
+	return d, nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// printJSON writes v as exactly one JSON object on stdout.
+func (e *cliEnv) printJSON(v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

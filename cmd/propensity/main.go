@@ -1,0 +1,75 @@
+// Command propensity scores, predicts and segments marketing contacts.
+//
+// Each subcommand lives in its own file and only wires flags into library options
+// (see ../shared/CONVENTIONS.md: thin commands).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// command is one subcommand of propensity.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *cliEnv, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"generate", "write a synthetic history with known ground truth", runGenerate},
+		{"features", "build the point-in-time feature table of a history", runFeatures},
+		{"score", "score one profile or a whole history with a scorecard and models", runScore},
+		{"train", "train a conversion or churn model (history or any table)", runTrain},
+		{"ltv", "fit BG/NBD + Gamma-Gamma lifetime value to transactions", runLTV},
+		{"personas", "cluster people into personas and evaluate segments", runPersonas},
+		{"evaluate", "compare a scorecard with model probabilities on real outcomes", runEvaluate},
+		{"serve", "serve scores over HTTP", runServe},
+		{"demo", "generate, train, score and serve on embedded defaults", runDemo},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := realMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// realMain runs one command line and returns the process exit status:
+// 0 success, 1 failure while running, 2 bad usage or bad input.
+func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	env := newEnv(stdout, stderr)
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		if len(args) > 1 {
+			args = []string{args[1], "--help"}
+		} else {
+			printUsage(stderr)
+			if len(args) == 0 {
+				return exitUsage
+			}
+			return exitOK
+		}
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return exitCode(env, c.name, c.run(ctx, env, args[1:]))
+		}
+	}
+	fmt.Fprintf(stderr, "propensity: unknown command %q (run 'propensity help')\n", args[0])
+	return exitUsage
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "propensity: predictive scoring and segmentation for marketing and CRM data")
+	fmt.Fprintln(w, "\nUsage: propensity COMMAND [flags]   (propensity COMMAND --help for its flags)")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+}
