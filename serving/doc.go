@@ -1,2 +1,13 @@
-// Package serving is propensity's HTTP API (Gin) and its model registry.
+// Package serving turns a profile into a score response (../shared/CONTRACT.md §3) and holds
+// the models that do it.
+//
+// A ModelSet is one consistent snapshot of scorecards and of any subset of the conversion,
+// churn, LTV and personas models, each behind a small interface (RulesModel, Classifier,
+// LTVModel, PersonaModel). A Loader builds a set from a models directory with loaders the
+// caller injects (so that serving imports models and features, never training); a Registry
+// publishes it atomically and swaps in a new one on Reload, refusing a set that fails to
+// load. Scorer.Score is the one place a profile becomes a Response, shared by the HTTP API
+// (package web and api/v1), the score command and batch scoring. A block whose model is not
+// loaded, or that has no answer for a profile (LTV of a contact without purchases, a contact
+// no scorecard audience matches), is absent and named in Response.Unavailable.
 package serving

@@ -3,9 +3,97 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
+
+	"github.com/propensity-dev/propensity/features"
 )
 
-// runFeatures is not built yet: see the issue that owns the "features" command.
+// runFeatures builds the point-in-time feature table of a history directory (CONTRACT §4, §6).
 func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
-	return errors.New("not implemented yet")
+	fs := newFlagSet(env, "features", "--data DIR --as-of DATE [--horizon 90d] --out FILE.parquet [--config history.yaml] [--json]",
+		"Stitch identities and compute one row of point-in-time features (and labels with --horizon) per person.")
+	data := fs.String("data", "", "history directory (contacts, events, transactions, identities Parquet)")
+	asOf := fs.String("as-of", "", "as-of time T: YYYY-MM-DD or RFC 3339; features use rows with ts < T")
+	horizon := fs.String("horizon", "", "label window H after T (e.g. 90d); no labels when empty")
+	halfLife := fs.String("half-life", "", "half-life of the decayed counts (default 30d)")
+	out := fs.String("out", "", "output Parquet file (written atomically)")
+	config := fs.String("config", "", "history config YAML naming files and columns")
+	customer := fs.String("customer", "", "transactions column holding the customer (contact) id")
+	timeCol := fs.String("time", "", "transactions column holding the time")
+	amount := fs.String("amount", "", "transactions column holding the amount")
+	strict := fs.Bool("strict-identity", false, "ignore identity links first seen at or after the as-of time")
+	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
+	if err := parseFlags(fs, args, false); err != nil {
+		return err
+	}
+	if err := requireFlags("data", *data, "as-of", *asOf, "out", *out); err != nil {
+		return err
+	}
+	opts := features.Options{StrictIdentity: *strict}
+	var err error
+	if opts.AsOf, err = parseDate("as-of", *asOf); err != nil {
+		return err
+	}
+	if *horizon != "" {
+		if opts.Horizon, err = parseDuration("horizon", *horizon); err != nil {
+			return err
+		}
+	}
+	if *halfLife != "" {
+		if opts.HalfLife, err = parseDuration("half-life", *halfLife); err != nil {
+			return err
+		}
+	}
+	if *config != "" {
+		if opts.Mapping, err = features.LoadMapping(*config); err != nil {
+			return badInput(err)
+		}
+	}
+	if *customer != "" {
+		opts.Mapping.Transactions.ContactID = *customer
+	}
+	if *timeCol != "" {
+		opts.Mapping.Transactions.TS = *timeCol
+	}
+	if *amount != "" {
+		opts.Mapping.Transactions.Amount = *amount
+	}
+	began := time.Now()
+	table, rep, err := features.Build(ctx, *data, opts)
+	if err != nil {
+		return featuresError(err)
+	}
+	defer table.Release()
+	if err := features.WriteParquet(*out, table); err != nil {
+		return fmt.Errorf("writing %s: %w", *out, err)
+	}
+	secs := time.Since(began).Seconds()
+	env.log.Info("features", "people", rep.People, "contacts", rep.Contacts, "events", rep.Events,
+		"transactions", rep.Transactions, "unattributed", rep.Unattributed, "bad_rows", rep.BadRows,
+		"columns", len(table.Schema().Columns), "out", *out, "seconds", fmt.Sprintf("%.2f", secs))
+	for _, f := range rep.Files {
+		for reason, n := range f.Bad {
+			env.log.Warn("bad rows", "file", f.File, "reason", reason, "rows", n)
+		}
+	}
+	if *asJSON {
+		return env.printJSON(map[string]any{
+			"out": *out, "people": rep.People, "events": rep.Events, "transactions": rep.Transactions,
+			"bad_rows": rep.BadRows, "columns": len(table.Schema().Columns), "schema_version": features.SchemaVersion,
+			"seconds": secs, "report": rep,
+		})
+	}
+	return nil
+}
+
+// featuresError marks problems with the history (types, columns, files) as bad input: exit 2.
+func featuresError(err error) error {
+	for _, e := range []error{features.ErrMissingColumn, features.ErrColumnType, features.ErrUnreadable,
+		features.ErrEmptyDir, features.ErrBadOptions, features.ErrBadMapping} {
+		if errors.Is(err, e) {
+			return badInput(err)
+		}
+	}
+	return err
 }

@@ -3,9 +3,93 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	iofs "io/fs"
+
+	"github.com/propensity-dev/propensity/models/btyd"
+	"github.com/propensity-dev/propensity/training/ltv"
 )
 
-// runLTV is not built yet: see the issue that owns the "ltv" command.
+// runLTV wires `propensity ltv` flags into training/ltv.
 func runLTV(ctx context.Context, env *cliEnv, args []string) error {
-	return errors.New("not implemented yet")
+	fs := newFlagSet(env, "ltv",
+		"--transactions FILE [--customer COL --time COL --amount COL] --calibration-end DATE [--holdout-end DATE] [--period day|week|month] [--horizon 52w] [--discount R] [--out DIR] [--json]",
+		"Fit BG/NBD (purchases, dropout) and Gamma-Gamma (spend) models to transactions and score\n"+
+			"every customer's P(alive), expected purchases, expected spend, CLV and value tier.")
+	var (
+		path     = fs.String("transactions", "", "transactions file: Parquet, directory of Parquet parts, or CSV")
+		customer = fs.String("customer", "", "customer id column (default contact_id, else customer_id)")
+		timeCol  = fs.String("time", "", "purchase time column, DATE or TIMESTAMP (default ts, else date)")
+		amount   = fs.String("amount", "", "amount column (default amount)")
+		calEnd   = fs.String("calibration-end", "", "last day of the calibration period, inclusive (YYYY-MM-DD)")
+		holdEnd  = fs.String("holdout-end", "", "last day of the holdout period, inclusive: evaluates the forecast")
+		period   = fs.String("period", "week", "model time unit: day, week or month (30.4375 days)")
+		horizon  = fs.String("horizon", "52w", "horizon of expected purchases and CLV (d, w or h suffix)")
+		discount = fs.Float64("discount", 0.1, "annual discount rate of CLV (0.1 = 10% a year; 0 = none)")
+		out      = fs.String("out", "", "directory for customers.parquet/.csv, report.html, result.json and model/")
+		asJSON   = fs.Bool("json", false, "print the result as one JSON object")
+	)
+	if err := parseFlags(fs, args, false); err != nil {
+		return err
+	}
+	if err := requireFlags("transactions", *path, "calibration-end", *calEnd); err != nil {
+		return err
+	}
+	opts := ltv.Options{
+		Transactions:   *path,
+		Columns:        ltv.Columns{Customer: *customer, Time: *timeCol, Amount: *amount},
+		AnnualDiscount: *discount,
+		Out:            *out,
+		Logger:         env.log,
+	}
+	var err error
+	if opts.CalibrationEnd, err = parseDate("calibration-end", *calEnd); err != nil {
+		return err
+	}
+	if *holdEnd != "" {
+		if opts.HoldoutEnd, err = parseDate("holdout-end", *holdEnd); err != nil {
+			return err
+		}
+	}
+	p, err := btyd.ParsePeriod(*period)
+	if err != nil {
+		return usagef("--period: %v", err)
+	}
+	opts.Period = p
+	h, err := parseDuration("horizon", *horizon)
+	if err != nil {
+		return err
+	}
+	opts.HorizonDays = h.Hours() / 24
+	if err := opts.Validate(); err != nil {
+		return badInput(err)
+	}
+	res, err := ltv.Run(ctx, opts)
+	if err != nil {
+		var re *ltv.ReadError
+		if errors.Is(err, ltv.ErrData) || errors.Is(err, ltv.ErrOptions) || errors.As(err, &re) || errors.Is(err, iofs.ErrNotExist) {
+			return badInput(err)
+		}
+		return err
+	}
+	if *asJSON {
+		return env.printJSON(res)
+	}
+	printLTVText(env, res)
+	return nil
+}
+
+func printLTVText(env *cliEnv, r *ltv.Result) {
+	w := env.stdout
+	fmt.Fprintf(w, "customers            %d (calibration end %s, %s periods)\n", r.Customers, r.CalibrationEnd, r.Period)
+	fmt.Fprintf(w, "BG/NBD               r %.4f  alpha %.4f  a %.4f  b %.4f  LL %.3f\n", r.BGNBD.R, r.BGNBD.Alpha, r.BGNBD.A, r.BGNBD.B, r.BGNBD.LogLikelihood)
+	fmt.Fprintf(w, "Gamma-Gamma          p %.4f  q %.4f  v %.4f  LL %.3f\n", r.GammaGamma.P, r.GammaGamma.Q, r.GammaGamma.V, r.GammaGamma.LogLikelihood)
+	if h := r.Holdout; h != nil {
+		fmt.Fprintf(w, "holdout              actual %.0f  BG/NBD %.1f (MAE %.4f)  baseline %.1f (MAE %.4f)\n", h.Actual, h.Predicted, h.MAE, h.BaselinePredicted, h.BaselineMAE)
+	}
+	fmt.Fprintf(w, "CLV                  total %.2f over %.0f days; tiers %v\n", r.TotalCLV, r.HorizonDays, r.Tiers.Counts)
+	fmt.Fprintf(w, "fit                  %.3f s (summary + BG/NBD + Gamma-Gamma)\n", r.FitSeconds)
+	if r.Outputs != nil {
+		fmt.Fprintf(w, "outputs              %s\n", r.Outputs["report"])
+	}
 }

@@ -3,9 +3,154 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/models/frame"
+	"github.com/propensity-dev/propensity/models/kmeans"
+	"github.com/propensity-dev/propensity/models/persona"
+	"github.com/propensity-dev/propensity/models/scorecard"
+	"github.com/propensity-dev/propensity/training/personas"
+	"github.com/propensity-dev/propensity/training/tabular"
 )
 
-// runPersonas is not built yet: see the issue that owns the "personas" command.
+const personasUsage = `(--data DIR --as-of DATE | --table FILE [--id COL] [--exclude COLS]) [--k N|auto] [--k-min 2 --k-max 10] [--segments FILE] [--seed S] --out DIR [--json]`
+
+const personasSummary = `Cluster people into personas (k-means on standardised features, log1p for skewed
+counts and amounts, one-hot for small categoricals), profile and name them, and flag the
+segments of a YAML rules file. Writes personas.json, assignments.parquet, assignments.csv,
+report.html and the model artifact (OUT/model) into OUT.`
+
+// runPersonas wires flags into training/personas.
 func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
-	return errors.New("not implemented yet")
+	fs := newFlagSet(env, "personas", personasUsage, personasSummary)
+	data := fs.String("data", "", "history directory: cluster its feature table as of --as-of")
+	asOf := fs.String("as-of", "", "as-of date T (with --data)")
+	table := fs.String("table", "", "Parquet or CSV table, one row per contact")
+	id := fs.String("id", "", "identifier column (default: detected contact_id/id/customer_id, else row numbers)")
+	exclude := fs.String("exclude", "", "comma-separated columns left out of the clustering (still usable by segments)")
+	columns := fs.String("columns", "", "comma-separated columns to cluster on (default: all but --id and --exclude)")
+	kFlag := fs.String("k", "auto", "number of personas, or auto to choose in [--k-min, --k-max]")
+	kMin := fs.Int("k-min", 2, "smallest k tried by --k auto")
+	kMax := fs.Int("k-max", 10, "largest k tried by --k auto")
+	criterion := fs.String("criterion", "silhouette", "how --k auto chooses: silhouette, bic or gap")
+	segFile := fs.String("segments", "", "YAML file of named segment rules (name: condition)")
+	seed := fs.Uint64("seed", 1, "random seed")
+	impute := fs.Bool("impute", false, "replace missing numbers by the column median (always on with --data)")
+	restarts := fs.Int("restarts", 10, "k-means++ restarts of the final fit")
+	batch := fs.Int("mini-batch", 0, "fit with mini-batch k-means on batches of this many rows (0: full Lloyd iterations)")
+	out := fs.String("out", "", "output directory")
+	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
+	if err := parseFlags(fs, args, false); err != nil {
+		return err
+	}
+	if err := requireFlags("out", *out); err != nil {
+		return err
+	}
+	if (*data == "") == (*table == "") {
+		return usagef("give exactly one of --data DIR (with --as-of) or --table FILE")
+	}
+	ps := persona.Settings{KMin: *kMin, KMax: *kMax, KMeans: kmeans.Settings{Restarts: *restarts, BatchSize: *batch}}
+	ps.Transform.Impute = *impute
+	switch *kFlag {
+	case "auto", "":
+	default:
+		k, err := strconv.Atoi(*kFlag)
+		if err != nil || k < 1 {
+			return usagef("--k: %q is not a positive number or auto", *kFlag)
+		}
+		ps.K = k
+	}
+	if *restarts < 1 || *batch < 0 {
+		return usagef("--restarts must be at least 1 and --mini-batch not negative")
+	}
+	if *kMin < 1 || *kMax < *kMin {
+		return usagef("--k-min %d / --k-max %d: want 1 <= k-min <= k-max", *kMin, *kMax)
+	}
+	switch *criterion {
+	case "silhouette":
+	case "bic":
+		ps.Criterion = kmeans.ByBIC
+	case "gap":
+		ps.Criterion = kmeans.ByGap
+	default:
+		return usagef("--criterion: %q is not silhouette, bic or gap", *criterion)
+	}
+	opts := personas.Options{ID: *id, Exclude: splitList(*exclude), Columns: splitList(*columns), Persona: ps, Seed: *seed, Logger: env.log}
+	if *segFile != "" {
+		segs, err := personas.LoadSegments(*segFile)
+		if err != nil {
+			return badInput(err)
+		}
+		opts.Segments = segs
+	}
+
+	var f *frame.Frame
+	if *table != "" {
+		var err error
+		if f, err = tabular.ReadTable(*table, tabular.ReadOptions{}); err != nil {
+			return badInput(err)
+		}
+	} else {
+		if err := requireFlags("as-of", *asOf); err != nil {
+			return err
+		}
+		t, err := parseDate("as-of", *asOf)
+		if err != nil {
+			return err
+		}
+		tab, _, err := features.Build(ctx, *data, features.Options{AsOf: t})
+		if err != nil {
+			return personasError(err)
+		}
+		f, err = personas.FromFeatures(tab)
+		tab.Release()
+		if err != nil {
+			return err
+		}
+		if opts.ID == "" {
+			opts.ID = "contact_id"
+		}
+		// Feature tables have documented nulls (days since the last event when there is none).
+		opts.Persona.Transform.Impute = true
+	}
+	res, err := personas.Run(ctx, f, opts)
+	if err != nil {
+		return personasError(err)
+	}
+	if err := res.Write(*out); err != nil {
+		return err
+	}
+	sum := res.Summary()
+	sum.Out = *out
+	if *asJSON {
+		return env.printJSON(sum)
+	}
+	fmt.Fprintf(env.stdout, "%d personas from %d contacts (silhouette %.3f, stability %.3f) in %s\n", sum.K, sum.Rows, sum.Silhouette, sum.Stability, *out)
+	for j, name := range sum.Names {
+		fmt.Fprintf(env.stdout, "  %d  %-8d %s\n", j, sum.Sizes[j], name)
+	}
+	for name, n := range sum.Segments {
+		fmt.Fprintf(env.stdout, "  segment %s: %d\n", name, n)
+	}
+	return nil
+}
+
+// personasError marks problems with the user's input as bad input (exit 2).
+func personasError(err error) error {
+	var pe *os.PathError
+	var se *personas.SegmentError
+	var re *tabular.ReadError
+	for _, target := range []error{persona.ErrMissing, persona.ErrAllConstant, persona.ErrNoColumns, persona.ErrField,
+		kmeans.ErrRows, kmeans.ErrK, kmeans.ErrNaN, personas.ErrColumn, personas.ErrSegments, scorecard.ErrType, scorecard.ErrSyntax} {
+		if errors.Is(err, target) {
+			return badInput(err)
+		}
+	}
+	if errors.As(err, &pe) || errors.As(err, &se) || errors.As(err, &re) {
+		return badInput(err)
+	}
+	return err
 }

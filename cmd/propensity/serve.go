@@ -2,10 +2,177 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/propensity-dev/propensity/data"
+	"github.com/propensity-dev/propensity/models/artifact"
+	"github.com/propensity-dev/propensity/models/scorecard"
+	"github.com/propensity-dev/propensity/serving"
+	v1 "github.com/propensity-dev/propensity/serving/api/v1"
+	"github.com/propensity-dev/propensity/serving/config"
+	"github.com/propensity-dev/propensity/serving/web"
+	"github.com/propensity-dev/propensity/training/tabular"
 )
 
-// runServe is not built yet: see the issue that owns the "serve" command.
 func runServe(ctx context.Context, env *cliEnv, args []string) error {
-	return errors.New("not implemented yet")
+	fs := newFlagSet(env, "serve", "--models DIR [--scorecard FILE] [--addr HOST:PORT] [--config FILE]",
+		"Serve scores over HTTP: POST /v1/score, /v1/score/batch, GET /v1/models, /metrics, /openapi.json.\n"+
+			"SIGHUP or POST /v1/admin/reload reloads the models; a bad artifact is refused and the old models keep serving.")
+	models := fs.String("models", "", "models directory (conversion/, churn/, ltv/, personas/; each optional)")
+	card := fs.String("scorecard", "", "scorecard YAML file or folder (default: the embedded "+data.DefaultScorecard+" scorecard)")
+	addr := fs.String("addr", "", "listen address HOST:PORT (default "+config.DefaultConfig.Addr+")")
+	cfgPath := fs.String("config", "", "YAML config file (keys, limits, timeouts, scores_file)")
+	if err := parseFlags(fs, args, false); err != nil {
+		return err
+	}
+	cfg := config.DefaultConfig
+	if *cfgPath != "" {
+		c, err := config.LoadFile(*cfgPath)
+		if err != nil {
+			return badInput(err)
+		}
+		cfg = *c
+	}
+	if *models != "" {
+		cfg.ModelsDir = *models
+	}
+	if *card != "" {
+		cfg.Scorecard = *card
+	}
+	if *addr != "" {
+		cfg.Addr = *addr
+	}
+	if err := requireFlags("models", cfg.ModelsDir); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return badInput(err)
+	}
+	apiKeys, err := v1.ParseKeyHashes(cfg.APIKeySHA256)
+	if err != nil {
+		return badInput(err)
+	}
+	adminKeys, err := v1.ParseKeyHashes(cfg.AdminKeySHA256)
+	if err != nil {
+		return badInput(err)
+	}
+
+	prom := prometheus.NewRegistry()
+	prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	loader := newModelLoader(env.log, cfg.ModelsDir, cfg.Scorecard)
+	loader.ScoresFile = cfg.ScoresFile
+	reg := serving.NewRegistry(loader.Load, env.log, prom)
+	if _, err := reg.Reload(ctx); err != nil {
+		return fmt.Errorf("loading models: %w", err)
+	}
+
+	gin.SetMode(gin.ReleaseMode)
+	srv := web.New(reg, web.Options{
+		API: v1.Options{
+			APIKeySHA256: apiKeys, AdminKeySHA256: adminKeys,
+			MaxBodyBytes: cfg.MaxBodyBytes, MaxBatchBodyBytes: cfg.MaxBatchBodyBytes, MaxBatchRows: cfg.MaxBatchRows,
+			RequestTimeout: time.Duration(cfg.RequestTimeout), BatchTimeout: time.Duration(cfg.BatchTimeout),
+		},
+		ReadHeaderTimeout: time.Duration(cfg.ReadHeaderTimeout),
+		IdleTimeout:       time.Duration(cfg.IdleTimeout),
+		ShutdownTimeout:   time.Duration(cfg.ShutdownTimeout),
+		AccessLog:         cfg.AccessLog,
+		LogPersonalData:   cfg.LogPersonalData,
+		Registerer:        prom,
+		Gatherer:          prom,
+	}, env.log)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	if len(apiKeys) == 0 {
+		if host, _, _ := net.SplitHostPort(cfg.Addr); host != "127.0.0.1" && host != "localhost" && host != "::1" {
+			env.log.Warn("no API keys configured: /v1 is open to anyone who can reach " + cfg.Addr)
+		}
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				env.log.Info("SIGHUP: reloading models")
+				_, _ = reg.Reload(ctx) // a refusal is logged; the old set keeps serving
+			}
+		}
+	}()
+	return srv.Serve(ctx, ln)
+}
+
+// newModelLoader wires the model packages into a serving.Loader: scorecards from file (or
+// the embedded default), tabular conversion/churn models, the LTV and personas models; the score command
+// and batch scoring can use it too, with serving.Static.
+func newModelLoader(log *slog.Logger, modelsDir, scorecardPath string) *serving.Loader {
+	return &serving.Loader{
+		Dir:        modelsDir,
+		Logger:     log,
+		Rules:      func() (serving.RulesModel, error) { return loadRules(scorecardPath) },
+		Conversion: loadTabular,
+		Churn:      loadTabular,
+		LTV:        serving.LoadLTV,
+		Personas:   serving.LoadPersonas,
+	}
+}
+
+func loadRules(path string) (serving.RulesModel, error) {
+	if path != "" {
+		set, err := scorecard.Load(path)
+		if err != nil {
+			return nil, err
+		}
+		return serving.NewRules(set, path), nil
+	}
+	b, err := data.Scorecard(data.DefaultScorecard)
+	if err != nil {
+		return nil, err
+	}
+	set, err := scorecard.Parse(b, "embedded:"+data.DefaultScorecard)
+	if err != nil {
+		return nil, err
+	}
+	return serving.NewRules(set, "embedded"), nil
+}
+
+// loadTabular loads a conversion or churn model trained by training/tabular. It lives here
+// because serving must not import training.
+func loadTabular(dir string) (serving.Classifier, artifact.Manifest, error) {
+	m, err := tabular.LoadModel(dir)
+	if err != nil {
+		return nil, artifact.Manifest{}, err
+	}
+	return &serving.RecordClassifier{
+		Inputs:  m.Inputs(),
+		Version: m.Manifest.Version,
+		PredictRecord: func(rec map[string]any) (float64, []serving.Reason, error) {
+			p, rs, err := m.PredictRow(rec)
+			if err != nil {
+				return 0, nil, err
+			}
+			out := make([]serving.Reason, len(rs))
+			for i, r := range rs {
+				out[i] = serving.Reason{Feature: r.Feature, Value: r.Value, Effect: r.Effect}
+			}
+			return p, out, nil
+		},
+	}, m.Manifest, nil
 }

@@ -3,9 +3,128 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/propensity-dev/propensity/models/artifact"
+	"github.com/propensity-dev/propensity/models/encode"
+	"github.com/propensity-dev/propensity/training/tabular"
 )
 
-// runTrain is not built yet: see the issue that owns the "train" command.
+const trainUsage = `(conversion|churn --data DIR --as-of DATE [--horizon 90d] | --table FILE --label COL [--positive V] [--id COL] [--exclude COL,COL] [--cv K]) [--model logistic|gbt] [--out MODELDIR] [--json]`
+
+const trainSummary = `Train a calibrated conversion or churn model, with an HTML + JSON report next to the artifact.
+
+With --table, any Parquet or CSV table (comma, semicolon or tab separated) with a binary label
+column. With conversion|churn, rows are built from the history directory by the features
+package: training snapshots at T-H and T-2H (labels end before T), test on the snapshot at T.`
+
+// runTrain wires flags into training/tabular.
 func runTrain(ctx context.Context, env *cliEnv, args []string) error {
-	return errors.New("not implemented yet")
+	mode := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		mode, args = args[0], args[1:]
+	}
+	fs := newFlagSet(env, "train", trainUsage, trainSummary)
+	table := fs.String("table", "", "Parquet or CSV table to train on")
+	label := fs.String("label", "", "label column (with --table)")
+	positive := fs.String("positive", "", "label value meaning 1 (detected for Yes/No, true/false, 1/0)")
+	id := fs.String("id", "", "identifier column, left out of the features")
+	exclude := fs.String("exclude", "", "comma-separated columns to leave out of the features")
+	categorical := fs.String("categorical", "", "comma-separated numeric-looking columns to treat as categorical")
+	cv := fs.Int("cv", 0, "stratified cross-validation folds (0: none)")
+	model := fs.String("model", tabular.ModelLogistic, "logistic or gbt")
+	kind := fs.String("kind", "", "artifact kind: conversion or churn (default: the mode, else conversion)")
+	out := fs.String("out", "", "models directory: writes OUT/<kind>/ with the artifact and report")
+	seed := fs.Uint64("seed", 1, "random seed of splits, folds and models")
+	minPos := fs.Int("min-positives", 0, "fewest positive and negative training rows accepted (default 30)")
+	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
+	data := fs.String("data", "", "history directory (conversion|churn mode)")
+	asOf := fs.String("as-of", "", "as-of date T (conversion|churn mode)")
+	horizon := fs.String("horizon", "90d", "label horizon H (conversion|churn mode)")
+	snapshots := fs.Int("snapshots", 2, "training snapshots T-H, T-2H, ... (conversion|churn mode)")
+	keepStage := fs.Bool("keep-stage", false, "keep the contacts' current stage as a feature (conversion|churn mode; leaks labels into past snapshots)")
+	if err := parseFlags(fs, args, false); err != nil {
+		return err
+	}
+	if *kind == "" {
+		*kind = artifact.KindConversion
+		if mode != "" {
+			*kind = mode
+		}
+	}
+	topts := tabular.Options{Model: *model, Kind: *kind, Folds: *cv, Seed: *seed, MinPositives: *minPos,
+		Encode: encode.Options{}, Log: env.log}
+	if err := topts.EnsureDefaults().Validate(); err != nil {
+		return badInput(err)
+	}
+
+	var sum tabular.Summary
+	switch mode {
+	case "":
+		if err := requireFlags("table", *table, "label", *label); err != nil {
+			return err
+		}
+		job := tabular.TableJob{
+			Path:  *table,
+			Read:  tabular.ReadOptions{Categorical: splitList(*categorical)},
+			Label: tabular.LabelOptions{Label: *label, Positive: *positive, ID: *id, Exclude: splitList(*exclude)},
+			Train: topts,
+			Out:   *out,
+		}
+		_, s, err := job.Run(ctx)
+		if err != nil {
+			return trainError(err)
+		}
+		sum = s
+	case artifact.KindConversion, artifact.KindChurn:
+		if err := requireFlags("data", *data, "as-of", *asOf, "out", *out); err != nil {
+			return err
+		}
+		t, err := parseDate("as-of", *asOf)
+		if err != nil {
+			return err
+		}
+		h, err := parseDuration("horizon", *horizon)
+		if err != nil {
+			return err
+		}
+		job := tabular.HistoryJob{Dir: *data, Target: mode, AsOf: t, Horizon: h, Snapshots: *snapshots,
+			Exclude: splitList(*exclude), KeepStage: *keepStage, Train: topts, Out: *out}
+		_, s, err := job.Run(ctx)
+		if err != nil {
+			return trainError(err)
+		}
+		sum = s
+	default:
+		return usagef("unknown mode %q (want conversion, churn, or --table FILE)", mode)
+	}
+	if *asJSON {
+		return env.printJSON(sum)
+	}
+	fmt.Fprintf(env.stdout, "%s %s model: test AUC %.4f, PR-AUC %.4f, log loss %.4f, Brier %.4f, ECE %.4f (%d rows, %d features, fit %.2fs, calibration %s)\n",
+		sum.Kind, sum.Model, sum.AUC, sum.PRAUC, sum.LogLoss, sum.Brier, sum.ECE, sum.Rows, sum.Features, sum.FitSeconds, sum.Calibration)
+	if sum.CVAUC != nil {
+		fmt.Fprintf(env.stdout, "%d-fold CV AUC %.4f ± %.4f\n", len(sum.CVFolds), *sum.CVAUC, *sum.CVAUCSD)
+	}
+	if sum.Out != "" {
+		fmt.Fprintf(env.stdout, "model %s written to %s; report %s\n", sum.Version, sum.Out, sum.Report)
+	}
+	return nil
+}
+
+// trainError marks errors caused by the user's data or flags as bad input (exit 2).
+func trainError(err error) error {
+	var re *tabular.ReadError
+	var se *tabular.SchemaError
+	switch {
+	case errors.As(err, &re), errors.As(err, &se),
+		errors.Is(err, tabular.ErrLabel), errors.Is(err, tabular.ErrColumn),
+		errors.Is(err, tabular.ErrInsufficient), errors.Is(err, tabular.ErrOptions),
+		errors.Is(err, tabular.ErrHistory), errors.Is(err, encode.ErrNoFeatures), errors.Is(err, encode.ErrRange),
+		errors.Is(err, fs.ErrNotExist):
+		return badInput(err)
+	}
+	return err
 }

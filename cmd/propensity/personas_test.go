@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writePersonasTable(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("id,spend,visits,flat,label\n")
+	for i := range 40 {
+		if i%2 == 0 {
+			b.WriteString("c" + string(rune('A'+i%26)) + string(rune('a'+i/26)) + ",900,2,5,1\n")
+		} else {
+			b.WriteString("c" + string(rune('A'+i%26)) + string(rune('a'+i/26)) + ",10,30,5,0\n")
+		}
+	}
+	p := filepath.Join(t.TempDir(), "t.csv")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestPersonasCommand(t *testing.T) {
+	table := writePersonasTable(t)
+	dir := t.TempDir()
+	segs := filepath.Join(dir, "segs.yml")
+	os.WriteFile(segs, []byte("big: spend > 500\n"), 0o644)
+	bad := filepath.Join(dir, "bad.yml")
+	os.WriteFile(bad, []byte("big: money > 500\n"), 0o644)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string // in stdout (code 0) or stderr
+	}{
+		{"ok", []string{"--table", table, "--exclude", "label", "--k", "2", "--segments", segs, "--json"}, 0, `"k": 2`},
+		{"auto", []string{"--table", table, "--exclude", "label", "--k-max", "4"}, 0, "2 personas from 40 contacts"},
+		{"k above rows", []string{"--table", table, "--k", "41"}, 2, "k = 41 is larger than the number of rows (40)"},
+		{"unknown segment field", []string{"--table", table, "--segments", bad, "--k", "2"}, 2, `segment "big": unknown field "money"`},
+		{"bad k", []string{"--table", table, "--k", "many"}, 2, `--k: "many"`},
+		{"no input", []string{}, 2, "exactly one of --data"},
+		{"missing file", []string{"--table", filepath.Join(dir, "nope.csv")}, 2, "nope.csv"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			var stdout, stderr bytes.Buffer
+			code := realMain(context.Background(), append([]string{"personas", "--out", out}, tc.args...), &stdout, &stderr)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tc.code, stderr.String())
+			}
+			where := stderr.String()
+			if code == 0 {
+				where = stdout.String()
+			}
+			if !strings.Contains(where, tc.want) {
+				t.Fatalf("output lacks %q:\nstdout: %s\nstderr: %s", tc.want, stdout.String(), stderr.String())
+			}
+			if tc.name == "ok" {
+				var sum map[string]any
+				if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
+					t.Fatalf("stdout is not one JSON object: %v", err)
+				}
+				for _, f := range []string{"personas.json", "assignments.parquet", "assignments.csv", "report.html", "model/manifest.json"} {
+					if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+						t.Errorf("missing %s", f)
+					}
+				}
+			}
+		})
+	}
+}

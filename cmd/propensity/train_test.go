@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeTrainCSV writes a semicolon-separated table with a Yes/No label driven by "visits".
+func writeTrainCSV(t *testing.T, n int) string {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	var b strings.Builder
+	b.WriteString("id;visits;plan;bought\n")
+	for i := range n {
+		v := rng.NormFloat64()
+		label := "No"
+		if rng.Float64() < 1/(1+2.7*2.7*(1-v)) || v > 1 {
+			label = "Yes"
+		}
+		plan := []string{"basic", "pro"}[i%2]
+		fmt.Fprintf(&b, "c%d;%.3f;%s;%s\n", i, v, plan, label)
+	}
+	p := filepath.Join(t.TempDir(), "t.csv")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestTrainCommand(t *testing.T) {
+	csv := writeTrainCSV(t, 1500)
+	out := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"json with cv", []string{"train", "--table", csv, "--label", "bought", "--id", "id", "--cv", "3", "--out", out, "--json"}, exitOK, ""},
+		{"missing label flag", []string{"train", "--table", csv}, exitUsage, "--label"},
+		{"unknown label", []string{"train", "--table", csv, "--label", "nope"}, exitUsage, `"nope"`},
+		{"ambiguous positive", []string{"train", "--table", csv, "--label", "plan"}, exitUsage, "--positive"},
+		{"bad model", []string{"train", "--table", csv, "--label", "bought", "--model", "forest"}, exitUsage, `"forest"`},
+		{"missing file", []string{"train", "--table", "/nonexistent.csv", "--label", "bought"}, exitUsage, "nonexistent"},
+		{"unknown mode", []string{"train", "upsell", "--data", "x"}, exitUsage, "upsell"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := realMain(context.Background(), tt.args, &stdout, &stderr)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d; stderr %s", code, tt.code, stderr.String())
+			}
+			if tt.msg != "" && !strings.Contains(stderr.String(), tt.msg) {
+				t.Errorf("stderr %q does not mention %q", stderr.String(), tt.msg)
+			}
+			if tt.code != exitOK {
+				return
+			}
+			var got map[string]any
+			if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+				t.Fatalf("stdout is not one JSON object: %v\n%s", err, stdout.String())
+			}
+			for _, k := range []string{"auc", "pr_auc", "log_loss", "brier", "ece", "lift", "fit_seconds", "rows", "features", "cv_auc", "cv_auc_sd"} {
+				if _, ok := got[k]; !ok {
+					t.Errorf("JSON lacks %q", k)
+				}
+			}
+			for _, f := range []string{"manifest.json", "model.json", "report.html", "report.json"} {
+				if _, err := os.Stat(filepath.Join(out, "conversion", f)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
+
+// TestTrainHistory runs the history mode end to end on a small generated history: training
+// snapshots before T, test at T, artifact loadable with a training window and schema version.
+func TestTrainHistory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a history")
+	}
+	dir := filepath.Join(t.TempDir(), "hist")
+	var stdout, stderr bytes.Buffer
+	if code := realMain(context.Background(), []string{"generate", "--out", dir, "--contacts", "3000", "--seed", "5"}, &stdout, &stderr); code != exitOK {
+		t.Skipf("generate unavailable (exit %d): %s", code, stderr.String())
+	}
+	out := t.TempDir()
+	for _, target := range []string{"conversion", "churn"} {
+		stdout.Reset()
+		stderr.Reset()
+		code := realMain(context.Background(), []string{"train", target, "--data", dir, "--as-of", "2026-01-01",
+			"--horizon", "90d", "--out", out, "--json"}, &stdout, &stderr)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d: %s", target, code, stderr.String())
+		}
+		var got struct {
+			AUC  float64 `json:"auc"`
+			Kind string  `json:"kind"`
+		}
+		if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Kind != target || !(got.AUC > 0.6) {
+			t.Errorf("%s: %+v", target, got)
+		}
+		man, err := os.ReadFile(filepath.Join(out, target, "manifest.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(man), `"training_window"`) || !strings.Contains(string(man), `"feature_schema_version"`) {
+			t.Errorf("%s manifest lacks window or schema version", target)
+		}
+	}
+}

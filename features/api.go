@@ -1,0 +1,183 @@
+package features
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// SchemaVersion is the version of the feature table layout. It is written into the Parquet
+// key-value metadata (key "propensity.features.schema_version") and recorded by models.
+const SchemaVersion = 1
+
+// Metadata keys written into the feature table's Parquet file.
+const (
+	MetaSchemaVersion = "propensity.features.schema_version"
+	MetaAsOf          = "propensity.features.as_of"
+	MetaHorizon       = "propensity.features.horizon"
+	MetaOptions       = "propensity.features.options"
+)
+
+// Errors. Typed errors below wrap them, so callers can use errors.Is.
+var (
+	ErrEmptyDir      = errors.New("features: no history files")
+	ErrMissingColumn = errors.New("features: missing required column")
+	ErrColumnType    = errors.New("features: wrong column type")
+	ErrUnreadable    = errors.New("features: unreadable file")
+	ErrBadProfile    = errors.New("features: bad profile")
+	ErrBadOptions    = errors.New("features: bad options")
+	ErrBadMapping    = errors.New("features: bad history config")
+	ErrNoColumn      = errors.New("features: no such column")
+)
+
+// ColumnError reports a column of a history file that is missing or has the wrong type.
+type ColumnError struct {
+	File     string // path of the file (or part file)
+	Column   string // column name in the file
+	Expected string // what was expected, e.g. "timestamp or date"
+	Found    string // what was found; empty when the column is missing
+	Err      error  // ErrMissingColumn or ErrColumnType
+}
+
+func (e *ColumnError) Error() string {
+	if e.Found == "" {
+		return fmt.Sprintf("%s: missing required column %q (expected %s)", e.File, e.Column, e.Expected)
+	}
+	return fmt.Sprintf("%s: column %q has type %s, expected %s", e.File, e.Column, e.Found, e.Expected)
+}
+
+func (e *ColumnError) Unwrap() error { return e.Err }
+
+// FileError reports a history file that cannot be opened or decoded.
+type FileError struct {
+	File string
+	Err  error
+}
+
+func (e *FileError) Error() string { return fmt.Sprintf("%s: %v", e.File, e.Err) }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// FieldError reports a bad field of a profile (CONTRACT §2).
+type FieldError struct {
+	Field string // JSON path, e.g. "events[2].ts"
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("profile: %s: %s", e.Field, e.Msg) }
+func (e *FieldError) Unwrap() error { return ErrBadProfile }
+
+// Event is one touch of a person (a row of events.parquet without its id columns).
+type Event struct {
+	TS          time.Time
+	Type        string
+	Page        string
+	Channel     string
+	Campaign    string
+	AnonymousID string
+	Email       string
+	// Value is e.g. a survey score; NaN means none.
+	Value float64
+}
+
+// Transaction is one purchase of a person (a row of transactions.parquet without contact_id).
+type Transaction struct {
+	TS      time.Time
+	Amount  float64
+	Product string
+	// Category is the product category; spend per category and the preferred category use it,
+	// or Product when it is empty.
+	Category string
+	// Quantity is 0 when unknown.
+	Quantity int64
+}
+
+// Profile is one contact with its history, as posted for online scoring (CONTRACT §2).
+type Profile struct {
+	ContactID string
+	// AsOf is the time the features are computed at; DecodeProfile defaults it to now.
+	AsOf time.Time
+	// Attributes holds contact columns: numbers (float64 or int), strings, bools; "created_at"
+	// (RFC 3339 string or time.Time) gives tenure, "stage" the lifecycle stage.
+	Attributes   map[string]any
+	Events       []Event
+	Transactions []Transaction
+}
+
+// Person is a stitched person with its raw history, as ForEachPerson hands it out: the events
+// and transactions of every identifier linked to the surviving contact.
+type Person struct {
+	ContactID  string
+	MergedIDs  []string
+	Attributes map[string]any
+	Events     []Event
+	// Transactions holds all transactions, including those at or after the as-of time (labels).
+	Transactions []Transaction
+}
+
+// Profile returns p as an online profile as of asOf.
+func (p *Person) Profile(asOf time.Time) Profile {
+	return Profile{ContactID: p.ContactID, AsOf: asOf, Attributes: p.Attributes, Events: p.Events, Transactions: p.Transactions}
+}
+
+// CustomerTransaction is one row of a transactions file, with its customer id.
+type CustomerTransaction struct {
+	Customer string
+	TS       time.Time
+	Amount   float64
+	Product  string
+	Category string
+	Quantity int64
+}
+
+// Options says how features are computed. The zero value of every field means its default.
+type Options struct {
+	// AsOf is T: features use rows with ts < T. Required.
+	AsOf time.Time
+	// Horizon, when positive, adds labels over T <= ts < T+Horizon.
+	Horizon time.Duration
+	// HalfLife of the exponentially decayed counts; default 30 days.
+	HalfLife time.Duration
+	// Mapping names the history files and their columns; zero value is CONTRACT §1.
+	Mapping Mapping
+	// ProductCategories lists the product categories (Transaction.Category, else Product) that get a spend_<category> column. Empty in
+	// Build means: discovered from the data (the most frequent, up to 8, sorted by name); the
+	// table records the list used (Table.Options), so online callers can pass it back.
+	ProductCategories []string
+	// Attributes lists the contact attribute columns that become features. Nil in Build means:
+	// every contacts column other than ids, email, created_at and stage; nil in ComputeProfile
+	// means: the profile's attribute keys. Table.Options records the list used.
+	Attributes []Attribute
+	// StrictIdentity ignores identity links first seen at or after T (event links and
+	// identities rows with ts >= T). The default, like the DuckDB reference, links through the
+	// whole history.
+	StrictIdentity bool
+}
+
+// Attribute is a contact column used as a feature.
+type Attribute struct {
+	Name        string `json:"name" yaml:"name"`
+	Categorical bool   `json:"categorical,omitempty" yaml:"categorical,omitempty"`
+}
+
+// Report counts what was read and what was left out, per file and reason.
+type Report struct {
+	Files        []FileReport `json:"files"`
+	People       int64        `json:"people"`
+	Contacts     int64        `json:"contacts"`
+	Events       int64        `json:"events"`
+	Transactions int64        `json:"transactions"`
+	Identities   int64        `json:"identities"`
+	// Unattributed counts events and transactions whose identifiers reach no contact
+	// (anonymous-only people): left out by design, not bad rows.
+	Unattributed int64 `json:"unattributed"`
+	// BadRows is the sum of FileReport.Bad over all files.
+	BadRows int64 `json:"bad_rows"`
+}
+
+// FileReport is what one file (or part file) contributed.
+type FileReport struct {
+	File string `json:"file"`
+	Rows int64  `json:"rows"`
+	// Bad counts unusable rows by reason ("null contact_id", "null ts", "NaN amount", ...).
+	Bad map[string]int64 `json:"bad,omitempty"`
+}

@@ -1,0 +1,709 @@
+package features
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+)
+
+// history is the state shared by the batch passes: the identity graph, the contacts and the
+// people they form. Its size grows with identifiers and people, not with events.
+type history struct {
+	dir      string
+	opts     Options
+	asOf     int64
+	hEnd     int64
+	halfLife float64
+	rep      *Report
+	quiet    bool // do not report files (a pass that re-reads them)
+
+	ids    map[string]int32 // identifier → node
+	parent []int32          // union-find forest over nodes
+
+	// contacts, by row (first row of each contact_id)
+	cID         []string
+	cNode       []int32
+	cCreated    []int64
+	cStage      []string
+	cStageSince []int64
+	attrNum     [][]float64 // [attribute][contact]
+	attrStr     [][]string
+
+	// people
+	nodePerson []int32    // node → person, -1 when not a person's
+	pContact   []int32    // person → surviving contact row
+	pMerged    [][]string // person → other contact ids, sorted
+}
+
+func newHistory(dir string, opts Options, rep *Report) *history {
+	return &history{dir: dir, opts: opts, asOf: opts.AsOf.UnixNano(), hEnd: opts.AsOf.Add(opts.Horizon).UnixNano(),
+		halfLife: float64(opts.HalfLife), rep: rep, ids: make(map[string]int32)}
+}
+
+func (h *history) node(id []byte) int32 {
+	if v, ok := h.ids[string(id)]; ok {
+		return v
+	}
+	n := int32(len(h.parent))
+	h.ids[string(id)] = n
+	h.parent = append(h.parent, n)
+	return n
+}
+
+func (h *history) find(x int32) int32 {
+	p := h.parent
+	for p[x] != x {
+		p[x] = p[p[x]]
+		x = p[x]
+	}
+	return x
+}
+
+func (h *history) union(a, b int32) {
+	ra, rb := h.find(a), h.find(b)
+	if ra == rb {
+		return
+	}
+	if ra < rb {
+		h.parent[rb] = ra
+	} else {
+		h.parent[ra] = rb
+	}
+}
+
+// person returns the person an identifier belongs to, or -1.
+func (h *history) person(id []byte) int32 {
+	n, ok := h.ids[string(id)]
+	if !ok {
+		return -1
+	}
+	return h.nodePerson[n]
+}
+
+// fileStats accumulates a FileReport.
+type fileStats struct {
+	FileReport
+}
+
+func (f *fileStats) bad(reason string) {
+	if f.Bad == nil {
+		f.Bad = map[string]int64{}
+	}
+	f.Bad[reason]++
+}
+
+func (h *history) done(f *fileStats) {
+	h.rep.Files = append(h.rep.Files, f.FileReport)
+	for _, n := range f.Bad {
+		h.rep.BadRows += n
+	}
+}
+
+// scan opens every part file of a history file, checks the columns of check, and calls fn for
+// each run of rows of the columns of read. A missing history file is not an error unless
+// required.
+func (h *history) scan(ctx context.Context, name string, required bool, check, read []colSpec, fn func(p *pqFile, st *fileStats, views []vec, n int) error) error {
+	path := filepath.Join(h.dir, name)
+	parts, ok, err := partFiles(path)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if required {
+			return &FileError{File: path, Err: fmt.Errorf("%w: required history file is missing", ErrEmptyDir)}
+		}
+		return nil
+	}
+	for _, part := range parts {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if check != nil {
+			p, err := openParquet(part, check)
+			if err != nil {
+				return err
+			}
+			p.Close()
+		}
+		p, err := openParquet(part, read)
+		if err != nil {
+			return err
+		}
+		st := &fileStats{FileReport{File: part}}
+		it := newRowIter(p)
+		for {
+			n, err := it.next()
+			if err != nil {
+				it.close()
+				p.Close()
+				return err
+			}
+			if n == 0 {
+				break
+			}
+			st.Rows += int64(n)
+			if err := fn(p, st, it.views, n); err != nil {
+				it.close()
+				p.Close()
+				return err
+			}
+			if err := ctx.Err(); err != nil {
+				it.close()
+				p.Close()
+				return err
+			}
+		}
+		it.close()
+		p.Close()
+		if !h.quiet {
+			h.done(st)
+		}
+	}
+	return nil
+}
+
+// str returns the i-th value of a string vec, nil for null, empty or absent.
+func str(v *vec, i int) []byte {
+	if v.str == nil || !v.valid[i] {
+		return nil
+	}
+	return v.str[i]
+}
+
+// readContacts reads the contacts file: ids, created_at, email links, stage, attributes.
+func (h *history) readContacts(ctx context.Context) error {
+	m := h.opts.Mapping.Contacts
+	base := []colSpec{
+		{m.ContactID, wantString, true},
+		{m.CreatedAt, wantTime, false},
+		{m.Email, wantString, false},
+		{m.Stage, wantString, false},
+		{m.StageSince, wantTime, false},
+	}
+	// discover attributes from the first part file
+	if h.opts.Attributes == nil {
+		parts, ok, err := partFiles(filepath.Join(h.dir, m.File))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return &FileError{File: filepath.Join(h.dir, m.File), Err: fmt.Errorf("%w: required history file is missing", ErrEmptyDir)}
+		}
+		p, err := openParquet(parts[0], base)
+		if err != nil {
+			return err
+		}
+		attrs := []Attribute{}
+		for _, name := range p.other {
+			leaf, _ := p.pf.Schema().Lookup(name)
+			c, _, ok := chooseConv(leaf.Node.Type(), wantAny)
+			if !ok || leaf.MaxRepetitionLevel > 0 {
+				continue // timestamps, nested and decimal columns are not attributes
+			}
+			attrs = append(attrs, Attribute{Name: name, Categorical: c.isStr()})
+		}
+		p.Close()
+		h.opts.Attributes = attrs
+	}
+	specs := base
+	for _, a := range h.opts.Attributes {
+		specs = append(specs, colSpec{a.Name, wantAny, false})
+	}
+	h.attrNum = make([][]float64, len(h.opts.Attributes))
+	h.attrStr = make([][]string, len(h.opts.Attributes))
+	seen := map[string]bool{}
+	// categorical values repeat: keep one copy of each (bounded, for high-cardinality columns)
+	interned := map[string]string{}
+	intern := func(b []byte) string {
+		if len(b) == 0 {
+			return ""
+		}
+		if s, ok := interned[string(b)]; ok {
+			return s
+		}
+		s := string(b)
+		if len(interned) < 1<<16 {
+			interned[s] = s
+		}
+		return s
+	}
+	var sized *pqFile
+	return h.scan(ctx, m.File, true, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
+		if p != sized {
+			// reserve room for this part file's rows at once
+			sized = p
+			k := int(p.pf.NumRows())
+			h.cID = slices.Grow(h.cID, k)
+			h.cNode = slices.Grow(h.cNode, k)
+			h.cCreated = slices.Grow(h.cCreated, k)
+			h.cStage = slices.Grow(h.cStage, k)
+			h.cStageSince = slices.Grow(h.cStageSince, k)
+			for a := range h.attrNum {
+				h.attrNum[a] = slices.Grow(h.attrNum[a], k)
+				h.attrStr[a] = slices.Grow(h.attrStr[a], k)
+			}
+		}
+		for i := range n {
+			id := str(&v[0], i)
+			if len(id) == 0 {
+				st.bad("null " + m.ContactID)
+				continue
+			}
+			if seen[string(id)] {
+				st.bad("duplicate " + m.ContactID)
+				continue
+			}
+			sid := string(id)
+			seen[sid] = true
+			nd := h.node(id)
+			h.cID = append(h.cID, sid)
+			h.cNode = append(h.cNode, nd)
+			created := int64(noTS)
+			if v[1].i64 != nil && v[1].valid[i] {
+				created = v[1].i64[i]
+			}
+			h.cCreated = append(h.cCreated, created)
+			if e := str(&v[2], i); len(e) > 0 {
+				h.union(nd, h.node(e))
+			}
+			h.cStage = append(h.cStage, intern(str(&v[3], i)))
+			since := int64(noTS)
+			if v[4].i64 != nil && v[4].valid[i] {
+				since = v[4].i64[i]
+			}
+			h.cStageSince = append(h.cStageSince, since)
+			for a, attr := range h.opts.Attributes {
+				col := &v[len(base)+a]
+				num, s := math.NaN(), ""
+				switch {
+				case p.cols[len(base)+a] == nil || !col.valid[i]:
+				case col.f64 != nil:
+					num = col.f64[i]
+					if attr.Categorical {
+						num, s = math.NaN(), strconv.FormatFloat(col.f64[i], 'g', -1, 64)
+					}
+				case col.str != nil:
+					s = intern(col.str[i])
+					if !attr.Categorical {
+						s = ""
+						if x, err := strconv.ParseFloat(string(col.str[i]), 64); err == nil {
+							num = x
+						}
+					}
+				}
+				h.attrNum[a] = append(h.attrNum[a], num)
+				h.attrStr[a] = append(h.attrStr[a], s)
+			}
+		}
+		h.rep.Contacts += int64(n)
+		return nil
+	})
+}
+
+// readIdentities links id_a with id_b.
+func (h *history) readIdentities(ctx context.Context) error {
+	m := h.opts.Mapping.Identities
+	specs := []colSpec{{m.IDA, wantString, true}, {m.IDB, wantString, true}, {m.TS, wantTime, false}}
+	return h.scan(ctx, m.File, false, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
+		for i := range n {
+			a, b := str(&v[0], i), str(&v[1], i)
+			switch {
+			case len(a) == 0:
+				st.bad("null " + m.IDA)
+				continue
+			case len(b) == 0:
+				st.bad("null " + m.IDB)
+				continue
+			}
+			if h.opts.StrictIdentity && v[2].i64 != nil && v[2].valid[i] && v[2].i64[i] >= h.asOf {
+				continue
+			}
+			h.union(h.node(a), h.node(b))
+		}
+		h.rep.Identities += int64(n)
+		return nil
+	})
+}
+
+func (h *history) eventSpecs() []colSpec {
+	m := h.opts.Mapping.Events
+	return []colSpec{
+		{m.ContactID, wantString, true},
+		{m.AnonymousID, wantString, false},
+		{m.Email, wantString, false},
+		{m.TS, wantTime, true},
+		{m.Type, wantString, true},
+		{m.Page, wantString, false},
+		{m.Value, wantFloat, false},
+		{m.Channel, wantString, false},
+		{m.Campaign, wantString, false},
+	}
+}
+
+// linkEvents links the identifiers an event carries together (contact_id, anonymous_id, email).
+func (h *history) linkEvents(ctx context.Context) error {
+	all := h.eventSpecs()
+	read := all[:3]
+	if h.opts.StrictIdentity {
+		read = all[:4]
+	}
+	h.quiet = true
+	defer func() { h.quiet = false }()
+	return h.scan(ctx, h.opts.Mapping.Events.File, false, all, read, func(p *pqFile, st *fileStats, v []vec, n int) error {
+		for i := range n {
+			c, a, e := str(&v[0], i), str(&v[1], i), str(&v[2], i)
+			k := 0
+			if len(c) > 0 {
+				k++
+			}
+			if len(a) > 0 {
+				k++
+			}
+			if len(e) > 0 {
+				k++
+			}
+			if k < 2 {
+				continue
+			}
+			if h.opts.StrictIdentity && (!v[3].valid[i] || v[3].i64[i] >= h.asOf) {
+				continue
+			}
+			var first int32 = -1
+			for _, id := range [3][]byte{c, a, e} {
+				if len(id) == 0 {
+					continue
+				}
+				nd := h.node(id)
+				if first < 0 {
+					first = nd
+				} else {
+					h.union(first, nd)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// resolve picks each component's surviving contact (earliest created_at, null last, then the
+// smallest id) and numbers the people in contact_id order.
+func (h *history) resolve() {
+	nn := len(h.parent)
+	best := make([]int32, nn)
+	for i := range best {
+		best[i] = -1
+	}
+	better := func(a, b int32) bool { // is contact a before contact b?
+		ca, cb := h.cCreated[a], h.cCreated[b]
+		if ca != cb {
+			if ca == noTS {
+				return false
+			}
+			if cb == noTS {
+				return true
+			}
+			return ca < cb
+		}
+		return h.cID[a] < h.cID[b]
+	}
+	for c := range h.cID {
+		r := h.find(h.cNode[c])
+		if best[r] < 0 || better(int32(c), best[r]) {
+			best[r] = int32(c)
+		}
+	}
+	var roots []int32
+	for r, c := range best {
+		if c >= 0 {
+			roots = append(roots, int32(r))
+		}
+	}
+	sort.Slice(roots, func(i, j int) bool { return h.cID[best[roots[i]]] < h.cID[best[roots[j]]] })
+	rootPerson := make([]int32, nn)
+	for i := range rootPerson {
+		rootPerson[i] = -1
+	}
+	h.pContact = make([]int32, len(roots))
+	for p, r := range roots {
+		rootPerson[r] = int32(p)
+		h.pContact[p] = best[r]
+	}
+	h.nodePerson = make([]int32, nn)
+	for n := range h.nodePerson {
+		h.nodePerson[n] = rootPerson[h.find(int32(n))]
+	}
+	h.pMerged = make([][]string, len(roots))
+	for c := range h.cID {
+		p := h.nodePerson[h.cNode[c]]
+		if h.pContact[p] != int32(c) {
+			h.pMerged[p] = append(h.pMerged[p], h.cID[c])
+		}
+	}
+	for _, m := range h.pMerged {
+		slices.Sort(m)
+	}
+	h.rep.People = int64(len(roots))
+}
+
+// stitch runs the identity passes.
+func (h *history) stitch(ctx context.Context) error {
+	st, err := os.Stat(h.dir)
+	if err != nil {
+		return &FileError{File: h.dir, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+	}
+	if !st.IsDir() {
+		return &FileError{File: h.dir, Err: fmt.Errorf("%w: not a directory", ErrUnreadable)}
+	}
+	ents, err := os.ReadDir(h.dir)
+	if err != nil {
+		return &FileError{File: h.dir, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+	}
+	if len(ents) == 0 {
+		return &FileError{File: h.dir, Err: ErrEmptyDir}
+	}
+	if err := h.readContacts(ctx); err != nil {
+		return err
+	}
+	if err := h.readIdentities(ctx); err != nil {
+		return err
+	}
+	if err := h.linkEventsParallel(ctx); err != nil {
+		return err
+	}
+	h.resolve()
+	return nil
+}
+
+// eventRow is what the event pass hands to its consumer.
+type eventRow struct {
+	person int32
+	ts     int64
+	v      []vec
+	i      int
+}
+
+// streamEvents calls fn for every usable event attributed to a person (any ts).
+func (h *history) streamEvents(ctx context.Context, fn func(r *eventRow)) error {
+	specs := h.eventSpecs()
+	m := h.opts.Mapping.Events
+	var r eventRow
+	return h.scan(ctx, m.File, false, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
+		h.rep.Events += int64(n)
+		r.v = v
+		for i := range n {
+			if !v[3].valid[i] {
+				st.bad("null " + m.TS)
+				continue
+			}
+			if !v[4].valid[i] {
+				st.bad("null " + m.Type)
+				continue
+			}
+			key := str(&v[0], i)
+			if len(key) == 0 {
+				key = str(&v[1], i)
+			}
+			if len(key) == 0 {
+				key = str(&v[2], i)
+			}
+			if len(key) == 0 {
+				st.bad("no identifier")
+				continue
+			}
+			pp := h.person(key)
+			if pp < 0 {
+				h.rep.Unattributed++
+				continue
+			}
+			r.person, r.ts, r.i = pp, v[3].i64[i], i
+			fn(&r)
+		}
+		return nil
+	})
+}
+
+// txRec is one usable transaction of a person.
+type txRec struct {
+	person int32
+	prod   int32 // product name code (names only)
+	key    int32 // category (or product) code, for spend per category
+	ts     int64
+	amount float64
+	qty    int64
+}
+
+// products interns product names.
+type products struct {
+	ids   map[string]int32
+	names []string
+	count []int64
+}
+
+func (pr *products) code(b []byte) int32 {
+	if len(b) == 0 {
+		return -1
+	}
+	if c, ok := pr.ids[string(b)]; ok {
+		pr.count[c]++
+		return c
+	}
+	c := int32(len(pr.names))
+	s := string(b)
+	pr.ids[s] = c
+	pr.names = append(pr.names, s)
+	pr.count = append(pr.count, 1)
+	return c
+}
+
+// readTransactions reads every usable transaction, sorted by person and time.
+func (h *history) readTransactions(ctx context.Context, keys, prods *products) ([]txRec, error) {
+	m := h.opts.Mapping.Transactions
+	specs := transactionSpecs(m)
+	var out []txRec
+	err := h.scan(ctx, m.File, false, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
+		h.rep.Transactions += int64(n)
+		for i := range n {
+			id := str(&v[0], i)
+			switch {
+			case len(id) == 0:
+				st.bad("null " + m.ContactID)
+				continue
+			case !v[1].valid[i]:
+				st.bad("null " + m.TS)
+				continue
+			case !v[2].valid[i] || math.IsNaN(v[2].f64[i]) || math.IsInf(v[2].f64[i], 0):
+				st.bad("null or NaN " + m.Amount)
+				continue
+			}
+			pp := h.person(id)
+			if pp < 0 {
+				h.rep.Unattributed++
+				continue
+			}
+			var q int64
+			if v[4].i64 != nil && v[4].valid[i] {
+				q = v[4].i64[i]
+			}
+			prod := str(&v[3], i)
+			key := str(&v[5], i)
+			if len(key) == 0 {
+				key = prod
+			}
+			out = append(out, txRec{person: pp, prod: prods.code(prod), key: keys.code(key), ts: v[1].i64[i], amount: v[2].f64[i], qty: q})
+		}
+		return nil
+	})
+	slices.SortStableFunc(out, func(a, b txRec) int {
+		if c := cmp.Compare(a.person, b.person); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ts, b.ts)
+	})
+	return out, err
+}
+
+func transactionSpecs(m TransactionColumns) []colSpec {
+	return []colSpec{{m.ContactID, wantString, true}, {m.TS, wantTime, true}, {m.Amount, wantFloat, true},
+		{m.Product, wantString, false}, {m.Quantity, wantInt, false}, {m.Category, wantString, false}}
+}
+
+// topCategories returns the most frequent products (up to maxProdCat), sorted by name.
+func (pr *products) topCategories() []string {
+	idx := make([]int, len(pr.names))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool {
+		if pr.count[idx[a]] != pr.count[idx[b]] {
+			return pr.count[idx[a]] > pr.count[idx[b]]
+		}
+		return pr.names[idx[a]] < pr.names[idx[b]]
+	})
+	out := []string{}
+	for _, i := range idx[:min(len(idx), maxProdCat)] {
+		out = append(out, pr.names[i])
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Build computes the feature table of the history directory dir as of opts.AsOf: one row per
+// stitched person, in contact_id order. Memory grows with people and identifiers (plus the
+// transactions), not with events: events stream into fixed-size per-person accumulators.
+func Build(ctx context.Context, dir string, opts Options) (*Table, Report, error) {
+	var rep Report
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, rep, err
+	}
+	if err := opts.validate(); err != nil {
+		return nil, rep, err
+	}
+	h := newHistory(dir, opts, &rep)
+	if err := h.stitch(ctx); err != nil {
+		return nil, rep, err
+	}
+	opts.Attributes = h.opts.Attributes
+	nP := len(h.pContact)
+	accs := make([]eventAcc, nP)
+	for i := range accs {
+		accs[i].reset()
+	}
+	asOf := h.asOf
+	if err := h.accumulateEvents(ctx, accs); err != nil {
+		return nil, rep, err
+	}
+	pr := &products{ids: map[string]int32{}}
+	txs, err := h.readTransactions(ctx, pr, &products{ids: map[string]int32{}})
+	if err != nil {
+		return nil, rep, err
+	}
+	if opts.ProductCategories == nil {
+		opts.ProductCategories = pr.topCategories()
+	}
+	h.opts = opts
+	catOf := make([]int, len(pr.names))
+	for i, name := range pr.names {
+		catOf[i] = slices.Index(opts.ProductCategories, name)
+	}
+	schema := SchemaFor(opts)
+	tb := newTableBuilder(schema, opts, nP)
+	rf := newRowFiller(schema, opts)
+	row := newRow(schema)
+	var tx txAcc
+	nA := len(opts.Attributes)
+	attrNum, attrStr := make([]float64, nA), make([]string, nA)
+	prodName := func(c int32) string { return pr.names[c] }
+	t := 0
+	for p := range nP {
+		if p%65536 == 0 {
+			if err := ctx.Err(); err != nil {
+				tb.rb.Release()
+				return nil, rep, err
+			}
+		}
+		tx.reset(len(opts.ProductCategories))
+		for ; t < len(txs) && txs[t].person == int32(p); t++ {
+			cat := -1
+			if txs[t].key >= 0 {
+				cat = catOf[txs[t].key]
+			}
+			tx.add(txs[t].ts, asOf, h.hEnd, txs[t].amount, cat, txs[t].key)
+		}
+		c := h.pContact[p]
+		ci := contactInfo{id: h.cID[c], created: h.cCreated[c], stage: h.cStage[c], stageSince: h.cStageSince[c]}
+		for a := range nA {
+			attrNum[a], attrStr[a] = h.attrNum[a][c], h.attrStr[a][c]
+		}
+		rf.fill(&row, &ci, &accs[p], &tx, attrNum, attrStr, prodName)
+		row.MergedIDs = h.pMerged[p]
+		tb.append(&row)
+	}
+	return tb.finish(), rep, nil
+}

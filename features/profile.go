@@ -1,0 +1,325 @@
+package features
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// parseTime accepts RFC 3339 or YYYY-MM-DD (midnight UTC).
+func parseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time (want RFC 3339 or YYYY-MM-DD)", s)
+}
+
+type eventJSON struct {
+	Type        *string  `json:"type"`
+	TS          *string  `json:"ts"`
+	Page        string   `json:"page"`
+	Channel     string   `json:"channel"`
+	Campaign    string   `json:"campaign"`
+	AnonymousID string   `json:"anonymous_id"`
+	Email       string   `json:"email"`
+	Value       *float64 `json:"value"`
+}
+
+type transactionJSON struct {
+	TS       *string  `json:"ts"`
+	Amount   *float64 `json:"amount"`
+	Product  string   `json:"product"`
+	Category string   `json:"category"`
+	Quantity int64    `json:"quantity"`
+}
+
+type profileJSON struct {
+	ContactID    string            `json:"contact_id"`
+	AsOf         *string           `json:"as_of"`
+	Attributes   map[string]any    `json:"attributes"`
+	Events       []eventJSON       `json:"events"`
+	Transactions []transactionJSON `json:"transactions"`
+}
+
+// maxProfileBytes bounds what DecodeProfile reads.
+const maxProfileBytes = 32 << 20
+
+// DecodeProfile decodes a profile (CONTRACT §2) strictly: unknown fields, wrong types,
+// missing or unparsable times and non-finite amounts are errors (*FieldError) naming the field.
+// as_of defaults to now. Attribute values must be numbers, strings, booleans or null.
+func DecodeProfile(r io.Reader, now time.Time) (Profile, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxProfileBytes+1))
+	if err != nil {
+		return Profile{}, fmt.Errorf("%w: reading: %v", ErrBadProfile, err)
+	}
+	if len(data) > maxProfileBytes {
+		return Profile{}, &FieldError{Field: "(body)", Msg: fmt.Sprintf("larger than %d bytes", maxProfileBytes)}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var pj profileJSON
+	if err := dec.Decode(&pj); err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te):
+			return Profile{}, &FieldError{Field: te.Field, Msg: fmt.Sprintf("expected %s, got JSON %s", te.Type, te.Value)}
+		case errors.As(err, &se):
+			return Profile{}, &FieldError{Field: "(body)", Msg: fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)}
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return Profile{}, &FieldError{Field: f, Msg: "unknown field"}
+		case errors.Is(err, io.EOF):
+			return Profile{}, &FieldError{Field: "(body)", Msg: "empty"}
+		}
+		return Profile{}, &FieldError{Field: "(body)", Msg: err.Error()}
+	}
+	if dec.More() {
+		return Profile{}, &FieldError{Field: "(body)", Msg: "data after the profile object"}
+	}
+	p := Profile{ContactID: pj.ContactID, AsOf: now.UTC(), Attributes: pj.Attributes}
+	if pj.AsOf != nil {
+		t, err := parseTime(*pj.AsOf)
+		if err != nil {
+			return Profile{}, &FieldError{Field: "as_of", Msg: err.Error()}
+		}
+		p.AsOf = t
+	}
+	for k, v := range pj.Attributes {
+		switch v.(type) {
+		case nil, float64, string, bool:
+		default:
+			return Profile{}, &FieldError{Field: "attributes." + k, Msg: "expected a number, string, boolean or null"}
+		}
+	}
+	p.Events = make([]Event, len(pj.Events))
+	for i, e := range pj.Events {
+		f := func(name string) string { return fmt.Sprintf("events[%d].%s", i, name) }
+		if e.Type == nil || *e.Type == "" {
+			return Profile{}, &FieldError{Field: f("type"), Msg: "required"}
+		}
+		if e.TS == nil {
+			return Profile{}, &FieldError{Field: f("ts"), Msg: "required"}
+		}
+		ts, err := parseTime(*e.TS)
+		if err != nil {
+			return Profile{}, &FieldError{Field: f("ts"), Msg: err.Error()}
+		}
+		v := math.NaN()
+		if e.Value != nil {
+			v = *e.Value
+		}
+		p.Events[i] = Event{TS: ts, Type: *e.Type, Page: e.Page, Channel: e.Channel, Campaign: e.Campaign,
+			AnonymousID: e.AnonymousID, Email: e.Email, Value: v}
+	}
+	p.Transactions = make([]Transaction, len(pj.Transactions))
+	for i, t := range pj.Transactions {
+		f := func(name string) string { return fmt.Sprintf("transactions[%d].%s", i, name) }
+		if t.TS == nil {
+			return Profile{}, &FieldError{Field: f("ts"), Msg: "required"}
+		}
+		ts, err := parseTime(*t.TS)
+		if err != nil {
+			return Profile{}, &FieldError{Field: f("ts"), Msg: err.Error()}
+		}
+		if t.Amount == nil {
+			return Profile{}, &FieldError{Field: f("amount"), Msg: "required"}
+		}
+		p.Transactions[i] = Transaction{TS: ts, Amount: *t.Amount, Product: t.Product, Category: t.Category, Quantity: t.Quantity}
+	}
+	return p, nil
+}
+
+// MarshalJSON writes a profile in the CONTRACT §2 shape.
+func (p Profile) MarshalJSON() ([]byte, error) {
+	pj := profileJSON{ContactID: p.ContactID, Attributes: map[string]any{}}
+	if !p.AsOf.IsZero() {
+		s := p.AsOf.UTC().Format(time.RFC3339Nano)
+		pj.AsOf = &s
+	}
+	for k, v := range p.Attributes {
+		switch x := v.(type) {
+		case time.Time:
+			v = x.UTC().Format(time.RFC3339Nano)
+		case float64:
+			if math.IsNaN(x) {
+				v = nil
+			}
+		}
+		pj.Attributes[k] = v
+	}
+	pj.Events = make([]eventJSON, len(p.Events))
+	for i, e := range p.Events {
+		ty, ts := e.Type, e.TS.UTC().Format(time.RFC3339Nano)
+		ej := eventJSON{Type: &ty, TS: &ts, Page: e.Page, Channel: e.Channel, Campaign: e.Campaign, AnonymousID: e.AnonymousID, Email: e.Email}
+		if !math.IsNaN(e.Value) {
+			v := e.Value
+			ej.Value = &v
+		}
+		pj.Events[i] = ej
+	}
+	pj.Transactions = make([]transactionJSON, len(p.Transactions))
+	for i, t := range p.Transactions {
+		ts, a := t.TS.UTC().Format(time.RFC3339Nano), t.Amount
+		pj.Transactions[i] = transactionJSON{TS: &ts, Amount: &a, Product: t.Product, Category: t.Category, Quantity: t.Quantity}
+	}
+	return json.Marshal(pj)
+}
+
+// attrTime reads a time attribute (time.Time, RFC 3339 or date string); noTS otherwise.
+func attrTime(v any) int64 {
+	switch x := v.(type) {
+	case time.Time:
+		if !x.IsZero() {
+			return x.UnixNano()
+		}
+	case string:
+		if t, err := parseTime(x); err == nil {
+			return t.UnixNano()
+		}
+	}
+	return noTS
+}
+
+// attrValue turns an attribute value into the numeric or categorical form of the batch path.
+func attrValue(v any, categorical bool) (float64, string) {
+	if categorical {
+		switch x := v.(type) {
+		case string:
+			return math.NaN(), x
+		case bool:
+			return math.NaN(), strconv.FormatBool(x)
+		case float64:
+			if math.IsNaN(x) {
+				return math.NaN(), ""
+			}
+			return math.NaN(), strconv.FormatFloat(x, 'g', -1, 64)
+		case int:
+			return math.NaN(), strconv.Itoa(x)
+		case int64:
+			return math.NaN(), strconv.FormatInt(x, 10)
+		}
+		return math.NaN(), ""
+	}
+	switch x := v.(type) {
+	case float64:
+		return x, ""
+	case float32:
+		return float64(x), ""
+	case int:
+		return float64(x), ""
+	case int64:
+		return float64(x), ""
+	case int32:
+		return float64(x), ""
+	case json.Number:
+		if f, err := x.Float64(); err == nil {
+			return f, ""
+		}
+	case string:
+		if f, err := strconv.ParseFloat(x, 64); err == nil {
+			return f, ""
+		}
+	}
+	return math.NaN(), ""
+}
+
+// reservedAttributes are contact columns with a meaning of their own, not attribute features.
+func reservedAttributes(m ContactColumns) map[string]bool {
+	return map[string]bool{m.ContactID: true, m.CreatedAt: true, m.Email: true, m.Stage: true, m.StageSince: true}
+}
+
+// ComputeProfile computes the feature row of one profile — the online path, through the same
+// accumulator as Build. The as-of time is p.AsOf, or opts.AsOf when p.AsOf is zero. Labels are
+// computed when opts.Horizon > 0 from the profile's transactions at or after as-of. With
+// opts.Attributes nil the attribute columns are the profile's attribute keys (sorted); with
+// opts.ProductCategories nil there are no spend_<category> columns: pass Table.Options() of
+// the training table to get its exact columns.
+func ComputeProfile(p Profile, opts Options) (Row, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return Row{}, err
+	}
+	if !p.AsOf.IsZero() {
+		opts.AsOf = p.AsOf.UTC()
+	}
+	if err := opts.validate(); err != nil {
+		return Row{}, err
+	}
+	cm := opts.Mapping.Contacts
+	if opts.Attributes == nil {
+		reserved := reservedAttributes(cm)
+		keys := make([]string, 0, len(p.Attributes))
+		for k := range p.Attributes {
+			if !reserved[k] {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		opts.Attributes = []Attribute{}
+		for _, k := range keys {
+			_, cat := p.Attributes[k].(string)
+			if _, b := p.Attributes[k].(bool); b {
+				cat = true
+			}
+			opts.Attributes = append(opts.Attributes, Attribute{Name: k, Categorical: cat})
+		}
+	}
+	if opts.ProductCategories == nil {
+		opts.ProductCategories = []string{}
+	}
+	schema := SchemaFor(opts)
+	rf := newRowFiller(schema, opts)
+	row := newRow(schema)
+	asOf := opts.AsOf.UnixNano()
+	hEnd := opts.AsOf.Add(opts.Horizon).UnixNano()
+	var ev eventAcc
+	ev.reset()
+	hl := float64(opts.HalfLife)
+	for _, e := range p.Events {
+		ts := e.TS.UnixNano()
+		if e.TS.IsZero() || ts >= asOf {
+			continue
+		}
+		ev.add(asOf-ts, ts, typeCode([]byte(e.Type)), pageCategory([]byte(e.Page)), e.Value, hl)
+	}
+	order := make([]int, 0, len(p.Transactions))
+	for i, t := range p.Transactions {
+		if !t.TS.IsZero() && !math.IsNaN(t.Amount) && !math.IsInf(t.Amount, 0) {
+			order = append(order, i)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return p.Transactions[a].TS.Compare(p.Transactions[b].TS) })
+	var tx txAcc
+	tx.reset(len(opts.ProductCategories))
+	prods := &products{ids: map[string]int32{}}
+	for _, i := range order {
+		t := p.Transactions[i]
+		key := t.Category
+		if key == "" {
+			key = t.Product
+		}
+		tx.add(t.TS.UnixNano(), asOf, hEnd, t.Amount, slices.Index(opts.ProductCategories, key), prods.code([]byte(key)))
+	}
+	ci := contactInfo{id: p.ContactID, created: attrTime(p.Attributes[cm.CreatedAt]), stageSince: attrTime(p.Attributes[cm.StageSince])}
+	if s, ok := p.Attributes[cm.Stage].(string); ok {
+		ci.stage = s
+	}
+	attrNum, attrStr := make([]float64, len(opts.Attributes)), make([]string, len(opts.Attributes))
+	for i, a := range opts.Attributes {
+		attrNum[i], attrStr[i] = attrValue(p.Attributes[a.Name], a.Categorical)
+	}
+	rf.fill(&row, &ci, &ev, &tx, attrNum, attrStr, func(c int32) string { return prods.names[c] })
+	return row, nil
+}

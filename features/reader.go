@@ -1,0 +1,645 @@
+package features
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// want is the type a history column must have.
+type want int
+
+const (
+	wantString want = iota // BYTE_ARRAY; integer ids accepted and formatted in decimal
+	wantTime               // timestamp (any unit) or date (midnight UTC)
+	wantFloat              // double, float or integer
+	wantInt                // integer
+	wantAny                // attribute: numeric, string or bool, decided by the file
+)
+
+func (w want) String() string {
+	switch w {
+	case wantString:
+		return "string (or integer id)"
+	case wantTime:
+		return "timestamp or date"
+	case wantFloat:
+		return "double (or float, integer)"
+	case wantInt:
+		return "integer"
+	}
+	return "number, string or bool"
+}
+
+// conv is how a physical column is turned into a vec.
+type conv int
+
+const (
+	convBytes     conv = iota // byte array → str
+	convIntStr                // int32/int64 → decimal str
+	convTimeNanos             // int64 timestamp × mult → i64 nanos
+	convDate                  // int32 days → i64 nanos
+	convF64                   // double → f64
+	convF32                   // float → f64
+	convI32F                  // int32 → f64
+	convI64F                  // int64 → f64
+	convBoolStr               // boolean → "true"/"false"
+	convI32I                  // int32 → i64
+	convI64I                  // int64 → i64
+)
+
+// colSpec asks for a column by name.
+type colSpec struct {
+	name     string
+	want     want
+	required bool
+}
+
+// vec holds one column's values for a run of rows. Which slice is filled depends on conv.
+type vec struct {
+	valid []bool
+	str   [][]byte
+	i64   []int64
+	f64   []float64
+}
+
+func (v *vec) slice(i, j int) vec {
+	out := vec{valid: v.valid[i:j]}
+	if v.str != nil {
+		out.str = v.str[i:j]
+	}
+	if v.i64 != nil {
+		out.i64 = v.i64[i:j]
+	}
+	if v.f64 != nil {
+		out.f64 = v.f64[i:j]
+	}
+	return out
+}
+
+// isNum reports whether a conversion yields f64 values.
+func (c conv) isNum() bool { return c == convF64 || c == convF32 || c == convI32F || c == convI64F }
+
+// isStr reports whether a conversion yields str values.
+func (c conv) isStr() bool { return c == convBytes || c == convIntStr || c == convBoolStr }
+
+const dayNanos = int64(24 * 60 * 60 * 1e9)
+
+// physical returns a readable name of a column's type, e.g. "INT64 (TIMESTAMP(...))".
+func physical(t parquet.Type) string {
+	s := t.Kind().String()
+	if lt := t.LogicalType(); lt != nil && lt.Value != nil {
+		s += " (" + lt.String() + ")"
+	}
+	return s
+}
+
+// chooseConv checks a leaf against what is wanted.
+func chooseConv(t parquet.Type, w want) (conv, int64, bool) {
+	lt := t.LogicalType()
+	var isTS, isDate, isStr bool
+	var mult int64 = 1
+	if lt != nil {
+		switch v := lt.Value.(type) {
+		case *format.TimestampType:
+			isTS = true
+			switch v.Unit.Value.(type) {
+			case *format.MilliSeconds:
+				mult = 1e6
+			case *format.MicroSeconds:
+				mult = 1e3
+			}
+		case *format.DateType:
+			isDate = true
+		case *format.StringType, *format.EnumType, *format.JsonType:
+			isStr = true
+		case *format.DecimalType:
+			return 0, 0, false
+		}
+	}
+	if ct := t.ConvertedType(); ct != nil && !isTS && !isDate {
+		switch *ct {
+		case 9: // TIMESTAMP_MILLIS
+			isTS, mult = true, 1e6
+		case 10: // TIMESTAMP_MICROS
+			isTS, mult = true, 1e3
+		case 6: // DATE
+			isDate = true
+		}
+	}
+	kind := t.Kind()
+	switch w {
+	case wantString:
+		switch {
+		case kind == parquet.ByteArray:
+			return convBytes, 0, true
+		case (kind == parquet.Int32 || kind == parquet.Int64) && !isTS && !isDate:
+			return convIntStr, 0, true
+		}
+	case wantTime:
+		switch {
+		case kind == parquet.Int64 && isTS:
+			return convTimeNanos, mult, true
+		case kind == parquet.Int32 && isDate:
+			return convDate, 0, true
+		}
+	case wantFloat, wantAny:
+		switch {
+		case isTS || isDate:
+		case kind == parquet.Double:
+			return convF64, 0, true
+		case kind == parquet.Float:
+			return convF32, 0, true
+		case kind == parquet.Int32:
+			return convI32F, 0, true
+		case kind == parquet.Int64:
+			return convI64F, 0, true
+		case w == wantAny && kind == parquet.ByteArray:
+			return convBytes, 0, true
+		case w == wantAny && kind == parquet.Boolean:
+			return convBoolStr, 0, true
+		}
+		_ = isStr
+	case wantInt:
+		switch {
+		case isTS || isDate:
+		case kind == parquet.Int32:
+			return convI32I, 0, true
+		case kind == parquet.Int64:
+			return convI64I, 0, true
+		}
+	}
+	return 0, 0, false
+}
+
+// partFiles lists the Parquet files of a history file: the file itself, or the *.parquet part
+// files of a directory, in name order. ok is false when the path does not exist.
+func partFiles(path string) (files []string, ok bool, err error) {
+	st, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+	}
+	if !st.IsDir() {
+		return []string{path}, true, nil
+	}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return nil, false, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+	}
+	for _, e := range ents {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".parquet") {
+			files = append(files, filepath.Join(path, e.Name()))
+		}
+	}
+	sort.Strings(files)
+	if len(files) == 0 {
+		return nil, false, &FileError{File: path, Err: fmt.Errorf("%w: directory has no .parquet part files", ErrEmptyDir)}
+	}
+	return files, true, nil
+}
+
+// pqFile is one open Parquet file with the columns asked for.
+type pqFile struct {
+	path  string
+	f     *os.File
+	pf    *parquet.File
+	cols  []*colRef // one per spec; nil when an optional column is absent
+	other []string  // top-level columns not asked for (attributes)
+}
+
+type colRef struct {
+	spec   colSpec
+	leaf   parquet.LeafColumn
+	conv   conv
+	mult   int64
+	maxDef int
+}
+
+// openParquet opens path and checks the asked columns' types.
+func openParquet(path string, specs []colSpec) (*pqFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+	}
+	pf, err := openParquetSafe(f, st.Size())
+	if err != nil {
+		f.Close()
+		return nil, &FileError{File: path, Err: fmt.Errorf("%w: not a Parquet file: %v", ErrUnreadable, err)}
+	}
+	p := &pqFile{path: path, f: f, pf: pf, cols: make([]*colRef, len(specs))}
+	asked := map[string]bool{}
+	for i, s := range specs {
+		asked[s.name] = true
+		leaf, ok := pf.Schema().Lookup(s.name)
+		if !ok || leaf.Node == nil || !leaf.Node.Leaf() {
+			if s.required {
+				f.Close()
+				return nil, &ColumnError{File: path, Column: s.name, Expected: s.want.String(), Err: ErrMissingColumn}
+			}
+			continue
+		}
+		c, mult, ok := chooseConv(leaf.Node.Type(), s.want)
+		if !ok || leaf.MaxRepetitionLevel > 0 {
+			found := physical(leaf.Node.Type())
+			if leaf.MaxRepetitionLevel > 0 {
+				found = "repeated " + found
+			}
+			f.Close()
+			return nil, &ColumnError{File: path, Column: s.name, Expected: s.want.String(), Found: found, Err: ErrColumnType}
+		}
+		p.cols[i] = &colRef{spec: s, leaf: leaf, conv: c, mult: mult, maxDef: leaf.MaxDefinitionLevel}
+	}
+	for _, fld := range pf.Schema().Fields() {
+		if !asked[fld.Name()] && fld.Leaf() {
+			p.other = append(p.other, fld.Name())
+		}
+	}
+	return p, nil
+}
+
+// openParquetSafe guards against panics inside the Parquet decoder on corrupt input.
+func openParquetSafe(r io.ReaderAt, size int64) (pf *parquet.File, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			pf, err = nil, fmt.Errorf("corrupt file: %v", v)
+		}
+	}()
+	return parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+}
+
+func (p *pqFile) Close() error { return p.f.Close() }
+
+// cursor walks the pages of one column chunk, decoding the current page into per-row values.
+type cursor struct {
+	ref   *colRef
+	pages parquet.Pages
+	page  parquet.Page
+	v     vec
+	n     int
+	pos   int
+	buf   []byte // scratch for formatted ints
+}
+
+func (c *cursor) close() {
+	if c.page != nil {
+		parquet.Release(c.page)
+		c.page = nil
+	}
+	if c.pages != nil {
+		c.pages.Close()
+		c.pages = nil
+	}
+}
+
+// load reads the next page; io.EOF at the end of the chunk.
+func (c *cursor) load() error {
+	if c.page != nil {
+		parquet.Release(c.page)
+		c.page = nil
+	}
+	page, err := c.pages.ReadPage()
+	if err != nil {
+		return err
+	}
+	c.page = page
+	c.pos = 0
+	return c.decode(page)
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+func (c *cursor) decode(page parquet.Page) error {
+	n := int(page.NumRows())
+	defs := page.DefinitionLevels()
+	if len(defs) != 0 && len(defs) != n {
+		return fmt.Errorf("column %q: unsupported page layout", c.ref.spec.name)
+	}
+	c.n = n
+	v := &c.v
+	v.valid = grow(v.valid, n)
+	maxDef := byte(c.ref.maxDef)
+	present := func(i int) bool { return len(defs) == 0 || defs[i] == maxDef }
+	data := page.Data()
+	dict := page.Dictionary()
+	var idx []int32
+	if dict != nil {
+		idx = data.Int32()
+		data = dict.Page().Data()
+	}
+	// at returns the position in data of the j-th present value.
+	count := 0
+	for i := range n {
+		if present(i) {
+			count++
+		}
+	}
+	pos := func(j int) (int, bool) {
+		if idx != nil {
+			if j >= len(idx) {
+				return 0, false
+			}
+			return int(idx[j]), true
+		}
+		return j, true
+	}
+	if idx != nil && len(idx) < count {
+		return fmt.Errorf("column %q: page has %d values for %d rows", c.ref.spec.name, len(idx), count)
+	}
+	bad := func() error {
+		return fmt.Errorf("column %q: corrupt page", c.ref.spec.name)
+	}
+	j := 0
+	switch c.ref.conv {
+	case convBytes:
+		v.str = grow(v.str, n)
+		d, offs := data.ByteArray()
+		for i := range n {
+			if !present(i) {
+				v.valid[i], v.str[i] = false, nil
+				continue
+			}
+			k, _ := pos(j)
+			j++
+			if k+1 >= len(offs) || offs[k] > offs[k+1] || int(offs[k+1]) > len(d) {
+				return bad()
+			}
+			v.valid[i], v.str[i] = true, d[offs[k]:offs[k+1]]
+		}
+	case convBoolStr:
+		v.str = grow(v.str, n)
+		vals := make([]parquet.Value, page.NumValues())
+		r := page.Values()
+		m, err := r.ReadValues(vals)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		if m != n {
+			return bad()
+		}
+		for i := range n {
+			if vals[i].IsNull() {
+				v.valid[i], v.str[i] = false, nil
+			} else if vals[i].Boolean() {
+				v.valid[i], v.str[i] = true, []byte("true")
+			} else {
+				v.valid[i], v.str[i] = true, []byte("false")
+			}
+		}
+	case convIntStr:
+		v.str = grow(v.str, n)
+		c.buf = c.buf[:0]
+		starts := make([]int, 0, n+1)
+		var i32 []int32
+		var i64 []int64
+		if data.Kind() == encoding.Int32 {
+			i32 = data.Int32()
+		} else {
+			i64 = data.Int64()
+		}
+		for i := range n {
+			if !present(i) {
+				v.valid[i] = false
+				starts = append(starts, -1)
+				continue
+			}
+			k, _ := pos(j)
+			j++
+			var x int64
+			if i32 != nil {
+				if k >= len(i32) {
+					return bad()
+				}
+				x = int64(i32[k])
+			} else {
+				if k >= len(i64) {
+					return bad()
+				}
+				x = i64[k]
+			}
+			starts = append(starts, len(c.buf))
+			c.buf = strconv.AppendInt(c.buf, x, 10)
+			v.valid[i] = true
+		}
+		end := len(c.buf)
+		for i := n - 1; i >= 0; i-- {
+			if starts[i] < 0 {
+				v.str[i] = nil
+				continue
+			}
+			v.str[i] = c.buf[starts[i]:end:end]
+			end = starts[i]
+		}
+	case convTimeNanos, convDate, convI32I, convI64I:
+		v.i64 = grow(v.i64, n)
+		var i32 []int32
+		var i64 []int64
+		if data.Kind() == encoding.Int32 {
+			i32 = data.Int32()
+		} else {
+			i64 = data.Int64()
+		}
+		for i := range n {
+			if !present(i) {
+				v.valid[i], v.i64[i] = false, 0
+				continue
+			}
+			k, _ := pos(j)
+			j++
+			var x int64
+			if i32 != nil {
+				if k >= len(i32) {
+					return bad()
+				}
+				x = int64(i32[k])
+			} else {
+				if k >= len(i64) {
+					return bad()
+				}
+				x = i64[k]
+			}
+			switch c.ref.conv {
+			case convTimeNanos:
+				x *= c.ref.mult
+			case convDate:
+				x *= dayNanos
+			}
+			v.valid[i], v.i64[i] = true, x
+		}
+	default: // numeric → f64
+		v.f64 = grow(v.f64, n)
+		var f64 []float64
+		var f32 []float32
+		var i32 []int32
+		var i64 []int64
+		switch c.ref.conv {
+		case convF64:
+			f64 = data.Double()
+		case convF32:
+			f32 = data.Float()
+		case convI32F:
+			i32 = data.Int32()
+		case convI64F:
+			i64 = data.Int64()
+		}
+		for i := range n {
+			if !present(i) {
+				v.valid[i], v.f64[i] = false, math.NaN()
+				continue
+			}
+			k, _ := pos(j)
+			j++
+			var x float64
+			switch {
+			case f64 != nil && k < len(f64):
+				x = f64[k]
+			case f32 != nil && k < len(f32):
+				x = float64(f32[k])
+			case i32 != nil && k < len(i32):
+				x = float64(i32[k])
+			case i64 != nil && k < len(i64):
+				x = float64(i64[k])
+			default:
+				return bad()
+			}
+			v.valid[i], v.f64[i] = true, x
+		}
+	}
+	return nil
+}
+
+// rowIter zips the cursors of the asked columns over a file's row groups.
+type rowIter struct {
+	p     *pqFile
+	rg    int
+	first int // first row group to read
+	last  int // last row group to read (inclusive); -1: all
+	begun bool
+	curs  []*cursor // parallel to p.cols; nil for absent columns
+	views []vec
+	done  bool
+}
+
+func newRowIter(p *pqFile) *rowIter {
+	return &rowIter{p: p, rg: -1, last: -1, curs: make([]*cursor, len(p.cols)), views: make([]vec, len(p.cols))}
+}
+
+// restart makes it read row groups first..last again, keeping its buffers.
+func (it *rowIter) restart(first, last int) {
+	it.close()
+	it.first, it.last, it.begun, it.done = first, last, false, false
+}
+
+func (it *rowIter) close() {
+	for _, c := range it.curs {
+		if c != nil {
+			c.close()
+		}
+	}
+}
+
+// next returns the number of rows available in it.views (0 at the end).
+func (it *rowIter) next() (n int, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			n, err = 0, &FileError{File: it.p.path, Err: fmt.Errorf("%w: corrupt data: %v", ErrUnreadable, v)}
+		}
+	}()
+	for !it.done {
+		if it.begun {
+			// make sure every cursor has rows
+			eof := false
+			n = math.MaxInt
+			live := 0
+			for _, c := range it.curs {
+				if c == nil {
+					continue
+				}
+				live++
+				for c.pos >= c.n {
+					if err := c.load(); err != nil {
+						if errors.Is(err, io.EOF) {
+							eof = true
+							break
+						}
+						return 0, &FileError{File: it.p.path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+					}
+				}
+				if eof {
+					break
+				}
+				n = min(n, c.n-c.pos)
+			}
+			if live == 0 {
+				// no asked column present: nothing to read
+				it.done = true
+				return 0, nil
+			}
+			if !eof && n > 0 {
+				for i, c := range it.curs {
+					if c != nil {
+						it.views[i] = c.v.slice(c.pos, c.pos+n)
+						c.pos += n
+					}
+				}
+				return n, nil
+			}
+		}
+		// next row group
+		for _, c := range it.curs {
+			if c != nil {
+				c.close()
+			}
+		}
+		if it.begun {
+			it.rg++
+		} else {
+			it.rg, it.begun = it.first, true
+		}
+		rgs := it.p.pf.RowGroups()
+		if it.rg >= len(rgs) || (it.last >= 0 && it.rg > it.last) {
+			it.done = true
+			return 0, nil
+		}
+		chunks := rgs[it.rg].ColumnChunks()
+		for i, ref := range it.p.cols {
+			if ref == nil {
+				it.curs[i] = nil
+				continue
+			}
+			if ref.leaf.ColumnIndex >= len(chunks) {
+				return 0, &FileError{File: it.p.path, Err: fmt.Errorf("%w: row group %d lacks column %q", ErrUnreadable, it.rg, ref.spec.name)}
+			}
+			c := it.curs[i]
+			if c == nil {
+				c = &cursor{ref: ref}
+				it.curs[i] = c
+			}
+			c.pages = chunks[ref.leaf.ColumnIndex].Pages()
+			c.n, c.pos = 0, 0
+		}
+	}
+	return 0, nil
+}

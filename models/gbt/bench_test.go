@@ -1,0 +1,98 @@
+package gbt
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/propensity-dev/propensity/models/frame"
+)
+
+func BenchmarkFit(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		X, y := synth(n, 1)
+		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Fit(X, y, nil, Options{Trees: 100, Subsample: 0.8, ColSample: 0.8, Threads: 2}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+func BenchmarkPredict(b *testing.B) {
+	X, y := synth(100_000, 1)
+	m, err := Fit(X, y, nil, Options{Trees: 300, Threads: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.PredictLogOdds(X); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(X.Rows())*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func BenchmarkContributions(b *testing.B) {
+	X, y := synth(10_000, 1)
+	m, err := Fit(X, y, nil, Options{Threads: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	r := 0
+	for b.Loop() {
+		if _, _, err := m.Contributions(X, r%X.Rows()); err != nil {
+			b.Fatal(err)
+		}
+		r++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// wide is the shape of ../shared/bench/fit_anchors.py: d standard normal columns and
+// logistic labels with an x0·x1 interaction.
+func wide(n, d int, seed uint64) (*frame.Frame, []float64) {
+	rng := rand.New(rand.NewPCG(seed, 2))
+	w := make([]float64, d)
+	for j := range w {
+		w[j] = 0.3 * rng.NormFloat64()
+	}
+	X := &frame.Frame{}
+	cols := make([][]float64, d)
+	for j := range cols {
+		cols[j] = make([]float64, n)
+		X.AddNumeric(fmt.Sprintf("x%d", j), cols[j])
+	}
+	y := make([]float64, n)
+	for i := range n {
+		z := -1.0
+		for j := range d {
+			v := rng.NormFloat64()
+			cols[j][i] = v
+			z += w[j] * v
+		}
+		z += 0.5 * cols[0][i] * cols[1][i]
+		if rng.Float64() < 1/(1+math.Exp(-z)) {
+			y[i] = 1
+		}
+	}
+	return X, y
+}
+
+func BenchmarkFitWide(b *testing.B) {
+	X, y := wide(200_000, 40, 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Fit(X, y, nil, Options{Trees: 50, LearningRate: 0.05, Threads: 2}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(X.Rows())*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}

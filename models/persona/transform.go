@@ -1,0 +1,446 @@
+package persona
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/propensity-dev/propensity/models/frame"
+)
+
+// Errors of the transform.
+var (
+	ErrNoColumns   = errors.New("persona: no usable columns")
+	ErrAllConstant = errors.New("persona: every column is constant, nothing to cluster on")
+	ErrMissing     = errors.New("persona: missing value")
+	ErrField       = errors.New("persona: record lacks a field the model needs")
+)
+
+// MissingError reports a missing (NaN) value when missing values are not imputed.
+type MissingError struct {
+	Column string
+	Row    int // 0-based row of the frame (the message counts from 1)
+}
+
+func (e *MissingError) Error() string {
+	return fmt.Sprintf("persona: column %q, data row %d (counting from 1), is missing; fill it, exclude the column, or impute missing values with the column median (--impute)", e.Column, e.Row+1)
+}
+
+// Unwrap returns ErrMissing.
+func (e *MissingError) Unwrap() error { return ErrMissing }
+
+// TransformSettings tune FitTransform. The zero value gives the defaults.
+type TransformSettings struct {
+	// MaxLevels is the largest number of distinct values a categorical column may have to
+	// be one-hot encoded; columns with more are left out with a note. Default 12.
+	MaxLevels int
+	// SkewThreshold: a numeric column with no negative value, more than two distinct
+	// values and a sample skewness (Fisher–Pearson, m₃/m₂^{3/2}) above this is log1p
+	// transformed, the usual treatment of counts and amounts. Default 1.
+	SkewThreshold float64
+	// NoLog turns the log1p rule off.
+	NoLog bool
+	// Impute replaces missing numeric values (NaN) by the column's median. Without it a
+	// missing value is an error (*MissingError) naming the column and row. Missing
+	// categorical values ("") are never an error: they encode as "no level".
+	Impute bool
+}
+
+// Input is how one source column is encoded. It is part of the saved model.
+type Input struct {
+	Name   string   `json:"name"`
+	Kind   string   `json:"kind"`             // "numeric" or "categorical"
+	Log    bool     `json:"log,omitempty"`    // log1p before standardising
+	Median float64  `json:"median,omitempty"` // fill value for a missing number (original units)
+	Mean   float64  `json:"mean,omitempty"`   // of the (logged) values
+	Std    float64  `json:"std,omitempty"`    // population standard deviation of the (logged) values
+	Levels []string `json:"levels,omitempty"` // one-hot levels, in dimension order
+	// LevelMean and LevelStd standardise each level's 0/1 indicator.
+	LevelMean []float64 `json:"level_mean,omitempty"`
+	LevelStd  []float64 `json:"level_std,omitempty"`
+}
+
+// Transform maps rows of a frame to standardised vectors. Its zero value is unusable; get
+// one from FitTransform.
+type Transform struct {
+	Inputs []Input  `json:"inputs"`
+	Dims   []string `json:"dims"`  // name of each output dimension: column, or column=level
+	Notes  []string `json:"notes"` // columns left out and why, imputations
+	Impute bool     `json:"impute"`
+	ranges [][2]int // output dims of each input
+	levels []map[string]int
+}
+
+// FitTransform learns the encoding of the columns of f.
+func FitTransform(f *frame.Frame, s TransformSettings) (*Transform, error) {
+	if s.MaxLevels <= 0 {
+		s.MaxLevels = 12
+	}
+	if s.SkewThreshold <= 0 {
+		s.SkewThreshold = 1
+	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	if len(f.Columns) == 0 || f.Rows() == 0 {
+		return nil, ErrNoColumns
+	}
+	t := &Transform{Impute: s.Impute}
+	var constant []string
+	for ci := range f.Columns {
+		c := &f.Columns[ci]
+		if c.Kind == frame.Categorical {
+			in, note := fitCategorical(c, s.MaxLevels)
+			if note != "" {
+				t.Notes = append(t.Notes, note)
+				if strings.Contains(note, "constant") {
+					constant = append(constant, c.Name)
+				}
+				continue
+			}
+			t.Inputs = append(t.Inputs, in)
+			continue
+		}
+		vals := make([]float64, 0, len(c.Num))
+		missing := 0
+		for r, v := range c.Num {
+			if math.IsNaN(v) {
+				if !s.Impute {
+					return nil, &MissingError{Column: c.Name, Row: r}
+				}
+				missing++
+				continue
+			}
+			vals = append(vals, v)
+		}
+		if len(vals) == 0 {
+			t.Notes = append(t.Notes, fmt.Sprintf("column %q left out: every value is missing", c.Name))
+			continue
+		}
+		in := Input{Name: c.Name, Kind: "numeric", Median: median(vals)}
+		if missing > 0 {
+			t.Notes = append(t.Notes, fmt.Sprintf("column %q: %d missing values imputed with the median %s", c.Name, missing, fmtNum(in.Median)))
+		}
+		if !s.NoLog && slices.Min(vals) >= 0 && distinctAbove(vals, 2) && skewness(vals) > s.SkewThreshold {
+			in.Log = true
+		}
+		sum, n := 0.0, float64(len(c.Num))
+		for _, v := range c.Num {
+			sum += in.encode(v)
+		}
+		in.Mean = sum / n
+		ss := 0.0
+		for _, v := range c.Num {
+			e := in.encode(v) - in.Mean
+			ss += e * e
+		}
+		in.Std = math.Sqrt(ss / n)
+		if !(in.Std > 1e-12*math.Max(1, math.Abs(in.Mean))) {
+			constant = append(constant, c.Name)
+			t.Notes = append(t.Notes, fmt.Sprintf("column %q left out: constant", c.Name))
+			continue
+		}
+		t.Inputs = append(t.Inputs, in)
+	}
+	if len(t.Inputs) == 0 {
+		if len(constant) > 0 {
+			return nil, fmt.Errorf("%w (%s)", ErrAllConstant, strings.Join(constant, ", "))
+		}
+		return nil, ErrNoColumns
+	}
+	t.index()
+	return t, nil
+}
+
+// encode maps a raw number to the (logged) scale; NaN becomes the median.
+func (in *Input) encode(v float64) float64 {
+	if math.IsNaN(v) {
+		v = in.Median
+	}
+	if in.Log {
+		return math.Log1p(math.Max(v, 0))
+	}
+	return v
+}
+
+// decode maps a value on the (logged) scale back to original units.
+func (in *Input) decode(v float64) float64 {
+	if in.Log {
+		return math.Expm1(v)
+	}
+	return v
+}
+
+func fitCategorical(c *frame.Column, maxLevels int) (Input, string) {
+	count := map[string]int{}
+	for _, v := range c.Cat {
+		if v != "" {
+			count[v]++
+		}
+	}
+	if len(count) > maxLevels {
+		return Input{}, fmt.Sprintf("column %q left out: %d levels, more than %d (an identifier or free text?)", c.Name, len(count), maxLevels)
+	}
+	levels := make([]string, 0, len(count))
+	for l := range count {
+		levels = append(levels, l)
+	}
+	sort.Slice(levels, func(i, j int) bool {
+		if count[levels[i]] != count[levels[j]] {
+			return count[levels[i]] > count[levels[j]]
+		}
+		return levels[i] < levels[j]
+	})
+	n := float64(len(c.Cat))
+	in := Input{Name: c.Name, Kind: "categorical"}
+	for _, l := range levels {
+		p := float64(count[l]) / n
+		sd := math.Sqrt(p * (1 - p))
+		if sd == 0 {
+			continue
+		}
+		in.Levels = append(in.Levels, l)
+		in.LevelMean = append(in.LevelMean, p)
+		in.LevelStd = append(in.LevelStd, sd)
+	}
+	if len(in.Levels) == 0 {
+		return Input{}, fmt.Sprintf("column %q left out: constant", c.Name)
+	}
+	return in, ""
+}
+
+// index builds the lookup tables used by Apply and ApplyRecord; it also checks the
+// decoded state of a loaded transform.
+func (t *Transform) index() {
+	t.Dims = t.Dims[:0]
+	t.ranges = make([][2]int, len(t.Inputs))
+	t.levels = make([]map[string]int, len(t.Inputs))
+	for i := range t.Inputs {
+		in := &t.Inputs[i]
+		lo := len(t.Dims)
+		if in.Kind == "categorical" {
+			t.levels[i] = make(map[string]int, len(in.Levels))
+			for j, l := range in.Levels {
+				t.levels[i][l] = j
+				t.Dims = append(t.Dims, in.Name+"="+l)
+			}
+		} else {
+			t.Dims = append(t.Dims, in.Name)
+		}
+		t.ranges[i] = [2]int{lo, len(t.Dims)}
+	}
+}
+
+// validate checks a decoded transform.
+func (t *Transform) validate() error {
+	if len(t.Inputs) == 0 {
+		return ErrNoColumns
+	}
+	for i := range t.Inputs {
+		in := &t.Inputs[i]
+		switch in.Kind {
+		case "numeric":
+			if !(in.Std > 0) || math.IsInf(in.Std, 0) || math.IsNaN(in.Mean) || math.IsInf(in.Mean, 0) || math.IsNaN(in.Median) {
+				return fmt.Errorf("persona: input %q has a bad scale", in.Name)
+			}
+		case "categorical":
+			if len(in.Levels) == 0 || len(in.LevelMean) != len(in.Levels) || len(in.LevelStd) != len(in.Levels) {
+				return fmt.Errorf("persona: input %q has inconsistent levels", in.Name)
+			}
+			for _, sd := range in.LevelStd {
+				if !(sd > 0) {
+					return fmt.Errorf("persona: input %q has a bad level scale", in.Name)
+				}
+			}
+		default:
+			return fmt.Errorf("persona: input %q has unknown kind %q", in.Name, in.Kind)
+		}
+	}
+	t.index()
+	return nil
+}
+
+// Dim returns the number of output dimensions.
+func (t *Transform) Dim() int { return len(t.Dims) }
+
+// Apply encodes every row of f (which must hold the transform's input columns) into a
+// row-major matrix of f.Rows() × t.Dim() values.
+func (t *Transform) Apply(f *frame.Frame) ([]float64, error) {
+	n := f.Rows()
+	dim := t.Dim()
+	out := make([]float64, n*dim)
+	for i := range t.Inputs {
+		in := &t.Inputs[i]
+		c := f.Column(in.Name)
+		if c == nil {
+			return nil, fmt.Errorf("%w: column %q", ErrField, in.Name)
+		}
+		lo := t.ranges[i][0]
+		if in.Kind == "numeric" {
+			if c.Kind != frame.Numeric {
+				return nil, fmt.Errorf("persona: column %q is %s, the model expects numbers", in.Name, c.Kind)
+			}
+			for r, v := range c.Num {
+				if math.IsNaN(v) && !t.Impute {
+					return nil, &MissingError{Column: in.Name, Row: r}
+				}
+				out[r*dim+lo] = (in.encode(v) - in.Mean) / in.Std
+			}
+			continue
+		}
+		if c.Kind != frame.Categorical {
+			return nil, fmt.Errorf("persona: column %q is numeric, the model expects categories", in.Name)
+		}
+		for r, v := range c.Cat {
+			t.encodeLevel(i, v, out[r*dim+lo:r*dim+t.ranges[i][1]])
+		}
+	}
+	return out, nil
+}
+
+func (t *Transform) encodeLevel(i int, v string, dst []float64) {
+	in := &t.Inputs[i]
+	hit, ok := t.levels[i][v]
+	for j := range dst {
+		x := 0.0
+		if ok && j == hit {
+			x = 1
+		}
+		dst[j] = (x - in.LevelMean[j]) / in.LevelStd[j]
+	}
+}
+
+// ApplyRecord encodes one record into dst (length t.Dim()). Numbers may be any Go number
+// type, a json.Number or a numeric string; a nil or NaN number is replaced by the
+// training median (a contact with a missing value is placed as a typical one on that
+// column). Categorical values are formatted with fmt; an unseen level encodes as no level.
+// A field absent from rec is an error naming it.
+func (t *Transform) ApplyRecord(rec map[string]any, dst []float64) error {
+	for i := range t.Inputs {
+		in := &t.Inputs[i]
+		v, ok := rec[in.Name]
+		if !ok {
+			return fmt.Errorf("%w: %q", ErrField, in.Name)
+		}
+		lo, hi := t.ranges[i][0], t.ranges[i][1]
+		if in.Kind == "numeric" {
+			x, err := toFloat(v)
+			if err != nil {
+				return fmt.Errorf("persona: field %q: %w", in.Name, err)
+			}
+			dst[lo] = (in.encode(x) - in.Mean) / in.Std
+			continue
+		}
+		s := ""
+		switch v := v.(type) {
+		case nil:
+		case string:
+			s = v
+		default:
+			s = fmt.Sprint(v)
+		}
+		t.encodeLevel(i, s, dst[lo:hi])
+	}
+	return nil
+}
+
+func toFloat(v any) (float64, error) {
+	switch v := v.(type) {
+	case nil:
+		return math.NaN(), nil
+	case float64:
+		if math.IsInf(v, 0) {
+			return 0, errors.New("infinite value")
+		}
+		return v, nil
+	case float32:
+		return float64(v), nil
+	case int:
+		return float64(v), nil
+	case int64:
+		return float64(v), nil
+	case int32:
+		return float64(v), nil
+	case uint64:
+		return float64(v), nil
+	case uint32:
+		return float64(v), nil
+	case bool:
+		if v {
+			return 1, nil
+		}
+		return 0, nil
+	case interface{ Float64() (float64, error) }: // json.Number
+		return v.Float64()
+	case string:
+		if v == "" {
+			return math.NaN(), nil
+		}
+		x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || math.IsInf(x, 0) {
+			return 0, fmt.Errorf("%q is not a number", v)
+		}
+		return x, nil
+	}
+	return 0, fmt.Errorf("%T is not a number", v)
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	m := len(s) / 2
+	if len(s)%2 == 1 {
+		return s[m]
+	}
+	return (s[m-1] + s[m]) / 2
+}
+
+func distinctAbove(v []float64, n int) bool {
+	seen := map[float64]bool{}
+	for _, x := range v {
+		seen[x] = true
+		if len(seen) > n {
+			return true
+		}
+	}
+	return false
+}
+
+// skewness is the Fisher–Pearson coefficient m₃/m₂^{3/2} with population moments.
+func skewness(v []float64) float64 {
+	n := float64(len(v))
+	mean := 0.0
+	for _, x := range v {
+		mean += x
+	}
+	mean /= n
+	m2, m3 := 0.0, 0.0
+	for _, x := range v {
+		e := x - mean
+		m2 += e * e
+		m3 += e * e * e
+	}
+	m2 /= n
+	m3 /= n
+	if m2 == 0 {
+		return 0
+	}
+	return m3 / math.Pow(m2, 1.5)
+}
+
+func fmtNum(v float64) string {
+	switch a := math.Abs(v); {
+	case a == 0:
+		return "0"
+	case a >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case a >= 1:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(v, 'g', 2, 64)
+	}
+}

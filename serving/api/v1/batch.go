@@ -1,0 +1,313 @@
+package v1
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/gin-gonic/gin"
+
+	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/serving"
+)
+
+// Media types of POST /v1/score/batch.
+const (
+	MediaArrowStream = "application/vnd.apache.arrow.stream"
+	MediaNDJSON      = "application/x-ndjson"
+)
+
+// ArrowInputSchema is the Arrow IPC stream a batch may be posted as: one row per profile.
+// Nested parts of a profile travel as JSON text in CONTRACT §2's shape. Only contact_id is
+// required; as_of may also be an RFC 3339 string; null as_of means now.
+//
+//	contact_id   utf8
+//	as_of        timestamp (any unit, UTC) | utf8, nullable
+//	attributes   utf8 JSON object, nullable
+//	events       utf8 JSON array, nullable
+//	transactions utf8 JSON array, nullable
+func ArrowInputSchema() *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{
+		{Name: "contact_id", Type: arrow.BinaryTypes.String},
+		{Name: "as_of", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, Nullable: true},
+		{Name: "attributes", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "events", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "transactions", Type: arrow.BinaryTypes.String, Nullable: true},
+	}, nil)
+}
+
+// ArrowOutputSchema is the Arrow IPC stream a batch is answered with when the request
+// accepts MediaArrowStream: one row per profile, in input order. The columns of a block are
+// null when the block is unavailable; "response" holds the whole CONTRACT §3 response as JSON
+// (with contributions and reasons).
+func ArrowOutputSchema() *arrow.Schema {
+	f64 := arrow.PrimitiveTypes.Float64
+	str := arrow.BinaryTypes.String
+	i32 := arrow.PrimitiveTypes.Int32
+	return arrow.NewSchema([]arrow.Field{
+		{Name: "contact_id", Type: str},
+		{Name: "as_of", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
+		{Name: "rules_scorecard", Type: str, Nullable: true},
+		{Name: "rules_total", Type: f64, Nullable: true},
+		{Name: "rules_grade", Type: str, Nullable: true},
+		{Name: "rules_stage", Type: str, Nullable: true},
+		{Name: "rules_mql", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
+		{Name: "conversion_probability", Type: f64, Nullable: true},
+		{Name: "conversion_decile", Type: i32, Nullable: true},
+		{Name: "churn_probability", Type: f64, Nullable: true},
+		{Name: "ltv_p_alive", Type: f64, Nullable: true},
+		{Name: "ltv_expected_purchases", Type: f64, Nullable: true},
+		{Name: "ltv_clv", Type: f64, Nullable: true},
+		{Name: "persona_id", Type: i32, Nullable: true},
+		{Name: "persona_name", Type: str, Nullable: true},
+		{Name: "unavailable", Type: arrow.ListOf(str)},
+		{Name: "response", Type: str},
+	}, nil)
+}
+
+func mediaType(h string) string {
+	mt, _, err := mime.ParseMediaType(h)
+	if err != nil {
+		return strings.ToLower(strings.TrimSpace(h))
+	}
+	return mt
+}
+
+func (a *API) scoreBatch(c *gin.Context) {
+	opts, err := scoreOptions(c)
+	if err != nil {
+		writeErr(c, err)
+		return
+	}
+	if !limitBody(c, a.opts.MaxBatchBodyBytes, a.opts.BatchTimeout) {
+		return
+	}
+	set := a.reg.Current()
+	if set == nil {
+		writeErr(c, serving.ErrNotReady)
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), a.opts.BatchTimeout)
+	defer cancel()
+	now := a.opts.Now()
+	var profiles []features.Profile
+	if mediaType(c.GetHeader("Content-Type")) == MediaArrowStream {
+		profiles, err = decodeArrow(c.Request.Body, now, a.opts.MaxBatchRows)
+	} else {
+		profiles, err = decodeBatch(c.Request.Body, now, a.opts.MaxBatchRows)
+	}
+	if err != nil {
+		writeErr(c, err)
+		return
+	}
+	// Score everything before answering, so that a failure is still an error status.
+	out := make([]serving.Response, len(profiles))
+	for i := range profiles {
+		if out[i], err = a.scorer.ScoreWith(ctx, set, &profiles[i], opts); err != nil {
+			writeErr(c, fmt.Errorf("profile %d: %w", i, err))
+			return
+		}
+	}
+	if strings.Contains(c.GetHeader("Accept"), MediaArrowStream) {
+		c.Header("Content-Type", MediaArrowStream)
+		c.Status(http.StatusOK)
+		if err := writeArrow(c.Writer, out); err != nil {
+			a.log.Warn("writing arrow batch answer", "err", err)
+		}
+		return
+	}
+	c.Header("Content-Type", MediaNDJSON)
+	c.Status(http.StatusOK)
+	bw := bufio.NewWriterSize(c.Writer, 64<<10)
+	enc := json.NewEncoder(bw)
+	for i := range out {
+		if err := enc.Encode(&out[i]); err != nil {
+			a.log.Warn("writing batch answer", "err", err)
+			return
+		}
+	}
+	_ = bw.Flush()
+}
+
+// decodeArrow reads an Arrow IPC stream laid out as ArrowInputSchema, turning each row into
+// a CONTRACT §2 JSON document decoded by the same strict decoder as POST /v1/score.
+func decodeArrow(r io.Reader, now time.Time, maxRows int) ([]features.Profile, error) {
+	rd, err := ipc.NewReader(r, ipc.WithAllocator(memory.DefaultAllocator))
+	if err != nil {
+		return nil, inputError("arrow stream: ", err)
+	}
+	defer rd.Release()
+	schema := rd.Schema()
+	cols := map[string]int{}
+	for i, f := range schema.Fields() {
+		switch f.Name {
+		case "contact_id", "attributes", "events", "transactions":
+			if f.Type.ID() != arrow.STRING {
+				return nil, badData(fmt.Sprintf("arrow stream: column %q has type %s, want utf8", f.Name, f.Type))
+			}
+		case "as_of":
+			if f.Type.ID() != arrow.TIMESTAMP && f.Type.ID() != arrow.STRING {
+				return nil, badData(fmt.Sprintf("arrow stream: column %q has type %s, want timestamp or utf8", f.Name, f.Type))
+			}
+		default:
+			return nil, badData(fmt.Sprintf("arrow stream: unknown column %q", f.Name))
+		}
+		cols[f.Name] = i
+	}
+	if _, ok := cols["contact_id"]; !ok {
+		return nil, badData(`arrow stream: missing column "contact_id"`)
+	}
+	var out []features.Profile
+	var doc bytes.Buffer
+	for rd.Next() {
+		rec := rd.RecordBatch()
+		for i := range int(rec.NumRows()) {
+			if len(out) >= maxRows {
+				return nil, badData(fmt.Sprintf("batch has more than %d profiles", maxRows))
+			}
+			m := map[string]any{}
+			for name, c := range cols {
+				col := rec.Column(c)
+				if col.IsNull(i) {
+					continue
+				}
+				switch col := col.(type) {
+				case *array.String:
+					if name == "contact_id" || name == "as_of" {
+						m[name] = col.Value(i)
+					} else {
+						m[name] = json.RawMessage(col.Value(i))
+					}
+				case *array.Timestamp:
+					unit := col.DataType().(*arrow.TimestampType).Unit
+					m[name] = col.Value(i).ToTime(unit).UTC().Format(time.RFC3339Nano)
+				}
+			}
+			doc.Reset()
+			if err := json.NewEncoder(&doc).Encode(m); err != nil {
+				return nil, badData(fmt.Sprintf("profile %d: a JSON column holds invalid JSON", len(out)))
+			}
+			p, err := features.DecodeProfile(&doc, now)
+			if err != nil {
+				return nil, inputError(fmt.Sprintf("profile %d: ", len(out)), err)
+			}
+			out = append(out, p)
+		}
+	}
+	if err := rd.Err(); err != nil {
+		return nil, inputError("arrow stream: ", err)
+	}
+	return out, nil
+}
+
+// writeArrow writes responses as ArrowOutputSchema, in record batches of up to 4096 rows.
+func writeArrow(w io.Writer, rs []serving.Response) error {
+	schema := ArrowOutputSchema()
+	wr := ipc.NewWriter(w, ipc.WithSchema(schema), ipc.WithAllocator(memory.DefaultAllocator))
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	flush := func() error {
+		rec := b.NewRecordBatch()
+		defer rec.Release()
+		return wr.Write(rec)
+	}
+	for i := range rs {
+		r := &rs[i]
+		appendResponse(b, r)
+		if (i+1)%4096 == 0 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if len(rs)%4096 != 0 || len(rs) == 0 {
+		if err := flush(); err != nil {
+			return err
+		}
+	}
+	return wr.Close()
+}
+
+func appendResponse(b *array.RecordBuilder, r *serving.Response) {
+	str := func(i int, v string, ok bool) {
+		if ok {
+			b.Field(i).(*array.StringBuilder).Append(v)
+		} else {
+			b.Field(i).AppendNull()
+		}
+	}
+	f64 := func(i int, v float64, ok bool) {
+		if ok {
+			b.Field(i).(*array.Float64Builder).Append(v)
+		} else {
+			b.Field(i).AppendNull()
+		}
+	}
+	i32 := func(i int, v int, ok bool) {
+		if ok {
+			b.Field(i).(*array.Int32Builder).Append(int32(v))
+		} else {
+			b.Field(i).AppendNull()
+		}
+	}
+	b.Field(0).(*array.StringBuilder).Append(r.ContactID)
+	b.Field(1).(*array.TimestampBuilder).Append(arrow.Timestamp(r.AsOf.UnixMicro()))
+	var rules serving.Rules
+	if r.Rules != nil {
+		rules = *r.Rules
+	}
+	str(2, rules.Scorecard, r.Rules != nil)
+	f64(3, float64(rules.Total), r.Rules != nil)
+	str(4, rules.Grade, r.Rules != nil)
+	str(5, rules.Stage, r.Rules != nil)
+	if r.Rules != nil {
+		b.Field(6).(*array.BooleanBuilder).Append(rules.MQL)
+	} else {
+		b.Field(6).AppendNull()
+	}
+	var conv, churn serving.Prediction
+	if r.Conversion != nil {
+		conv = *r.Conversion
+	}
+	if r.Churn != nil {
+		churn = *r.Churn
+	}
+	f64(7, conv.Probability, r.Conversion != nil)
+	i32(8, conv.Decile, r.Conversion != nil && conv.Decile > 0)
+	f64(9, churn.Probability, r.Churn != nil)
+	var ltv serving.LTV
+	if r.LTV != nil {
+		ltv = *r.LTV
+	}
+	f64(10, ltv.PAlive, r.LTV != nil)
+	f64(11, ltv.ExpectedPurchases, r.LTV != nil)
+	f64(12, ltv.CLV, r.LTV != nil)
+	var per serving.Persona
+	if r.Persona != nil {
+		per = *r.Persona
+	}
+	i32(13, per.ID, r.Persona != nil)
+	str(14, per.Name, r.Persona != nil)
+	lb := b.Field(15).(*array.ListBuilder)
+	lb.Append(true)
+	vb := lb.ValueBuilder().(*array.StringBuilder)
+	for _, u := range r.Unavailable {
+		vb.Append(u)
+	}
+	js, err := json.Marshal(r)
+	if err != nil {
+		js = []byte(`{}`)
+	}
+	b.Field(16).(*array.StringBuilder).Append(string(js))
+}

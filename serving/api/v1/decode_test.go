@@ -1,0 +1,78 @@
+package v1
+
+import (
+	"bytes"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+var fuzzNow = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+
+func fuzzSeeds(f *testing.F) {
+	for _, s := range []string{
+		`{"contact_id": "c-1", "as_of": "2026-03-10T00:00:00Z", "attributes": {"age": 62, "vip": true, "x": null},
+		  "events": [{"type": "form_submit", "ts": "2026-03-01T10:00:00Z", "page": "/a", "value": 3}],
+		  "transactions": [{"ts": "2025-11-02", "amount": 129.5, "product": "service", "quantity": 2}]}`,
+		`[{"contact_id": "a"}, {"contact_id": "b"}]`,
+		"{\"contact_id\": \"a\"}\n{\"contact_id\": \"b\"}\n",
+		`{"contact_id": 5}`, `{"emial": "x"}`, `{"events": [{"ts": 1}]}`, `{"attributes": {"a": [1]}}`,
+		`{"transactions": [{"ts": "2025-01-01", "amount": "1"}]}`, `[`, `]`, `{}{}`, ``, `null`, `[null]`,
+	} {
+		f.Add([]byte(s))
+	}
+}
+
+// FuzzDecodeProfile checks that no body makes the single-profile decoder panic, and that
+// every refusal is a bad_data answer.
+func FuzzDecodeProfile(f *testing.F) {
+	fuzzSeeds(f)
+	var pool sync.Pool
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, err := decodeOne(&pool, bytes.NewReader(body), fuzzNow)
+		if err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.typ != ErrBadData || ae.msg == "" {
+				t.Fatalf("decoding error is not bad_data: %#v", err)
+			}
+			return
+		}
+		if p.AsOf.IsZero() {
+			t.Fatal("accepted profile without as-of time")
+		}
+	})
+}
+
+// FuzzDecodeBatch does the same for batches (JSON array or NDJSON).
+func FuzzDecodeBatch(f *testing.F) {
+	fuzzSeeds(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ps, err := decodeBatch(bytes.NewReader(body), fuzzNow, 50)
+		if err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.typ != ErrBadData || ae.msg == "" {
+				t.Fatalf("decoding error is not bad_data: %#v", err)
+			}
+			return
+		}
+		if len(ps) > 50 {
+			t.Fatalf("%d profiles past the limit", len(ps))
+		}
+	})
+}
+
+// FuzzDecodeArrow feeds arbitrary bytes to the Arrow batch decoder.
+func FuzzDecodeArrow(f *testing.F) {
+	f.Add([]byte("ARROW1"))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x10, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		_, err := decodeArrow(bytes.NewReader(body), fuzzNow, 50)
+		if err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.typ != ErrBadData {
+				t.Fatalf("decoding error is not bad_data: %#v", err)
+			}
+		}
+	})
+}

@@ -1,0 +1,96 @@
+package v1
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/propensity-dev/propensity/serving"
+)
+
+// ErrorType is the type of an error answer (../shared/CONTRACT.md §5).
+type ErrorType string
+
+// Error types and their HTTP statuses.
+const (
+	ErrBadData      ErrorType = "bad_data"     // 400, or 413 for an oversized body
+	ErrUnauthorized ErrorType = "unauthorized" // 401
+	ErrNotFound     ErrorType = "not_found"    // 404
+	ErrUnavailable  ErrorType = "unavailable"  // 503
+	ErrInternal     ErrorType = "internal"     // 500
+)
+
+// Status returns the HTTP status of t.
+func (t ErrorType) Status() int {
+	switch t {
+	case ErrBadData:
+		return http.StatusBadRequest
+	case ErrUnauthorized:
+		return http.StatusUnauthorized
+	case ErrNotFound:
+		return http.StatusNotFound
+	case ErrUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// ErrorBody is the JSON envelope of every error answer:
+// {"error": {"type": "...", "message": "..."}}.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is the inside of ErrorBody.
+type ErrorDetail struct {
+	Type    ErrorType `json:"type"`
+	Message string    `json:"message"`
+}
+
+// apiError is an error with its answer type, returned by handlers' helpers.
+type apiError struct {
+	typ    ErrorType
+	status int // 0 means typ.Status()
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func badData(msg string) *apiError { return &apiError{typ: ErrBadData, msg: msg} }
+
+// WriteError answers the error envelope with t's status and aborts the handler chain.
+func WriteError(c *gin.Context, t ErrorType, msg string) {
+	WriteErrorStatus(c, t.Status(), t, msg)
+}
+
+// WriteErrorStatus is WriteError with an explicit status (413 for bad_data).
+func WriteErrorStatus(c *gin.Context, status int, t ErrorType, msg string) {
+	c.AbortWithStatusJSON(status, ErrorBody{ErrorDetail{Type: t, Message: msg}})
+}
+
+// writeErr maps err to an answer: *apiError as it says, timeouts and a missing model set to
+// unavailable, an unknown scorecard to bad_data, anything else to internal.
+func writeErr(c *gin.Context, err error) {
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		status := ae.status
+		if status == 0 {
+			status = ae.typ.Status()
+		}
+		WriteErrorStatus(c, status, ae.typ, ae.msg)
+	case errors.Is(err, context.DeadlineExceeded):
+		WriteError(c, ErrUnavailable, "request timed out")
+	case errors.Is(err, context.Canceled):
+		WriteError(c, ErrUnavailable, "request canceled")
+	case errors.Is(err, serving.ErrNotReady):
+		WriteError(c, ErrUnavailable, "models not loaded yet")
+	case errors.Is(err, serving.ErrUnknownScorecard):
+		WriteError(c, ErrBadData, "scorecard: "+err.Error())
+	default:
+		_ = c.Error(err) // for the access log
+		WriteError(c, ErrInternal, err.Error())
+	}
+}

@@ -1,0 +1,199 @@
+package serving
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/models/artifact"
+	"github.com/propensity-dev/propensity/models/btyd"
+	"github.com/propensity-dev/propensity/models/persona"
+	"github.com/propensity-dev/propensity/models/scorecard"
+)
+
+// Adapters from the model packages to the block interfaces. Tabular models (conversion,
+// churn) are loaded by training code and injected by the caller; see Loader.
+
+// scorecardRules adapts a scorecard set to RulesModel.
+type scorecardRules struct {
+	set    *scorecard.Set
+	source string
+}
+
+// NewRules returns the rules block of set; source ("embedded" or a file) is shown by
+// GET /v1/scorecards.
+func NewRules(set *scorecard.Set, source string) RulesModel {
+	return &scorecardRules{set: set, source: source}
+}
+
+func (s *scorecardRules) Scorecards() []ScorecardInfo {
+	var out []ScorecardInfo
+	for _, sc := range s.set.Scorecards() {
+		out = append(out, ScorecardInfo{Name: sc.Name(), Version: sc.Version(), Source: s.source, Detail: sc.Config()})
+	}
+	return out
+}
+
+func (s *scorecardRules) Rules(in *Input, name string) (*Rules, error) {
+	sin := ScorecardInput(in.Profile)
+	var res scorecard.Result
+	var err error
+	if name == "" {
+		res, err = s.set.Score(sin)
+		if errors.Is(err, scorecard.ErrNoScorecard) {
+			return nil, nil // no audience matches: the rules block is unavailable
+		}
+	} else {
+		sc := s.set.Lookup(name)
+		if sc == nil {
+			return nil, fmt.Errorf("%w %q", ErrUnknownScorecard, name)
+		}
+		res, err = sc.Score(sin)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// ScorecardInput is a profile as a scorecard sees it.
+func ScorecardInput(p *features.Profile) scorecard.Input {
+	in := scorecard.Input{ContactID: p.ContactID, AsOf: p.AsOf, Attributes: p.Attributes,
+		Events: make([]scorecard.Event, len(p.Events))}
+	for i, e := range p.Events {
+		in.Events[i] = scorecard.Event{TS: e.TS, Type: e.Type, Page: e.Page, Channel: e.Channel,
+			Campaign: e.Campaign, Value: e.Value}
+	}
+	return in
+}
+
+// ltvBlock adapts a BG/NBD + Gamma-Gamma model to LTVModel.
+type ltvBlock struct{ m *btyd.LTVModel }
+
+// NewLTV returns the LTV block of m.
+func NewLTV(m *btyd.LTVModel) LTVModel { return ltvBlock{m} }
+
+// LoadLTV is an ArtifactLoader for the "ltv" kind.
+func LoadLTV(dir string) (LTVModel, artifact.Manifest, error) {
+	m, man, err := btyd.LoadLTVModel(dir)
+	if err != nil {
+		return nil, man, err
+	}
+	return NewLTV(m), man, nil
+}
+
+func (b ltvBlock) LTV(in *Input) (*LTV, error) {
+	ps := make([]btyd.Purchase, 0, len(in.Profile.Transactions))
+	for _, t := range in.Profile.Transactions {
+		if math.IsNaN(t.Amount) || math.IsInf(t.Amount, 0) {
+			continue
+		}
+		ps = append(ps, btyd.Purchase{Time: t.TS, Amount: t.Amount})
+	}
+	s, err := b.m.ScoreHistory(ps, in.Profile.AsOf)
+	if errors.Is(err, btyd.ErrNoPurchases) {
+		return nil, nil // not a customer yet: no lifetime value to forecast
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// RecordClassifier adapts a model that scores one record of named inputs (such as a
+// training/tabular model, which the caller loads: serving does not import training) to
+// Classifier. The record holds, for every input, the profile's feature value: a float64, a
+// string for categorical columns, or nil when missing or not computed online.
+type RecordClassifier struct {
+	// Inputs are the model's input names.
+	Inputs []string
+	// Version is the model version reported in the block.
+	Version string
+	// PredictRecord returns the calibrated probability and the reasons for one record.
+	PredictRecord func(record map[string]any) (float64, []Reason, error)
+}
+
+// Predict implements Classifier.
+func (c *RecordClassifier) Predict(in *Input) (*Prediction, error) {
+	row, err := in.Features()
+	if err != nil {
+		return nil, err
+	}
+	p, rs, err := c.PredictRecord(Record(row, c.Inputs))
+	if err != nil {
+		return nil, err
+	}
+	if rs == nil {
+		rs = []Reason{}
+	}
+	return &Prediction{Probability: p, ModelVersion: c.Version, Reasons: rs}, nil
+}
+
+// Record picks the named columns of a feature row: float64 for numeric columns, string for
+// categorical ones, nil for nulls and for names the row does not have.
+func Record(row features.Row, names []string) map[string]any {
+	rec := make(map[string]any, len(names))
+	for _, name := range names {
+		rec[name] = nil
+		if row.Schema == nil {
+			continue
+		}
+		i := row.Schema.Index(name)
+		if i < 0 {
+			continue
+		}
+		switch row.Schema.Columns[i].Kind {
+		case features.KindID, features.KindCategorical:
+			if s := row.Strs[i]; s != "" {
+				rec[name] = s
+			}
+		case features.KindIDList:
+		default:
+			if v := row.Nums[i]; !math.IsNaN(v) {
+				rec[name] = v
+			}
+		}
+	}
+	return rec
+}
+
+// personaBlock adapts a personas model (k-means over transformed features) to PersonaModel.
+type personaBlock struct {
+	m      *persona.Model
+	inputs []string
+}
+
+// NewPersonas returns the persona block of m.
+func NewPersonas(m *persona.Model) PersonaModel {
+	return &personaBlock{m: m, inputs: m.InputNames()}
+}
+
+// LoadPersonas is an ArtifactLoader for the "personas" kind.
+func LoadPersonas(dir string) (PersonaModel, artifact.Manifest, error) {
+	m, man, err := persona.Load(dir)
+	if err != nil {
+		return nil, man, err
+	}
+	return NewPersonas(m), man, nil
+}
+
+func (b *personaBlock) Persona(in *Input) (*Persona, error) {
+	row, err := in.Features()
+	if err != nil {
+		return nil, err
+	}
+	id, name, dist, err := b.m.Assign(Record(row, b.inputs))
+	if err != nil {
+		return nil, err
+	}
+	return &Persona{ID: id, Name: name, Distance: dist}, nil
+}
+
+func (b *personaBlock) Personas() []PersonaInfo {
+	out := make([]PersonaInfo, len(b.m.Personas))
+	for i, p := range b.m.Personas {
+		out[i] = PersonaInfo{ID: p.ID, Name: p.Name, Description: p.Description, Size: p.Size, Detail: p}
+	}
+	return out
+}

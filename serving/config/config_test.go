@@ -1,0 +1,105 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestGoodFiles(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.good.yml")
+	if len(files) == 0 {
+		t.Fatal("no testdata/*.good.yml")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			if _, err := LoadFile(f); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestFullFile(t *testing.T) {
+	c, err := LoadFile("testdata/full.good.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "0.0.0.0:9090" || time.Duration(c.RequestTimeout) != 2*time.Second || c.MaxBatchRows != 1000 || len(c.APIKeySHA256) != 1 || !c.AccessLog {
+		t.Errorf("unexpected config %+v", c)
+	}
+}
+
+func TestDefaultsKept(t *testing.T) {
+	c, err := LoadFile("testdata/minimal.good.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig
+	want.ModelsDir = "models"
+	if c.Addr != want.Addr || c.MaxBodyBytes != want.MaxBodyBytes || c.RequestTimeout != want.RequestTimeout || c.ModelsDir != "models" {
+		t.Errorf("got %+v, want defaults with models_dir", c)
+	}
+}
+
+func TestBadFiles(t *testing.T) {
+	want := map[string][]string{
+		"addr.bad.yml":          {"addr:", "HOST:PORT"},
+		"cleartext_key.bad.yml": {"api_key_sha256[0]", "SHA-256"},
+		"timeout.bad.yml":       {"line 1", `"soon" is not a duration`},
+		"unknown_field.bad.yml": {`unknown field "listen"`},
+		"several.bad.yml":       {"max_body_bytes: must be positive", "max_batch_rows: must be positive", "idle_timeout: must be positive"},
+		"wrong_type.bad.yml":    {"lots"},
+	}
+	files, _ := filepath.Glob("testdata/*.bad.yml")
+	if len(files) != len(want) {
+		t.Fatalf("%d bad files, %d expectations", len(files), len(want))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			_, err := LoadFile(f)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, s := range want[filepath.Base(f)] {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not contain %q", err, s)
+				}
+			}
+		})
+	}
+}
+
+func TestMissingFile(t *testing.T) {
+	if _, err := LoadFile(filepath.Join(t.TempDir(), "nope.yml")); err == nil || !os.IsNotExist(unwrapAll(err)) {
+		t.Errorf("got %v", err)
+	}
+}
+
+func unwrapAll(err error) error {
+	for {
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return err
+		}
+		err = u.Unwrap()
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.yml")
+	for _, p := range files {
+		b, _ := os.ReadFile(p)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := Parse(b)
+		if err == nil {
+			if err := c.Validate(); err != nil {
+				t.Fatalf("Parse accepted an invalid config: %v", err)
+			}
+		}
+	})
+}

@@ -1,0 +1,132 @@
+package serving
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// ErrNoContactID: a batch score file without a contact_id column.
+var ErrNoContactID = errors.New("serving: score file has no contact_id string column")
+
+// ContactStore answers one contact's row of a batch score file (the output of
+// `propensity score --data ... --out FILE.parquet`). The whole file is read once, when the
+// model set is loaded; each row is kept as a JSON object of its columns.
+type ContactStore struct {
+	// Path is the score file.
+	Path string
+	// ModTime is the file's modification time when read.
+	ModTime time.Time
+	rows    map[string]json.RawMessage
+}
+
+// Len returns the number of contacts in the store.
+func (s *ContactStore) Len() int { return len(s.rows) }
+
+// Lookup returns the row of contact id as a JSON object.
+func (s *ContactStore) Lookup(id string) (json.RawMessage, bool) {
+	r, ok := s.rows[id]
+	return r, ok
+}
+
+// OpenContactStore reads a Parquet score file keyed by its contact_id column. Timestamps
+// become RFC 3339 strings; other values keep their JSON form.
+func OpenContactStore(ctx context.Context, path string) (*ContactStore, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 64 << 10}, memory.DefaultAllocator)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	rr, err := fr.GetRecordReader(ctx, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer rr.Release()
+	schema := rr.Schema()
+	idCol := -1
+	for i, f := range schema.Fields() {
+		if f.Name == "contact_id" && (f.Type.ID() == arrow.STRING || f.Type.ID() == arrow.LARGE_STRING) {
+			idCol = i
+		}
+	}
+	if idCol < 0 {
+		return nil, fmt.Errorf("%s: %w", path, ErrNoContactID)
+	}
+	s := &ContactStore{Path: path, ModTime: st.ModTime().UTC(), rows: make(map[string]json.RawMessage, pf.NumRows())}
+	row := make(map[string]any, len(schema.Fields()))
+	for rr.Next() {
+		rec := rr.RecordBatch()
+		ids, ok := rec.Column(idCol).(interface {
+			IsNull(int) bool
+			Value(int) string
+		})
+		if !ok {
+			return nil, fmt.Errorf("%s: %w", path, ErrNoContactID)
+		}
+		for i := range int(rec.NumRows()) {
+			if ids.IsNull(i) {
+				continue
+			}
+			clear(row)
+			for c, f := range schema.Fields() {
+				row[f.Name] = jsonValue(rec.Column(c), i)
+			}
+			b, err := json.Marshal(row)
+			if err != nil {
+				return nil, fmt.Errorf("%s: row %q: %w", path, ids.Value(i), err)
+			}
+			s.rows[ids.Value(i)] = b
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if err := rr.Err(); err != nil && !errors.Is(err, context.Canceled) {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// jsonValue returns the value of row i of a as something encoding/json marshals faithfully.
+func jsonValue(a arrow.Array, i int) any {
+	if a.IsNull(i) {
+		return nil
+	}
+	switch a := a.(type) {
+	case *array.Timestamp:
+		unit := a.DataType().(*arrow.TimestampType).Unit
+		return a.Value(i).ToTime(unit).UTC().Format(time.RFC3339Nano)
+	case *array.Date32:
+		return a.Value(i).ToTime().UTC().Format("2006-01-02")
+	case *array.Float64:
+		return finite(a.Value(i))
+	case *array.Float32:
+		return finite(float64(a.Value(i)))
+	}
+	return a.GetOneForMarshal(i)
+}
+
+// finite maps NaN and infinities (which JSON cannot carry) to null.
+func finite(v float64) any {
+	if v != v || v > 1.7976931348623157e308 || v < -1.7976931348623157e308 {
+		return nil
+	}
+	return v
+}

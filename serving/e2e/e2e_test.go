@@ -1,0 +1,290 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/propensity-dev/propensity/data"
+	"github.com/propensity-dev/propensity/data/synth"
+	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/models/artifact"
+	"github.com/propensity-dev/propensity/models/btyd"
+	"github.com/propensity-dev/propensity/models/persona"
+	"github.com/propensity-dev/propensity/models/scorecard"
+	"github.com/propensity-dev/propensity/serving"
+	"github.com/propensity-dev/propensity/serving/web"
+	"github.com/propensity-dev/propensity/training/ltv"
+	"github.com/propensity-dev/propensity/training/personas"
+	"github.com/propensity-dev/propensity/training/tabular"
+)
+
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.ReleaseMode)
+	os.Exit(m.Run())
+}
+
+// TestServeMatchesBatch trains every model on a small synthetic history, serves them, posts
+// the profile of sampled people as of T and checks every block against the batch path: the
+// feature table row scored by the same models, the LTV model on the person's transactions,
+// the scorecard on the person's events.
+func TestServeMatchesBatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains models")
+	}
+	ctx := context.Background()
+	work := t.TempDir()
+	hist := filepath.Join(work, "history")
+	models := filepath.Join(work, "models")
+	asOf := synth.DefaultAsOf()
+	horizon := 90 * 24 * time.Hour
+	if _, err := synth.Generate(ctx, hist, synth.Options{Contacts: 2000, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Models, trained by the libraries.
+	var tab = map[string]*tabular.Model{}
+	for _, kind := range []string{artifact.KindConversion, artifact.KindChurn} {
+		if _, _, err := (tabular.HistoryJob{Dir: hist, Target: kind, AsOf: asOf, Horizon: horizon, Out: models}).Run(ctx); err != nil {
+			t.Fatalf("training %s: %v", kind, err)
+		}
+		m, err := tabular.LoadModel(filepath.Join(models, kind))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tab[kind] = m
+	}
+	ltvOut := filepath.Join(work, "ltvjob")
+	if _, err := ltv.Run(ctx, ltv.Options{Transactions: filepath.Join(hist, "transactions.parquet"),
+		CalibrationEnd: asOf.Add(-24 * time.Hour), Out: ltvOut}); err != nil {
+		t.Fatalf("ltv: %v", err)
+	}
+	if err := os.Rename(filepath.Join(ltvOut, "model"), filepath.Join(models, artifact.KindLTV)); err != nil {
+		t.Fatal(err)
+	}
+	ltvModel, _, err := btyd.LoadLTVModel(filepath.Join(models, artifact.KindLTV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, _, err := features.Build(ctx, hist, features.Options{AsOf: asOf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer table.Release()
+	fr, err := personas.FromFeatures(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pout, err := personas.Run(ctx, fr, personas.Options{Persona: persona.Settings{K: 4, Transform: persona.TransformSettings{Impute: true}}})
+	if err != nil {
+		t.Fatalf("personas: %v", err)
+	}
+	if _, err := persona.Save(filepath.Join(models, artifact.KindPersonas), pout.Model, len(pout.IDs)); err != nil {
+		t.Fatal(err)
+	}
+	cardYAML, err := data.Scorecard(data.DefaultScorecard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cards, err := scorecard.Parse(cardYAML, data.DefaultScorecard)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The server, with the feature options the batch table was computed with.
+	loader := &serving.Loader{
+		Dir:            models,
+		Rules:          func() (serving.RulesModel, error) { return serving.NewRules(cards, "embedded"), nil },
+		Conversion:     loadTabular,
+		Churn:          loadTabular,
+		LTV:            serving.LoadLTV,
+		Personas:       serving.LoadPersonas,
+		FeatureOptions: withoutAsOf(table.Options()),
+	}
+	reg := serving.NewRegistry(loader.Load, nil, nil)
+	if _, err := reg.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- web.New(reg, web.Options{}, nil).Serve(sctx, ln) }()
+	defer func() { cancel(); <-done }()
+	url := "http://" + ln.Addr().String() + "/v1/score"
+
+	// The batch rows, by contact id.
+	ids := table.ContactIDs()
+	rowOf := map[string]int{}
+	for i, id := range ids {
+		rowOf[id] = i
+	}
+	checked, withLTV := 0, 0
+	_, err = features.ForEachPerson(ctx, hist, features.Options{AsOf: asOf}, func(p *features.Person) error {
+		r, ok := rowOf[p.ContactID]
+		if !ok || checked >= 40 || r%7 != 0 {
+			return nil
+		}
+		checked++
+		prof := p.Profile(asOf)
+		// Only history before T is sent: what an application would know at T.
+		prof.Transactions = before(prof.Transactions, asOf)
+		body, err := json.Marshal(prof)
+		if err != nil {
+			return err
+		}
+		resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("%s: %d %s", p.ContactID, resp.StatusCode, b)
+		}
+		var got serving.Response
+		if err := json.Unmarshal(b, &got); err != nil {
+			return err
+		}
+		batch := tableRecord(t, table, r)
+		for kind, blk := range map[string]*serving.Prediction{artifact.KindConversion: got.Conversion, artifact.KindChurn: got.Churn} {
+			m := tab[kind]
+			rec := map[string]any{}
+			for _, name := range m.Inputs() {
+				rec[name] = batch[name]
+			}
+			want, _, err := m.PredictRow(rec)
+			if err != nil {
+				return fmt.Errorf("%s batch %s: %w", p.ContactID, kind, err)
+			}
+			if blk == nil || math.Abs(blk.Probability-want) > 1e-9 {
+				t.Errorf("%s %s: served %+v, batch %v", p.ContactID, kind, blk, want)
+			}
+		}
+		pid, _, pdist, err := pout.Model.Assign(batch)
+		if err != nil {
+			return err
+		}
+		if got.Persona == nil || got.Persona.ID != pid || math.Abs(got.Persona.Distance-pdist) > 1e-9 {
+			t.Errorf("%s persona: served %+v, batch %d %v", p.ContactID, got.Persona, pid, pdist)
+		}
+		var purchases []btyd.Purchase
+		for _, tx := range p.Transactions {
+			purchases = append(purchases, btyd.Purchase{Time: tx.TS, Amount: tx.Amount})
+		}
+		wantLTV, err := ltvModel.ScoreHistory(purchases, asOf)
+		switch {
+		case err != nil && got.LTV != nil:
+			t.Errorf("%s ltv: served %+v, batch has none (%v)", p.ContactID, got.LTV, err)
+		case err == nil && (got.LTV == nil || !closeLTV(*got.LTV, wantLTV)):
+			t.Errorf("%s ltv: served %+v, batch %+v", p.ContactID, got.LTV, wantLTV)
+		case err == nil:
+			withLTV++
+		}
+		wantRules, err := cards.Score(serving.ScorecardInput(&prof))
+		if err != nil {
+			return err
+		}
+		gotRules, _ := json.Marshal(got.Rules)
+		wantJSON, _ := json.Marshal(wantRules)
+		if !bytes.Equal(gotRules, wantJSON) {
+			t.Errorf("%s rules: served %s, batch %s", p.ContactID, gotRules, wantJSON)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 20 || withLTV == 0 {
+		t.Errorf("checked %d people, %d with an LTV block", checked, withLTV)
+	}
+}
+
+// closeLTV compares LTV blocks to 1e-12 relative: btyd sums a customer's amounts in map
+// order, so the last bit may differ between two calls on the same history.
+func closeLTV(a, b serving.LTV) bool {
+	near := func(x, y float64) bool { return math.Abs(x-y) <= 1e-12*math.Max(1, math.Abs(y)) }
+	return near(a.PAlive, b.PAlive) && near(a.ExpectedPurchases, b.ExpectedPurchases) &&
+		near(a.ExpectedSpendPerPurchase, b.ExpectedSpendPerPurchase) && near(a.CLV, b.CLV) &&
+		a.HorizonDays == b.HorizonDays && a.ModelVersion == b.ModelVersion
+}
+
+func withoutAsOf(o features.Options) features.Options {
+	o.AsOf = time.Time{}
+	o.Horizon = 0
+	return o
+}
+
+func before(ts []features.Transaction, t time.Time) []features.Transaction {
+	var out []features.Transaction
+	for _, x := range ts {
+		if x.TS.Before(t) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// tableRecord returns row r of the batch feature table as name → value (nil for nulls).
+func tableRecord(t *testing.T, table *features.Table, r int) map[string]any {
+	t.Helper()
+	rec := map[string]any{}
+	for _, c := range table.Schema().Columns {
+		switch c.Kind {
+		case features.KindID, features.KindCategorical:
+			v, err := table.Strings(c.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v[r] != "" {
+				rec[c.Name] = v[r]
+			} else {
+				rec[c.Name] = nil
+			}
+		case features.KindIDList:
+		default:
+			v, err := table.Float64s(c.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.IsNaN(v[r]) {
+				rec[c.Name] = nil
+			} else {
+				rec[c.Name] = v[r]
+			}
+		}
+	}
+	return rec
+}
+
+// loadTabular is what cmd/propensity injects for conversion and churn.
+func loadTabular(dir string) (serving.Classifier, artifact.Manifest, error) {
+	m, err := tabular.LoadModel(dir)
+	if err != nil {
+		return nil, artifact.Manifest{}, err
+	}
+	return &serving.RecordClassifier{
+		Inputs: m.Inputs(), Version: m.Manifest.Version,
+		PredictRecord: func(rec map[string]any) (float64, []serving.Reason, error) {
+			p, rs, err := m.PredictRow(rec)
+			out := make([]serving.Reason, len(rs))
+			for i, r := range rs {
+				out[i] = serving.Reason{Feature: r.Feature, Value: r.Value, Effect: r.Effect}
+			}
+			return p, out, err
+		},
+	}, m.Manifest, nil
+}

@@ -1,0 +1,67 @@
+package serving
+
+import (
+	"time"
+
+	"github.com/propensity-dev/propensity/models/btyd"
+	"github.com/propensity-dev/propensity/models/scorecard"
+)
+
+// Rules is the rule-based (scorecard) block: contributions' points add up to Total, and
+// Fit + Engagement + Lifecycle == Total.
+type Rules = scorecard.Result
+
+// LTV is the lifetime value block (BG/NBD + Gamma-Gamma).
+type LTV = btyd.LTVScore
+
+// Block names: the keys of a score response and the names listed in Response.Unavailable.
+const (
+	BlockRules      = "rules"
+	BlockConversion = "conversion"
+	BlockChurn      = "churn"
+	BlockLTV        = "ltv"
+	BlockPersona    = "persona"
+)
+
+// Blocks returns the names of every block a response can hold, in response order.
+func Blocks() []string {
+	return []string{BlockRules, BlockConversion, BlockChurn, BlockLTV, BlockPersona}
+}
+
+// Response is the score of one contact (../shared/CONTRACT.md §3). A block whose model is not
+// loaded is nil, hence absent from the JSON, and named in Unavailable; it is never zero-filled.
+type Response struct {
+	ContactID  string      `json:"contact_id"`
+	AsOf       time.Time   `json:"as_of"`
+	Rules      *Rules      `json:"rules,omitempty"`
+	Conversion *Prediction `json:"conversion,omitempty"`
+	Churn      *Prediction `json:"churn,omitempty"`
+	LTV        *LTV        `json:"ltv,omitempty"`
+	Persona    *Persona    `json:"persona,omitempty"`
+	// Unavailable names the blocks left out, in response order; never null.
+	Unavailable []string `json:"unavailable"`
+}
+
+// Prediction is a calibrated probability block (conversion, churn).
+type Prediction struct {
+	Probability float64 `json:"probability"`
+	// Decile is 1 (highest scores) to 10 against the training scores; 0 when the model does
+	// not record them, and then omitted.
+	Decile       int      `json:"decile,omitempty"`
+	ModelVersion string   `json:"model_version"`
+	Reasons      []Reason `json:"reasons"`
+}
+
+// Reason is one feature's contribution to a prediction, on the model's link scale.
+type Reason struct {
+	Feature string  `json:"feature"`
+	Value   any     `json:"value"`
+	Effect  float64 `json:"effect"`
+}
+
+// Persona is the segment a contact falls in.
+type Persona struct {
+	ID       int     `json:"id"`
+	Name     string  `json:"name"`
+	Distance float64 `json:"distance"`
+}

@@ -1,0 +1,149 @@
+package serving
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/propensity-dev/propensity/features"
+)
+
+// Errors of Score.
+var (
+	// ErrNotReady: no model set has been loaded yet.
+	ErrNotReady = errors.New("serving: models not loaded")
+	// ErrUnknownScorecard: the request named a scorecard that is not loaded.
+	ErrUnknownScorecard = errors.New("serving: unknown scorecard")
+)
+
+// BlockError reports a block whose model failed on a profile.
+type BlockError struct {
+	Block string
+	Err   error
+}
+
+func (e *BlockError) Error() string { return fmt.Sprintf("%s block: %v", e.Block, e.Err) }
+func (e *BlockError) Unwrap() error { return e.Err }
+
+// Source hands out the current model set; a *Registry is one.
+type Source interface {
+	// Current returns the model set in use, or nil before the first load.
+	Current() *ModelSet
+}
+
+// Static is a Source that always returns the same set (the CLI, batch scoring, tests).
+type Static struct{ Set *ModelSet }
+
+// Current returns s.Set.
+func (s Static) Current() *ModelSet { return s.Set }
+
+// Scorer assembles score responses: the one place a profile becomes a CONTRACT §3 response,
+// shared by the HTTP API, the score command and batch scoring.
+type Scorer struct {
+	src Source
+	now func() time.Time
+}
+
+// NewScorer returns a scorer reading models from src. now gives the default as-of time of
+// profiles without one; nil means time.Now.
+func NewScorer(src Source, now func() time.Time) *Scorer {
+	if now == nil {
+		now = time.Now
+	}
+	return &Scorer{src: src, now: now}
+}
+
+// Options select how one profile is scored.
+type Options struct {
+	// Scorecard names the scorecard of the rules block; "" means the default one.
+	Scorecard string
+}
+
+// Score scores one profile with the current model set and the default scorecard.
+func (s *Scorer) Score(ctx context.Context, p features.Profile) (Response, error) {
+	return s.ScoreWith(ctx, nil, &p, Options{})
+}
+
+// ScoreWith scores p with set (the current one when nil), so that a batch can use a single
+// snapshot throughout. A profile without as-of time is scored as of now.
+func (s *Scorer) ScoreWith(ctx context.Context, set *ModelSet, p *features.Profile, opts Options) (Response, error) {
+	if set == nil {
+		set = s.src.Current()
+		if set == nil {
+			return Response{}, ErrNotReady
+		}
+	}
+	if p.AsOf.IsZero() {
+		p.AsOf = s.now().UTC()
+	}
+	r := Response{ContactID: p.ContactID, AsOf: p.AsOf}
+	in := NewInput(p, set.FeatureOptions)
+	var err error
+	// Blocks run in response order. Each is optional: a nil model, or a model that has no
+	// answer for this profile (nil result), leaves its block out and named in Unavailable.
+	if set.Rules != nil {
+		if r.Rules, err = set.Rules.Rules(in, opts.Scorecard); err != nil {
+			if errors.Is(err, ErrUnknownScorecard) {
+				return Response{}, err
+			}
+			return Response{}, &BlockError{BlockRules, err}
+		}
+	} else if opts.Scorecard != "" {
+		return Response{}, fmt.Errorf("%w %q (no scorecards loaded)", ErrUnknownScorecard, opts.Scorecard)
+	}
+	for _, b := range []struct {
+		name string
+		m    Classifier
+		dst  **Prediction
+	}{{BlockConversion, set.Conversion, &r.Conversion}, {BlockChurn, set.Churn, &r.Churn}} {
+		if b.m == nil {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return Response{}, err
+		}
+		if *b.dst, err = b.m.Predict(in); err != nil {
+			return Response{}, &BlockError{b.name, err}
+		}
+	}
+	if set.LTV != nil {
+		if r.LTV, err = set.LTV.LTV(in); err != nil {
+			return Response{}, &BlockError{BlockLTV, err}
+		}
+	}
+	if set.Personas != nil {
+		if r.Persona, err = set.Personas.Persona(in); err != nil {
+			return Response{}, &BlockError{BlockPersona, err}
+		}
+	}
+	for _, pr := range []*Prediction{r.Conversion, r.Churn} {
+		if pr != nil {
+			sanitizeReasons(pr.Reasons)
+		}
+	}
+	r.Unavailable = make([]string, 0, 5)
+	for _, b := range []struct {
+		name    string
+		missing bool
+	}{
+		{BlockRules, r.Rules == nil}, {BlockConversion, r.Conversion == nil},
+		{BlockChurn, r.Churn == nil}, {BlockLTV, r.LTV == nil}, {BlockPersona, r.Persona == nil},
+	} {
+		if b.missing {
+			r.Unavailable = append(r.Unavailable, b.name)
+		}
+	}
+	return r, nil
+}
+
+// sanitizeReasons turns non-finite reason values (a missing feature is NaN) into null, which
+// JSON can carry.
+func sanitizeReasons(rs []Reason) {
+	for i := range rs {
+		if v, ok := rs[i].Value.(float64); ok && (math.IsNaN(v) || math.IsInf(v, 0)) {
+			rs[i].Value = nil
+		}
+	}
+}

@@ -1,0 +1,274 @@
+package serving_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/models/artifact"
+	"github.com/propensity-dev/propensity/serving"
+	"github.com/propensity-dev/propensity/serving/servingtest"
+)
+
+var asOf = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+
+func profile() features.Profile {
+	return features.Profile{
+		ContactID: "c-1", AsOf: asOf,
+		Attributes: map[string]any{"age": 62.0},
+		Events: []features.Event{
+			{Type: "form_submit", TS: asOf.Add(-9 * 24 * time.Hour), Page: "/models/suv-x"},
+			{Type: "email_open", TS: asOf.Add(-8 * 24 * time.Hour)},
+			{Type: "page_view", TS: asOf.Add(-5 * 24 * time.Hour), Page: "/directions"},
+			{Type: "page_view", TS: asOf.Add(time.Hour)}, // after as-of: ignored
+		},
+		Transactions: []features.Transaction{
+			{TS: asOf.Add(-200 * 24 * time.Hour), Amount: 50},
+			{TS: asOf.Add(-100 * 24 * time.Hour), Amount: 80},
+		},
+	}
+}
+
+func loadSet(t *testing.T, dir string) *serving.ModelSet {
+	t.Helper()
+	set, err := servingtest.Loader(dir).Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+func TestScoreBlocks(t *testing.T) {
+	full := t.TempDir()
+	if err := servingtest.WriteAll(full); err != nil {
+		t.Fatal(err)
+	}
+	partial := t.TempDir()
+	if _, err := servingtest.Write(partial, artifact.KindChurn, servingtest.Payload{Bias: 1}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		set         *serving.ModelSet
+		unavailable []string
+	}{
+		{"all", loadSet(t, full), []string{}},
+		{"churn and rules only", loadSet(t, partial), []string{"conversion", "ltv", "persona"}},
+		{"nothing", &serving.ModelSet{}, []string{"rules", "conversion", "churn", "ltv", "persona"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := serving.NewScorer(serving.Static{Set: tt.set}, nil)
+			r, err := s.Score(context.Background(), profile())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(r.Unavailable, tt.unavailable) {
+				t.Errorf("unavailable = %v, want %v", r.Unavailable, tt.unavailable)
+			}
+			b, _ := json.Marshal(r)
+			var m map[string]any
+			_ = json.Unmarshal(b, &m)
+			for _, blk := range serving.Blocks() {
+				_, present := m[blk]
+				if present == slices.Contains(tt.unavailable, blk) {
+					t.Errorf("block %s present=%v but unavailable=%v", blk, present, tt.unavailable)
+				}
+			}
+			if m["unavailable"] == nil {
+				t.Error("unavailable must be [] not null")
+			}
+		})
+	}
+}
+
+func TestScoreValues(t *testing.T) {
+	dir := t.TempDir()
+	if err := servingtest.WriteAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	s := serving.NewScorer(serving.Static{Set: loadSet(t, dir)}, nil)
+	r, err := s.Score(context.Background(), profile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three events before as-of: the fake scorecard gives 10 points each, the fake
+	// classifiers see n_events_30d = 3.
+	if r.Rules.Total != 30 || r.Rules.Engagement != 30 {
+		t.Errorf("rules = %+v", r.Rules)
+	}
+	if got := r.Conversion.Reasons[0].Value; got != 3.0 {
+		t.Errorf("n_events_30d = %v, want 3", got)
+	}
+	if r.Persona.Name != "quiet" && r.Persona.Name != "engaged" {
+		t.Errorf("persona = %+v", r.Persona)
+	}
+	if r.LTV == nil || !(r.LTV.PAlive > 0 && r.LTV.PAlive <= 1) || r.LTV.HorizonDays != 365 {
+		t.Errorf("ltv = %+v", r.LTV)
+	}
+	// A contact without purchases has no lifetime value: the block is left out, not zeroed.
+	p := profile()
+	p.Transactions = nil
+	r, err = s.Score(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.LTV != nil || !slices.Equal(r.Unavailable, []string{"ltv"}) {
+		t.Errorf("no purchases: ltv = %+v, unavailable %v", r.LTV, r.Unavailable)
+	}
+}
+
+func TestScoreErrors(t *testing.T) {
+	s := serving.NewScorer(serving.Static{}, nil)
+	if _, err := s.Score(context.Background(), profile()); !errors.Is(err, serving.ErrNotReady) {
+		t.Errorf("no set: %v", err)
+	}
+	s = serving.NewScorer(serving.Static{Set: &serving.ModelSet{Rules: servingtest.Rules{Name: "a"}}}, nil)
+	p := profile()
+	if _, err := s.ScoreWith(context.Background(), nil, &p, serving.Options{Scorecard: "b"}); !errors.Is(err, serving.ErrUnknownScorecard) {
+		t.Errorf("unknown scorecard: %v", err)
+	}
+}
+
+func TestDefaultAsOf(t *testing.T) {
+	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	s := serving.NewScorer(serving.Static{Set: &serving.ModelSet{}}, func() time.Time { return now })
+	p := profile()
+	p.AsOf = time.Time{}
+	r, err := s.Score(context.Background(), p)
+	if err != nil || !r.AsOf.Equal(now) {
+		t.Errorf("as_of = %v, %v; want %v", r.AsOf, err, now)
+	}
+}
+
+func TestLoaderRefusesBadArtifacts(t *testing.T) {
+	tests := []struct {
+		name  string
+		spoil func(dir string) error
+		want  error
+	}{
+		{"checksum", func(dir string) error { return servingtest.Corrupt(dir, artifact.KindConversion) }, artifact.ErrChecksum},
+		{"feature schema", func(dir string) error {
+			_, err := artifact.Save(filepath.Join(dir, artifact.KindChurn),
+				artifact.Manifest{Kind: artifact.KindChurn, Model: "fake", FeatureSchemaVersion: features.SchemaVersion + 1},
+				servingtest.Payload{})
+			return err
+		}, serving.ErrFeatureSchema},
+		{"kind", func(dir string) error {
+			_, err := servingtest.Write(filepath.Join(dir, "x"), artifact.KindChurn, servingtest.Payload{})
+			if err == nil {
+				err = os.RemoveAll(filepath.Join(dir, artifact.KindPersonas))
+			}
+			if err == nil {
+				err = os.Rename(filepath.Join(dir, "x", artifact.KindChurn), filepath.Join(dir, artifact.KindPersonas))
+			}
+			return err
+		}, artifact.ErrKind},
+		{"truncated manifest", func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, artifact.KindLTV, artifact.ManifestFile), []byte(`{"format_version": 1,`), 0o644)
+		}, artifact.ErrCorrupt},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := servingtest.WriteAll(dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := tt.spoil(dir); err != nil {
+				t.Fatal(err)
+			}
+			_, err := servingtest.Loader(dir).Load(context.Background())
+			if !errors.Is(err, tt.want) {
+				t.Errorf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRegistryKeepsOldSetOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	if err := servingtest.WriteAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	promReg := prometheus.NewRegistry()
+	r := serving.NewRegistry(servingtest.Loader(dir).Load, nil, promReg)
+	if r.Ready() {
+		t.Fatal("ready before loading")
+	}
+	first, err := r.Reload(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := servingtest.Corrupt(dir, artifact.KindChurn); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reload(context.Background()); !errors.Is(err, artifact.ErrChecksum) {
+		t.Fatalf("reload of a corrupt artifact: %v", err)
+	}
+	if r.Current() != first {
+		t.Error("a refused reload replaced the model set")
+	}
+	want := `
+# HELP propensity_model_reloads_total Model set loads, by result (success, failure).
+# TYPE propensity_model_reloads_total counter
+propensity_model_reloads_total{result="failure"} 1
+propensity_model_reloads_total{result="success"} 1
+`
+	if err := testutil.GatherAndCompare(promReg, strings.NewReader(want), "propensity_model_reloads_total"); err != nil {
+		t.Error(err)
+	}
+	if n := testutil.CollectAndCount(promReg, "propensity_model_info"); n != 5 { // 4 artifacts + 1 scorecard
+		t.Errorf("%d model info series, want 5", n)
+	}
+}
+
+func TestContactStoreMissingFile(t *testing.T) {
+	if _, err := serving.OpenContactStore(context.Background(), filepath.Join(t.TempDir(), "none.parquet")); err == nil {
+		t.Error("no error for a missing file")
+	}
+}
+
+func TestFeatureOptionsFromManifest(t *testing.T) {
+	dir := t.TempDir()
+	if err := servingtest.WriteAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	opts, _ := json.Marshal(map[string]any{"model": "fake", "features": features.Options{
+		AsOf: asOf, ProductCategories: []string{"parts", "service"}, HalfLife: 14 * 24 * time.Hour,
+		Attributes: []features.Attribute{{Name: "occupation", Categorical: true}},
+	}})
+	if _, err := artifact.Save(filepath.Join(dir, artifact.KindChurn),
+		artifact.Manifest{Kind: artifact.KindChurn, Model: "fake", Options: opts}, servingtest.Payload{}); err != nil {
+		t.Fatal(err)
+	}
+	set := loadSet(t, dir)
+	got := set.FeatureOptions
+	if !slices.Equal(got.ProductCategories, []string{"parts", "service"}) || got.HalfLife != 14*24*time.Hour ||
+		len(got.Attributes) != 1 || !got.AsOf.IsZero() {
+		t.Errorf("feature options %+v", got)
+	}
+	// The online row then has the training table's columns.
+	s := serving.NewScorer(serving.Static{Set: set}, nil)
+	p := profile()
+	in := serving.NewInput(&p, set.FeatureOptions)
+	row, err := in.Features()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := row.Float("spend_parts"); !ok {
+		t.Errorf("no spend_parts column in %v", row.Schema.Names())
+	}
+	if _, err := s.Score(context.Background(), profile()); err != nil {
+		t.Fatal(err)
+	}
+}

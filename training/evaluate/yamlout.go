@@ -1,0 +1,182 @@
+package evaluate
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/propensity-dev/propensity/models/scorecard"
+)
+
+// MarshalScorecards writes configs in the scorecard YAML format of package scorecard (one
+// scorecard, or several under `scorecards:`), so that scorecard.Parse reads them back.
+// header lines are written first as comments.
+func MarshalScorecards(cfgs []scorecard.Config, header []string) []byte {
+	var b bytes.Buffer
+	for _, h := range header {
+		for _, l := range strings.Split(h, "\n") {
+			b.WriteString(strings.TrimRight("# "+l, " "))
+			b.WriteByte('\n')
+		}
+	}
+	if len(cfgs) == 1 {
+		writeConfig(&b, cfgs[0], "", "")
+		return b.Bytes()
+	}
+	b.WriteString("scorecards:\n")
+	for _, c := range cfgs {
+		writeConfig(&b, c, "  - ", "    ")
+	}
+	return b.Bytes()
+}
+
+// quote returns s as a YAML double-quoted scalar (JSON string syntax is valid YAML).
+func quote(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func durationYAML(d time.Duration) string {
+	if d%day == 0 {
+		return strconv.FormatInt(int64(d/day), 10) + "d"
+	}
+	return d.String()
+}
+
+func writeConfig(b *bytes.Buffer, c scorecard.Config, first, ind string) {
+	line := func(format string, a ...any) {
+		b.WriteString(ind)
+		fmt.Fprintf(b, format, a...)
+		b.WriteByte('\n')
+	}
+	b.WriteString(first)
+	fmt.Fprintf(b, "name: %s\n", quote(c.Name))
+	line("version: %s", quote(c.Version))
+	if c.Description != "" {
+		line("description: %s", quote(c.Description))
+	}
+	if !c.Audience.IsZero() {
+		line("audience: %s", quote(c.Audience.String()))
+	}
+	if len(c.EventTypes) > 0 {
+		line("event_types: %s", quoteList(c.EventTypes))
+	}
+	if len(c.Thresholds) > 0 {
+		line("thresholds:")
+		for _, t := range c.Thresholds {
+			line("  - {stage: %s, points: %d}", quote(t.Stage), t.Points)
+		}
+	}
+	if c.MQLStage != "" {
+		line("mql_stage: %s", quote(c.MQLStage))
+	}
+	line("grades:")
+	line("  fit: [%d, %d, %d]", c.Grades.Fit[0], c.Grades.Fit[1], c.Grades.Fit[2])
+	line("  engagement: [%d, %d, %d]", c.Grades.Engagement[0], c.Grades.Engagement[1], c.Grades.Engagement[2])
+	var caps []string
+	for _, cp := range []struct {
+		name string
+		v    *int
+	}{{"fit", c.Caps.Fit}, {"engagement", c.Caps.Engagement}, {"lifecycle", c.Caps.Lifecycle}, {"total", c.Caps.Total}} {
+		if cp.v != nil {
+			caps = append(caps, fmt.Sprintf("%s: %d", cp.name, *cp.v))
+		}
+	}
+	if len(caps) > 0 {
+		line("caps: {%s}", strings.Join(caps, ", "))
+	}
+	if len(c.Lifecycle.Stages) > 0 {
+		line("lifecycle:")
+		line("  attribute: %s", quote(c.Lifecycle.Attribute))
+		line("  stages:")
+		for _, s := range c.Lifecycle.Stages {
+			parts := []string{"name: " + quote(s.Name), "points: " + strconv.Itoa(s.Points)}
+			if !s.When.IsZero() {
+				parts = append(parts, "when: "+quote(s.When.String()))
+			}
+			if s.Event != nil {
+				parts = append(parts, "event: "+eventYAML(s.Event))
+			}
+			line("    - {%s}", strings.Join(parts, ", "))
+		}
+	}
+	if len(c.Rules) == 0 {
+		line("rules: []")
+		return
+	}
+	line("rules:")
+	for _, r := range c.Rules {
+		line("  - name: %s", quote(r.Name))
+		if r.Gate {
+			line("    gate: true")
+		} else {
+			if r.Dimension != "" {
+				line("    dimension: %s", r.Dimension)
+			}
+			line("    points: %d", r.Points)
+		}
+		if !r.When.IsZero() {
+			line("    when: %s", quote(r.When.String()))
+		}
+		if r.Event != nil {
+			line("    event: %s", eventYAML(r.Event))
+		}
+		if r.Within > 0 {
+			line("    within: %s", durationYAML(r.Within))
+		}
+		if r.MinCount > 1 {
+			line("    min_count: %d", r.MinCount)
+		}
+		if r.Repeatable {
+			line("    repeatable: true")
+		}
+		if r.PerDayCap > 0 {
+			line("    per_day_cap: %d", r.PerDayCap)
+		}
+		switch {
+		case r.Decay.HalfLife > 0:
+			line("    decay: {half_life: %s}", durationYAML(r.Decay.HalfLife))
+		case r.Decay.Window > 0:
+			line("    decay: {window: %s}", durationYAML(r.Decay.Window))
+		}
+	}
+}
+
+func quoteList(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = quote(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+func eventYAML(e *scorecard.EventMatch) string {
+	var parts []string
+	if len(e.Types) == 1 {
+		parts = append(parts, "type: "+quote(e.Types[0]))
+	} else if len(e.Types) > 1 {
+		parts = append(parts, "type: "+quoteList(e.Types))
+	}
+	for _, f := range []struct{ k, v string }{{"page", e.Page}, {"page_regex", e.PageRegex}, {"channel", e.Channel}, {"campaign", e.Campaign}} {
+		if f.v != "" {
+			parts = append(parts, f.k+": "+quote(f.v))
+		}
+	}
+	var vr []string
+	if e.MinValue != nil {
+		vr = append(vr, "min: "+formatNum(*e.MinValue))
+	}
+	if e.MaxValue != nil {
+		vr = append(vr, "max: "+formatNum(*e.MaxValue))
+	}
+	if len(vr) > 0 {
+		parts = append(parts, "value: {"+strings.Join(vr, ", ")+"}")
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}

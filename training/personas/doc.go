@@ -1,0 +1,21 @@
+// Package personas is the personas job: it clusters a table of contacts into personas
+// (models/persona), evaluates named segment rules over features, scores and persona, and
+// writes the catalog, the assignments (Parquet and CSV), an HTML report and the model
+// artifact.
+//
+// Output directory:
+//
+//	personas.json        the catalog (Catalog): k, silhouette, stability, the choice of k,
+//	                     transform notes, every persona's profile, segment sizes
+//	assignments.parquet  contact_id, persona_id, persona_name, distance, one boolean per segment
+//	assignments.csv      the same columns
+//	report.html          self-contained report (inline SVG plots)
+//	model/               the "personas" artifact (models/artifact), loaded by persona.Load
+//
+// Segments files map a name to a condition of the scorecard language
+// (scorecard.ParseExpr); the fields are the input table's columns (including excluded
+// ones and scores such as p_alive or clv when present) and persona, persona_id, distance:
+//
+//	win_back: p_alive < 0.3 and clv > 200
+//	bargain_hunters: persona == "frequent, low-spend, pricing-page visitors"
+package personas

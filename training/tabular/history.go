@@ -1,0 +1,186 @@
+package tabular
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/models/artifact"
+	"github.com/propensity-dev/propensity/models/frame"
+)
+
+// ErrHistory is wrapped around errors caused by the history directory (missing files or
+// columns, wrong types) and by impossible history-mode options.
+var ErrHistory = errors.New("tabular: history")
+
+// StageColumn is the lifecycle stage attribute of contacts (CONTRACT §1), left out of
+// history-mode features unless HistoryJob.KeepStage is set.
+const StageColumn = "stage"
+
+// Label columns of the feature table (CONTRACT §6) per target.
+var historyLabels = map[string]string{
+	artifact.KindConversion: "label_converted",
+	artifact.KindChurn:      "label_churned",
+}
+
+// HistoryJob is `propensity train conversion|churn --data DIR --as-of T --horizon H`:
+// training rows come from feature snapshots at T−H, T−2H, ... (their labels cover
+// [T−kH, T−kH+H), so they end by T and nothing at or after T is used), and the model is
+// tested on the snapshot at T with its labels over [T, T+H). The same person may appear in
+// several training snapshots, at different times.
+type HistoryJob struct {
+	Dir       string        // history directory (CONTRACT §1)
+	Target    string        // artifact.KindConversion or artifact.KindChurn
+	AsOf      time.Time     // T
+	Horizon   time.Duration // H
+	Snapshots int           // training snapshots; 0 means 2
+	Exclude   []string      // feature columns to leave out
+	// KeepStage keeps the contacts' "stage" attribute as a feature. By default it is left
+	// out: contacts.parquet holds each contact's stage now, not as of a past snapshot, so in
+	// a snapshot at T−H a prospect who bought before T already shows "customer" — a label
+	// leak that inflates training scores and ruins the model on the snapshot at T.
+	KeepStage bool
+	Features  features.Options
+	Train     Options
+	Out       string // models directory; the artifact goes to Out/<Target>/
+}
+
+// Run builds the snapshots, trains, and writes the artifact and reports.
+func (j HistoryJob) Run(ctx context.Context) (*Result, Summary, error) {
+	label, ok := historyLabels[j.Target]
+	if !ok {
+		return nil, Summary{}, fmt.Errorf("%w: target %q (want conversion or churn)", ErrHistory, j.Target)
+	}
+	if j.Horizon <= 0 || j.AsOf.IsZero() {
+		return nil, Summary{}, fmt.Errorf("%w: an as-of time and a positive horizon are needed", ErrHistory)
+	}
+	if j.Snapshots <= 0 {
+		j.Snapshots = 2
+	}
+	log := j.Train.Log
+	fopts := j.Features
+	fopts.Horizon = j.Horizon
+	var train *Dataset
+	var schema []string
+	for k := 1; k <= j.Snapshots; k++ {
+		fopts.AsOf = j.AsOf.Add(-time.Duration(k) * j.Horizon)
+		d, used, err := j.snapshot(ctx, fopts, label, schema)
+		if err != nil {
+			return nil, Summary{}, err
+		}
+		if k == 1 {
+			// Later snapshots use the columns discovered on the first (product categories,
+			// attributes), so every snapshot has the same features.
+			fopts = used
+			fopts.Horizon = j.Horizon
+			schema = d.X.Names()
+		}
+		if log != nil {
+			log.Info("training snapshot", "as_of", fopts.AsOf.Format(time.DateOnly), "rows", len(d.Y), "positives", d.Positives(), "unlabelled", d.Dropped)
+		}
+		if train == nil {
+			train = d
+		} else if err := appendFrame(train.X, d.X); err != nil {
+			return nil, Summary{}, fmt.Errorf("%w: snapshot %s: %w", ErrHistory, fopts.AsOf.Format(time.DateOnly), err)
+		} else {
+			train.Y = append(train.Y, d.Y...)
+			train.Dropped += d.Dropped
+		}
+	}
+	fopts.AsOf = j.AsOf
+	test, _, err := j.snapshot(ctx, fopts, label, schema)
+	if err != nil {
+		return nil, Summary{}, err
+	}
+	if log != nil {
+		log.Info("test snapshot", "as_of", j.AsOf.Format(time.DateOnly), "rows", len(test.Y), "positives", test.Positives())
+	}
+	topts := j.Train
+	topts.Kind = j.Target
+	res, err := Train(ctx, train, test, topts)
+	if err != nil {
+		return nil, Summary{}, err
+	}
+	res.Model.Manifest.FeatureSchemaVersion = features.SchemaVersion
+	res.Model.Manifest.TrainingWindow = artifact.Window{
+		From: j.AsOf.Add(-time.Duration(j.Snapshots) * j.Horizon),
+		To:   j.AsOf,
+	}
+	s := res.Summarize()
+	s.DroppedRows = train.Dropped
+	if j.Out == "" {
+		return res, s, nil
+	}
+	title := fmt.Sprintf("%s model, as of %s, horizon %g days", j.Target, j.AsOf.Format(time.DateOnly), j.Horizon.Hours()/24)
+	s, err = res.Write(filepath.Join(j.Out, j.Target), s, title)
+	return res, s, err
+}
+
+// snapshot builds the feature table at fopts.AsOf and turns it into a labelled dataset
+// with the feature columns (and, when schema is set, checks they are the same).
+func (j HistoryJob) snapshot(ctx context.Context, fopts features.Options, label string, schema []string) (*Dataset, features.Options, error) {
+	t, _, err := features.Build(ctx, j.Dir, fopts)
+	if err != nil {
+		if isHistoryInputError(err) {
+			err = fmt.Errorf("%w: %w", ErrHistory, err)
+		}
+		return nil, fopts, fmt.Errorf("features as of %s: %w", fopts.AsOf.Format(time.DateOnly), err)
+	}
+	defer t.Release()
+	f := &frame.Frame{}
+	excluded := make(map[string]bool, len(j.Exclude))
+	for _, e := range j.Exclude {
+		excluded[e] = true
+	}
+	if !j.KeepStage {
+		excluded[StageColumn] = true
+	}
+	for _, c := range t.Schema().Columns {
+		if !c.IsFeature() || excluded[c.Name] {
+			continue
+		}
+		if c.Kind == features.KindCategorical {
+			v, err := t.Strings(c.Name)
+			if err != nil {
+				return nil, fopts, err
+			}
+			f.AddCategorical(c.Name, v)
+			continue
+		}
+		v, err := t.Float64s(c.Name)
+		if err != nil {
+			return nil, fopts, err
+		}
+		f.AddNumeric(c.Name, v)
+	}
+	y, err := t.Float64s(label)
+	if err != nil {
+		return nil, fopts, fmt.Errorf("%w: the feature table has no %s (is the horizon set?): %w", ErrHistory, label, err)
+	}
+	var keep []int
+	for i, v := range y {
+		if v == 0 || v == 1 {
+			keep = append(keep, i)
+		}
+	}
+	d := &Dataset{Label: label, Positive: "1", Dropped: len(y) - len(keep), X: f.Take(keep), Y: takeY(y, keep)}
+	if schema != nil {
+		if err := checkNames(schema, d.X.Names()); err != nil {
+			return nil, fopts, fmt.Errorf("%w: snapshot %s: %w", ErrHistory, fopts.AsOf.Format(time.DateOnly), err)
+		}
+	}
+	return d, t.Options(), nil
+}
+
+func isHistoryInputError(err error) bool {
+	for _, s := range []error{features.ErrEmptyDir, features.ErrMissingColumn, features.ErrColumnType,
+		features.ErrUnreadable, features.ErrBadOptions, features.ErrBadMapping, features.ErrNoColumn} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}

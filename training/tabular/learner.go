@@ -1,0 +1,175 @@
+package tabular
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+
+	"github.com/propensity-dev/propensity/models/encode"
+	"github.com/propensity-dev/propensity/models/frame"
+	"github.com/propensity-dev/propensity/models/gbt"
+	"github.com/propensity-dev/propensity/models/logistic"
+)
+
+// Model names accepted by Options.Model.
+const (
+	ModelLogistic = "logistic"
+	ModelGBT      = "gbt"
+)
+
+// Reason is one feature's signed contribution to a prediction's log-odds.
+type Reason struct {
+	Feature string  `json:"feature"`
+	Value   any     `json:"value"` // the row's value: a number, or the category of a categorical column
+	Effect  float64 `json:"effect"`
+}
+
+// Learner fits a scoring model on a feature frame. Implementations: logistic regression
+// (package encode + logistic) and gradient-boosted trees (package gbt).
+type Learner interface {
+	Name() string
+	Fit(X *frame.Frame, y, w []float64, src rand.Source) (Scorer, error)
+}
+
+// Scorer is a fitted model: uncalibrated log-odds and per-row reasons.
+type Scorer interface {
+	LogOdds(X *frame.Frame) ([]float64, error)
+	// Reasons returns the k strongest contributions for row of X, strongest first.
+	Reasons(X *frame.Frame, row, k int) ([]Reason, error)
+	// Features names the model's features (after encoding), for reports.
+	Features() []string
+}
+
+// NewLearner returns the learner called name (ModelLogistic or ModelGBT).
+func NewLearner(name string, opts Options) (Learner, error) {
+	switch name {
+	case "", ModelLogistic:
+		return logisticLearner{enc: opts.Encode, lr: opts.Logistic}, nil
+	case ModelGBT:
+		return gbtLearner{opts: opts.GBT}, nil
+	}
+	return nil, fmt.Errorf("%w: unknown model %q (want %s or %s)", ErrOptions, name, ModelLogistic, ModelGBT)
+}
+
+type logisticLearner struct {
+	enc encode.Options
+	lr  logistic.Options
+}
+
+func (logisticLearner) Name() string { return ModelLogistic }
+
+func (l logisticLearner) Fit(X *frame.Frame, y, w []float64, src rand.Source) (Scorer, error) {
+	enc, M, err := encode.Fit(X, y, w, l.enc, src)
+	if err != nil {
+		return nil, err
+	}
+	o := l.lr
+	o.Names = enc.Features
+	m, err := logistic.Fit(M, y, w, o)
+	if err != nil {
+		return nil, err
+	}
+	return &logisticScorer{Enc: enc, LR: m}, nil
+}
+
+// logisticScorer is an encoder plus a logistic model; its fields are its JSON state.
+type logisticScorer struct {
+	Enc *encode.Encoder `json:"encoder"`
+	LR  *logistic.Model `json:"logistic"`
+}
+
+func (s *logisticScorer) Features() []string { return s.Enc.Features }
+
+func (s *logisticScorer) LogOdds(X *frame.Frame) ([]float64, error) {
+	M, err := s.Enc.Transform(X)
+	if err != nil {
+		return nil, err
+	}
+	return s.LR.PredictLogOdds(M)
+}
+
+// Reasons reports contributions coef·(z − mean z) of the standardised features; the value
+// shown is the feature before standardisation (a one-hot feature's 0 or 1, a numeric
+// column's value, imputed when missing).
+func (s *logisticScorer) Reasons(X *frame.Frame, row, k int) ([]Reason, error) {
+	if row < 0 || row >= X.Rows() {
+		return nil, fmt.Errorf("tabular: row %d out of range", row)
+	}
+	M, err := s.Enc.Transform(X.Take([]int{row}))
+	if err != nil {
+		return nil, err
+	}
+	x := M.RawRowView(0)
+	rs, err := s.LR.Reasons(x, k)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Reason, len(rs))
+	for i, r := range rs {
+		out[i] = Reason{Feature: s.Enc.Features[r.Index], Value: roundValue(r.Value*s.Enc.Scale[r.Index] + s.Enc.Mean[r.Index]), Effect: r.Effect}
+	}
+	return out, nil
+}
+
+// roundValue removes the rounding noise of un-standardising (0.9999999999999998 → 1).
+func roundValue(v float64) float64 {
+	r := math.Round(v*1e9) / 1e9
+	if math.IsNaN(r) || math.IsInf(r, 0) {
+		return v
+	}
+	return r
+}
+
+type gbtLearner struct{ opts gbt.Options }
+
+func (gbtLearner) Name() string { return ModelGBT }
+
+func (l gbtLearner) Fit(X *frame.Frame, y, w []float64, src rand.Source) (Scorer, error) {
+	o := l.opts
+	if o.Seed == 0 {
+		o.Seed = rand.New(src).Uint64()
+	}
+	m, err := gbt.Fit(X, y, w, o)
+	if err != nil {
+		return nil, err
+	}
+	return &gbtScorer{M: m}, nil
+}
+
+type gbtScorer struct {
+	M *gbt.Model `json:"gbt"`
+}
+
+func (s *gbtScorer) Features() []string { return s.M.FeatureNames() }
+
+func (s *gbtScorer) LogOdds(X *frame.Frame) ([]float64, error) { return s.M.PredictLogOdds(X) }
+
+// Reasons reports exact TreeSHAP contributions per input column (package gbt).
+func (s *gbtScorer) Reasons(X *frame.Frame, row, k int) ([]Reason, error) {
+	_, contrib, err := s.M.Contributions(X, row)
+	if err != nil {
+		return nil, err
+	}
+	names := s.M.FeatureNames()
+	out := make([]Reason, 0, len(contrib))
+	for j, e := range contrib {
+		if e == 0 || j >= len(names) {
+			continue
+		}
+		var v any
+		if c := X.Column(names[j]); c != nil {
+			if c.Kind == frame.Categorical {
+				v = c.Cat[row]
+			} else if x := c.Num[row]; !math.IsNaN(x) {
+				v = x
+			}
+		}
+		out = append(out, Reason{Feature: names[j], Value: v, Effect: e})
+	}
+	sort.SliceStable(out, func(a, b int) bool { return math.Abs(out[a].Effect) > math.Abs(out[b].Effect) })
+	if k > 0 && len(out) > k {
+		out = out[:k]
+	}
+	return out, nil
+}
