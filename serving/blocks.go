@@ -112,6 +112,9 @@ type RecordClassifier struct {
 	Version string
 	// PredictRecord returns the calibrated probability and the reasons for one record.
 	PredictRecord func(record map[string]any) (float64, []Reason, error)
+	// Decile, when set, places a probability among the model's test scores: 1 for the top
+	// 10%, 10 for the bottom, 0 when unknown.
+	Decile func(p float64) int
 }
 
 // Predict implements Classifier.
@@ -127,7 +130,11 @@ func (c *RecordClassifier) Predict(in *Input) (*Prediction, error) {
 	if rs == nil {
 		rs = []Reason{}
 	}
-	return &Prediction{Probability: p, ModelVersion: c.Version, Reasons: rs}, nil
+	pred := &Prediction{Probability: p, ModelVersion: c.Version, Reasons: rs}
+	if c.Decile != nil {
+		pred.Decile = c.Decile(p)
+	}
+	return pred, nil
 }
 
 // Record picks the named columns of a feature row: float64 for numeric columns, string for

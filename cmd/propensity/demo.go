@@ -1,37 +1,239 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"strconv"
+	"text/tabwriter"
+	"time"
 
 	"github.com/propensity-dev/propensity/data/synth"
+	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/internal/atomicfile"
+	"github.com/propensity-dev/propensity/models/artifact"
 )
 
-// runDemo generates a sample history into demo-output/history and prints a summary. Later
-// issues extend it to train, score and serve.
+// runDemo is the main job on embedded defaults. It runs the same commands a user would,
+// in order, each with --json so the summary table quotes exactly what they printed:
+// generate → features → train conversion → train churn → ltv → personas → score one
+// sample contact → serve on 127.0.0.1:8080 (unless --no-serve).
 func runDemo(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlagSet(env, "demo", "[--out DIR] [--contacts N] [--seed S] [--no-serve] [--json]",
-		"Generate a sample history (and, later, train, score and serve on it).")
-	out := fs.String("out", filepath.Join("demo-output", "history"), "where to write the sample history")
-	contacts := fs.String("contacts", strconv.Itoa(synth.DefaultContacts), "number of people")
-	seed := fs.String("seed", "1", "random seed")
-	fs.Bool("no-serve", false, "do not start the HTTP server at the end (nothing is served yet)")
-	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
+	fs := newFlagSet(env, "demo", "[--out DIR] [--contacts N] [--seed S] [--addr HOST:PORT] [--no-serve] [--json]",
+		"Generate a sample history, build features, train conversion, churn, LTV and personas models,\n"+
+			"print a summary of their metrics, write the reports, then serve scores over HTTP until Ctrl-C.")
+	out := fs.String("out", "demo-output", "working directory for the history, models and reports (git-ignored by default)")
+	contacts := fs.String("contacts", strconv.Itoa(synth.DefaultContacts), "number of people in the sample history")
+	seed := fs.String("seed", "1", "random seed of the sample history")
+	addr := fs.String("addr", "127.0.0.1:8080", "address to serve on")
+	noServe := fs.Bool("no-serve", false, "stop after the offline part (do not start the HTTP server)")
+	asJSON := fs.Bool("json", false, "print the summary as one JSON object instead of a table")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
-	opts, err := synthOptions(*contacts, *seed, synth.DefaultAsOf().Format("2006-01-02"), "90d", strconv.Itoa(synth.DefaultPersonas))
+	if n, err := strconv.Atoi(*contacts); err != nil || n < 500 {
+		return usagef("--contacts: %q is not a whole number of at least 500 (the models need enough converters)", *contacts)
+	}
+	asOf := synth.DefaultAsOf()
+	const horizon = 90 * 24 * time.Hour
+	T := asOf.Format(time.DateOnly)
+	var (
+		histDir   = filepath.Join(*out, "history")
+		modelsDir = filepath.Join(*out, "models")
+		reports   = filepath.Join(*out, "reports")
+	)
+	if err := os.MkdirAll(reports, 0o755); err != nil {
+		return badInput(fmt.Errorf("--out: %w", err))
+	}
+	if err := os.MkdirAll(modelsDir, 0o755); err != nil {
+		return badInput(fmt.Errorf("--out: %w", err))
+	}
+
+	started := time.Now()
+	steps := []demoStep{
+		{"generate", "generating a sample history", runGenerate,
+			[]string{"--out", histDir, "--contacts", *contacts, "--seed", *seed, "--as-of", T, "--horizon", "90d"}},
+		{"features", "building point-in-time features", runFeatures,
+			[]string{"--data", histDir, "--as-of", T, "--horizon", "90d", "--out", filepath.Join(reports, "features.parquet")}},
+		{"conversion", "training the conversion model", runTrain,
+			[]string{"conversion", "--data", histDir, "--as-of", T, "--horizon", "90d", "--out", modelsDir}},
+		{"churn", "training the churn model", runTrain,
+			[]string{"churn", "--data", histDir, "--as-of", T, "--horizon", "90d", "--out", modelsDir}},
+		{"ltv", "fitting BG/NBD + Gamma-Gamma lifetime value", runLTV,
+			[]string{"--transactions", filepath.Join(histDir, "transactions.parquet"),
+				"--calibration-end", asOf.Add(-24 * time.Hour).Format(time.DateOnly),
+				"--holdout-end", asOf.Add(horizon - 24*time.Hour).Format(time.DateOnly),
+				"--out", filepath.Join(reports, "ltv")}},
+		{"personas", "clustering personas", runPersonas,
+			[]string{"--data", histDir, "--as-of", T, "--out", filepath.Join(reports, "personas")}},
+	}
+	results := make(map[string]map[string]any, len(steps))
+	for i, s := range steps {
+		fmt.Fprintf(env.stderr, "[%d/%d] %s ...\n", i+1, len(steps)+1, s.title)
+		t0 := time.Now()
+		res, err := s.run(ctx, env, nil)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		results[s.name] = res
+		fmt.Fprintf(env.stderr, "      done in %.1fs\n", time.Since(t0).Seconds())
+	}
+	// The ltv and personas jobs write their artifacts next to their reports; the service
+	// reads one models directory, so move them into it.
+	for _, m := range []struct{ from, kind string }{
+		{filepath.Join(reports, "ltv", "model"), artifact.KindLTV},
+		{filepath.Join(reports, "personas", "model"), artifact.KindPersonas},
+	} {
+		if err := replaceDir(m.from, filepath.Join(modelsDir, m.kind)); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintf(env.stderr, "[%d/%d] scoring a sample contact ...\n", len(steps)+1, len(steps)+1)
+	profilePath := filepath.Join(*out, "sample_profile.json")
+	if err := writeSampleProfile(ctx, histDir, asOf, profilePath); err != nil {
+		return fmt.Errorf("sample profile: %w", err)
+	}
+	score, err := demoStep{name: "score", cmd: runScore, args: []string{"--profile", profilePath, "--models", modelsDir}}.run(ctx, env, nil)
+	if err != nil {
+		return fmt.Errorf("score: %w", err)
+	}
+	results["score"] = score
+
+	summary := demoSummary(results, time.Since(started))
+	if *asJSON {
+		if err := env.printJSON(map[string]any{"summary": summary, "out": *out, "models": modelsDir, "reports": reports}); err != nil {
+			return err
+		}
+	} else {
+		printDemoSummary(env.stdout, summary, *out, modelsDir, reports)
+	}
+	if *noServe {
+		return nil
+	}
+	fmt.Fprintf(env.stdout, "\nServing on http://%s (Ctrl-C to stop). Score the sample contact with:\n\n"+
+		"  curl -s -X POST http://%s/v1/score -H 'Content-Type: application/json' --data @%s\n\n",
+		*addr, *addr, profilePath)
+	return runServe(ctx, env, []string{"--models", modelsDir, "--addr", *addr})
+}
+
+// demoStep is one command of the demo, run in-process with --json.
+type demoStep struct {
+	name  string
+	title string
+	cmd   func(ctx context.Context, env *cliEnv, args []string) error
+	args  []string
+}
+
+// run runs the step's command with --json, its stdout captured and decoded, its logs on
+// the demo's stderr. extra arguments are appended.
+func (s demoStep) run(ctx context.Context, env *cliEnv, extra []string) (map[string]any, error) {
+	var buf bytes.Buffer
+	sub := &cliEnv{stdout: &buf, stderr: env.stderr, log: env.log}
+	args := append(append(append([]string{}, s.args...), extra...), "--json")
+	if err := s.cmd(ctx, sub, args); err != nil {
+		return nil, err
+	}
+	var res map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &res); err != nil {
+		return nil, fmt.Errorf("reading the JSON the %s step printed: %w", s.name, err)
+	}
+	return res, nil
+}
+
+// replaceDir moves the directory from to to, replacing what was there.
+func replaceDir(from, to string) error {
+	if _, err := os.Stat(from); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(to); err != nil {
+		return err
+	}
+	return os.Rename(from, to)
+}
+
+// writeSampleProfile writes the CONTRACT §2 profile of an engaged prospect of the history
+// (the first, in contact order, with at least 10 events before asOf and no purchase).
+func writeSampleProfile(ctx context.Context, dir string, asOf time.Time, path string) error {
+	errFound := errors.New("found")
+	var chosen *features.Profile
+	_, err := features.ForEachPerson(ctx, dir, features.Options{AsOf: asOf}, func(p *features.Person) error {
+		prof := p.Profile(asOf)
+		if len(prof.Transactions) > 0 || len(prof.Events) < 10 {
+			return nil
+		}
+		chosen = &prof
+		return errFound
+	})
+	if err != nil && !errors.Is(err, errFound) {
+		return err
+	}
+	if chosen == nil {
+		return errors.New("no prospect with 10 events in the history")
+	}
+	b, err := json.MarshalIndent(chosen, "", "  ")
 	if err != nil {
 		return err
 	}
-	sum, err := synth.Generate(ctx, *out, opts)
-	if err != nil {
-		return synthError(err)
+	return atomicfile.WriteBytes(path, append(b, '\n'), 0o644)
+}
+
+// demoRow is one line of the summary table.
+type demoRow struct {
+	Step   string `json:"step"`
+	Metric string `json:"metric"`
+	Value  string `json:"value"`
+}
+
+func demoSummary(r map[string]map[string]any, elapsed time.Duration) []demoRow {
+	num := func(step string, path ...string) string {
+		var v any = r[step]
+		for _, p := range path {
+			m, ok := v.(map[string]any)
+			if !ok {
+				return "-"
+			}
+			v = m[p]
+		}
+		switch x := v.(type) {
+		case float64:
+			if x == float64(int64(x)) && x > 10 {
+				return strconv.FormatInt(int64(x), 10)
+			}
+			return strconv.FormatFloat(x, 'f', 3, 64)
+		case string:
+			return x
+		case bool:
+			return strconv.FormatBool(x)
+		}
+		return "-"
 	}
-	if *asJSON {
-		return env.printJSON(sum)
+	return []demoRow{
+		{"history", "people / events / transactions", num("generate", "people") + " / " + num("generate", "events") + " / " + num("generate", "transactions")},
+		{"history", "conversion rate in the horizon (true-probability AUC)", num("generate", "conversion_rate") + " (" + num("generate", "conversion_auc") + ")"},
+		{"features", "people x columns", num("features", "people") + " x " + num("features", "columns")},
+		{"conversion", "test AUC / PR-AUC / ECE", num("conversion", "auc") + " / " + num("conversion", "pr_auc") + " / " + num("conversion", "ece")},
+		{"churn", "test AUC / PR-AUC / ECE", num("churn", "auc") + " / " + num("churn", "pr_auc") + " / " + num("churn", "ece")},
+		{"ltv", "BG/NBD r, alpha, a, b", num("ltv", "bgnbd", "r") + ", " + num("ltv", "bgnbd", "alpha") + ", " + num("ltv", "bgnbd", "a") + ", " + num("ltv", "bgnbd", "b")},
+		{"ltv", "holdout repeat purchases: actual / forecast", num("ltv", "holdout", "actual_repeat_transactions") + " / " + num("ltv", "holdout", "predicted_repeat_transactions")},
+		{"personas", "k / silhouette", num("personas", "k") + " / " + num("personas", "silhouette")},
+		{"score", "sample contact: rule total / p(convert)", num("score", "rules", "total") + " / " + num("score", "conversion", "probability")},
+		{"demo", "setup time (s)", strconv.FormatFloat(elapsed.Seconds(), 'f', 1, 64)},
 	}
-	printSynthSummary(env, sum)
-	return nil
+}
+
+func printDemoSummary(w io.Writer, rows []demoRow, out, models, reports string) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tMETRIC\tVALUE")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Step, r.Metric, r.Value)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nModels: %s   Reports: %s (conversion/churn reports in %s/*/report.html)\n", models, reports, models)
+	fmt.Fprintf(w, "Sample profile: %s\n", filepath.Join(out, "sample_profile.json"))
 }

@@ -81,23 +81,6 @@ func TestGenerateJSON(t *testing.T) {
 	}
 }
 
-func TestDemoSmall(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "history")
-	var stdout, stderr bytes.Buffer
-	code := realMain(context.Background(), []string{"demo", "--out", dir, "--contacts", "400", "--no-serve"}, &stdout, &stderr)
-	if code != exitOK {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
-	for _, want := range []string{"contacts", "events", "page_view", "purchases", "conversion"} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("demo summary lacks %q:\n%s", want, stdout.String())
-		}
-	}
-	if _, err := os.Stat(filepath.Join(dir, "events.parquet")); err != nil {
-		t.Error(err)
-	}
-}
-
 // FuzzSynthOptions checks that no flag value makes the generate flag parser panic, and that
 // every rejection is a usage error (exit 2).
 func FuzzSynthOptions(f *testing.F) {

@@ -77,3 +77,34 @@ func TestPersonasCommand(t *testing.T) {
 		})
 	}
 }
+
+// TestPersonasFromHistory runs the --data mode on a small generated history.
+func TestPersonasFromHistory(t *testing.T) {
+	hist := filepath.Join(t.TempDir(), "hist")
+	var stdout, stderr bytes.Buffer
+	if code := realMain(context.Background(), []string{"generate", "--out", hist, "--contacts", "400", "--seed", "2"}, &stdout, &stderr); code != 0 {
+		t.Skipf("generate is not available (exit %d): %s", code, stderr.String())
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	stdout.Reset()
+	stderr.Reset()
+	code := realMain(context.Background(), []string{"personas", "--data", hist, "--as-of", "2026-01-01", "--k", "3", "--out", out, "--json"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var sum struct {
+		K     int   `json:"k"`
+		Rows  int   `json:"rows"`
+		Sizes []int `json:"sizes"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, s := range sum.Sizes {
+		total += s
+	}
+	if sum.K != 3 || sum.Rows < 300 || total != sum.Rows {
+		t.Fatalf("summary %+v", sum)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/internal/atomicfile"
 	"github.com/propensity-dev/propensity/models/scorecard"
+	"github.com/propensity-dev/propensity/serving"
 )
 
 // scoreFileFormatVersion is written into the metadata of the batch score file.
@@ -35,7 +36,7 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 	dir := fs.String("data", "", "history directory (CONTRACT §1) to score everyone in")
 	asOfFlag := fs.String("as-of", "", "score as of DATE (batch: required; profile: overrides as_of)")
 	out := fs.String("out", "", "batch: output Parquet file, one row per person")
-	models := fs.String("models", "", "models directory (model blocks are not wired into score yet)")
+	models := fs.String("models", "", "models directory (conversion/, churn/, ltv/, personas/, each optional): adds their blocks (profile) or columns (batch)")
 	asJSON := fs.Bool("json", false, "print the score response as one JSON object")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
@@ -54,15 +55,16 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		asOf = t
 	}
-	set, err := loadScorecardFlag(*scorecardPath)
+	cards, err := loadScorecardFlag(*scorecardPath)
 	if err != nil {
 		return err
 	}
-	if *models != "" {
-		env.log.Warn("score: model blocks are not wired into this command yet; scoring rules only", "models", *models)
+	set, err := scoreCmdModelSet(ctx, env, cards, *scorecardPath, *models)
+	if err != nil {
+		return err
 	}
 	if *profile != "" {
-		return scoreCmdProfile(env, set, *profile, asOf, *asJSON)
+		return scoreCmdProfile(ctx, env, set, *profile, asOf, *asJSON)
 	}
 	if err := requireFlags("as-of", *asOfFlag, "out", *out); err != nil {
 		return err
@@ -70,7 +72,31 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 	if _, err := os.Stat(*dir); err != nil {
 		return usagef("--data: %v", err)
 	}
-	return scoreCmdHistory(ctx, env, set, *dir, asOf, *out, *asJSON)
+	return scoreCmdHistory(ctx, env, cards, set, *dir, asOf, *out, *asJSON)
+}
+
+// scoreCmdModelSet loads what the score command scores with: the scorecards, and with a
+// models directory every artifact in it, through the same loader as `propensity serve`, so
+// the command, batch scoring and the HTTP service give one answer.
+func scoreCmdModelSet(ctx context.Context, env *cliEnv, cards *scorecard.Set, scorecardPath, modelsDir string) (*serving.ModelSet, error) {
+	source := scorecardPath
+	if source == "" {
+		source = "embedded"
+	}
+	rules := serving.NewRules(cards, source)
+	if modelsDir == "" {
+		return &serving.ModelSet{Rules: rules}, nil
+	}
+	if _, err := os.Stat(modelsDir); err != nil {
+		return nil, usagef("--models: %v", err)
+	}
+	loader := newModelLoader(env.log, modelsDir, scorecardPath)
+	loader.Rules = func() (serving.RulesModel, error) { return rules, nil }
+	set, err := loader.Load(ctx)
+	if err != nil {
+		return nil, badInput(fmt.Errorf("--models %s: %w", modelsDir, err))
+	}
+	return set, nil
 }
 
 // loadScorecardFlag reads a scorecard file or folder, or the embedded default when path is "".
@@ -97,26 +123,7 @@ func loadScorecardFlag(path string) (*scorecard.Set, error) {
 	return set, nil
 }
 
-// scorecardInputOf converts a features profile into the scorecard's own input (models/ do not
-// import features).
-func scorecardInputOf(p features.Profile) scorecard.Input {
-	in := scorecard.Input{ContactID: p.ContactID, AsOf: p.AsOf, Attributes: p.Attributes,
-		Events: make([]scorecard.Event, len(p.Events))}
-	for i, e := range p.Events {
-		in.Events[i] = scorecard.Event{TS: e.TS, Type: e.Type, Page: e.Page, Channel: e.Channel, Campaign: e.Campaign, Value: e.Value}
-	}
-	return in
-}
-
-// scoreCmdResponse is CONTRACT §3 with the rules block only.
-type scoreCmdResponse struct {
-	ContactID   string            `json:"contact_id"`
-	AsOf        time.Time         `json:"as_of"`
-	Rules       *scorecard.Result `json:"rules,omitempty"` // nil when no scorecard's audience matches
-	Unavailable []string          `json:"unavailable"`
-}
-
-func scoreCmdProfile(env *cliEnv, set *scorecard.Set, path string, asOf time.Time, asJSON bool) error {
+func scoreCmdProfile(ctx context.Context, env *cliEnv, set *serving.ModelSet, path string, asOf time.Time, asJSON bool) error {
 	var r io.Reader = os.Stdin
 	name := "stdin"
 	if path != "-" {
@@ -134,42 +141,51 @@ func scoreCmdProfile(env *cliEnv, set *scorecard.Set, path string, asOf time.Tim
 	if !asOf.IsZero() {
 		p.AsOf = asOf
 	}
-	resp := scoreCmdResponse{ContactID: p.ContactID, AsOf: p.AsOf.UTC(),
-		Unavailable: []string{"conversion", "churn", "ltv", "persona"}}
-	res, err := set.Score(scorecardInputOf(p))
-	switch {
-	case errors.Is(err, scorecard.ErrNoScorecard):
-		// Like a model that is not loaded: the block is absent and named (CONTRACT §3).
-		resp.Unavailable = append([]string{"rules"}, resp.Unavailable...)
-		if asJSON {
-			return env.printJSON(resp)
-		}
-		fmt.Fprintf(env.stdout, "%s: no scorecard's audience matches this contact\n", p.ContactID)
-		return nil
-	case err != nil:
+	resp, err := serving.NewScorer(serving.Static{Set: set}, time.Now).ScoreWith(ctx, set, &p, serving.Options{})
+	if err != nil {
 		return badInput(fmt.Errorf("%s: %w", name, err))
 	}
-	resp.Rules = &res
 	if asJSON {
 		return env.printJSON(resp)
 	}
-	mql := ""
-	if res.MQL {
-		mql = ", MQL"
+	res := resp.Rules
+	if res == nil {
+		fmt.Fprintf(env.stdout, "%s: no scorecard's audience matches this contact\n", p.ContactID)
+	} else {
+		mql := ""
+		if res.MQL {
+			mql = ", MQL"
+		}
+		if res.Disqualified {
+			mql = ", disqualified by " + res.DisqualifiedBy
+		}
+		fmt.Fprintf(env.stdout, "%s as of %s: %s v%s total %d (fit %d, engagement %d, lifecycle %d) grade %s, stage %s%s\n",
+			p.ContactID, p.AsOf.UTC().Format(time.RFC3339), res.Scorecard, res.Version, res.Total,
+			res.Fit, res.Engagement, res.Lifecycle, res.Grade, res.Stage, mql)
+		for _, c := range res.Contributions {
+			fmt.Fprintf(env.stdout, "  %+4d  %-28s %-10s x%d\n", c.Points, c.Rule, c.Dimension, c.Count)
+		}
 	}
-	if res.Disqualified {
-		mql = ", disqualified by " + res.DisqualifiedBy
+	if c := resp.Conversion; c != nil {
+		fmt.Fprintf(env.stdout, "conversion: p=%.3f decile %d (%s)\n", c.Probability, c.Decile, c.ModelVersion)
 	}
-	fmt.Fprintf(env.stdout, "%s as of %s: %s v%s total %d (fit %d, engagement %d, lifecycle %d) grade %s, stage %s%s\n",
-		p.ContactID, p.AsOf.UTC().Format(time.RFC3339), res.Scorecard, res.Version, res.Total,
-		res.Fit, res.Engagement, res.Lifecycle, res.Grade, res.Stage, mql)
-	for _, c := range res.Contributions {
-		fmt.Fprintf(env.stdout, "  %+4d  %-28s %-10s x%d\n", c.Points, c.Rule, c.Dimension, c.Count)
+	if c := resp.Churn; c != nil {
+		fmt.Fprintf(env.stdout, "churn: p=%.3f (%s)\n", c.Probability, c.ModelVersion)
+	}
+	if l := resp.LTV; l != nil {
+		fmt.Fprintf(env.stdout, "ltv: p_alive=%.3f expected purchases %.2f, clv %.2f over %g days\n", l.PAlive, l.ExpectedPurchases, l.CLV, l.HorizonDays)
+	}
+	if pe := resp.Persona; pe != nil {
+		fmt.Fprintf(env.stdout, "persona: %d %q (distance %.3f)\n", pe.ID, pe.Name, pe.Distance)
+	}
+	if len(resp.Unavailable) > 0 {
+		fmt.Fprintf(env.stdout, "unavailable: %s\n", strings.Join(resp.Unavailable, ", "))
 	}
 	return nil
 }
 
-// scoreFileRow is one person of the batch score file.
+// scoreFileRow is one person of the batch score file. The model columns are null when
+// their model is not loaded (no --models, or no such artifact in it).
 type scoreFileRow struct {
 	ContactID        string `parquet:"contact_id"`
 	Scorecard        string `parquet:"scorecard,dict"`
@@ -185,15 +201,56 @@ type scoreFileRow struct {
 	DisqualifiedBy   string `parquet:"disqualified_by,dict"`
 	// Contributions lists every contribution, largest first: "rule:+20 other:-10".
 	Contributions string `parquet:"contributions"`
+
+	PConvert          *float64 `parquet:"p_convert,optional"`
+	ConversionDecile  *int64   `parquet:"conversion_decile,optional"`
+	ConversionReasons *string  `parquet:"conversion_reasons,optional"`
+	PChurn            *float64 `parquet:"p_churn,optional"`
+	ChurnReasons      *string  `parquet:"churn_reasons,optional"`
+	PAlive            *float64 `parquet:"p_alive,optional"`
+	ExpectedPurchases *float64 `parquet:"expected_purchases,optional"`
+	CLV               *float64 `parquet:"clv,optional"`
+	PersonaID         *int64   `parquet:"persona_id,optional"`
+	PersonaName       *string  `parquet:"persona_name,optional,dict"`
 }
 
-func newScoreFileRow(id string, r scorecard.Result) scoreFileRow {
-	return scoreFileRow{
-		ContactID: id, Scorecard: r.Scorecard, ScorecardVersion: r.Version,
-		Total: int64(r.Total), Fit: int64(r.Fit), Engagement: int64(r.Engagement), Lifecycle: int64(r.Lifecycle),
-		Grade: r.Grade, Stage: r.Stage, MQL: r.MQL, Disqualified: r.Disqualified, DisqualifiedBy: r.DisqualifiedBy,
-		Contributions: r.TopContributions(0),
+func newScoreFileRow(resp serving.Response) scoreFileRow {
+	row := scoreFileRow{ContactID: resp.ContactID}
+	if r := resp.Rules; r != nil {
+		row.Scorecard, row.ScorecardVersion = r.Scorecard, r.Version
+		row.Total, row.Fit, row.Engagement, row.Lifecycle = int64(r.Total), int64(r.Fit), int64(r.Engagement), int64(r.Lifecycle)
+		row.Grade, row.Stage, row.MQL, row.Disqualified, row.DisqualifiedBy = r.Grade, r.Stage, r.MQL, r.Disqualified, r.DisqualifiedBy
+		row.Contributions = r.TopContributions(0)
 	}
+	if c := resp.Conversion; c != nil {
+		d := int64(c.Decile)
+		row.PConvert, row.ConversionDecile, row.ConversionReasons = &c.Probability, &d, ptr(reasonsString(c.Reasons))
+	}
+	if c := resp.Churn; c != nil {
+		row.PChurn, row.ChurnReasons = &c.Probability, ptr(reasonsString(c.Reasons))
+	}
+	if l := resp.LTV; l != nil {
+		row.PAlive, row.ExpectedPurchases, row.CLV = &l.PAlive, &l.ExpectedPurchases, &l.CLV
+	}
+	if p := resp.Persona; p != nil {
+		id := int64(p.ID)
+		row.PersonaID, row.PersonaName = &id, &p.Name
+	}
+	return row
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// reasonsString renders reason codes as "feature=value:+0.420 other=3:-0.100".
+func reasonsString(rs []serving.Reason) string {
+	var b strings.Builder
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%v:%+.3f", r.Feature, r.Value, r.Effect)
+	}
+	return b.String()
 }
 
 // scoreCmdSummary is what batch scoring prints with --json.
@@ -208,13 +265,14 @@ type scoreCmdSummary struct {
 	Seconds             float64   `json:"seconds"`
 }
 
-func scoreCmdHistory(ctx context.Context, env *cliEnv, set *scorecard.Set, dir string, asOf time.Time, out string, asJSON bool) error {
+func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set *serving.ModelSet, dir string, asOf time.Time, out string, asJSON bool) error {
+	scorer := serving.NewScorer(serving.Static{Set: set}, time.Now)
 	start := time.Now()
 	var n, mql, disq, unscored int
 	// Attributes the scorecards read that no person has are reported: a rule on a column
 	// the history lacks silently never fires otherwise.
 	unseen := map[string]bool{}
-	for _, sc := range set.Scorecards() {
+	for _, sc := range cards.Scorecards() {
 		for _, f := range sc.Fields() {
 			unseen[f] = true
 		}
@@ -233,22 +291,21 @@ func scoreCmdHistory(ctx context.Context, env *cliEnv, set *scorecard.Set, dir s
 					delete(unseen, f)
 				}
 			}
-			in := scorecardInputOf(p.Profile(asOf))
-			res, err := set.Score(in)
-			switch {
-			case errors.Is(err, scorecard.ErrNoScorecard):
-				unscored++
-			case err != nil:
+			prof := p.Profile(asOf)
+			resp, err := scorer.ScoreWith(ctx, set, &prof, serving.Options{})
+			if err != nil {
 				return badInput(fmt.Errorf("contact %s: %w", p.ContactID, err))
 			}
 			n++
-			if res.MQL {
+			switch r := resp.Rules; {
+			case r == nil:
+				unscored++
+			case r.MQL:
 				mql++
-			}
-			if res.Disqualified {
+			case r.Disqualified:
 				disq++
 			}
-			buf = append(buf, newScoreFileRow(p.ContactID, res))
+			buf = append(buf, newScoreFileRow(resp))
 			if len(buf) == cap(buf) {
 				if _, err := pw.Write(buf); err != nil {
 					return err

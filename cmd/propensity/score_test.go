@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/propensity-dev/propensity/data/synth"
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/models/scorecard"
+	"github.com/propensity-dev/propensity/serving"
 )
 
 // scoreContractProfile is the example profile of CONTRACT §2.
@@ -184,16 +187,17 @@ func TestScoreHistoryMatchesProfiles(t *testing.T) {
 			t.Errorf("%s: exit %d: %s", p.ContactID, code, stderr)
 			return nil
 		}
-		var resp struct {
-			Rules scorecard.Result `json:"rules"`
-		}
+		var resp serving.Response
 		if err := json.Unmarshal([]byte(stdout), &resp); err != nil {
 			return err
+		}
+		if resp.Rules == nil {
+			return fmt.Errorf("%s: no rules block", p.ContactID)
 		}
 		if resp.Rules.Total != 0 || resp.Rules.Disqualified {
 			nonzero++
 		}
-		if got := newScoreFileRow(p.ContactID, resp.Rules); got != row {
+		if got := newScoreFileRow(resp); !reflect.DeepEqual(got, row) {
 			t.Errorf("%s: profile gives %+v, batch %+v", p.ContactID, got, row)
 		}
 		return nil

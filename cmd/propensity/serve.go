@@ -163,6 +163,7 @@ func loadTabular(dir string) (serving.Classifier, artifact.Manifest, error) {
 	return &serving.RecordClassifier{
 		Inputs:  m.Inputs(),
 		Version: m.Manifest.Version,
+		Decile:  m.Decile,
 		PredictRecord: func(rec map[string]any) (float64, []serving.Reason, error) {
 			p, rs, err := m.PredictRow(rec)
 			if err != nil {

@@ -154,8 +154,6 @@ type person struct {
 	nHorizon      int
 	spendHorizon  float64
 	unsubscribed  bool
-	lastTrial     int64
-	lastForm      int64
 	identityLink  bool
 }
 

@@ -113,3 +113,16 @@ func TestSpotValuesCDNOW(t *testing.T) {
 		t.Errorf("P(X(39)=0) = %.7f, want 0.5737864", got)
 	}
 }
+
+func BenchmarkFitCDNOW(b *testing.B) {
+	x, tx, T, zbar := readCDNOWSummary(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := FitBGNBD(x, tx, T, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := FitGammaGamma(x, zbar, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -75,12 +75,20 @@ func (t *tree) compile(feats []feature) {
 func (t *tree) next(i int32, x []float64) int32 {
 	n := &t.flat[i]
 	v := x[n.feat]
+	if n.set < 0 && v == v {
+		return n.left + b2i(v > n.val)
+	}
+	return t.nextSlow(n, v)
+}
+
+// nextSlow is next for a missing value or a categorical split, kept apart so that next inlines.
+//
+//go:noinline
+func (t *tree) nextSlow(n *fnode, v float64) int32 {
 	var right bool
 	switch {
 	case v != v: // NaN: missing or unseen
 		right = !n.defaultLeft
-	case n.set < 0:
-		right = v > n.val
 	default:
 		c := int(v)
 		right = t.sets[n.set][c>>6]>>(c&63)&1 == 0
@@ -110,12 +118,35 @@ func (t *tree) predict(x []float64) float64 { return t.leafv[t.leaf(x)] }
 // addBlock adds the tree's output for the rows of x (row-major, nf values each) to out,
 // walking four rows at a time to overlap their memory latencies.
 func (t *tree) addBlock(x []float64, nf int, out []float64) {
+	flat := t.flat
 	r := 0
 	for ; r+4 <= len(out); r += 4 {
 		x0, x1, x2, x3 := x[r*nf:(r+1)*nf], x[(r+1)*nf:(r+2)*nf], x[(r+2)*nf:(r+3)*nf], x[(r+3)*nf:(r+4)*nf]
 		var i0, i1, i2, i3 int32
 		for range t.depth {
-			i0, i1, i2, i3 = t.next(i0, x0), t.next(i1, x1), t.next(i2, x2), t.next(i3, x3)
+			// next, written out: the compiler does not inline it.
+			n0, n1, n2, n3 := &flat[i0], &flat[i1], &flat[i2], &flat[i3]
+			v0, v1, v2, v3 := x0[n0.feat], x1[n1.feat], x2[n2.feat], x3[n3.feat]
+			if n0.set < 0 && v0 == v0 {
+				i0 = n0.left + b2i(v0 > n0.val)
+			} else {
+				i0 = t.nextSlow(n0, v0)
+			}
+			if n1.set < 0 && v1 == v1 {
+				i1 = n1.left + b2i(v1 > n1.val)
+			} else {
+				i1 = t.nextSlow(n1, v1)
+			}
+			if n2.set < 0 && v2 == v2 {
+				i2 = n2.left + b2i(v2 > n2.val)
+			} else {
+				i2 = t.nextSlow(n2, v2)
+			}
+			if n3.set < 0 && v3 == v3 {
+				i3 = n3.left + b2i(v3 > n3.val)
+			} else {
+				i3 = t.nextSlow(n3, v3)
+			}
 		}
 		out[r] += t.leafv[i0]
 		out[r+1] += t.leafv[i1]

@@ -149,7 +149,11 @@ func Fit(x []float64, dim, k int, s Settings, src rand.Source) (*Result, error) 
 
 	par := min(s.Workers, s.Restarts)
 	threads := max(1, s.Workers/par)
-	results := make([]*Result, s.Restarts)
+	// Keep only the best restart so far (lowest inertia, then lowest restart index, so the
+	// outcome does not depend on which restart finishes first).
+	var mu sync.Mutex
+	var best *Result
+	bestAt := -1
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < par; w++ {
@@ -159,11 +163,17 @@ func Fit(x []float64, dim, k int, s Settings, src rand.Source) (*Result, error) 
 			for r := range next {
 				src := rand.New(rand.NewPCG(seeds[r][0], seeds[r][1]))
 				f := &fitter{x: x, xnorm: xnorm, n: n, dim: dim, k: k, threads: threads, rng: src}
+				var res *Result
 				if s.BatchSize > 0 {
-					results[r] = f.miniBatch(s)
+					res = f.miniBatch(s)
 				} else {
-					results[r] = f.lloyd(s.MaxIter, tol)
+					res = f.lloyd(s.MaxIter, tol)
 				}
+				mu.Lock()
+				if best == nil || res.Inertia < best.Inertia || (res.Inertia == best.Inertia && r < bestAt) {
+					best, bestAt = res, r
+				}
+				mu.Unlock()
 			}
 		}()
 	}
@@ -172,12 +182,6 @@ func Fit(x []float64, dim, k int, s Settings, src rand.Source) (*Result, error) 
 	}
 	close(next)
 	wg.Wait()
-	best := results[0]
-	for _, r := range results[1:] {
-		if r.Inertia < best.Inertia {
-			best = r
-		}
-	}
 	return best, nil
 }
 

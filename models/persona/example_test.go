@@ -106,3 +106,28 @@ func ExampleValueColumn() {
 	// Output:
 	// true true false
 }
+
+func ExampleTransform_ApplyRecord() {
+	t, err := persona.FitTransform(contacts(), persona.TransformSettings{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	v := make([]float64, t.Dim())
+	err = t.ApplyRecord(map[string]any{"purchase_amount_sum": nil, "n_page_view_30d": 14, "plan": "pro"}, v)
+	fmt.Printf("%.2f %v\n", v, err)
+	// A missing spend takes the median, close to the mean; 14 visits is about the mean.
+	// Output:
+	// [-0.02 -0.07 -1.00 1.00] <nil>
+}
+
+func ExampleModel_InputNames() {
+	res, err := persona.Fit(contacts(), persona.Settings{K: 2, Stability: kmeans.StabilitySettings{Resamples: -1}}, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.Model.InputNames(), res.Model.Validate())
+	// Output:
+	// [purchase_amount_sum n_page_view_30d plan] <nil>
+}

@@ -2,6 +2,7 @@ package persona
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -309,7 +310,7 @@ func FuzzModelValidate(f *testing.F) {
 	f.Add([]byte(`{"format_version":1,"k":1}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var m Model
-		if err := jsonUnmarshal(body, &m); err != nil {
+		if err := json.Unmarshal(body, &m); err != nil {
 			return
 		}
 		if m.Validate() != nil {

@@ -55,7 +55,6 @@ func BenchmarkScore(b *testing.B) {
 			_, _ = features.ComputeProfile(p, set.FeatureOptions)
 		}
 	})
-	row, _ := features.ComputeProfile(p, set.FeatureOptions)
 	blocks := map[string]func(in *serving.Input){
 		"rules":      func(in *serving.Input) { _, _ = set.Rules.Rules(in, "") },
 		"conversion": func(in *serving.Input) { _, _ = set.Conversion.Predict(in) },
@@ -72,7 +71,6 @@ func BenchmarkScore(b *testing.B) {
 			}
 		})
 	}
-	_ = row
 	sc := serving.NewScorer(serving.Static{Set: set}, nil)
 	b.Run("all", func(b *testing.B) {
 		b.ReportAllocs()

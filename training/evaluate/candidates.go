@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/propensity-dev/propensity/models/scorecard"
 )
@@ -245,7 +246,7 @@ func candidates(rows []row, cur []scorecard.RuleConfig, keys []eventKey, minSupp
 			}
 			if x, ok := number(v); ok {
 				nums[a] = append(nums[a], x)
-			} else if s, ok := text(v); ok {
+			} else if s, ok := text(v); ok && utf8.ValidString(s) {
 				if levels[a] == nil {
 					levels[a] = map[string]int{}
 				}

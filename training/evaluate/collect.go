@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/models/scorecard"
@@ -69,10 +70,11 @@ func (r *keyRegistry) id(k eventKey) int32 {
 
 // pagePattern maps a page to the pattern a suggested rule would use: "/section/*" for a
 // page below a first path segment, the page itself otherwise. Pages holding glob
-// characters are left out (they could not be matched literally).
+// characters are left out (they could not be matched literally), and so are pages that are
+// not UTF-8 (a YAML file cannot hold them).
 func pagePattern(page string) string {
 	page = strings.TrimSpace(page)
-	if page == "" || strings.ContainsAny(page, "*?[") {
+	if page == "" || strings.ContainsAny(page, "*?[") || !utf8.ValidString(page) {
 		return ""
 	}
 	if !strings.HasPrefix(page, "/") {

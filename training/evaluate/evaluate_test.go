@@ -9,10 +9,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/propensity-dev/propensity/data"
 	"github.com/propensity-dev/propensity/data/synth"
@@ -615,3 +617,36 @@ func TestCandidatesMatchEngine(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMarshalScorecardsText: any text the engine accepts in a description, a page pattern or
+// a condition's string literal reads back unchanged from the written YAML.
+func FuzzMarshalScorecardsText(f *testing.F) {
+	for _, s := range []string{"plain", "/pricing*", `a "quoted" #not-a-comment: x`, "new\nline", "tab\there", "ünïcödé", "- {x: [y]}", "'single'", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			t.Skip() // YAML is UTF-8; pagePattern and candidates leave such text out
+		}
+		cond, err := scorecard.ParseExpr("occupation == " + strconvQuote(s))
+		if err != nil {
+			t.Skip()
+		}
+		cfg := scorecard.Config{Name: "n", Version: "1", Description: s,
+			Rules: []scorecard.RuleConfig{{Name: "r", Points: 1, When: cond, Event: &scorecard.EventMatch{Types: []string{"page_view"}, Page: s}}}}
+		if _, err := scorecard.New(cfg); err != nil {
+			t.Skip()
+		}
+		out := MarshalScorecards([]scorecard.Config{cfg}, []string{s})
+		back, err := scorecard.ParseConfigs(out, "fuzz.yaml")
+		if err != nil {
+			t.Fatalf("%q: written scorecard does not parse: %v\n%s", s, err, out)
+		}
+		r := back[0].Rules[0]
+		if back[0].Description != s || r.Event.Page != s || r.When.String() != cond.String() {
+			t.Errorf("%q: read back description %q, page %q, when %q", s, back[0].Description, r.Event.Page, r.When.String())
+		}
+	})
+}
+
+func strconvQuote(s string) string { return strconv.Quote(s) }

@@ -2,11 +2,12 @@ package evaluate
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/propensity-dev/propensity/models/scorecard"
 )
@@ -18,7 +19,7 @@ func MarshalScorecards(cfgs []scorecard.Config, header []string) []byte {
 	var b bytes.Buffer
 	for _, h := range header {
 		for _, l := range strings.Split(h, "\n") {
-			b.WriteString(strings.TrimRight("# "+l, " "))
+			b.WriteString(strings.TrimRight("# "+strings.Map(commentRune, l), " "))
 			b.WriteByte('\n')
 		}
 	}
@@ -33,13 +34,40 @@ func MarshalScorecards(cfgs []scorecard.Config, header []string) []byte {
 	return b.Bytes()
 }
 
-// quote returns s as a YAML double-quoted scalar (JSON string syntax is valid YAML).
+// commentRune keeps a comment on its line and within what YAML allows: control
+// characters, a byte order mark and the Unicode line breaks become spaces.
+func commentRune(r rune) rune {
+	if r == '\t' || !unicode.IsControl(r) && r != 0x2028 && r != 0x2029 && r != 0xFEFF && r != utf8.RuneError {
+		return r
+	}
+	return ' '
+}
+
+// quote returns s as a YAML double-quoted scalar: backslash and quote escaped, and every
+// character outside YAML's printable set (YAML 1.2 §5.1) written as \uXXXX.
 func quote(s string) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // a string always encodes
-	return strings.TrimSuffix(b.String(), "\n")
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r >= 0x20 && r <= 0x7e, r >= 0xa0 && r <= 0xd7ff && r != 0x2028 && r != 0x2029,
+			r >= 0xe000 && r <= 0xfffd && r != 0xfeff, r >= 0x10000 && r <= 0x10ffff:
+			b.WriteRune(r)
+		case r > 0xffff:
+			fmt.Fprintf(&b, `\U%08x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 func durationYAML(d time.Duration) string {
@@ -76,9 +104,16 @@ func writeConfig(b *bytes.Buffer, c scorecard.Config, first, ind string) {
 	if c.MQLStage != "" {
 		line("mql_stage: %s", quote(c.MQLStage))
 	}
-	line("grades:")
-	line("  fit: [%d, %d, %d]", c.Grades.Fit[0], c.Grades.Fit[1], c.Grades.Fit[2])
-	line("  engagement: [%d, %d, %d]", c.Grades.Engagement[0], c.Grades.Engagement[1], c.Grades.Engagement[2])
+	// Zero cut points are unset (the engine's defaults apply), as in scorecard.New.
+	if c.Grades.Fit != [3]int{} || c.Grades.Engagement != [3]int{} {
+		line("grades:")
+		if c.Grades.Fit != [3]int{} {
+			line("  fit: [%d, %d, %d]", c.Grades.Fit[0], c.Grades.Fit[1], c.Grades.Fit[2])
+		}
+		if c.Grades.Engagement != [3]int{} {
+			line("  engagement: [%d, %d, %d]", c.Grades.Engagement[0], c.Grades.Engagement[1], c.Grades.Engagement[2])
+		}
+	}
 	var caps []string
 	for _, cp := range []struct {
 		name string

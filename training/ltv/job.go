@@ -128,12 +128,13 @@ type GammaGammaResult struct {
 // Holdout compares the forecast of repeat purchase days in the holdout with what happened,
 // per customer, against a naive baseline projecting each customer's calibration rate x/T.
 type Holdout struct {
-	Periods           float64        `json:"periods"`
-	Actual            float64        `json:"actual_repeat_transactions"`
-	Predicted         float64        `json:"predicted_repeat_transactions"`
-	MAE               float64        `json:"mae"`
-	RMSE              float64        `json:"rmse"`
-	Baseline          Metrics        `json:"baseline"`
+	Periods   float64 `json:"periods"`
+	Actual    float64 `json:"actual_repeat_transactions"`
+	Predicted float64 `json:"predicted_repeat_transactions"`
+	MAE       float64 `json:"mae"`
+	RMSE      float64 `json:"rmse"`
+	Baseline  Metrics `json:"baseline"`
+	// The baseline's figures again, flat, for scripts that read one level.
 	BaselinePredicted float64        `json:"baseline_predicted_repeat_transactions"`
 	BaselineMAE       float64        `json:"baseline_mae"`
 	BaselineRMSE      float64        `json:"baseline_rmse"`
@@ -158,7 +159,7 @@ type FrequencyRow struct {
 	Baseline  float64 `json:"baseline_mean"`
 }
 
-// Seconds breaks down wall time.
+// Seconds breaks down the job's wall time by phase.
 type Seconds struct {
 	Read          float64 `json:"read"`
 	Summary       float64 `json:"summary"`

@@ -206,7 +206,12 @@ func mustSVG(h template.HTML, err error) template.HTML {
 }
 
 var reportTmpl = template.Must(template.New("r").Funcs(template.FuncMap{
-	"f": func(v float64) string { return fmt.Sprintf("%.4g", v) },
+	"f": func(v float64) string {
+		if math.Abs(v) >= 1000 {
+			return fmt.Sprintf("%.1f", v)
+		}
+		return fmt.Sprintf("%.4g", v)
+	},
 }).Parse(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>propensity ltv report</title>
 <style>body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}

@@ -20,6 +20,11 @@ var ErrHistory = errors.New("tabular: history")
 // history-mode features unless HistoryJob.KeepStage is set.
 const StageColumn = "stage"
 
+// DaysInStageColumn is the feature derived from the contacts' current stage_since; it leaks
+// for the same reason as StageColumn (a converter's stage_since moves after T−H, leaving it
+// null in the earlier snapshot) and is left out with it.
+const DaysInStageColumn = "days_in_stage"
+
 // Label columns of the feature table (CONTRACT §6) per target.
 var historyLabels = map[string]string{
 	artifact.KindConversion: "label_converted",
@@ -38,7 +43,7 @@ type HistoryJob struct {
 	Horizon   time.Duration // H
 	Snapshots int           // training snapshots; 0 means 2
 	Exclude   []string      // feature columns to leave out
-	// KeepStage keeps the contacts' "stage" attribute as a feature. By default it is left
+	// KeepStage keeps the contacts' "stage" attribute (and days_in_stage) as features. By default they are left
 	// out: contacts.parquet holds each contact's stage now, not as of a past snapshot, so in
 	// a snapshot at T−H a prospect who bought before T already shows "customer" — a label
 	// leak that inflates training scores and ruins the model on the snapshot at T.
@@ -105,6 +110,9 @@ func (j HistoryJob) Run(ctx context.Context) (*Result, Summary, error) {
 		return nil, Summary{}, err
 	}
 	res.Model.Manifest.FeatureSchemaVersion = features.SchemaVersion
+	used := fopts
+	used.AsOf, used.Horizon = time.Time{}, 0
+	res.FeatureOptions = &used
 	res.Model.Manifest.TrainingWindow = artifact.Window{
 		From: j.AsOf.Add(-time.Duration(j.Snapshots) * j.Horizon),
 		To:   j.AsOf,
@@ -137,6 +145,7 @@ func (j HistoryJob) snapshot(ctx context.Context, fopts features.Options, label 
 	}
 	if !j.KeepStage {
 		excluded[StageColumn] = true
+		excluded[DaysInStageColumn] = true
 	}
 	for _, c := range t.Schema().Columns {
 		if !c.IsFeature() || excluded[c.Name] {

@@ -145,10 +145,16 @@ func (r *Result) Write(dir string, s Summary, title string) (Summary, error) {
 
 // options records what shaped the model for the manifest.
 func (r *Result) options() map[string]any {
-	return map[string]any{"model": r.Model.Payload.Model, "training": r.Options, "calibration": r.Calibration,
+	o := map[string]any{"model": r.Model.Payload.Model, "training": r.Options, "calibration": r.Calibration,
 		"label": r.Model.Payload.Label, "positive": r.Model.Payload.Positive,
-		"features": r.Model.Payload.Features, "train_rows": r.TrainRows,
+		"encoded_features": r.Model.Payload.Features, "train_rows": r.TrainRows,
 		"calibration_rows": r.CalibRows, "test_rows": r.TestRows}
+	if r.FeatureOptions != nil {
+		// The service computes online features with these (product categories, attributes,
+		// half-life), so that they match the training table's columns.
+		o["features"] = r.FeatureOptions
+	}
+	return o
 }
 
 // Page builds the HTML report: metrics table, ROC, gains, lift and calibration plots.

@@ -14,6 +14,7 @@ import (
 
 	"gonum.org/v1/gonum/stat"
 
+	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/calibrate"
 	"github.com/propensity-dev/propensity/models/encode"
@@ -141,6 +142,10 @@ type Result struct {
 	TestRows    int
 	Features    int     // model features after encoding
 	Options     Options // the options used, defaults filled in
+
+	// FeatureOptions are the options of the history feature tables the model was trained
+	// on (history mode only; nil for a table), recorded in the manifest for online scoring.
+	FeatureOptions *features.Options
 
 	// TestY and TestP are the test labels and calibrated probabilities, for plots.
 	TestY, TestP []float64

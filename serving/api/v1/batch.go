@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -103,7 +104,7 @@ func (a *API) scoreBatch(c *gin.Context) {
 	now := a.opts.Now()
 	var profiles []features.Profile
 	if mediaType(c.GetHeader("Content-Type")) == MediaArrowStream {
-		profiles, err = decodeArrow(c.Request.Body, now, a.opts.MaxBatchRows)
+		profiles, err = decodeArrow(c.Request.Body, now, a.opts.MaxBatchRows, a.opts.MaxBatchBodyBytes)
 	} else {
 		profiles, err = decodeBatch(c.Request.Body, now, a.opts.MaxBatchRows)
 	}
@@ -140,10 +141,55 @@ func (a *API) scoreBatch(c *gin.Context) {
 	_ = bw.Flush()
 }
 
+// errArrowMemory is raised (as a panic, recovered by decodeArrow) when a stream declares
+// more memory than its body could hold.
+var errArrowMemory = errors.New("arrow stream: declared buffers exceed the body size limit")
+
+// cappedAllocator refuses to allocate more than left bytes in all: an Arrow stream declares
+// its buffer sizes, and a malformed or hostile one must not make the server allocate
+// gigabytes. Used by one reader goroutine only.
+type cappedAllocator struct {
+	memory.Allocator
+	left int64
+}
+
+func (a *cappedAllocator) take(n int64) {
+	if n > a.left {
+		panic(errArrowMemory)
+	}
+	a.left -= n
+}
+
+func (a *cappedAllocator) Allocate(n int) []byte {
+	a.take(int64(n))
+	return a.Allocator.Allocate(n)
+}
+
+func (a *cappedAllocator) Reallocate(n int, b []byte) []byte {
+	a.take(int64(n - len(b)))
+	return a.Allocator.Reallocate(n, b)
+}
+
+func (a *cappedAllocator) Free(b []byte) {
+	a.left += int64(len(b))
+	a.Allocator.Free(b)
+}
+
 // decodeArrow reads an Arrow IPC stream laid out as ArrowInputSchema, turning each row into
 // a CONTRACT §2 JSON document decoded by the same strict decoder as POST /v1/score.
-func decodeArrow(r io.Reader, now time.Time, maxRows int) ([]features.Profile, error) {
-	rd, err := ipc.NewReader(r, ipc.WithAllocator(memory.DefaultAllocator))
+// Allocation is capped at 4× maxBytes, and a panic of the Arrow reader on a malformed stream
+// is turned into bad_data.
+func decodeArrow(r io.Reader, now time.Time, maxRows int, maxBytes int64) (out []features.Profile, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if e, ok := p.(error); ok && errors.Is(e, errArrowMemory) {
+				out, err = nil, badData(errArrowMemory.Error())
+				return
+			}
+			out, err = nil, badData(fmt.Sprintf("arrow stream: malformed (%v)", p))
+		}
+	}()
+	rd, err := ipc.NewReader(r, ipc.WithAllocator(&cappedAllocator{Allocator: memory.NewGoAllocator(), left: 4 * maxBytes}))
 	if err != nil {
 		return nil, inputError("arrow stream: ", err)
 	}
@@ -168,7 +214,6 @@ func decodeArrow(r io.Reader, now time.Time, maxRows int) ([]features.Profile, e
 	if _, ok := cols["contact_id"]; !ok {
 		return nil, badData(`arrow stream: missing column "contact_id"`)
 	}
-	var out []features.Profile
 	var doc bytes.Buffer
 	for rd.Next() {
 		rec := rd.RecordBatch()
