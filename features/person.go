@@ -33,11 +33,14 @@ func ForEachPerson(ctx context.Context, dir string, opts Options, fn func(*Perso
 	}
 	nP := len(h.pContact)
 	evs := make([][]Event, nP)
+	// Event strings repeat (a few types, pages, channels and campaigns; each person's ids):
+	// interning them saves an allocation per string per event, most of this walk's cost.
+	in := interner{}
 	err = h.streamEvents(ctx, func(r *eventRow) {
 		v, i := r.v, r.i
-		e := Event{TS: time.Unix(0, r.ts).UTC(), Type: string(v[4].str[i]), Page: string(str(&v[5], i)),
-			Channel: string(str(&v[7], i)), Campaign: string(str(&v[8], i)),
-			AnonymousID: string(str(&v[1], i)), Email: string(str(&v[2], i)), Value: math.NaN()}
+		e := Event{TS: time.Unix(0, r.ts).UTC(), Type: in.get(v[4].str[i]), Page: in.get(str(&v[5], i)),
+			Channel: in.get(str(&v[7], i)), Campaign: in.get(str(&v[8], i)),
+			AnonymousID: in.get(str(&v[1], i)), Email: in.get(str(&v[2], i)), Value: math.NaN()}
 		if v[6].f64 != nil && v[6].valid[i] {
 			e.Value = v[6].f64[i]
 		}
@@ -98,6 +101,21 @@ func ForEachPerson(ctx context.Context, dir string, opts Options, fn func(*Perso
 		evs[p] = nil
 	}
 	return rep, nil
+}
+
+// interner returns one shared string per distinct byte sequence.
+type interner map[string]string
+
+func (in interner) get(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := in[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(b)
+	in[s] = s
+	return s
 }
 
 // ReadTransactions reads a transactions file — Parquet (a file or a directory of part files),

@@ -189,7 +189,15 @@ func decodeArrow(r io.Reader, now time.Time, maxRows int, maxBytes int64) (out [
 			out, err = nil, badData(fmt.Sprintf("arrow stream: malformed (%v)", p))
 		}
 	}()
-	rd, err := ipc.NewReader(r, ipc.WithAllocator(&cappedAllocator{Allocator: memory.NewGoAllocator(), left: 4 * maxBytes}))
+	body, err := io.ReadAll(r) // bounded by the batch body limit
+	if err != nil {
+		return nil, inputError("arrow stream: ", err)
+	}
+	if err := checkArrowFraming(body); err != nil {
+		return nil, badData("arrow stream: " + err.Error())
+	}
+	rd, err := ipc.NewReader(bytes.NewReader(body), ipc.WithAllocator(&cappedAllocator{Allocator: memory.NewGoAllocator(), left: 4 * maxBytes}),
+		ipc.WithMetadataSizeLimit(min(maxBytes, 1<<20)), ipc.WithBodySizeLimit(maxBytes))
 	if err != nil {
 		return nil, inputError("arrow stream: ", err)
 	}

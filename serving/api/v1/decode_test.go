@@ -2,7 +2,11 @@ package v1
 
 import (
 	"bytes"
+
 	"errors"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"sync"
 	"testing"
 	"time"
@@ -64,6 +68,7 @@ func FuzzDecodeBatch(f *testing.F) {
 
 // FuzzDecodeArrow feeds arbitrary bytes to the Arrow batch decoder.
 func FuzzDecodeArrow(f *testing.F) {
+	f.Add(validArrowStream(f))
 	f.Add([]byte("ARROW1"))
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x10, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -75,4 +80,29 @@ func FuzzDecodeArrow(f *testing.F) {
 			}
 		}
 	})
+}
+
+// validArrowStream is a two-row stream laid out as ArrowInputSchema.
+func validArrowStream(f *testing.F) []byte {
+	schema := ArrowInputSchema()
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	for _, id := range []string{"a", "b"} {
+		b.Field(0).(*array.StringBuilder).Append(id)
+		b.Field(1).AppendNull()
+		b.Field(2).(*array.StringBuilder).Append(`{"age": 3}`)
+		b.Field(3).(*array.StringBuilder).Append(`[{"type": "email_open", "ts": "2026-03-02T08:00:00Z"}]`)
+		b.Field(4).AppendNull()
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(schema))
+	if err := w.Write(rec); err != nil {
+		f.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		f.Fatal(err)
+	}
+	return buf.Bytes()
 }
