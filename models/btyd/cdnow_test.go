@@ -7,30 +7,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/propensity-dev/propensity/internal/shareddata"
 )
 
 // cdnowDir locates ../shared/datasets/cdnow relative to the repository root, or skips.
 func cdnowDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "datasets", "cdnow")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("CDNOW dataset folder absent (%s): skipping reference-value test", p)
-	}
-	return p
+	return filepath.Join(shareddata.Dir(t), "cdnow")
 }
 
 // readCDNOWSummary reads cdnow_customers_summary_with_transactions.csv: x, t_x, T (weeks)

@@ -10,31 +10,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/propensity-dev/propensity/internal/shareddata"
 	"github.com/propensity-dev/propensity/models/frame"
 )
 
 // datasets returns ../shared/datasets next to the repository root, or skips the test.
 func datasets(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the package directory")
-		}
-		dir = parent
-	}
-	d := filepath.Join(dir, "..", "shared", "datasets")
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("public datasets not found at %s (they are in CI): %v", d, err)
-	}
-	return d
+	return shareddata.Dir(t)
 }
 
 // readCSV loads a CSV as the peer script prepares it for XGBoost, but keeps text columns as

@@ -12,31 +12,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/propensity-dev/propensity/internal/shareddata"
 	"github.com/propensity-dev/propensity/models/frame"
 	"github.com/propensity-dev/propensity/models/kmeans"
 )
 
 // datasets returns ../shared/datasets relative to the repository root, or skips.
 func datasets(t testing.TB) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	ds := filepath.Join(dir, "..", "shared", "datasets")
-	if _, err := os.Stat(ds); err != nil {
-		t.Skipf("shared datasets not present at %s; skipping", ds)
-	}
-	return ds
+	t.Helper()
+	return shareddata.Dir(t)
 }
 
 // wholesale reads the UCI wholesale customers table: the six spend columns as a frame,

@@ -8,31 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/propensity-dev/propensity/internal/shareddata"
 	"github.com/propensity-dev/propensity/models/btyd"
 )
 
 // datasets locates ../shared/datasets relative to the repository root, or skips.
 func datasets(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "datasets")
-	if _, err := os.Stat(filepath.Join(p, "cdnow", "transactions_sample.parquet")); err != nil {
-		t.Skipf("shared datasets absent (%s): skipping CDNOW test", p)
-	}
-	return p
+	return shareddata.Dir(t)
 }
 
 func date(s string) time.Time {
