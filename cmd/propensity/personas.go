@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 
 	"github.com/propensity-dev/propensity/features"
@@ -90,9 +91,11 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	var f *frame.Frame
 	if *table != "" {
 		var err error
-		if f, err = tabular.ReadTable(*table, tabular.ReadOptions{}); err != nil {
+		var skipped []string
+		if f, skipped, err = personasReadTable(*table, opts.Exclude); err != nil {
 			return badInput(err)
 		}
+		opts.Exclude = slices.DeleteFunc(opts.Exclude, func(c string) bool { return slices.Contains(skipped, c) })
 	} else {
 		if err := requireFlags("as-of", *asOf); err != nil {
 			return err
@@ -153,4 +156,20 @@ func personasError(err error) error {
 		return badInput(err)
 	}
 	return err
+}
+
+// personasReadTable reads the --table file. Excluded columns stay readable (segments may use
+// them), except those of a type no model can read (such as the feature table's merged_ids
+// list), which are skipped when --exclude names them.
+func personasReadTable(path string, exclude []string) (*frame.Frame, []string, error) {
+	var ro tabular.ReadOptions
+	for {
+		f, err := tabular.ReadTable(path, ro)
+		var re *tabular.ReadError
+		if err == nil || !errors.Is(err, tabular.ErrUnsupported) || !errors.As(err, &re) ||
+			!slices.Contains(exclude, re.Column) || slices.Contains(ro.Skip, re.Column) {
+			return f, ro.Skip, err
+		}
+		ro.Skip = append(ro.Skip, re.Column)
+	}
 }

@@ -83,7 +83,7 @@ func TestPersonasFromHistory(t *testing.T) {
 	hist := filepath.Join(t.TempDir(), "hist")
 	var stdout, stderr bytes.Buffer
 	if code := realMain(context.Background(), []string{"generate", "--out", hist, "--contacts", "400", "--seed", "2"}, &stdout, &stderr); code != 0 {
-		t.Skipf("generate is not available (exit %d): %s", code, stderr.String())
+		t.Fatalf("generate: exit %d: %s", code, stderr.String())
 	}
 	out := filepath.Join(t.TempDir(), "out")
 	stdout.Reset()
@@ -106,5 +106,38 @@ func TestPersonasFromHistory(t *testing.T) {
 	}
 	if sum.K != 3 || sum.Rows < 300 || total != sum.Rows {
 		t.Fatalf("summary %+v", sum)
+	}
+}
+
+// TestPersonasFeatureTable clusters the Parquet table written by `propensity features`: its
+// merged_ids list column is refused by name unless --exclude leaves it out.
+func TestPersonasFeatureTable(t *testing.T) {
+	dir := t.TempDir()
+	hist, table := filepath.Join(dir, "hist"), filepath.Join(dir, "features.parquet")
+	for _, args := range [][]string{
+		{"generate", "--out", hist, "--contacts", "400", "--seed", "3"},
+		{"features", "--data", hist, "--as-of", "2026-01-01", "--out", table},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := realMain(context.Background(), args, &stdout, &stderr); code != 0 {
+			t.Fatalf("%s: exit %d: %s", args[0], code, stderr.String())
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	code := realMain(context.Background(), []string{"personas", "--table", table, "--k", "3", "--impute", "--out", filepath.Join(dir, "a")}, &stdout, &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), "merged_ids") {
+		t.Fatalf("without --exclude: exit %d, stderr %q; want exit 2 naming merged_ids", code, stderr.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	code = realMain(context.Background(), []string{"personas", "--table", table, "--exclude", "merged_ids", "--k", "3", "--impute", "--out", filepath.Join(dir, "b"), "--json"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("with --exclude merged_ids: exit %d: %s", code, stderr.String())
+	}
+	var sum struct {
+		K int `json:"k"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil || sum.K != 3 {
+		t.Fatalf("summary %s (%v)", stdout.String(), err)
 	}
 }

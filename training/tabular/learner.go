@@ -47,7 +47,7 @@ func NewLearner(name string, opts Options) (Learner, error) {
 	case "", ModelLogistic:
 		return logisticLearner{enc: opts.Encode, lr: opts.Logistic}, nil
 	case ModelGBT:
-		return gbtLearner{opts: opts.GBT}, nil
+		return gbtLearner{opts: opts.GBT, validation: opts.ValidationShare}, nil
 	}
 	return nil, fmt.Errorf("%w: unknown model %q (want %s or %s)", ErrOptions, name, ModelLogistic, ModelGBT)
 }
@@ -121,14 +121,34 @@ func roundValue(v float64) float64 {
 	return r
 }
 
-type gbtLearner struct{ opts gbt.Options }
+type gbtLearner struct {
+	opts       gbt.Options
+	validation float64 // Options.ValidationShare
+}
 
 func (gbtLearner) Name() string { return ModelGBT }
 
+// Fit fits the trees. With a validation share, a stratified share of the rows first picks
+// the number of rounds by early stopping (the validation log loss), and the model is then
+// refitted on all rows with that many rounds, so no row is wasted.
 func (l gbtLearner) Fit(X *frame.Frame, y, w []float64, src rand.Source) (Scorer, error) {
 	o := l.opts
+	rng := rand.New(src)
 	if o.Seed == 0 {
-		o.Seed = rand.New(src).Uint64()
+		o.Seed = rng.Uint64()
+	}
+	if l.validation > 0 {
+		if w != nil {
+			panic("tabular: gbt validation split with weights")
+		}
+		rest, held := stratifiedSplit(y, l.validation, rng)
+		es := o
+		es.Validation = &gbt.Dataset{X: X.Take(held), Y: takeY(y, held)}
+		m, err := gbt.Fit(X.Take(rest), takeY(y, rest), nil, es)
+		if err != nil {
+			return nil, err
+		}
+		o.Trees = max(m.NumTrees(), 1)
 	}
 	m, err := gbt.Fit(X, y, w, o)
 	if err != nil {

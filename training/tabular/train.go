@@ -57,6 +57,18 @@ type Options struct {
 	Seed uint64 `json:"seed"`
 	// Reasons is the number of reason codes returned per prediction. 0 means 5.
 	Reasons int `json:"reasons"`
+	// Tune searches the gbt depth × learning rate grid (gbt.Tune's default grid) by
+	// TuneFolds-fold cross-validated log loss on the fitting rows only (never the
+	// calibration or test rows) and trains with the best point. Only for ModelGBT: the
+	// logistic model has no built-in search, and asking for one is an error.
+	Tune bool `json:"tune,omitempty"`
+	// TuneFolds is the number of folds of the search. 0 means 3.
+	TuneFolds int `json:"tune_folds,omitempty"`
+	// ValidationShare, for ModelGBT, is the stratified share of the fitting rows held out
+	// as the validation set of gbt early stopping (GBT.EarlyStoppingRounds); the trees are
+	// then refitted on all fitting rows with the number of rounds found. 0 means no early
+	// stopping: GBT.Trees rounds.
+	ValidationShare float64 `json:"validation_share,omitempty"`
 
 	Encode   encode.Options   `json:"encode"`
 	Logistic logistic.Options `json:"logistic"`
@@ -89,6 +101,9 @@ func (o Options) EnsureDefaults() Options {
 	if o.Reasons == 0 {
 		o.Reasons = 5
 	}
+	if o.Tune && o.TuneFolds == 0 {
+		o.TuneFolds = 3
+	}
 	return o
 }
 
@@ -113,6 +128,15 @@ func (o Options) Validate() error {
 	if o.MinPositives < 1 {
 		errs = append(errs, fmt.Errorf("%w: min positives %d", ErrOptions, o.MinPositives))
 	}
+	if o.Tune && o.Model != ModelGBT {
+		errs = append(errs, fmt.Errorf("%w: tune searches the depth and learning rate of %s; model %q has nothing to tune", ErrOptions, ModelGBT, o.Model))
+	}
+	if o.Tune && (o.TuneFolds < 2 || o.TuneFolds > 20) {
+		errs = append(errs, fmt.Errorf("%w: %d tune folds (want 2..20)", ErrOptions, o.TuneFolds))
+	}
+	if o.ValidationShare != 0 && (o.Model != ModelGBT || !(o.ValidationShare > 0 && o.ValidationShare < 0.9)) {
+		errs = append(errs, fmt.Errorf("%w: validation share %v (want between 0 and 0.9, with model %s)", ErrOptions, o.ValidationShare, ModelGBT))
+	}
 	if o.Model == ModelGBT {
 		if err := o.GBT.EnsureDefaults().Validate(); err != nil {
 			errs = append(errs, err)
@@ -129,11 +153,20 @@ type CV struct {
 	SD    float64   `json:"auc_sd"`   // population standard deviation over folds, as numpy's std
 }
 
+// Tuning is what Options.Tune found: every grid point's cross-validated log loss on the
+// fitting rows and the point the model was trained with.
+type Tuning struct {
+	Folds int             `json:"folds"`
+	Grid  []gbt.TuneScore `json:"grid"`
+	Best  gbt.TuneScore   `json:"best"`
+}
+
 // Result is what Train produced.
 type Result struct {
 	Model       *Model           // the fitted, calibrated model, ready to save or score with
 	Test        metrics.Summary  // metrics of the calibrated model on the test rows
 	CV          *CV              // nil without cross-validation
+	Tune        *Tuning          // nil without Options.Tune
 	Calibration calibrate.Choice // how the calibration was chosen
 	FitSeconds  float64          // wall time of the final model fit (without calibration)
 	Rows        int              // rows used: training + calibration + test
@@ -278,6 +311,19 @@ func Train(ctx context.Context, d *Dataset, test *Dataset, opts Options) (*Resul
 		return nil, fmt.Errorf("%w: the calibration rows hold %d positive and %d negative labels", ErrInsufficient, pos, neg)
 	}
 
+	if opts.Tune {
+		t, best, err := tune(fitX, fitY, opts, rng, log)
+		if err != nil {
+			return nil, err
+		}
+		res.Tune = t
+		opts.GBT = best
+		res.Options = opts
+		if learner, err = NewLearner(opts.Model, opts); err != nil {
+			return nil, err
+		}
+	}
+
 	// Cross-validation over all labelled rows.
 	if opts.Folds >= 2 {
 		if err := checkSufficient("labelled", d.Y, max(opts.MinPositives, 2*opts.Folds)); err != nil {
@@ -357,6 +403,31 @@ func Train(ctx context.Context, d *Dataset, test *Dataset, opts Options) (*Resul
 	log.Info("trained", "model", learner.Name(), "test_auc", round4(res.Test.AUC), "calibration", choice.Method,
 		"fit_seconds", round4(res.FitSeconds), "features", res.Features)
 	return res, nil
+}
+
+// tune runs gbt.Tune on the fitting rows and returns the search and the options to train
+// with (opts.GBT with the best depth and learning rate).
+func tune(X *frame.Frame, y []float64, opts Options, rng *rand.Rand, log *slog.Logger) (*Tuning, gbt.Options, error) {
+	base := opts.GBT
+	if base.Seed == 0 {
+		base.Seed = rng.Uint64()
+	}
+	log.Info("tuning", "model", ModelGBT, "folds", opts.TuneFolds, "rows", len(y))
+	tr, err := gbt.Tune(X, y, nil, gbt.Grid{Base: base}, opts.TuneFolds, rng.Uint64())
+	if err != nil {
+		return nil, base, fmt.Errorf("tabular: tuning %s: %w", ModelGBT, err)
+	}
+	t := &Tuning{Folds: opts.TuneFolds, Grid: tr.Scores}
+	for _, s := range tr.Scores {
+		if s.MaxDepth == tr.Best.MaxDepth && s.LearningRate == tr.Best.LearningRate {
+			t.Best = s
+			break
+		}
+	}
+	log.Info("tuned", "max_depth", t.Best.MaxDepth, "learning_rate", t.Best.LearningRate, "cv_log_loss", round4(t.Best.LogLoss))
+	best := base
+	best.MaxDepth, best.LearningRate = tr.Best.MaxDepth, tr.Best.LearningRate
+	return t, best, nil
 }
 
 func crossValidate(ctx context.Context, learner Learner, d *Dataset, k int, rng *rand.Rand, log *slog.Logger) (*CV, error) {
