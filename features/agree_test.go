@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"slices"
 	"testing"
 	"time"
 )
@@ -33,6 +34,7 @@ func TestBatchOnlineAgree(t *testing.T) {
 		rowOf[id] = i
 	}
 	online := table.Options()
+	oc := NewOnline(online)
 	checked, merged := 0, 0
 	_, err = ForEachPerson(context.Background(), dir, opts, func(p *Person) error {
 		i, ok := rowOf[p.ContactID]
@@ -58,6 +60,16 @@ func TestBatchOnlineAgree(t *testing.T) {
 		got, err := ComputeProfile(prof, online)
 		if err != nil {
 			return err
+		}
+		// Online, with its schema built once, gives ComputeProfile's row.
+		again, err := oc.Compute(prof)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(again.Schema.Names(), got.Schema.Names()) || !slices.Equal(again.Strs, got.Strs) ||
+			!slices.Equal(again.MergedIDs, got.MergedIDs) ||
+			!slices.EqualFunc(again.Nums, got.Nums, func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }) {
+			t.Fatalf("%s: Online.Compute differs from ComputeProfile", p.ContactID)
 		}
 		want := table.Row(i)
 		if len(got.Nums) != len(want.Nums) {

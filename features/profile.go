@@ -59,7 +59,7 @@ const maxProfileBytes = 32 << 20
 // missing or unparsable times and non-finite amounts are errors (*FieldError) naming the field.
 // as_of defaults to now. Attribute values must be numbers, strings, booleans or null.
 func DecodeProfile(r io.Reader, now time.Time) (Profile, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxProfileBytes+1))
+	data, err := readBody(r)
 	if err != nil {
 		return Profile{}, fmt.Errorf("%w: reading: %v", ErrBadProfile, err)
 	}
@@ -68,7 +68,8 @@ func DecodeProfile(r io.Reader, now time.Time) (Profile, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	var pj profileJSON
+	// Room for a typical profile's events up front: the decoder appends to the slice.
+	pj := profileJSON{Events: make([]eventJSON, 0, min(64, bytes.Count(data, []byte(`"type"`))))}
 	if err := dec.Decode(&pj); err != nil {
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
@@ -139,6 +140,17 @@ func DecodeProfile(r io.Reader, now time.Time) (Profile, error) {
 		p.Transactions[i] = Transaction{TS: ts, Amount: *t.Amount, Product: t.Product, Category: t.Category, Quantity: t.Quantity}
 	}
 	return p, nil
+}
+
+// readBody reads up to maxProfileBytes+1 bytes of r, in one allocation when r knows its
+// length (a request body already read into memory).
+func readBody(r io.Reader) ([]byte, error) {
+	if br, ok := r.(*bytes.Reader); ok {
+		data := make([]byte, min(br.Len(), maxProfileBytes+1))
+		_, err := io.ReadFull(br, data)
+		return data, err
+	}
+	return io.ReadAll(io.LimitReader(r, maxProfileBytes+1))
 }
 
 // MarshalJSON writes a profile in the CONTRACT §2 shape.
@@ -247,6 +259,41 @@ func reservedAttributes(m ContactColumns) map[string]bool {
 // opts.ProductCategories nil there are no spend_<category> columns: pass Table.Options() of
 // the training table to get its exact columns.
 func ComputeProfile(p Profile, opts Options) (Row, error) {
+	return computeProfile(p, opts, nil)
+}
+
+// Online computes the feature rows of single profiles with fixed options, as ComputeProfile
+// does, but builds the schema once instead of for every profile when the options list the
+// attributes. It is safe for concurrent use; its rows share one *Schema, which callers must
+// not modify.
+type Online struct {
+	opts   Options
+	schema *Schema // nil when the attributes come from each profile
+}
+
+// NewOnline returns an Online computing rows with opts.
+func NewOnline(opts Options) *Online {
+	o := &Online{opts: opts}
+	if opts.Attributes != nil {
+		d := opts.EnsureDefaults()
+		if d.ProductCategories == nil {
+			d.ProductCategories = []string{}
+		}
+		o.schema = SchemaFor(d)
+	}
+	return o
+}
+
+// Options returns the options o computes rows with.
+func (o *Online) Options() Options { return o.opts }
+
+// Compute returns ComputeProfile(p, opts) for o's options.
+func (o *Online) Compute(p Profile) (Row, error) {
+	return computeProfile(p, o.opts, o.schema)
+}
+
+// computeProfile is ComputeProfile with the schema of opts when it is known (nil: built here).
+func computeProfile(p Profile, opts Options, schema *Schema) (Row, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return Row{}, err
@@ -279,7 +326,9 @@ func ComputeProfile(p Profile, opts Options) (Row, error) {
 	if opts.ProductCategories == nil {
 		opts.ProductCategories = []string{}
 	}
-	schema := SchemaFor(opts)
+	if schema == nil {
+		schema = SchemaFor(opts)
+	}
 	rf := newRowFiller(schema, opts)
 	row := newRow(schema)
 	asOf := opts.AsOf.UnixNano()

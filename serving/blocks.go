@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"sync/atomic"
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/models/artifact"
@@ -110,11 +112,14 @@ type RecordClassifier struct {
 	Inputs []string
 	// Version is the model version reported in the block.
 	Version string
-	// PredictRecord returns the calibrated probability and the reasons for one record.
+	// PredictRecord returns the calibrated probability and the reasons for one record. It
+	// must not modify the record, which the blocks of one score share.
 	PredictRecord func(record map[string]any) (float64, []Reason, error)
 	// Decile, when set, places a probability among the model's test scores: 1 for the top
 	// 10%, 10 for the bottom, 0 when unknown.
 	Decile func(p float64) int
+
+	plan atomic.Pointer[recordPlan] // column positions of Inputs in the last schema seen
 }
 
 // Predict implements Classifier.
@@ -123,7 +128,7 @@ func (c *RecordClassifier) Predict(in *Input) (*Prediction, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, rs, err := c.PredictRecord(Record(row, c.Inputs))
+	p, rs, err := c.PredictRecord(in.record(row, c.Inputs, &c.plan))
 	if err != nil {
 		return nil, err
 	}
@@ -142,33 +147,72 @@ func (c *RecordClassifier) Predict(in *Input) (*Prediction, error) {
 func Record(row features.Row, names []string) map[string]any {
 	rec := make(map[string]any, len(names))
 	for _, name := range names {
-		rec[name] = nil
-		if row.Schema == nil {
-			continue
-		}
-		i := row.Schema.Index(name)
-		if i < 0 {
-			continue
-		}
-		switch row.Schema.Columns[i].Kind {
-		case features.KindID, features.KindCategorical:
-			if s := row.Strs[i]; s != "" {
-				rec[name] = s
-			}
-		case features.KindIDList:
-		default:
-			if v := row.Nums[i]; !math.IsNaN(v) {
-				rec[name] = v
-			}
-		}
+		rec[name] = recordValue(row, name)
 	}
 	return rec
+}
+
+// recordPlan holds the positions of names in schema (-1 when absent), so that online scores,
+// whose rows share one schema, look each column up once.
+type recordPlan struct {
+	schema *features.Schema
+	names  []string
+	idx    []int
+}
+
+// planRecord is Record(row, names), through the positions of plan when they are for row's
+// schema and names (else it makes and stores them).
+func planRecord(row features.Row, names []string, plan *atomic.Pointer[recordPlan]) map[string]any {
+	if row.Schema == nil {
+		return Record(row, names)
+	}
+	pl := plan.Load()
+	if pl == nil || pl.schema != row.Schema || !slices.Equal(pl.names, names) {
+		pl = &recordPlan{schema: row.Schema, names: slices.Clone(names), idx: make([]int, len(names))}
+		for k, name := range names {
+			pl.idx[k] = row.Schema.Index(name)
+		}
+		plan.Store(pl)
+	}
+	rec := make(map[string]any, len(names))
+	for k, name := range names {
+		rec[name] = columnValue(row, pl.idx[k])
+	}
+	return rec
+}
+
+// recordValue is the value of the named column in Record.
+func recordValue(row features.Row, name string) any {
+	if row.Schema == nil {
+		return nil
+	}
+	return columnValue(row, row.Schema.Index(name))
+}
+
+// columnValue is the value of column i (-1: none) in Record.
+func columnValue(row features.Row, i int) any {
+	if i < 0 {
+		return nil
+	}
+	switch row.Schema.Columns[i].Kind {
+	case features.KindID, features.KindCategorical:
+		if s := row.Strs[i]; s != "" {
+			return s
+		}
+	case features.KindIDList:
+	default:
+		if v := row.Nums[i]; !math.IsNaN(v) {
+			return v
+		}
+	}
+	return nil
 }
 
 // personaBlock adapts a personas model (k-means over transformed features) to PersonaModel.
 type personaBlock struct {
 	m      *persona.Model
 	inputs []string
+	plan   atomic.Pointer[recordPlan]
 }
 
 // NewPersonas returns the persona block of m.
@@ -190,7 +234,7 @@ func (b *personaBlock) Persona(in *Input) (*Persona, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, name, dist, err := b.m.Assign(Record(row, b.inputs))
+	id, name, dist, err := b.m.Assign(in.record(row, b.inputs, &b.plan))
 	if err != nil {
 		return nil, err
 	}

@@ -92,6 +92,7 @@ func (l *Loader) Load(ctx context.Context) (*ModelSet, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	set.online = features.NewOnline(set.FeatureOptions)
 	set.LoadedAt = time.Now().UTC()
 	return set, nil
 }

@@ -1,7 +1,10 @@
 package serving
 
 import (
+	"reflect"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/propensity-dev/propensity/features"
@@ -18,6 +21,30 @@ type Input struct {
 	once   sync.Once
 	row    features.Row
 	rowErr error
+	online *features.Online // nil: features.ComputeProfile
+
+	mu      sync.Mutex
+	records []namedRecord // Record of the row, per input list
+}
+
+type namedRecord struct {
+	names []string
+	rec   map[string]any
+}
+
+// record returns Record(row, names), built once per input list for the blocks of one score
+// (conversion and churn models usually share their inputs). Blocks must not modify it.
+func (in *Input) record(row features.Row, names []string, plan *atomic.Pointer[recordPlan]) map[string]any {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, r := range in.records {
+		if slices.Equal(r.names, names) {
+			return r.rec
+		}
+	}
+	rec := planRecord(row, names, plan)
+	in.records = append(in.records, namedRecord{names, rec})
+	return rec
 }
 
 // NewInput returns the input of one score.
@@ -28,6 +55,10 @@ func NewInput(p *features.Profile, opts features.Options) *Input {
 // Features returns the profile's feature row (the same code as the batch feature table).
 func (in *Input) Features() (features.Row, error) {
 	in.once.Do(func() {
+		if in.online != nil && !in.Profile.AsOf.IsZero() {
+			in.row, in.rowErr = in.online.Compute(*in.Profile)
+			return
+		}
 		opts := in.FeatureOptions
 		opts.AsOf = in.Profile.AsOf
 		in.row, in.rowErr = features.ComputeProfile(*in.Profile, opts)
@@ -109,4 +140,27 @@ type ModelSet struct {
 	Contacts *ContactStore
 	// LoadedAt is when the set was loaded.
 	LoadedAt time.Time
+
+	// online computes feature rows with FeatureOptions' schema built once (set by Loader).
+	online *features.Online
+}
+
+// onlineFeatures returns the set's online feature computer when it was made for the set's
+// current FeatureOptions, else nil.
+func (s *ModelSet) onlineFeatures() *features.Online {
+	if s.online == nil || !sameOptions(s.online.Options(), s.FeatureOptions) {
+		return nil
+	}
+	return s.online
+}
+
+// sameOptions reports whether a and b are the same options, their lists the same slices.
+func sameOptions(a, b features.Options) bool {
+	return a.AsOf.Equal(b.AsOf) && a.Horizon == b.Horizon && a.HalfLife == b.HalfLife &&
+		a.StrictIdentity == b.StrictIdentity && reflect.DeepEqual(a.Mapping, b.Mapping) &&
+		sameSlice(a.ProductCategories, b.ProductCategories) && sameSlice(a.Attributes, b.Attributes)
+}
+
+func sameSlice[T any](a, b []T) bool {
+	return len(a) == len(b) && (a == nil) == (b == nil) && (len(a) == 0 || &a[0] == &b[0])
 }

@@ -80,6 +80,7 @@ func (s *Scorer) ScoreWith(ctx context.Context, set *ModelSet, p *features.Profi
 	}
 	r := Response{ContactID: p.ContactID, AsOf: p.AsOf}
 	in := NewInput(p, set.FeatureOptions)
+	in.online = set.onlineFeatures()
 	var err error
 	// Blocks run in response order. Each is optional: a nil model, or a model that has no
 	// answer for this profile (nil result), leaves its block out and named in Unavailable.

@@ -495,6 +495,15 @@ func (c *Column) fill(fc *frame.Column, data []float64, stride, lo, hi int) erro
 			}
 			return nil
 		}
+		if len(cat) == 1 {
+			// One row (online scoring): a scan of the levels is cheaper than a map.
+			row := data[c.First : c.First+c.Width]
+			clear(row)
+			if k, ok := c.level(cat[0]); ok {
+				row[k] = 1
+			}
+			return nil
+		}
 		index := make(map[string]int, len(c.Levels))
 		for k, l := range c.Levels {
 			index[l] = k
@@ -516,6 +525,28 @@ func (c *Column) fill(fc *frame.Column, data []float64, stride, lo, hi int) erro
 		}
 	}
 	return nil
+}
+
+// level returns the one-hot position of category s as fill's level index does: the last
+// level equal to s (Missing for ""), else Other for a present unlisted level.
+func (c *Column) level(s string) (int, bool) {
+	if s == "" {
+		s = Missing
+	}
+	other, hasOther := -1, false
+	for k := len(c.Levels) - 1; k >= 0; k-- {
+		l := c.Levels[k]
+		if l == s {
+			return k, true
+		}
+		if !hasOther && l == Other {
+			other, hasOther = k, true
+		}
+	}
+	if s != Missing && hasOther {
+		return other, true
+	}
+	return 0, false
 }
 
 func b2f(b bool) float64 {
@@ -620,6 +651,46 @@ func (e *Encoder) Transform(f *frame.Frame) (*mat.Dense, error) {
 		}
 	}
 	return X, nil
+}
+
+// Prepare checks the encoder's state and that cols (in order) are exactly its input columns,
+// so that TransformRow may be used on frames with these columns; it returns the first
+// problem, as Transform would report it.
+func (e *Encoder) Prepare(cols []string) error {
+	if e.Version != Version {
+		return fmt.Errorf("%w %d (this build reads %d)", ErrVersion, e.Version, Version)
+	}
+	if len(cols) != len(e.Columns) {
+		return fmt.Errorf("encode: %d columns, the encoder has %d", len(cols), len(e.Columns))
+	}
+	seen := make(map[string]bool, len(cols))
+	for j, name := range cols {
+		if name != e.Columns[j].Name || name == "" || seen[name] {
+			return fmt.Errorf("encode: column %d is %q, want the encoder's %q", j, name, e.Columns[j].Name)
+		}
+		seen[name] = true
+	}
+	return e.validate()
+}
+
+// TransformRow is Transform of row i of cols into x (length len(e.Features)), without
+// allocating: for scoring one record at a time. cols[j] must be the input of e.Columns[j]
+// and pass Prepare (names in order, unique), hold no infinite number, and have more than i
+// rows. x is the same as row i of Transform of the frame of cols.
+func (e *Encoder) TransformRow(cols []frame.Column, i int, x []float64) error {
+	if len(cols) != len(e.Columns) || len(x) != len(e.Features) {
+		panic("encode: TransformRow of columns or features of the wrong length")
+	}
+	clear(x)
+	for j := range e.Columns {
+		if err := e.Columns[j].fill(&cols[j], x, len(x), i, i+1); err != nil {
+			return err
+		}
+	}
+	for k := range x {
+		x[k] = (x[k] - e.Mean[k]) / e.Scale[k]
+	}
+	return nil
 }
 
 // ErrCorrupt is wrapped by errors about decoded state that cannot be right.

@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/serving"
+	"github.com/propensity-dev/propensity/serving/web"
 )
 
 // BenchmarkScore scores the load script's profile with the models of
@@ -71,11 +74,28 @@ func BenchmarkScore(b *testing.B) {
 			}
 		})
 	}
+	b.Run("http", func(b *testing.B) {
+		reg := serving.NewRegistry(func(context.Context) (*serving.ModelSet, error) { return set, nil }, nil, nil)
+		if _, err := reg.Reload(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		srv := web.New(reg, web.Options{}, nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			w := httptest.NewRecorder()
+			srv.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/v1/score", strings.NewReader(body)))
+			if w.Code != http.StatusOK {
+				b.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+		}
+	})
 	sc := serving.NewScorer(serving.Static{Set: set}, nil)
 	b.Run("all", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_, _ = sc.ScoreWith(context.Background(), nil, &p, serving.Options{})
+			if _, err := sc.ScoreWith(context.Background(), nil, &p, serving.Options{}); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

@@ -37,6 +37,7 @@ type Summary struct {
 	CVAUC           *float64           `json:"cv_auc,omitempty"`
 	CVAUCSD         *float64           `json:"cv_auc_sd,omitempty"`
 	CVFolds         []float64          `json:"cv_fold_auc,omitempty"`
+	Tune            *Tuning            `json:"tune,omitempty"` // the search of --tune and its choice
 	Positives       float64            `json:"test_positives"`
 	TrainRows       int                `json:"train_rows"`
 	CalibrationRows int                `json:"calibration_rows"`
@@ -61,7 +62,7 @@ func (r *Result) Summarize() Summary {
 		Positives: r.Test.Positives, TrainRows: r.TrainRows, CalibrationRows: r.CalibRows, TestRows: r.TestRows,
 		Label: r.Model.Payload.Label, Positive: r.Model.Payload.Positive,
 		Calibration: r.Calibration.Method, CalibrationLoss: r.Calibration.Loss,
-		Inputs: len(r.Model.Payload.Inputs), Version: r.Model.Manifest.Version,
+		Inputs: len(r.Model.Payload.Inputs), Version: r.Model.Manifest.Version, Tune: r.Tune,
 	}
 	if r.CV != nil {
 		m, sd := r.CV.Mean, r.CV.SD
@@ -149,6 +150,9 @@ func (r *Result) options() map[string]any {
 		"label": r.Model.Payload.Label, "positive": r.Model.Payload.Positive,
 		"encoded_features": r.Model.Payload.Features, "train_rows": r.TrainRows,
 		"calibration_rows": r.CalibRows, "test_rows": r.TestRows}
+	if r.Tune != nil {
+		o["tune"] = r.Tune
+	}
 	if r.FeatureOptions != nil {
 		// The service computes online features with these (product categories, attributes,
 		// half-life), so that they match the training table's columns.

@@ -138,13 +138,14 @@ func (l gbtLearner) Fit(X *frame.Frame, y, w []float64, src rand.Source) (Scorer
 		o.Seed = rng.Uint64()
 	}
 	if l.validation > 0 {
-		if w != nil {
-			panic("tabular: gbt validation split with weights")
-		}
 		rest, held := stratifiedSplit(y, l.validation, rng)
+		var wr, wh []float64
+		if w != nil {
+			wr, wh = takeY(w, rest), takeY(w, held)
+		}
 		es := o
-		es.Validation = &gbt.Dataset{X: X.Take(held), Y: takeY(y, held)}
-		m, err := gbt.Fit(X.Take(rest), takeY(y, rest), nil, es)
+		es.Validation = &gbt.Dataset{X: X.Take(held), Y: takeY(y, held), W: wh}
+		m, err := gbt.Fit(X.Take(rest), takeY(y, rest), wr, es)
 		if err != nil {
 			return nil, err
 		}

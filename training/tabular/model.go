@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/calibrate"
@@ -91,6 +92,11 @@ type Model struct {
 	Manifest artifact.Manifest
 	Payload  Payload
 	scorer   Scorer
+
+	// The one-record path of PredictRow (fastrow.go), built at its first use.
+	fastOnce sync.Once
+	fast     *rowPath
+	scratch  sync.Pool // of *rowScratch
 }
 
 // SchemaError reports a table or record whose columns differ from the model's inputs.
@@ -224,6 +230,14 @@ func (m *Model) ReasonsFor(f *frame.Frame, row int) ([]Reason, error) {
 // mismatch is a *SchemaError naming the missing and unexpected keys. A numeric input given
 // as a string must parse as a number.
 func (m *Model) PredictRow(record map[string]any) (float64, []Reason, error) {
+	if p, rs, ok := m.predictRowFast(record); ok {
+		return p, rs, nil
+	}
+	return m.predictRow(record)
+}
+
+// predictRow is PredictRow through a frame, as any table is scored.
+func (m *Model) predictRow(record map[string]any) (float64, []Reason, error) {
 	keys := make([]string, 0, len(record))
 	for k := range record {
 		keys = append(keys, k)

@@ -1,0 +1,164 @@
+package tabular
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/propensity-dev/propensity/models/frame"
+)
+
+// The one-record path of PredictRow for logistic models: online scoring calls PredictRow once
+// per request and model, so the work that depends only on the model (input positions,
+// encoder checks) is done once, and the buffers of one call are reused through a pool. Its
+// results are those of the general path, bit for bit; on any error it steps aside and the
+// general path produces the error.
+
+// rowPath is what the one-record path precomputes for a model.
+type rowPath struct {
+	lr       *logisticScorer
+	inputSet map[string]struct{}
+	numeric  []bool // per input
+}
+
+// rowScratch holds the buffers of one call.
+type rowScratch struct {
+	cols []frame.Column // one row each, in input order
+	nums []float64
+	cats []string
+	x    []float64 // the encoded, standardised row
+	top  []reasonCand
+}
+
+type reasonCand struct {
+	j   int
+	abs float64
+}
+
+// rowPath returns the model's one-record path, or nil when the model cannot use it.
+func (m *Model) rowPath() *rowPath {
+	m.fastOnce.Do(func() {
+		lr, ok := m.scorer.(*logisticScorer)
+		if !ok || lr.Enc == nil || lr.LR == nil {
+			return
+		}
+		names := m.Inputs()
+		if lr.Enc.Prepare(names) != nil {
+			return
+		}
+		rp := &rowPath{lr: lr, inputSet: make(map[string]struct{}, len(names)), numeric: make([]bool, len(names))}
+		for i, in := range m.Payload.Inputs {
+			rp.inputSet[in.Name] = struct{}{}
+			rp.numeric[i] = in.Kind == frame.Numeric.String()
+		}
+		if len(rp.inputSet) != len(names) {
+			return
+		}
+		m.fast = rp
+	})
+	return m.fast
+}
+
+func (m *Model) getScratch(rp *rowPath) *rowScratch {
+	if s, ok := m.scratch.Get().(*rowScratch); ok {
+		return s
+	}
+	n := len(m.Payload.Inputs)
+	s := &rowScratch{cols: make([]frame.Column, n), nums: make([]float64, n), cats: make([]string, n),
+		x: make([]float64, len(rp.lr.Enc.Features))}
+	for i, in := range m.Payload.Inputs {
+		if rp.numeric[i] {
+			s.cols[i] = frame.Column{Name: in.Name, Kind: frame.Numeric, Num: s.nums[i : i+1 : i+1]}
+		} else {
+			s.cols[i] = frame.Column{Name: in.Name, Kind: frame.Categorical, Cat: s.cats[i : i+1 : i+1]}
+		}
+	}
+	return s
+}
+
+func (m *Model) putScratch(s *rowScratch) {
+	clear(s.cats)
+	m.scratch.Put(s)
+}
+
+// predictRowFast is PredictRow for a logistic model; ok is false when the general path must
+// answer instead (another model, a record that does not match, any error).
+func (m *Model) predictRowFast(record map[string]any) (p float64, rs []Reason, ok bool) {
+	rp := m.rowPath()
+	if rp == nil || len(record) != len(rp.numeric) {
+		return 0, nil, false
+	}
+	for k := range record {
+		if _, in := rp.inputSet[k]; !in {
+			return 0, nil, false
+		}
+	}
+	s := m.getScratch(rp)
+	defer m.putScratch(s)
+	for i, in := range m.Payload.Inputs {
+		v := record[in.Name]
+		if rp.numeric[i] {
+			x, err := toNumber(v)
+			if err != nil {
+				return 0, nil, false
+			}
+			s.nums[i] = x
+		} else {
+			s.cats[i] = toText(v)
+		}
+	}
+	enc, lr := rp.lr.Enc, rp.lr.LR
+	if enc.TransformRow(s.cols, 0, s.x) != nil {
+		return 0, nil, false
+	}
+	z, err := lr.PredictLogOdds(mat.NewDense(1, len(s.x), s.x))
+	if err != nil {
+		return 0, nil, false
+	}
+	p = m.Payload.Calibrator.Apply(z[0])
+	rs, ok = m.reasonsFast(s, enc.Features, enc.Scale, enc.Mean)
+	if !ok {
+		return 0, nil, false
+	}
+	return p, rs, true
+}
+
+// reasonsFast is logisticScorer.Reasons of the encoded row s.x: the k largest |effects|,
+// ties in feature order (a stable sort's order), found without sorting every feature.
+func (m *Model) reasonsFast(s *rowScratch, names []string, scale, mean []float64) ([]Reason, bool) {
+	lr := m.fast.lr.LR
+	k := m.Payload.Reasons
+	if k <= 0 {
+		return nil, false
+	}
+	top := s.top[:0]
+	for j, v := range s.x {
+		e := lr.Coef[j] * (v - lr.Mean[j])
+		if e == 0 {
+			continue
+		}
+		if math.IsNaN(e) {
+			return nil, false
+		}
+		a := math.Abs(e)
+		if len(top) == k && a <= top[k-1].abs {
+			continue
+		}
+		pos := len(top)
+		for pos > 0 && top[pos-1].abs < a {
+			pos--
+		}
+		if len(top) < k {
+			top = append(top, reasonCand{})
+		}
+		copy(top[pos+1:], top[pos:len(top)-1])
+		top[pos] = reasonCand{j: j, abs: a}
+	}
+	s.top = top
+	out := make([]Reason, len(top))
+	for i, c := range top {
+		v := s.x[c.j]
+		out[i] = Reason{Feature: names[c.j], Value: roundValue(v*scale[c.j] + mean[c.j]), Effect: lr.Coef[c.j] * (v - lr.Mean[c.j])}
+	}
+	return out, true
+}
