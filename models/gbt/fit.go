@@ -15,7 +15,7 @@ type gh struct{ g, h float64 }
 
 // Below these sizes a job runs on one goroutine: spawning would cost more than it saves.
 const (
-	parallelCells = 1 << 15 // rows × features of a histogram
+	parallelCells = 1 << 18 // rows × features of a histogram
 	parallelRows  = 1 << 16 // rows of a partition or a gradient pass
 )
 
