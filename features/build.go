@@ -488,6 +488,34 @@ type eventRow struct {
 	i      int
 }
 
+// eventPerson checks row i of an events batch read with eventSpecs and returns the person it
+// is attributed to, through the first non-empty of contact_id, anonymous_id and email
+// (CONTRACT §6), or -1 for an identifier no person has. Rows that cannot be used (null time,
+// null type, no identifier) are counted in st and give ok false. Safe for concurrent use.
+func (h *history) eventPerson(v []vec, i int, st *fileStats) (p int32, ok bool) {
+	m := h.opts.Mapping.Events
+	if !v[3].valid[i] {
+		st.bad("null " + m.TS)
+		return -1, false
+	}
+	if !v[4].valid[i] {
+		st.bad("null " + m.Type)
+		return -1, false
+	}
+	key := str(&v[0], i)
+	if len(key) == 0 {
+		key = str(&v[1], i)
+	}
+	if len(key) == 0 {
+		key = str(&v[2], i)
+	}
+	if len(key) == 0 {
+		st.bad("no identifier")
+		return -1, false
+	}
+	return h.person(key), true
+}
+
 // streamEvents calls fn for every usable event attributed to a person (any ts).
 func (h *history) streamEvents(ctx context.Context, fn func(r *eventRow)) error {
 	specs := h.eventSpecs()
@@ -497,26 +525,10 @@ func (h *history) streamEvents(ctx context.Context, fn func(r *eventRow)) error 
 		h.rep.Events += int64(n)
 		r.v = v
 		for i := range n {
-			if !v[3].valid[i] {
-				st.bad("null " + m.TS)
+			pp, ok := h.eventPerson(v, i, st)
+			if !ok {
 				continue
 			}
-			if !v[4].valid[i] {
-				st.bad("null " + m.Type)
-				continue
-			}
-			key := str(&v[0], i)
-			if len(key) == 0 {
-				key = str(&v[1], i)
-			}
-			if len(key) == 0 {
-				key = str(&v[2], i)
-			}
-			if len(key) == 0 {
-				st.bad("no identifier")
-				continue
-			}
-			pp := h.person(key)
 			if pp < 0 {
 				h.rep.Unattributed++
 				continue

@@ -267,26 +267,10 @@ func (h *history) accumulateEvents(ctx context.Context, accs []eventAcc) error {
 				events[w] += int64(n)
 				pc := pageCache[w]
 				for i := range n {
-					if !v[3].valid[i] {
-						st.bad("null " + m.TS)
+					p, ok := h.eventPerson(v, i, st)
+					if !ok {
 						continue
 					}
-					if !v[4].valid[i] {
-						st.bad("null " + m.Type)
-						continue
-					}
-					key := str(&v[0], i)
-					if len(key) == 0 {
-						key = str(&v[1], i)
-					}
-					if len(key) == 0 {
-						key = str(&v[2], i)
-					}
-					if len(key) == 0 {
-						st.bad("no identifier")
-						continue
-					}
-					p := h.person(key)
 					if p < 0 {
 						unattributed[w]++
 						continue

@@ -79,11 +79,7 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 // models directory every artifact in it, through the same loader as `propensity serve`, so
 // the command, batch scoring and the HTTP service give one answer.
 func scoreCmdModelSet(ctx context.Context, env *cliEnv, cards *scorecard.Set, scorecardPath, modelsDir string) (*serving.ModelSet, error) {
-	source := scorecardPath
-	if source == "" {
-		source = "embedded"
-	}
-	rules := serving.NewRules(cards, source)
+	rules := scorecardRules(cards, scorecardPath)
 	if modelsDir == "" {
 		return &serving.ModelSet{Rules: rules}, nil
 	}
@@ -97,6 +93,15 @@ func scoreCmdModelSet(ctx context.Context, env *cliEnv, cards *scorecard.Set, sc
 		return nil, badInput(fmt.Errorf("--models %s: %w", modelsDir, err))
 	}
 	return set, nil
+}
+
+// scorecardRules wraps a loaded scorecard set as the service's rules block, naming where it
+// came from (the --scorecard path, or "embedded" for the default).
+func scorecardRules(set *scorecard.Set, path string) serving.RulesModel {
+	if path == "" {
+		path = "embedded"
+	}
+	return serving.NewRules(set, path)
 }
 
 // loadScorecardFlag reads a scorecard file or folder, or the embedded default when path is "".

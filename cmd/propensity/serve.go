@@ -16,7 +16,6 @@ import (
 
 	"github.com/propensity-dev/propensity/data"
 	"github.com/propensity-dev/propensity/models/artifact"
-	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/serving"
 	v1 "github.com/propensity-dev/propensity/serving/api/v1"
 	"github.com/propensity-dev/propensity/serving/config"
@@ -135,22 +134,11 @@ func newModelLoader(log *slog.Logger, modelsDir, scorecardPath string) *serving.
 }
 
 func loadRules(path string) (serving.RulesModel, error) {
-	if path != "" {
-		set, err := scorecard.Load(path)
-		if err != nil {
-			return nil, err
-		}
-		return serving.NewRules(set, path), nil
-	}
-	b, err := data.Scorecard(data.DefaultScorecard)
+	set, err := loadScorecardFlag(path)
 	if err != nil {
 		return nil, err
 	}
-	set, err := scorecard.Parse(b, "embedded:"+data.DefaultScorecard)
-	if err != nil {
-		return nil, err
-	}
-	return serving.NewRules(set, "embedded"), nil
+	return scorecardRules(set, path), nil
 }
 
 // loadTabular loads a conversion or churn model trained by training/tabular. It lives here
