@@ -9,113 +9,259 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // ForEachPerson calls fn, in contact_id order, for every stitched person of the history
 // directory dir with their raw history: the events (of any time) and transactions of every
 // identifier linked to them. Unlike Build, memory grows with the number of events. fn's
-// Person is valid only during the call. An error from fn stops the walk and is returned.
+// Person, and its Events and Transactions slices, are valid only during the call (they are
+// reused for the next person); its Attributes map is the person's own. An error from fn
+// stops the walk and is returned.
 func ForEachPerson(ctx context.Context, dir string, opts Options, fn func(*Person) error) (Report, error) {
-	var rep Report
-	opts, err := opts.withDefaults()
+	src, rep, err := loadPeople(ctx, dir, opts)
 	if err != nil {
 		return rep, err
 	}
-	if err := opts.validate(); err != nil {
-		return rep, err
-	}
-	h := newHistory(dir, opts, &rep)
-	if err := h.stitch(ctx); err != nil {
-		return rep, err
-	}
-	nP := len(h.pContact)
-	evs := make([][]Event, nP)
-	// Event strings repeat (a few types, pages, channels and campaigns; each person's ids):
-	// interning them saves an allocation per string per event, most of this walk's cost.
-	in := interner{}
-	err = h.streamEvents(ctx, func(r *eventRow) {
-		v, i := r.v, r.i
-		e := Event{TS: time.Unix(0, r.ts).UTC(), Type: in.get(v[4].str[i]), Page: in.get(str(&v[5], i)),
-			Channel: in.get(str(&v[7], i)), Campaign: in.get(str(&v[8], i)),
-			AnonymousID: in.get(str(&v[1], i)), Email: in.get(str(&v[2], i)), Value: math.NaN()}
-		if v[6].f64 != nil && v[6].valid[i] {
-			e.Value = v[6].f64[i]
-		}
-		evs[r.person] = append(evs[r.person], e)
-	})
-	if err != nil {
-		return rep, err
-	}
-	keys, pr := &products{ids: map[string]int32{}}, &products{ids: map[string]int32{}}
-	txs, err := h.readTransactions(ctx, keys, pr)
-	if err != nil {
-		return rep, err
-	}
-	cm := opts.Mapping.Contacts
-	t := 0
-	for p := range nP {
+	var buf personBuf
+	for p := range src.n {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		c := h.pContact[p]
-		attrs := map[string]any{}
-		if h.cCreated[c] != noTS {
-			attrs[cm.CreatedAt] = time.Unix(0, h.cCreated[c]).UTC()
-		}
-		if h.cStage[c] != "" {
-			attrs[cm.Stage] = h.cStage[c]
-		}
-		if h.cStageSince[c] != noTS {
-			attrs[cm.StageSince] = time.Unix(0, h.cStageSince[c]).UTC()
-		}
-		for a, at := range h.opts.Attributes {
-			if at.Categorical {
-				if s := h.attrStr[a][c]; s != "" {
-					attrs[at.Name] = s
-				}
-			} else if x := h.attrNum[a][c]; !math.IsNaN(x) {
-				attrs[at.Name] = x
-			}
-		}
-		person := &Person{ContactID: h.cID[c], MergedIDs: h.pMerged[p], Attributes: attrs, Events: evs[p]}
-		for ; t < len(txs) && txs[t].person == int32(p); t++ {
-			x := txs[t]
-			prod, cat := "", ""
-			if x.prod >= 0 {
-				prod = pr.names[x.prod]
-			}
-			if x.key >= 0 {
-				cat = keys.names[x.key]
-			}
-			if cat == prod {
-				cat = ""
-			}
-			person.Transactions = append(person.Transactions, Transaction{TS: time.Unix(0, x.ts).UTC(), Amount: x.amount, Product: prod, Category: cat, Quantity: x.qty})
-		}
-		if err := fn(person); err != nil {
+		if err := fn(src.fill(p, &buf)); err != nil {
 			return rep, err
 		}
-		evs[p] = nil
 	}
 	return rep, nil
 }
 
-// interner returns one shared string per distinct byte sequence.
-type interner map[string]string
+// MapPersons is ForEachPerson with fn run concurrently by up to workers goroutines (0 means
+// GOMAXPROCS): fn maps each person to a result, and emit receives the results one at a
+// time, in contact_id order, from a single goroutine. fn must be safe for concurrent use; its
+// Person is valid only during the call. The first error from fn or emit stops the walk and
+// is returned (an error from fn of an earlier person wins over a later one).
+func MapPersons[R any](ctx context.Context, dir string, opts Options, workers int, fn func(*Person) (R, error), emit func(R) error) (Report, error) {
+	src, rep, err := loadPeople(ctx, dir, opts)
+	if err != nil {
+		return rep, err
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	const chunk = 512
+	bufs := make([]personBuf, workers)
+	res := make([]R, chunk)
+	errs := make([]error, chunk)
+	for lo := 0; lo < src.n; lo += chunk {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		hi := min(lo+chunk, src.n)
+		var next atomic.Int64
+		next.Store(int64(lo))
+		var wg sync.WaitGroup
+		for w := range min(workers, hi-lo) {
+			wg.Add(1)
+			go func(b *personBuf) {
+				defer wg.Done()
+				for {
+					p := int(next.Add(1) - 1)
+					if p >= hi {
+						return
+					}
+					res[p-lo], errs[p-lo] = fn(src.fill(p, b))
+				}
+			}(&bufs[w])
+		}
+		wg.Wait()
+		for i := range hi - lo {
+			if errs[i] != nil {
+				return rep, errs[i]
+			}
+			if err := emit(res[i]); err != nil {
+				return rep, err
+			}
+			var zero R
+			res[i] = zero
+		}
+	}
+	return rep, nil
+}
 
-func (in interner) get(b []byte) string {
-	if len(b) == 0 {
-		return ""
+// rawEvent is one attributed event, with its strings as codes of people.names.
+type rawEvent struct {
+	ts                                            int64
+	value                                         float64
+	person                                        int32
+	typ, page, channel, campaign, anonymous, mail int32
+}
+
+// people is the read-only result of reading a history for ForEachPerson and MapPersons:
+// every person's events (sorted by person, in file order within one) and transactions.
+type people struct {
+	h      *history
+	n      int
+	names  []string // string codes of rawEvent
+	evs    []rawEvent
+	evOff  []int // events of person p: evs[evOff[p]:evOff[p+1]]
+	txs    []txRec
+	txOff  []int
+	keys   *products
+	prods  *products
+	nAttrs int
+}
+
+// personBuf is the reusable storage of one walker.
+type personBuf struct {
+	person Person
+	events []Event
+	txs    []Transaction
+}
+
+func loadPeople(ctx context.Context, dir string, opts Options) (*people, Report, error) {
+	var rep Report
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, rep, err
 	}
-	if s, ok := in[string(b)]; ok { // no allocation for the lookup
-		return s
+	if err := opts.validate(); err != nil {
+		return nil, rep, err
 	}
-	s := string(b)
-	in[s] = s
-	return s
+	h := newHistory(dir, opts, &rep)
+	if err := h.stitch(ctx); err != nil {
+		return nil, rep, err
+	}
+	src := &people{h: h, n: len(h.pContact), names: []string{""}, nAttrs: 3 + len(h.opts.Attributes)}
+	// Event strings repeat (a few types, pages, channels and campaigns; each person's ids):
+	// coding them saves an allocation per string per event.
+	codes := map[string]int32{}
+	code := func(b []byte) int32 {
+		if len(b) == 0 {
+			return 0
+		}
+		if c, ok := codes[string(b)]; ok { // no allocation for the lookup
+			return c
+		}
+		c := int32(len(src.names))
+		s := string(b)
+		codes[s] = c
+		src.names = append(src.names, s)
+		return c
+	}
+	// Events are kept in fixed-size blocks: one growing slice would copy them over and over.
+	const block = 1 << 15
+	var blocks [][]rawEvent
+	var total int
+	err = h.streamEvents(ctx, func(r *eventRow) {
+		v, i := r.v, r.i
+		e := rawEvent{ts: r.ts, value: math.NaN(), person: r.person, typ: code(v[4].str[i]), page: code(str(&v[5], i)),
+			channel: code(str(&v[7], i)), campaign: code(str(&v[8], i)),
+			anonymous: code(str(&v[1], i)), mail: code(str(&v[2], i))}
+		if v[6].f64 != nil && v[6].valid[i] {
+			e.value = v[6].f64[i]
+		}
+		if len(blocks) == 0 || len(blocks[len(blocks)-1]) == block {
+			blocks = append(blocks, make([]rawEvent, 0, block))
+		}
+		blocks[len(blocks)-1] = append(blocks[len(blocks)-1], e)
+		total++
+	})
+	if err != nil {
+		return nil, rep, err
+	}
+	// Counting sort by person, stable: each person's events stay in file order.
+	src.evOff = make([]int, src.n+1)
+	for _, b := range blocks {
+		for _, e := range b {
+			src.evOff[e.person+1]++
+		}
+	}
+	for p := range src.n {
+		src.evOff[p+1] += src.evOff[p]
+	}
+	src.evs = make([]rawEvent, total)
+	at := slices.Clone(src.evOff[:src.n])
+	for k, b := range blocks {
+		for _, e := range b {
+			src.evs[at[e.person]] = e
+			at[e.person]++
+		}
+		blocks[k] = nil
+	}
+	src.keys, src.prods = &products{ids: map[string]int32{}}, &products{ids: map[string]int32{}}
+	if src.txs, err = h.readTransactions(ctx, src.keys, src.prods); err != nil {
+		return nil, rep, err
+	}
+	src.txOff = make([]int, src.n+1)
+	for _, x := range src.txs { // sorted by person
+		src.txOff[x.person+1]++
+	}
+	for p := range src.n {
+		src.txOff[p+1] += src.txOff[p]
+	}
+	return src, rep, nil
+}
+
+// fill returns person p, built in b. Safe for concurrent use with distinct b.
+func (src *people) fill(p int, b *personBuf) *Person {
+	h := src.h
+	c := h.pContact[p]
+	cm := h.opts.Mapping.Contacts
+	attrs := make(map[string]any, src.nAttrs)
+	if h.cCreated[c] != noTS {
+		attrs[cm.CreatedAt] = time.Unix(0, h.cCreated[c]).UTC()
+	}
+	if h.cStage[c] != "" {
+		attrs[cm.Stage] = h.cStage[c]
+	}
+	if h.cStageSince[c] != noTS {
+		attrs[cm.StageSince] = time.Unix(0, h.cStageSince[c]).UTC()
+	}
+	for a, at := range h.opts.Attributes {
+		if at.Categorical {
+			if s := h.attrStr[a][c]; s != "" {
+				attrs[at.Name] = s
+			}
+		} else if x := h.attrNum[a][c]; !math.IsNaN(x) {
+			attrs[at.Name] = x
+		}
+	}
+	b.events = b.events[:0]
+	for _, e := range src.evs[src.evOff[p]:src.evOff[p+1]] {
+		n := src.names
+		b.events = append(b.events, Event{TS: time.Unix(0, e.ts).UTC(), Type: n[e.typ], Page: n[e.page],
+			Channel: n[e.channel], Campaign: n[e.campaign], AnonymousID: n[e.anonymous], Email: n[e.mail], Value: e.value})
+	}
+	b.txs = b.txs[:0]
+	for _, x := range src.txs[src.txOff[p]:src.txOff[p+1]] {
+		prod, cat := "", ""
+		if x.prod >= 0 {
+			prod = src.prods.names[x.prod]
+		}
+		if x.key >= 0 {
+			cat = src.keys.names[x.key]
+		}
+		if cat == prod {
+			cat = ""
+		}
+		b.txs = append(b.txs, Transaction{TS: time.Unix(0, x.ts).UTC(), Amount: x.amount, Product: prod, Category: cat, Quantity: x.qty})
+	}
+	var events []Event
+	if len(b.events) > 0 {
+		events = b.events
+	}
+	var txs []Transaction
+	if len(b.txs) > 0 {
+		txs = b.txs
+	}
+	b.person = Person{ContactID: h.cID[c], MergedIDs: h.pMerged[p], Attributes: attrs, Events: events, Transactions: txs}
+	return &b.person
 }
 
 // ReadTransactions reads a transactions file — Parquet (a file or a directory of part files),

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -167,6 +168,8 @@ func writeSampleProfile(ctx context.Context, dir string, asOf time.Time, path st
 		if len(prof.Transactions) > 0 || len(prof.Events) < 10 {
 			return nil
 		}
+		// The walk reuses the person's slices: keep copies.
+		prof.Events, prof.Transactions = slices.Clone(prof.Events), slices.Clone(prof.Transactions)
 		chosen = &prof
 		return errFound
 	})

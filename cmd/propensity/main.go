@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -36,9 +37,37 @@ func commands() []command {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopProfile := startCPUProfile(os.Getenv("PROPENSITY_CPUPROFILE"), os.Stderr)
 	code := realMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stopProfile()
 	stop()
 	os.Exit(code)
+}
+
+// startCPUProfile writes a pprof CPU profile of the whole run to path when it is not empty
+// (PROPENSITY_CPUPROFILE=cpu.out propensity score ...; go tool pprof cpu.out). A profile
+// that cannot be started is reported and the command runs unprofiled.
+func startCPUProfile(path string, stderr io.Writer) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+		if err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "propensity: PROPENSITY_CPUPROFILE: %v (running without a profile)\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintf(stderr, "propensity: PROPENSITY_CPUPROFILE: %v\n", err)
+		}
+	}
 }
 
 // realMain runs one command line and returns the process exit status:

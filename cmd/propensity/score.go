@@ -290,27 +290,42 @@ func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set
 			parquet.KeyValueMetadata("propensity.as_of", asOf.Format(time.RFC3339)))
 		buf := make([]scoreFileRow, 0, 1024)
 		var err error
-		report, err = features.ForEachPerson(ctx, dir, features.Options{AsOf: asOf}, func(p *features.Person) error {
-			for f := range unseen {
+		// People are scored concurrently and written in contact_id order. The scorecard
+		// attributes seen are noted per person and merged in order (unseen is not shared).
+		type scored struct {
+			row               scoreFileRow
+			rules, mql, disqd bool
+			attrs             []string
+		}
+		fields := slices.Sorted(maps.Keys(unseen))
+		report, err = features.MapPersons(ctx, dir, features.Options{AsOf: asOf}, 0, func(p *features.Person) (scored, error) {
+			var seen []string
+			for _, f := range fields {
 				if v, ok := p.Attributes[f]; ok && v != nil {
-					delete(unseen, f)
+					seen = append(seen, f)
 				}
 			}
 			prof := p.Profile(asOf)
 			resp, err := scorer.ScoreWith(ctx, set, &prof, serving.Options{})
 			if err != nil {
-				return badInput(fmt.Errorf("contact %s: %w", p.ContactID, err))
+				return scored{}, badInput(fmt.Errorf("contact %s: %w", p.ContactID, err))
+			}
+			r := resp.Rules
+			return scored{row: newScoreFileRow(resp), rules: r != nil, mql: r != nil && r.MQL, disqd: r != nil && r.Disqualified, attrs: seen}, nil
+		}, func(s scored) error {
+			for _, f := range s.attrs {
+				delete(unseen, f)
 			}
 			n++
-			switch r := resp.Rules; {
-			case r == nil:
+			switch {
+			case !s.rules:
 				unscored++
-			case r.MQL:
+			case s.mql:
 				mql++
-			case r.Disqualified:
+			case s.disqd:
 				disq++
 			}
-			buf = append(buf, newScoreFileRow(resp))
+			buf = append(buf, s.row)
 			if len(buf) == cap(buf) {
 				if _, err := pw.Write(buf); err != nil {
 					return err

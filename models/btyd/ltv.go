@@ -3,7 +3,9 @@ package btyd
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -72,11 +74,12 @@ func Summarize(purchases []Purchase, asOf time.Time, period Period) (Summary, er
 		return Summary{}, ErrNoPurchases
 	}
 	end := DayNumber(asOf.Add(-time.Nanosecond))
+	// Sum in day order: map order would make the last bits of monetary, and so of CLV,
+	// differ from run to run.
+	order := slices.Sorted(maps.Keys(days))
 	var sum float64
-	for d, a := range days {
-		if d != first {
-			sum += a
-		}
+	for _, d := range order[1:] {
+		sum += days[d]
 	}
 	s := Summary{
 		X:  float64(len(days) - 1),

@@ -157,3 +157,32 @@ func FuzzLTVModel(f *testing.F) {
 		}
 	})
 }
+
+// TestSummarizeDeterministic checks that monetary is summed in day order: amounts whose
+// floating-point sum depends on the order must give the same, day-ordered, result on every
+// call (map order, which Go randomises, once made its last bits vary between runs).
+func TestSummarizeDeterministic(t *testing.T) {
+	start := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	var ps []Purchase
+	want := 0.0
+	for i := range 40 {
+		a := 0.1 * float64(i+1)
+		if i%3 == 0 {
+			a = 1e8 + 0.3*float64(i)
+		}
+		ps = append(ps, Purchase{Time: start.AddDate(0, 0, 2*i), Amount: a})
+		if i > 0 {
+			want += a
+		}
+	}
+	want /= 39
+	for range 30 {
+		s, err := Summarize(ps, start.AddDate(0, 0, 100), Week)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Monetary != want {
+			t.Fatalf("monetary %v, want the day-ordered sum %v (differs by %g)", s.Monetary, want, s.Monetary-want)
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package features
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+)
+
+// TestMapPersonsAgrees checks that MapPersons hands every worker the same people as the
+// sequential walk, and emits their results in contact_id order, whatever the worker count.
+func TestMapPersonsAgrees(t *testing.T) {
+	dir := generated(t)
+	opts := Options{AsOf: testAsOf}
+	var want []string
+	withHistory := 0
+	_, err := ForEachPerson(context.Background(), dir, opts, func(p *Person) error {
+		want = append(want, fmt.Sprintf("%+v", *p)) // fmt prints maps sorted by key
+		if len(p.Events) > 0 && len(p.Transactions) > 0 {
+			withHistory++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) < 500 || withHistory < 50 {
+		t.Fatalf("fixture too small: %d people, %d with events and transactions", len(want), withHistory)
+	}
+	for _, workers := range []int{1, 2, 5} {
+		var got []string
+		_, err := MapPersons(context.Background(), dir, opts, workers, func(p *Person) (string, error) {
+			return fmt.Sprintf("%+v", *p), nil
+		}, func(s string) error {
+			got = append(got, s)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("workers=%d: %d people, want %d", workers, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("workers=%d: person %d differs:\n got %.200s\nwant %.200s", workers, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestMapPersonsErrors checks that the first failing person's error is returned and that
+// nothing after it is emitted; and that an emit error stops the walk.
+func TestMapPersonsErrors(t *testing.T) {
+	dir := generated(t)
+	opts := Options{AsOf: testAsOf}
+	var ids []string
+	if _, err := ForEachPerson(context.Background(), dir, opts, func(p *Person) error {
+		ids = append(ids, p.ContactID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	bad := map[string]bool{ids[700]: true, ids[900]: true} // both in later chunks than the first
+	emitted := 0
+	_, err := MapPersons(context.Background(), dir, opts, 2, func(p *Person) (string, error) {
+		if bad[p.ContactID] {
+			return "", fmt.Errorf("bad %s", p.ContactID)
+		}
+		return p.ContactID, nil
+	}, func(id string) error {
+		if id != ids[emitted] {
+			t.Fatalf("emitted %s at %d, want %s", id, emitted, ids[emitted])
+		}
+		emitted++
+		return nil
+	})
+	if err == nil || err.Error() != "bad "+ids[700] {
+		t.Fatalf("err = %v, want the error of person 700 (%s)", err, ids[700])
+	}
+	if emitted != 700 {
+		t.Errorf("%d results emitted before the error, want 700", emitted)
+	}
+
+	stop := errors.New("stop")
+	var calls atomic.Int64
+	_, err = MapPersons(context.Background(), dir, opts, 2, func(p *Person) (int, error) {
+		calls.Add(1)
+		return 0, nil
+	}, func(int) error { return stop })
+	if !errors.Is(err, stop) {
+		t.Fatalf("emit error: got %v", err)
+	}
+	if n := calls.Load(); n >= int64(len(ids)) {
+		t.Errorf("the walk went on after emit failed: %d of %d people mapped", n, len(ids))
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := MapPersons(ctx, dir, opts, 2, func(p *Person) (int, error) { return 0, nil }, func(int) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: err = %v", err)
+	}
+}
