@@ -102,14 +102,18 @@ type rawEvent struct {
 	typ, page, channel, campaign, anonymous, mail int32
 }
 
+// eventBlock is the number of events in one block of people.blocks.
+const eventBlock = 1 << 15
+
 // people is the read-only result of reading a history for ForEachPerson and MapPersons:
 // every person's events (sorted by person, in file order within one) and transactions.
 type people struct {
 	h      *history
 	n      int
-	names  []string // string codes of rawEvent
-	evs    []rawEvent
-	evOff  []int // events of person p: evs[evOff[p]:evOff[p+1]]
+	names  []string     // string codes of rawEvent
+	blocks [][]rawEvent // events in file order, eventBlock to a block
+	evPos  []uint32     // event positions sorted by person: person p's are evPos[evOff[p]:evOff[p+1]]
+	evOff  []int
 	txs    []txRec
 	txOff  []int
 	keys   *products
@@ -155,10 +159,13 @@ func loadPeople(ctx context.Context, dir string, opts Options) (*people, Report,
 		return c
 	}
 	// Events are kept in fixed-size blocks: one growing slice would copy them over and over.
-	const block = 1 << 15
 	var blocks [][]rawEvent
 	var total int
+	tooMany := false
 	err = h.streamEvents(ctx, func(r *eventRow) {
+		if tooMany {
+			return
+		}
 		v, i := r.v, r.i
 		e := rawEvent{ts: r.ts, value: math.NaN(), person: r.person, typ: code(v[4].str[i]), page: code(str(&v[5], i)),
 			channel: code(str(&v[7], i)), campaign: code(str(&v[8], i)),
@@ -166,16 +173,25 @@ func loadPeople(ctx context.Context, dir string, opts Options) (*people, Report,
 		if v[6].f64 != nil && v[6].valid[i] {
 			e.value = v[6].f64[i]
 		}
-		if len(blocks) == 0 || len(blocks[len(blocks)-1]) == block {
-			blocks = append(blocks, make([]rawEvent, 0, block))
+		if len(blocks) == 0 || len(blocks[len(blocks)-1]) == eventBlock {
+			if len(blocks)*eventBlock > math.MaxUint32-eventBlock {
+				tooMany = true
+				return
+			}
+			blocks = append(blocks, make([]rawEvent, 0, eventBlock))
 		}
 		blocks[len(blocks)-1] = append(blocks[len(blocks)-1], e)
 		total++
 	})
+	if err == nil && tooMany {
+		err = fmt.Errorf("features: %s: more than %d events, the most one walk over people holds", h.opts.Mapping.Events.File, uint32(math.MaxUint32))
+	}
 	if err != nil {
 		return nil, rep, err
 	}
 	// Counting sort by person, stable: each person's events stay in file order.
+	// Counting sort of event positions by person, stable: each person's events stay in file
+	// order. Positions, not records, are sorted: half the memory of a sorted copy.
 	src.evOff = make([]int, src.n+1)
 	for _, b := range blocks {
 		for _, e := range b {
@@ -185,15 +201,15 @@ func loadPeople(ctx context.Context, dir string, opts Options) (*people, Report,
 	for p := range src.n {
 		src.evOff[p+1] += src.evOff[p]
 	}
-	src.evs = make([]rawEvent, total)
+	src.evPos = make([]uint32, total)
 	at := slices.Clone(src.evOff[:src.n])
 	for k, b := range blocks {
-		for _, e := range b {
-			src.evs[at[e.person]] = e
+		for j, e := range b {
+			src.evPos[at[e.person]] = uint32(k*eventBlock + j)
 			at[e.person]++
 		}
-		blocks[k] = nil
 	}
+	src.blocks = blocks
 	src.keys, src.prods = &products{ids: map[string]int32{}}, &products{ids: map[string]int32{}}
 	if src.txs, err = h.readTransactions(ctx, src.keys, src.prods); err != nil {
 		return nil, rep, err
@@ -233,8 +249,9 @@ func (src *people) fill(p int, b *personBuf) *Person {
 		}
 	}
 	b.events = b.events[:0]
-	for _, e := range src.evs[src.evOff[p]:src.evOff[p+1]] {
-		n := src.names
+	n := src.names
+	for _, pos := range src.evPos[src.evOff[p]:src.evOff[p+1]] {
+		e := &src.blocks[pos/eventBlock][pos%eventBlock]
 		b.events = append(b.events, Event{TS: time.Unix(0, e.ts).UTC(), Type: n[e.typ], Page: n[e.page],
 			Channel: n[e.channel], Campaign: n[e.campaign], AnonymousID: n[e.anonymous], Email: n[e.mail], Value: e.value})
 	}
