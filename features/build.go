@@ -480,14 +480,6 @@ func (h *history) stitch(ctx context.Context) error {
 	return nil
 }
 
-// eventRow is what the event pass hands to its consumer.
-type eventRow struct {
-	person int32
-	ts     int64
-	v      []vec
-	i      int
-}
-
 // eventPerson checks row i of an events batch read with eventSpecs and returns the person it
 // is attributed to, through the first non-empty of contact_id, anonymous_id and email
 // (CONTRACT §6), or -1 for an identifier no person has. Rows that cannot be used (null time,
@@ -514,30 +506,6 @@ func (h *history) eventPerson(v []vec, i int, st *fileStats) (p int32, ok bool) 
 		return -1, false
 	}
 	return h.person(key), true
-}
-
-// streamEvents calls fn for every usable event attributed to a person (any ts).
-func (h *history) streamEvents(ctx context.Context, fn func(r *eventRow)) error {
-	specs := h.eventSpecs()
-	m := h.opts.Mapping.Events
-	var r eventRow
-	return h.scan(ctx, m.File, false, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
-		h.rep.Events += int64(n)
-		r.v = v
-		for i := range n {
-			pp, ok := h.eventPerson(v, i, st)
-			if !ok {
-				continue
-			}
-			if pp < 0 {
-				h.rep.Unattributed++
-				continue
-			}
-			r.person, r.ts, r.i = pp, v[3].i64[i], i
-			fn(&r)
-		}
-		return nil
-	})
 }
 
 // txRec is one usable transaction of a person.

@@ -17,10 +17,11 @@ type rgJob struct {
 }
 
 // scanRowGroups runs fn over every row group of the parts of a history file on up to workers
-// goroutines (fn(w, ...) runs on worker w; done(w) when worker w has no more work). Per-file
-// counts are merged in part order. A missing file is not an error (optional history file).
+// goroutines (fn(w, job, ...) runs on worker w for row group number job, counted in file
+// order over all parts; done(w) when worker w has no more work). Per-file counts are merged
+// in part order. A missing file is not an error (optional history file).
 func (h *history) scanRowGroups(ctx context.Context, name string, check, read []colSpec, workers int,
-	fn func(w int, st *fileStats, v []vec, n int) error, done func(w int)) error {
+	fn func(w, job int, st *fileStats, v []vec, n int) error, done func(w int)) error {
 	path := filepath.Join(h.dir, name)
 	parts, ok, err := partFiles(path)
 	if err != nil {
@@ -82,7 +83,8 @@ func (h *history) scanRowGroups(ctx context.Context, name string, check, read []
 					mu.Unlock()
 					return
 				}
-				j := jobs[next]
+				job := next
+				j := jobs[job]
 				next++
 				mu.Unlock()
 				p := open[j.part]
@@ -105,7 +107,7 @@ func (h *history) scanRowGroups(ctx context.Context, name string, check, read []
 					n, err := it.next()
 					if err == nil && n > 0 {
 						st.Rows += int64(n)
-						err = fn(w, st, it.views, n)
+						err = fn(w, job, st, it.views, n)
 					}
 					if err == nil {
 						err = ctx.Err()
@@ -175,7 +177,7 @@ func (h *history) linkEventsParallel(ctx context.Context) error {
 	var scanErr error
 	go func() {
 		scanErr = h.scanRowGroups(ctx, h.opts.Mapping.Events.File, all, read, workers,
-			func(w int, st *fileStats, v []vec, n int) error {
+			func(w, _ int, st *fileStats, v []vec, n int) error {
 				b := cur[w]
 				for i := range n {
 					c, a, e := str(&v[0], i), str(&v[1], i), str(&v[2], i)
@@ -262,7 +264,7 @@ func (h *history) accumulateEvents(ctx context.Context, accs []eventAcc) error {
 	var scanErr error
 	go func() {
 		scanErr = h.scanRowGroups(ctx, m.File, specs, specs, workers,
-			func(w int, st *fileStats, v []vec, n int) error {
+			func(w, _ int, st *fileStats, v []vec, n int) error {
 				b := cur[w]
 				events[w] += int64(n)
 				pc := pageCache[w]

@@ -1,6 +1,7 @@
 package features
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -102,23 +103,135 @@ type rawEvent struct {
 	typ, page, channel, campaign, anonymous, mail int32
 }
 
-// eventBlock is the number of events in one block of people.blocks.
-const eventBlock = 1 << 15
-
 // people is the read-only result of reading a history for ForEachPerson and MapPersons:
 // every person's events (sorted by person, in file order within one) and transactions.
 type people struct {
 	h      *history
 	n      int
-	names  []string     // string codes of rawEvent
-	blocks [][]rawEvent // events in file order, eventBlock to a block
-	evPos  []uint32     // event positions sorted by person: person p's are evPos[evOff[p]:evOff[p+1]]
+	names  [][]string // string codes of rawEvent, per worker
+	blocks []*evBlock // events in file order
+	evPos  []uint32   // event positions sorted by person: person p's are evPos[evOff[p]:evOff[p+1]]
 	evOff  []int
 	txs    []txRec
 	txOff  []int
 	keys   *products
 	prods  *products
 	nAttrs int
+}
+
+// eventBlock is the most events in one block; an event's position is its block number times
+// eventBlock plus its index in the block.
+const eventBlock = 1 << 15
+
+// evBlock holds events of one row group (job) of the events file in file order, with their
+// strings coded in the table of the worker that read them.
+type evBlock struct {
+	job, worker int
+	recs        []rawEvent
+}
+
+// loadEvents reads every attributed event (of any time) in parallel over row groups, then
+// sorts their positions by person, stably: each person's events stay in file order.
+// Positions, not records, are sorted: half the memory of a sorted copy.
+func (src *people) loadEvents(ctx context.Context) error {
+	h := src.h
+	workers := workerCount()
+	// Event strings repeat (a few types, pages, channels and campaigns; each person's ids):
+	// coding them saves an allocation per string per event. Each worker has its own table.
+	codes := make([]map[string]int32, workers)
+	src.names = make([][]string, workers)
+	own := make([][]*evBlock, workers)
+	events, unattributed := make([]int64, workers), make([]int64, workers)
+	for w := range workers {
+		codes[w], src.names[w] = map[string]int32{}, []string{""}
+	}
+	specs := h.eventSpecs()
+	err := h.scanRowGroups(ctx, h.opts.Mapping.Events.File, specs, specs, workers,
+		func(w, job int, st *fileStats, v []vec, n int) error {
+			events[w] += int64(n)
+			cm, names := codes[w], src.names[w]
+			code := func(b []byte) int32 {
+				if len(b) == 0 {
+					return 0
+				}
+				if c, ok := cm[string(b)]; ok { // no allocation for the lookup
+					return c
+				}
+				c := int32(len(names))
+				s := string(b)
+				cm[s] = c
+				names = append(names, s)
+				return c
+			}
+			var blk *evBlock
+			if k := len(own[w]); k > 0 && own[w][k-1].job == job {
+				blk = own[w][k-1]
+			}
+			for i := range n {
+				p, ok := h.eventPerson(v, i, st)
+				if !ok {
+					continue
+				}
+				if p < 0 {
+					unattributed[w]++
+					continue
+				}
+				e := rawEvent{ts: v[3].i64[i], value: math.NaN(), person: p, typ: code(v[4].str[i]), page: code(str(&v[5], i)),
+					channel: code(str(&v[7], i)), campaign: code(str(&v[8], i)),
+					anonymous: code(str(&v[1], i)), mail: code(str(&v[2], i))}
+				if v[6].f64 != nil && v[6].valid[i] {
+					e.value = v[6].f64[i]
+				}
+				// Fixed-size blocks: one growing slice would copy the events over and over.
+				if blk == nil || len(blk.recs) == eventBlock {
+					blk = &evBlock{job: job, worker: w, recs: make([]rawEvent, 0, min(eventBlock, n-i))}
+					own[w] = append(own[w], blk)
+				} else if len(blk.recs) == cap(blk.recs) {
+					blk.recs = slices.Grow(blk.recs, min(eventBlock-len(blk.recs), max(n-i, len(blk.recs))))
+				}
+				blk.recs = append(blk.recs, e)
+			}
+			src.names[w] = names
+			return nil
+		}, func(int) {})
+	if err != nil {
+		return err
+	}
+	for w := range workers {
+		h.rep.Events += events[w]
+		h.rep.Unattributed += unattributed[w]
+	}
+	var blocks []*evBlock
+	for _, b := range own {
+		blocks = append(blocks, b...)
+	}
+	// A job is read by one worker, in order: sorting stably by job restores file order.
+	slices.SortStableFunc(blocks, func(a, b *evBlock) int { return cmp.Compare(a.job, b.job) })
+	if len(blocks) > math.MaxUint32/eventBlock {
+		return fmt.Errorf("features: %s: too many events for one walk over people (%d blocks of %d)",
+			h.opts.Mapping.Events.File, len(blocks), eventBlock)
+	}
+	src.evOff = make([]int, src.n+1)
+	total := 0
+	for _, b := range blocks {
+		total += len(b.recs)
+		for _, e := range b.recs {
+			src.evOff[e.person+1]++
+		}
+	}
+	for p := range src.n {
+		src.evOff[p+1] += src.evOff[p]
+	}
+	src.evPos = make([]uint32, total)
+	at := slices.Clone(src.evOff[:src.n])
+	for k, b := range blocks {
+		for j, e := range b.recs {
+			src.evPos[at[e.person]] = uint32(k*eventBlock + j)
+			at[e.person]++
+		}
+	}
+	src.blocks = blocks
+	return nil
 }
 
 // personBuf is the reusable storage of one walker.
@@ -141,75 +254,10 @@ func loadPeople(ctx context.Context, dir string, opts Options) (*people, Report,
 	if err := h.stitch(ctx); err != nil {
 		return nil, rep, err
 	}
-	src := &people{h: h, n: len(h.pContact), names: []string{""}, nAttrs: 3 + len(h.opts.Attributes)}
-	// Event strings repeat (a few types, pages, channels and campaigns; each person's ids):
-	// coding them saves an allocation per string per event.
-	codes := map[string]int32{}
-	code := func(b []byte) int32 {
-		if len(b) == 0 {
-			return 0
-		}
-		if c, ok := codes[string(b)]; ok { // no allocation for the lookup
-			return c
-		}
-		c := int32(len(src.names))
-		s := string(b)
-		codes[s] = c
-		src.names = append(src.names, s)
-		return c
-	}
-	// Events are kept in fixed-size blocks: one growing slice would copy them over and over.
-	var blocks [][]rawEvent
-	var total int
-	tooMany := false
-	err = h.streamEvents(ctx, func(r *eventRow) {
-		if tooMany {
-			return
-		}
-		v, i := r.v, r.i
-		e := rawEvent{ts: r.ts, value: math.NaN(), person: r.person, typ: code(v[4].str[i]), page: code(str(&v[5], i)),
-			channel: code(str(&v[7], i)), campaign: code(str(&v[8], i)),
-			anonymous: code(str(&v[1], i)), mail: code(str(&v[2], i))}
-		if v[6].f64 != nil && v[6].valid[i] {
-			e.value = v[6].f64[i]
-		}
-		if len(blocks) == 0 || len(blocks[len(blocks)-1]) == eventBlock {
-			if len(blocks)*eventBlock > math.MaxUint32-eventBlock {
-				tooMany = true
-				return
-			}
-			blocks = append(blocks, make([]rawEvent, 0, eventBlock))
-		}
-		blocks[len(blocks)-1] = append(blocks[len(blocks)-1], e)
-		total++
-	})
-	if err == nil && tooMany {
-		err = fmt.Errorf("features: %s: more than %d events, the most one walk over people holds", h.opts.Mapping.Events.File, uint32(math.MaxUint32))
-	}
-	if err != nil {
+	src := &people{h: h, n: len(h.pContact), nAttrs: 3 + len(h.opts.Attributes)}
+	if err := src.loadEvents(ctx); err != nil {
 		return nil, rep, err
 	}
-	// Counting sort by person, stable: each person's events stay in file order.
-	// Counting sort of event positions by person, stable: each person's events stay in file
-	// order. Positions, not records, are sorted: half the memory of a sorted copy.
-	src.evOff = make([]int, src.n+1)
-	for _, b := range blocks {
-		for _, e := range b {
-			src.evOff[e.person+1]++
-		}
-	}
-	for p := range src.n {
-		src.evOff[p+1] += src.evOff[p]
-	}
-	src.evPos = make([]uint32, total)
-	at := slices.Clone(src.evOff[:src.n])
-	for k, b := range blocks {
-		for j, e := range b {
-			src.evPos[at[e.person]] = uint32(k*eventBlock + j)
-			at[e.person]++
-		}
-	}
-	src.blocks = blocks
 	src.keys, src.prods = &products{ids: map[string]int32{}}, &products{ids: map[string]int32{}}
 	if src.txs, err = h.readTransactions(ctx, src.keys, src.prods); err != nil {
 		return nil, rep, err
@@ -249,9 +297,9 @@ func (src *people) fill(p int, b *personBuf) *Person {
 		}
 	}
 	b.events = b.events[:0]
-	n := src.names
 	for _, pos := range src.evPos[src.evOff[p]:src.evOff[p+1]] {
-		e := &src.blocks[pos/eventBlock][pos%eventBlock]
+		blk := src.blocks[pos/eventBlock]
+		e, n := &blk.recs[pos%eventBlock], src.names[blk.worker]
 		b.events = append(b.events, Event{TS: time.Unix(0, e.ts).UTC(), Type: n[e.typ], Page: n[e.page],
 			Channel: n[e.channel], Campaign: n[e.campaign], AnonymousID: n[e.anonymous], Email: n[e.mail], Value: e.value})
 	}
