@@ -390,16 +390,25 @@ func (m *BGNBD) ExpectedPurchases(t float64) float64 {
 // (Abramowitz & Stegun 15.3.3) turns the bracket into 1 − (1−z)^(a−1) ₂F₁(a+b−1−r, a−1;
 // a+b+x−1; z), whose parameters do not grow with x: no overflow for large frequencies.
 // At a = 1 the expression is 0/0; within 1e-5 of it, it is evaluated as the mean of the
-// values at a = 1 ± 1e-5.
+// values at a = 1 ± 1e-5. For x = 0 and a + b < 1 the ₂F₁ has a negative c = a+b−1 and a
+// negative value (the prefactor is then negative too); at a + b = 1 it has a pole, and within
+// 1e-5 of it the mean of the values at b ± 1e-5 is used.
 func (m *BGNBD) ConditionalExpectedPurchases(t, x, tx, T float64) float64 {
 	if !(t > 0) {
 		return 0
 	}
+	const eps = 1e-5
+	at := func(b float64) float64 {
+		if math.Abs(m.A-1) < eps {
+			return (m.condExp(1-eps, b, t, x, T) + m.condExp(1+eps, b, t, x, T)) / 2
+		}
+		return m.condExp(m.A, b, t, x, T)
+	}
 	var e float64
-	if eps := 1e-5; math.Abs(m.A-1) < eps {
-		e = (m.condExp(1-eps, t, x, T) + m.condExp(1+eps, t, x, T)) / 2
+	if math.Abs(m.A+m.B+x-1) < eps {
+		e = (at(m.B-eps) + at(m.B+eps)) / 2
 	} else {
-		e = m.condExp(m.A, t, x, T)
+		e = at(m.B)
 	}
 	e *= m.PAlive(x, tx, T)
 	if !(e >= 0) || math.IsInf(e, 0) {
@@ -408,13 +417,21 @@ func (m *BGNBD) ConditionalExpectedPurchases(t, x, tx, T float64) float64 {
 	return e
 }
 
-// condExp is eq. (10) without its P(alive) factor, at a given value of a.
-func (m *BGNBD) condExp(a, t, x, T float64) float64 {
-	r, al, b := m.R, m.Alpha, m.B
+// condExp is eq. (10) without its P(alive) factor, at given values of a and b.
+func (m *BGNBD) condExp(a, b, t, x, T float64) float64 {
+	r, al := m.R, m.Alpha
 	z := t / (al + T + t)
 	l1z := math.Log(al+T) - math.Log(al+T+t) // log(1−z)
-	lf := logHyp2f1(a+b-1-r, a-1, a+b+x-1, z)
-	bracket := -math.Expm1((a-1)*l1z + lf)
+	lf, sign := signedLogHyp2f1(a+b-1-r, a-1, a+b+x-1, z)
+	var bracket float64
+	switch sign {
+	case 1:
+		bracket = -math.Expm1((a-1)*l1z + lf)
+	case -1:
+		bracket = 1 + math.Exp((a-1)*l1z+lf)
+	default:
+		return math.NaN()
+	}
 	return (a + b + x - 1) / (a - 1) * bracket
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/diff/fd"
+	"gonum.org/v1/gonum/mathext"
 )
 
 // TestFitBGNBDRecovery fits simulated data and checks that the truth lies within 2.5
@@ -300,6 +301,44 @@ func TestLogHyp2f1(t *testing.T) {
 			if got, want := logHyp2f1(a, 3.5, 3.5, z), -a*math.Log1p(-z); math.Abs(got-want) > 1e-10*math.Max(1, math.Abs(want)) {
 				t.Errorf("2F1(%g,3.5;3.5;%g): log %g, want %g", a, z, got, want)
 			}
+		}
+	}
+}
+
+// TestConditionalExpectedPurchasesSmallAB checks E[Y(t) | x, t_x, T] when a + b < 1, where for
+// customers without a repeat purchase (x = 0) the ₂F₁ of eq. (10) has a negative c = a+b−1
+// and a negative value. Reference: eq. (10) in its original, untransformed form with gonum's
+// Cephes ₂F₁ (fine at these small parameters). Before signed ₂F₁ these came out as 0.
+func TestConditionalExpectedPurchasesSmallAB(t *testing.T) {
+	for _, m := range []BGNBD{
+		{R: 0.25, Alpha: 4.4, A: 0.14, B: 0.72},
+		{R: 1.3, Alpha: 9, A: 0.4, B: 0.3},
+		{R: 0.5, Alpha: 2, A: 0.3, B: 0.7 - 2e-6}, // next to the pole at a + b = 1
+	} {
+		for _, c := range []struct{ x, tx, T, t float64 }{
+			{0, 0, 0, 52}, {0, 0, 30, 39}, {0, 0, 5, 200}, {1, 3, 10, 52}, {4, 20, 40, 26},
+		} {
+			got := m.ConditionalExpectedPurchases(c.t, c.x, c.tx, c.T)
+			a, b, r, al := m.A, m.B, m.R, m.Alpha
+			z := c.t / (al + c.T + c.t)
+			f := mathext.Hypergeo(r+c.x, b+c.x, a+b+c.x-1, z)
+			want := (a + b + c.x - 1) / (a - 1) * (1 - math.Pow((al+c.T)/(al+c.T+c.t), r+c.x)*f) * m.PAlive(c.x, c.tx, c.T)
+			tol := 1e-8 * math.Max(1, math.Abs(want))
+			if math.Abs(a+b+c.x-1) < 1e-5 {
+				tol = 1e-4 * math.Max(1, math.Abs(want)) // evaluated beside the pole
+			}
+			if !(got > 0) || math.Abs(got-want) > tol {
+				t.Errorf("%+v, %+v: E = %.12g, want %.12g", m, c, got, want)
+			}
+		}
+		// More time, more expected purchases.
+		prev := 0.0
+		for _, tt := range []float64{1, 5, 26, 52, 104, 520} {
+			e := m.ExpectedPurchases(tt)
+			if !(e > prev) {
+				t.Errorf("%+v: E[X(%g)] = %g, not above E at the previous t %g", m, tt, e, prev)
+			}
+			prev = e
 		}
 	}
 }

@@ -6,18 +6,33 @@ import "math"
 // 1 together with slowly decaying terms (a horizon tens of thousands of times α+T).
 const maxHypTerms = 1_000_000
 
-// logHyp2f1 returns log ₂F₁(a, b; c; z) for 0 <= z < 1 and c > 0 by summing the Gauss series
-// Σ (a)_n (b)_n / ((c)_n n!) zⁿ (Abramowitz & Stegun 15.1.1) with rescaling, so neither
-// large parameters nor values near z = 1 overflow. The sum is stopped when the geometric
-// bound on the remaining terms falls below 1e-16 of the total. It returns NaN when the
-// series is not positive (never the case for the BG/NBD arguments, see
-// ConditionalExpectedPurchases).
+// logHyp2f1 returns log ₂F₁(a, b; c; z) for 0 <= z < 1 and c > 0, or NaN when the value is
+// not positive. See signedLogHyp2f1.
+func logHyp2f1(a, b, c, z float64) float64 {
+	l, sign := signedLogHyp2f1(a, b, c, z)
+	if sign <= 0 {
+		return math.NaN()
+	}
+	return l
+}
+
+// signedLogHyp2f1 returns log |₂F₁(a, b; c; z)| and the sign of ₂F₁ (+1, −1, or 0 when it is
+// zero or undefined) for 0 <= z < 1 and c not a non-positive integer, by summing the Gauss
+// series Σ (a)_n (b)_n / ((c)_n n!) zⁿ (Abramowitz & Stegun 15.1.1) with rescaling, so
+// neither large parameters nor values near z = 1 overflow. The sum is stopped when the
+// geometric bound on the remaining terms falls below 1e-16 of the total.
+//
+// The value is negative for some BG/NBD arguments: for a customer with no repeat purchase
+// (x = 0) and a + b < 1, c = a + b − 1 is negative (see ConditionalExpectedPurchases).
 //
 // gonum's mathext.Hypergeo (Cephes) is not used: for parameters in the hundreds with z near
 // 1 it can take minutes.
-func logHyp2f1(a, b, c, z float64) float64 {
+func signedLogHyp2f1(a, b, c, z float64) (float64, float64) {
 	if z == 0 {
-		return 0
+		return 0, 1
+	}
+	if c <= 0 && c == math.Floor(c) {
+		return math.NaN(), 0
 	}
 	sum, term := 1.0, 1.0
 	logScale := 0.0
@@ -42,8 +57,11 @@ func logHyp2f1(a, b, c, z float64) float64 {
 			}
 		}
 	}
-	if !(sum > 0) {
-		return math.NaN()
+	switch {
+	case sum > 0:
+		return math.Log(sum) + logScale, 1
+	case sum < 0:
+		return math.Log(-sum) + logScale, -1
 	}
-	return math.Log(sum) + logScale
+	return math.NaN(), 0
 }
