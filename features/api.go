@@ -106,8 +106,10 @@ type Profile struct {
 // Person is a stitched person with its raw history, as ForEachPerson hands it out: the events
 // and transactions of every identifier linked to the surviving contact.
 type Person struct {
-	ContactID  string
-	MergedIDs  []string
+	ContactID string
+	MergedIDs []string
+	// Attributes holds the surviving contact's columns as a Profile's do: created_at, stage,
+	// stage_since and email (under their mapped names) and every attribute column.
 	Attributes map[string]any
 	Events     []Event
 	// Transactions holds all transactions, including those at or after the as-of time (labels).

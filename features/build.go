@@ -32,6 +32,8 @@ type history struct {
 	cCreated    []int64
 	cStage      []string
 	cStageSince []int64
+	cEmail      []string    // only with keepEmail
+	keepEmail   bool        // the people walk hands the email to scorecards as an attribute
 	attrNum     [][]float64 // [attribute][contact]
 	attrStr     [][]string
 
@@ -271,6 +273,11 @@ func (h *history) readContacts(ctx context.Context) error {
 			h.cCreated = append(h.cCreated, created)
 			if e := str(&v[2], i); len(e) > 0 {
 				h.union(nd, h.node(e))
+				if h.keepEmail {
+					h.cEmail = append(h.cEmail, string(e))
+				}
+			} else if h.keepEmail {
+				h.cEmail = append(h.cEmail, "")
 			}
 			h.cStage = append(h.cStage, intern(str(&v[3], i)))
 			since := int64(noTS)

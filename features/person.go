@@ -251,10 +251,11 @@ func loadPeople(ctx context.Context, dir string, opts Options) (*people, Report,
 		return nil, rep, err
 	}
 	h := newHistory(dir, opts, &rep)
+	h.keepEmail = true
 	if err := h.stitch(ctx); err != nil {
 		return nil, rep, err
 	}
-	src := &people{h: h, n: len(h.pContact), nAttrs: 3 + len(h.opts.Attributes)}
+	src := &people{h: h, n: len(h.pContact), nAttrs: 4 + len(h.opts.Attributes)}
 	if err := src.loadEvents(ctx); err != nil {
 		return nil, rep, err
 	}
@@ -286,6 +287,9 @@ func (src *people) fill(p int, b *personBuf) *Person {
 	}
 	if h.cStageSince[c] != noTS {
 		attrs[cm.StageSince] = time.Unix(0, h.cStageSince[c]).UTC()
+	}
+	if h.cEmail[c] != "" {
+		attrs[cm.Email] = h.cEmail[c] // for scorecard conditions such as email matches "@gmail"
 	}
 	for a, at := range h.opts.Attributes {
 		if at.Categorical {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -14,11 +15,14 @@ func TestMapPersonsAgrees(t *testing.T) {
 	dir := generated(t)
 	opts := Options{AsOf: testAsOf}
 	var want []string
-	withHistory := 0
+	withHistory, withEmail := 0, 0
 	_, err := ForEachPerson(context.Background(), dir, opts, func(p *Person) error {
 		want = append(want, fmt.Sprintf("%+v", *p)) // fmt prints maps sorted by key
 		if len(p.Events) > 0 && len(p.Transactions) > 0 {
 			withHistory++
+		}
+		if e, ok := p.Attributes["email"].(string); ok && strings.Contains(e, "@") {
+			withEmail++
 		}
 		return nil
 	})
@@ -27,6 +31,10 @@ func TestMapPersonsAgrees(t *testing.T) {
 	}
 	if len(want) < 500 || withHistory < 50 {
 		t.Fatalf("fixture too small: %d people, %d with events and transactions", len(want), withHistory)
+	}
+	// Scorecards test the email (e.g. free-mail domains): the walk hands it over like a profile.
+	if withEmail < len(want)/2 {
+		t.Errorf("only %d of %d people have their contact email among the attributes", withEmail, len(want))
 	}
 	for _, workers := range []int{1, 2, 5} {
 		var got []string

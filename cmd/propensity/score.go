@@ -246,14 +246,19 @@ func newScoreFileRow(resp serving.Response) scoreFileRow {
 
 func ptr[T any](v T) *T { return &v }
 
-// reasonsString renders reason codes as "feature=value:+0.420 other=3:-0.100".
+// reasonsString renders reason codes as "feature=value:+0.420 other=3:-0.100"; a missing
+// value is written "missing" (as in "days_since_last_event=missing:+1.150").
 func reasonsString(rs []serving.Reason) string {
 	var b strings.Builder
 	for i, r := range rs {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		fmt.Fprintf(&b, "%s=%v:%+.3f", r.Feature, r.Value, r.Effect)
+		v := r.Value
+		if v == nil {
+			v = "missing"
+		}
+		fmt.Fprintf(&b, "%s=%v:%+.3f", r.Feature, v, r.Effect)
 	}
 	return b.String()
 }

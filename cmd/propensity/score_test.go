@@ -151,8 +151,19 @@ func TestScoreHistoryMatchesProfiles(t *testing.T) {
 	if _, err := synth.Generate(context.Background(), dir, synth.Options{Contacts: 400, Seed: 11, AsOf: asOf}); err != nil {
 		t.Fatal(err)
 	}
+	// A folder of two scorecards chosen by audience: b2b, then dealership for everyone else.
+	cards := t.TempDir()
+	for _, f := range []string{"b2b.yaml", "dealership.yaml"} {
+		b, err := os.ReadFile(filepath.Join("../../data/scorecards", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(cards, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	out := filepath.Join(t.TempDir(), "scores.parquet")
-	code, stdout, stderr := scoreRunCLI(t, "score", "--scorecard", "../../data/scorecards", "--data", dir, "--as-of", "2026-03-10", "--out", out, "--json")
+	code, stdout, stderr := scoreRunCLI(t, "score", "--scorecard", cards, "--data", dir, "--as-of", "2026-03-10", "--out", out, "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -182,7 +193,7 @@ func TestScoreHistoryMatchesProfiles(t *testing.T) {
 			t.Errorf("%s has no row", p.ContactID)
 			return nil
 		}
-		code, stdout, stderr := scoreRunCLI(t, "score", "--scorecard", "../../data/scorecards", "--profile", scoreWriteFile(t, "p.json", scoreProfileJSON(t, p, asOf)), "--json")
+		code, stdout, stderr := scoreRunCLI(t, "score", "--scorecard", cards, "--profile", scoreWriteFile(t, "p.json", scoreProfileJSON(t, p, asOf)), "--json")
 		if code != 0 {
 			t.Errorf("%s: exit %d: %s", p.ContactID, code, stderr)
 			return nil
@@ -237,4 +248,11 @@ func scoreProfileJSON(t *testing.T, p *features.Person, asOf time.Time) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+func TestReasonsString(t *testing.T) {
+	got := reasonsString([]serving.Reason{{Feature: "age", Value: 41.0, Effect: 0.42}, {Feature: "days_since_last_event", Value: nil, Effect: -1.15}, {Feature: "plan", Value: "pro", Effect: 0.1}})
+	if want := "age=41:+0.420 days_since_last_event=missing:-1.150 plan=pro:+0.100"; got != want {
+		t.Errorf("reasonsString = %q, want %q", got, want)
+	}
 }

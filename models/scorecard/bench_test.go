@@ -39,10 +39,10 @@ func BenchmarkScore200Events(b *testing.B) {
 	}
 }
 
-// BenchmarkScoreBatch scores 10,000 contacts of 0 to 100 events each with the folder of
-// sample scorecards (audience selection included).
+// BenchmarkScoreBatch scores 10,000 contacts of 0 to 100 events each with the b2b and
+// dealership sample scorecards (audience selection included).
 func BenchmarkScoreBatch(b *testing.B) {
-	set := loadFile(b, "../../data/scorecards")
+	set := loadFiles(b, "../../data/scorecards/b2b.yaml", "../../data/scorecards/dealership.yaml")
 	rng := rand.New(rand.NewPCG(3, 4))
 	people := make([]Input, 10_000)
 	for i := range people {

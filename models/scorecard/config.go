@@ -113,7 +113,7 @@ type Config struct {
 // Threshold is the lowest total of a stage.
 type Threshold struct {
 	Stage  string `json:"stage"`
-	Points int
+	Points int    `json:"points"`
 }
 
 // Grades hold the cut points of the grade letters and levels: fit >= Fit[0] is A, >= Fit[1]
@@ -137,16 +137,16 @@ type Caps struct {
 // stage it has reached, by its stage attribute, a stage's attribute condition or any of a
 // stage's events, and earns that stage's points in the lifecycle dimension.
 type LifecycleConfig struct {
-	Attribute string `json:"attribute"` // attribute holding the contact's stage, compared case-insensitively; default "stage"
-	Stages    []LifecycleStage
+	Attribute string           `json:"attribute"` // attribute holding the contact's stage, compared case-insensitively; default "stage"
+	Stages    []LifecycleStage `json:"stages"`
 }
 
 // LifecycleStage is one step of the lifecycle, listed from first to last.
 type LifecycleStage struct {
 	Name   string      `json:"name"`
 	Points int         `json:"points"`
-	When   Condition   `json:"when,omitzero"` // optional: reached when the attributes match
-	Event  *EventMatch // optional: reached when any event before as-of matches
+	When   Condition   `json:"when,omitzero"`   // optional: reached when the attributes match
+	Event  *EventMatch `json:"event,omitempty"` // optional: reached when any event before as-of matches
 }
 
 // RuleConfig is one scoring rule or gate.
@@ -173,7 +173,7 @@ type RuleConfig struct {
 	Decay     Decay `json:"decay,omitzero"`
 }
 
-// MarshalJSON writes durations in the YAML form ("720h0m0s" rather than nanoseconds).
+// MarshalJSON writes durations in the YAML form ("30d" rather than nanoseconds).
 func (r RuleConfig) MarshalJSON() ([]byte, error) {
 	type plain RuleConfig
 	return json.Marshal(struct {
@@ -198,9 +198,17 @@ func (d Decay) MarshalJSON() ([]byte, error) {
 	}{durationText(d.HalfLife), durationText(d.Window)})
 }
 
+// durationText writes d as the YAML does (ParseDuration reads it back): whole weeks as "2w",
+// whole days as "30d", else Go's form ("36h0m0s", "90m0s").
 func durationText(d time.Duration) string {
-	if d == 0 {
+	const day = 24 * time.Hour
+	switch {
+	case d == 0:
 		return ""
+	case d%(7*day) == 0:
+		return strconv.FormatInt(int64(d/(7*day)), 10) + "w"
+	case d%day == 0:
+		return strconv.FormatInt(int64(d/day), 10) + "d"
 	}
 	return d.String()
 }
@@ -397,7 +405,11 @@ func (c *Config) validate() []error {
 			c.problem(&errs, p+".within", ErrInvalid, "must be positive")
 		}
 		if r.MinCount < 1 {
-			c.problem(&errs, p+".min_count", ErrInvalid, "must be 1 or more, not %d", r.MinCount)
+			given := r.MinCount
+			if given == explicitZeroMinCount {
+				given = 0
+			}
+			c.problem(&errs, p+".min_count", ErrInvalid, "must be 1 or more, not %d", given)
 		}
 		if r.PerDayCap < 0 || (r.PerDayCap > 0 && !r.Repeatable) {
 			c.problem(&errs, p+".per_day_cap", ErrInvalid, "a per-day cap needs repeatable: true and must be 1 or more")
@@ -439,3 +451,7 @@ func (c *Config) validateEvent(errs *[]error, p string, e *EventMatch, known map
 		c.problem(errs, p+".value", ErrOrder, "min %g is above max %g", *e.MinValue, *e.MaxValue)
 	}
 }
+
+// explicitZeroMinCount marks a min_count written as 0 in YAML (0 in a Rule built in Go means
+// the default, 1), so that validation can refuse it and quote it.
+const explicitZeroMinCount = math.MinInt32

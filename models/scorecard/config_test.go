@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -176,10 +177,32 @@ func TestConfigJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"name":"pricing","dimension":"engagement","points":5,"event":{"type":["page_view"],"page":"/pricing","channel":"paid_*","campaign":"spring-*"},"min_count":1,"repeatable":true,"per_day_cap":1,"decay":{"half_life":"336h0m0s"}}`,
-		`"audience":"account_type == \"b2b\""`, `"within":"720h0m0s"`, `"caps":{"fit":40,"engagement":60,"lifecycle":20,"total":100}`} {
+	for _, want := range []string{`"name":"pricing","dimension":"engagement","points":5,"event":{"type":["page_view"],"page":"/pricing","channel":"paid_*","campaign":"spring-*"},"min_count":1,"repeatable":true,"per_day_cap":1,"decay":{"half_life":"2w"}}`,
+		`"audience":"account_type == \"b2b\""`, `"within":"30d"`, `"caps":{"fit":40,"engagement":60,"lifecycle":20,"total":100}`,
+		`"thresholds":[{"stage":"cold","points":0},{"stage":"warm","points":20},{"stage":"hot","points":50}]`,
+		`"stages":[{"name":"subscriber","points":0},`, `{"name":"customer","points":20,"event":{"type":["purchase"]}}`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("JSON lacks %s:\n%s", want, b)
 		}
+	}
+}
+
+// TestDurationTextRoundTrip checks that the JSON form of durations reads back as the same
+// duration, and uses the YAML's units where they fit.
+func TestDurationTextRoundTrip(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		14 * 24 * time.Hour: "2w", 30 * 24 * time.Hour: "30d", 36 * time.Hour: "36h0m0s",
+		90 * time.Minute: "1h30m0s", 700 * 24 * time.Hour: "100w", 1: "1ns",
+	} {
+		got := durationText(d)
+		if got != want {
+			t.Errorf("durationText(%v) = %q, want %q", d, got, want)
+		}
+		if back, err := ParseDuration(got); err != nil || back != d {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", got, back, err, d)
+		}
+	}
+	if durationText(0) != "" {
+		t.Errorf("zero duration: %q, want empty", durationText(0))
 	}
 }

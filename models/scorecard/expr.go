@@ -56,7 +56,9 @@ func (e *MatchError) Unwrap() error { return e.Err }
 // Values compare as follows. A field that is absent, nil, NaN or the empty string is missing:
 // every comparison with it is false except != and "not in", which are true. Numbers of any Go
 // type (and json.Number) compare numerically; a string that parses as a number compares with
-// a number constant as that number. Strings order lexically. Equality between different kinds
+// a number constant as that number, and the strings "true" and "false" (any case) equal the
+// boolean constants (history files' boolean columns are read as such strings). Strings
+// order lexically. Equality between different kinds
 // is false; ordering between different kinds is an error wrapping ErrType.
 type Condition struct {
 	root cnode
@@ -419,8 +421,13 @@ func equal(v any, l literal) bool {
 		f, ok := asNumber(v)
 		return ok && f == l.num
 	case 'b':
-		b, ok := v.(bool)
-		return ok && b == l.b
+		switch x := v.(type) {
+		case bool:
+			return x == l.b
+		case string: // batch history reads boolean columns as "true"/"false"
+			return strings.EqualFold(x, strconv.FormatBool(l.b))
+		}
+		return false
 	}
 	if t, ok := v.(time.Time); ok {
 		return l.tm != nil && t.Equal(*l.tm)

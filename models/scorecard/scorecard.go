@@ -526,12 +526,25 @@ type Set struct {
 	cards []*Scorecard
 }
 
-// NewSet compiles cfgs into a set; names must be unique.
+// NewSet compiles cfgs into a set; names must be unique, and a scorecard after one without
+// an audience (which scores every contact) is refused, as it could never be used.
 func NewSet(cfgs ...Config) (*Set, error) {
 	set := &Set{}
 	var errs []error
 	names := map[string]bool{}
-	for _, c := range cfgs {
+	var everyone *Config // the first scorecard without an audience
+	for i, c := range cfgs {
+		if everyone != nil {
+			where := ""
+			if everyone.file != "" {
+				where = " (" + everyone.file + ")"
+			}
+			errs = append(errs, &ConfigError{File: c.file, Line: c.line("name"), Field: c.prefix + "name",
+				Detail: fmt.Sprintf("scorecard %q is never used: %q%s comes first and, with no audience, scores every contact (give it an audience, or load the files one at a time)", c.Name, everyone.Name, where),
+				Err: ErrInvalid})
+		} else if c.Audience.IsZero() {
+			everyone = &cfgs[i]
+		}
 		sc, err := New(c)
 		if err != nil {
 			errs = append(errs, err)

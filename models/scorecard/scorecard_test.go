@@ -2,6 +2,7 @@ package scorecard
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -21,6 +22,22 @@ func day(s string) time.Time {
 func loadFile(t testing.TB, path string) *Set {
 	t.Helper()
 	set, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+// loadFiles loads each file and joins their scorecards, in order, into one set.
+func loadFiles(t testing.TB, paths ...string) *Set {
+	t.Helper()
+	var cfgs []Config
+	for _, p := range paths {
+		for _, sc := range loadFile(t, p).Scorecards() {
+			cfgs = append(cfgs, sc.Config())
+		}
+	}
+	set, err := NewSet(cfgs...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,16 +212,19 @@ func TestB2BScorecard(t *testing.T) {
 }
 
 func TestEmbeddedScorecardsLoad(t *testing.T) {
-	set := loadFile(t, "../../data/scorecards")
-	if len(set.Scorecards()) != 3 {
-		t.Fatalf("got %d scorecards", len(set.Scorecards()))
-	}
 	for _, name := range []string{"b2b", "dealership", "financial_adviser"} {
-		if set.Lookup(name) == nil {
+		if set := loadFile(t, "../../data/scorecards/"+name+".yaml"); set.Lookup(name) == nil {
 			t.Errorf("no scorecard %q", name)
 		}
 	}
-	// Scorecards are picked by audience, in file name order.
+	// The folder is three alternatives, not one set: dealership has no audience, so
+	// financial_adviser after it could never score anyone, and loading says so.
+	_, err := Load("../../data/scorecards")
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `financial_adviser.yaml:4: name: scorecard "financial_adviser" is never used: "dealership"`) {
+		t.Errorf("loading the folder: err = %v, want financial_adviser refused as never used", err)
+	}
+	set := loadFiles(t, "../../data/scorecards/b2b.yaml", "../../data/scorecards/dealership.yaml")
+	// Scorecards are picked by audience, in order.
 	for attrs, want := range map[string]string{"b2b": "b2b", "b2c": "dealership"} {
 		sc, err := set.Select(map[string]any{"account_type": attrs})
 		if err != nil || sc.Name() != want {
@@ -227,7 +247,7 @@ func TestScorecardFields(t *testing.T) {
 
 // TestConcurrentScore scores from several goroutines at once (run with -race).
 func TestConcurrentScore(t *testing.T) {
-	set := loadFile(t, "../../data/scorecards")
+	set := loadFiles(t, "../../data/scorecards/b2b.yaml", "../../data/scorecards/dealership.yaml")
 	want, err := set.Score(contractProfile())
 	if err != nil {
 		t.Fatal(err)

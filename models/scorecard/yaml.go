@@ -354,7 +354,7 @@ func (d *decoder) rule(n *yaml.Node, path string, r *RuleConfig) {
 	})
 	if r.MinCount == 0 {
 		if _, given := d.lines[path+".min_count"]; given {
-			r.MinCount = -1 // an explicit 0 is a mistake, not the default
+			r.MinCount = explicitZeroMinCount // an explicit 0 is a mistake, not the default
 		}
 	}
 }

@@ -395,6 +395,10 @@ func modelProbabilities(ctx context.Context, o Options, hold []row) ([]float64, 
 		fopts = used
 		fopts.Horizon = o.Horizon
 		res, err := tabular.Train(ctx, train.d, nil, tabular.Options{Seed: o.Seed, TestShare: 0.2})
+		if errors.Is(err, tabular.ErrInsufficient) {
+			// Bad input (too little history), not a failure: callers map ErrInsufficient.
+			return nil, "", fmt.Errorf("%w: fitting the comparison model on the snapshot at %s: %w", ErrInsufficient, o.AsOf.Add(-o.Horizon).Format(time.DateOnly), err)
+		}
 		if err != nil {
 			return nil, "", fmt.Errorf("evaluate: fitting the comparison model on the snapshot at %s: %w", o.AsOf.Add(-o.Horizon).Format(time.DateOnly), err)
 		}
