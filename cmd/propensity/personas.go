@@ -17,12 +17,24 @@ import (
 	"github.com/propensity-dev/propensity/training/tabular"
 )
 
-const personasUsage = `(--data DIR --as-of DATE | --table FILE [--id COL] [--exclude COLS]) [--k N|auto] [--k-min 2 --k-max 10] [--segments FILE] [--seed S] --out DIR [--json]`
+const personasUsage = `(--data DIR --as-of DATE [--feature-set persona|all] | --table FILE [--id COL]) [--columns COLS] [--exclude COLS] [--k N|auto] [--k-min 2 --k-max 10] [--criterion silhouette|bic|gap] [--segments FILE] [--seed S] --out DIR [--json]`
 
 const personasSummary = `Cluster people into personas (k-means on standardised features, log1p for skewed
-counts and amounts, one-hot for small categoricals), profile and name them, and flag the
-segments of a YAML rules file. Writes personas.json, assignments.parquet, assignments.csv,
-report.html and the model artifact (OUT/model) into OUT.`
+counts and amounts, one-hot for small categoricals, each categorical weighted as one
+column), profile and name them, and flag the segments of a YAML rules file. Writes
+personas.json, assignments.parquet, assignments.csv, report.html and the model artifact
+(OUT/model) into OUT.
+
+With --data the personas are built from demographics and the mix of behaviour, not raw
+volumes (--feature-set persona, the default): the contact attributes age, income and
+account type; the share of page views by page category (90 days); the share of recent
+activity by event type (page views, e-mail opens and clicks, webinars, social, surveys,
+downloads, purchases); e-mail clicks per open; the share of spend by product category;
+purchase_count and the mean amount per purchase; tenure_days, days_since_last_event,
+n_events_90d, days_since_last_purchase and satisfaction_last. Shares are smoothed towards
+the population share and arcsine-square-root encoded. personas.json lists the inputs used
+("columns"). --feature-set all clusters every feature column; --columns replaces the set
+with the listed columns; --exclude drops columns from either.`
 
 // runPersonas wires flags into training/personas.
 func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
@@ -32,7 +44,8 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	table := fs.String("table", "", "Parquet or CSV table, one row per contact")
 	id := fs.String("id", "", "identifier column (default: detected contact_id/id/customer_id, else row numbers)")
 	exclude := fs.String("exclude", "", "comma-separated columns left out of the clustering (still usable by segments)")
-	columns := fs.String("columns", "", "comma-separated columns to cluster on (default: all but --id and --exclude)")
+	columns := fs.String("columns", "", "comma-separated columns to cluster on (default: the persona feature set with --data, all but --id and --exclude with --table)")
+	featureSet := fs.String("feature-set", "persona", "with --data: persona (demographics and behaviour mix, see above) or all (every feature column)")
 	kFlag := fs.String("k", "auto", "number of personas, or auto to choose in [--k-min, --k-max]")
 	kMin := fs.Int("k-min", 2, "smallest k tried by --k auto")
 	kMax := fs.Int("k-max", 10, "largest k tried by --k auto")
@@ -115,6 +128,18 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		if opts.ID == "" {
 			opts.ID = "contact_id"
+		}
+		switch {
+		case len(opts.Columns) > 0:
+		case *featureSet == "persona":
+			set := personas.PersonaFeatures(f)
+			set.Use(&opts)
+			for _, n := range set.Notes {
+				env.log.Warn(n)
+			}
+		case *featureSet == "all":
+		default:
+			return usagef("--feature-set: %q is not persona or all", *featureSet)
 		}
 		// Feature tables have documented nulls (days since the last event when there is none).
 		opts.Persona.Transform.Impute = true

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -106,6 +107,42 @@ func TestPersonasFromHistory(t *testing.T) {
 	}
 	if sum.K != 3 || sum.Rows < 300 || total != sum.Rows {
 		t.Fatalf("summary %+v", sum)
+	}
+	// The default persona feature set: demographics and shares, not every feature column.
+	raw, err := os.ReadFile(filepath.Join(out, "personas.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cat struct {
+		Columns []string `json:"columns"`
+	}
+	if err := json.Unmarshal(raw, &cat); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"age", "account_type", "decayed_webinar/decayed_events", "purchase_amount_sum/purchase_count"} {
+		if !slices.Contains(cat.Columns, want) {
+			t.Errorf("personas.json columns lack %q: %v", want, cat.Columns)
+		}
+	}
+	if slices.Contains(cat.Columns, "n_page_view_7d") {
+		t.Errorf("the persona feature set has a raw weekly count: %v", cat.Columns)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--feature-set", "all", "--k", "2"}, 0, "2 personas"},
+		{[]string{"--columns", "age,tenure_days", "--k", "2"}, 0, "2 personas"},
+		{[]string{"--feature-set", "some"}, exitUsage, `--feature-set: "some"`},
+	} {
+		stdout.Reset()
+		stderr.Reset()
+		args := append([]string{"personas", "--data", hist, "--as-of", "2026-01-01", "--out", filepath.Join(t.TempDir(), "o")}, tc.args...)
+		code := realMain(context.Background(), args, &stdout, &stderr)
+		if code != tc.code || !strings.Contains(stdout.String()+stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d (want %d), output %q lacks %q", tc.args, code, tc.code, stdout.String()+stderr.String(), tc.want)
+		}
 	}
 }
 

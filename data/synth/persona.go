@@ -148,7 +148,7 @@ func Catalog() []Persona {
 		},
 		{
 			ID: 2, Name: "researchers who never buy", Weight: 0.2,
-			B2BShare: 0.3, AgeMean: 26, AgeSD: 4, IncomeLogMean: 10.2, IncomeLogSD: 0.4, StudentShare: 0.45,
+			B2BShare: 0.3, AgeMean: 24, AgeSD: 3, IncomeLogMean: 10.2, IncomeLogSD: 0.4, StudentShare: 0.6,
 			Regions:      [10]float64{1, 1, 1, 3, 3, 1, 1, 1, 1, 1},
 			CreatedShape: 1.0,
 			BurstRate:    0.0574, ActiveWeeks: 400, ResidualActivity: 0.6, SessionsPerBurst: 1.8, PagesPerSession: 3,
@@ -182,7 +182,7 @@ func Catalog() []Persona {
 		},
 		{
 			ID: 4, Name: "careers and blog readers", Weight: 0.15,
-			B2BShare: 0.55, AgeMean: 30, AgeSD: 4, IncomeLogMean: 10.8, IncomeLogSD: 0.3, StudentShare: 0.15,
+			B2BShare: 0.8, AgeMean: 36, AgeSD: 4, IncomeLogMean: 10.8, IncomeLogSD: 0.3, StudentShare: 0.02,
 			Regions:      [10]float64{1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
 			CreatedShape: 1.6,
 			BurstRate:    0.051, ActiveWeeks: 300, ResidualActivity: 0.6, SessionsPerBurst: 1.4, PagesPerSession: 3,

@@ -7,8 +7,13 @@
 // numeric column is then standardised (population standard deviation). Categorical columns
 // with at most 12 levels are one-hot encoded and each indicator standardised; columns with
 // more levels, and constant columns, are left out with a note (all columns constant is an
-// error). A missing number is an error naming column and row unless imputation is on, in
-// which case it takes the column median; Model.Assign always imputes missing numbers.
+// error); with TransformSettings.WeightLevels each indicator is scaled by 1/√levels so that
+// a categorical column weighs as much as one numeric column. Derived inputs are shares
+// (smoothed towards the population share, arcsine-root encoded) and ratios of two numeric
+// columns; the model records their definition and reads their source columns, so a saved
+// model computes them itself. A missing number is an error naming column and row unless
+// imputation is on, in which case it takes the column median; Model.Assign always imputes
+// missing numbers.
 //
 // Names come from the traits: the encoded dimensions whose persona mean is furthest, in
 // standard deviations, from the population mean. Column names following the feature

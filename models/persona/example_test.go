@@ -131,3 +131,30 @@ func ExampleModel_InputNames() {
 	// Output:
 	// [purchase_amount_sum n_page_view_30d plan] <nil>
 }
+
+// Shares of sparse counts are smoothed towards the population share (here 16 blog pages in
+// 29 page views, 0.552) and arcsine-root encoded; a ratio is 0 when its denominator is.
+func ExampleDerived() {
+	f := &frame.Frame{}
+	f.AddNumeric("page_blog_90d", []float64{0, 1, 4, 0, 9, 2})
+	f.AddNumeric("n_page_view_90d", []float64{0, 2, 4, 5, 10, 8})
+	f.AddNumeric("purchase_amount_sum", []float64{0, 30, 0, 250, 40, 90})
+	f.AddNumeric("purchase_count", []float64{0, 1, 0, 5, 2, 3})
+	t, err := persona.FitTransform(f, persona.TransformSettings{
+		Columns: []string{},
+		Derived: []persona.Derived{
+			{Kind: persona.Share, Num: "page_blog_90d", Den: "n_page_view_90d"},
+			{Kind: persona.Ratio, Num: "purchase_amount_sum", Den: "purchase_count"},
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, in := range t.Inputs {
+		fmt.Printf("%s %s of %v prior %.3f\n", in.Name, in.Kind, in.Of, in.Prior)
+	}
+	// Output:
+	// page_blog_90d/n_page_view_90d share of [page_blog_90d n_page_view_90d] prior 0.552
+	// purchase_amount_sum/purchase_count ratio of [purchase_amount_sum purchase_count] prior 0.000
+}

@@ -30,7 +30,8 @@ func RiskColumn(name string) bool {
 // phrase turns a distinguishing dimension into a word or two for a name. The rules read the
 // naming conventions of the feature table (CONTRACT §6: n_<type>_<N>d, days_since_*, ...):
 // counts become frequent/rare, amounts high-/low-spend, recency recent/lapsed; a one-hot level
-// that is over-represented is named by its value; anything else is high-/low-<column>.
+// that is over-represented is named by its value; a derived "num/den" by its numerator;
+// anything else is high-/low-<column>.
 func phrase(dim string, z float64) string {
 	up := z > 0
 	pick := func(hi, lo string) string {
@@ -48,6 +49,14 @@ func phrase(dim string, z float64) string {
 			return words + "-page"
 		}
 		return words
+	}
+	// A derived share or ratio "num/den" reads as its numerator: a high share of blog
+	// pages is a blog-page visitor, a high share of spend on software is software-buying.
+	if num, _, ok := strings.Cut(dim, "/"); ok {
+		if c, ok := strings.CutPrefix(strings.ToLower(num), "spend_"); ok {
+			return pick(humanise(c)+"-buying", "non-"+humanise(c))
+		}
+		return phrase(num, z)
 	}
 	n := strings.ToLower(dim)
 	// Windowed and decayed variants of one count read the same: n_x_30d, decayed_x.

@@ -23,6 +23,9 @@ type Settings struct {
 	KMin, KMax int              // default 2 and 10
 	Criterion  kmeans.Criterion // how k is chosen; default by silhouette
 	KMeans     kmeans.Settings  // the final fit (default 10 restarts)
+	// Choose tunes the choice of k (its Min, Max and Criterion come from KMin, KMax and
+	// Criterion). Default: the kmeans.ChooseSettings defaults with 4 restarts per k.
+	Choose kmeans.ChooseSettings
 	// Stability of the final k; Resamples < 0 skips it. Default 10 resamples of 5,000 rows.
 	Stability kmeans.StabilitySettings
 	// Traits is the number of distinguishing features kept per persona. Default 5.
@@ -92,8 +95,9 @@ type Result struct {
 }
 
 // Fit transforms f, clusters it and profiles the clusters. Every column of f is used
-// (drop identifiers and labels first); value and risk columns (see ValueColumns,
-// RiskColumns) are also summarised per persona.
+// (drop identifiers and labels first) unless s.Transform.Columns lists the plain inputs;
+// s.Transform.Derived adds inputs computed from pairs of columns. Value and risk columns
+// of f (see ValueColumn, RiskColumn) are summarised per persona, clustered on or not.
 func Fit(f *frame.Frame, s Settings, src rand.Source) (*Result, error) {
 	if src == nil {
 		src = rand.NewPCG(1, 1)
@@ -118,7 +122,15 @@ func Fit(f *frame.Frame, s Settings, src rand.Source) (*Result, error) {
 		return nil, kmeans.ErrK
 	}
 	if k == 0 {
-		ch, err := kmeans.ChooseK(x, dim, kmeans.ChooseSettings{Min: s.KMin, Max: s.KMax, Criterion: s.Criterion, Fit: kmeans.Settings{Restarts: 4, Workers: s.KMeans.Workers}}, rand.NewPCG(rng.Uint64(), rng.Uint64()))
+		cs := s.Choose
+		cs.Min, cs.Max, cs.Criterion = s.KMin, s.KMax, s.Criterion
+		if cs.Fit.Restarts == 0 {
+			cs.Fit.Restarts = 4
+		}
+		if cs.Fit.Workers == 0 {
+			cs.Fit.Workers = s.KMeans.Workers
+		}
+		ch, err := kmeans.ChooseK(x, dim, cs, rand.NewPCG(rng.Uint64(), rng.Uint64()))
 		if err != nil {
 			return nil, err
 		}
@@ -202,13 +214,21 @@ func profile(f *frame.Frame, t *Transform, x []float64, km *kmeans.Result, nTrai
 	dimPop := make([]float64, dim)
 	for i := range t.Inputs {
 		in := &t.Inputs[i]
-		col := f.Column(in.Name)
 		lo := t.ranges[i][0]
-		if in.Kind == "numeric" {
+		if in.scaled() {
+			col := f.Column(in.Name)
+			if in.Kind != "numeric" {
+				vals, err := in.values(f)
+				if err != nil { // Apply read the same columns
+					panic(err)
+				}
+				col = &frame.Column{Name: in.Name, Kind: frame.Numeric, Num: vals}
+			}
 			v, p := origMean(col, km.Labels)
 			dimVal[lo], dimPop[lo] = v, p
 			continue
 		}
+		col := f.Column(in.Name)
 		for li, level := range in.Levels {
 			share := make([]float64, k)
 			for r, v := range col.Cat {
@@ -230,13 +250,16 @@ func profile(f *frame.Frame, t *Transform, x []float64, km *kmeans.Result, nTrai
 		for d := range dim {
 			p.Centroid = append(p.Centroid, Value{Column: t.Dims[d], Value: clean(dimVal[d][j]), Population: clean(dimPop[d])})
 		}
+		// Traits compare standard deviations, not the weighted coordinates.
+		z := make([]float64, dim)
 		order := make([]int, dim)
 		for d := range order {
 			order[d] = d
+			z[d] = c[d] / t.DimWeight(d)
 		}
-		sort.SliceStable(order, func(a, b int) bool { return math.Abs(c[order[a]]) > math.Abs(c[order[b]]) })
+		sort.SliceStable(order, func(a, b int) bool { return math.Abs(z[order[a]]) > math.Abs(z[order[b]]) })
 		for _, d := range order[:min(nTraits, dim)] {
-			p.Traits = append(p.Traits, Trait{Feature: t.Dims[d], Z: c[d], Value: clean(dimVal[d][j]), Population: clean(dimPop[d]), Phrase: phrase(t.Dims[d], c[d])})
+			p.Traits = append(p.Traits, Trait{Feature: t.Dims[d], Z: z[d], Value: clean(dimVal[d][j]), Population: clean(dimPop[d]), Phrase: phrase(t.Dims[d], z[d])})
 		}
 	}
 	// Value and risk summaries from any frame column with a recognised name, clustered on
@@ -350,11 +373,25 @@ func Load(dir string) (*Model, artifact.Manifest, error) {
 	return &m, man, nil
 }
 
-// InputNames returns the source columns the model reads.
+// InputNames returns the source columns the model reads: each plain input's column and
+// the two columns of each derived input, once each, in input order.
 func (m *Model) InputNames() []string {
-	out := make([]string, len(m.Transform.Inputs))
-	for i, in := range m.Transform.Inputs {
-		out[i] = in.Name
+	var out []string
+	seen := map[string]bool{}
+	add := func(name string) {
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	for _, in := range m.Transform.Inputs {
+		if len(in.Of) > 0 {
+			for _, name := range in.Of {
+				add(name)
+			}
+			continue
+		}
+		add(in.Name)
 	}
 	return out
 }

@@ -38,12 +38,12 @@ func Example_history() {
 	fmt.Printf("true-p AUC        %.3f\n", s.ConversionAUC)
 	// Output:
 	// as-of T           2026-01-01
-	// people            3000 (3051 contact rows, 51 duplicates)
-	// events            196769 (7448 anonymous)
-	// transactions      18208
-	// prospects at T    1245
-	// converted in 90d  47 (3.8%)
-	// true-p AUC        0.834
+	// people            3000 (3053 contact rows, 53 duplicates)
+	// events            197952 (7570 anonymous)
+	// transactions      18190
+	// prospects at T    1257
+	// converted in 90d  41 (3.3%)
+	// true-p AUC        0.836
 }
 
 // # 2. Point-in-time features
@@ -93,13 +93,13 @@ func Example_features() {
 	// 3000 people, 117 feature columns, 0 bad rows
 	//
 	// page_pricing_30d   prospects  converted  rate
-	// 0                       1096         36  3.3%
-	// 1                        113          5  4.4%
-	// 2+                        36          6  16.7%
+	// 0                       1120         32  2.9%
+	// 1                        106          3  2.8%
+	// 2+                        31          6  19.4%
 	//
 	// n_email_click_30d  prospects  converted  rate
-	// 0                       1152         37  3.2%
-	// 1                         83          7  8.4%
+	// 0                       1167         30  2.6%
+	// 1                         80          8  10.0%
 	// 2+                        10          3  30.0%
 }
 
@@ -173,11 +173,11 @@ func Example_scorecard() {
 	// walkthrough contact: 40 points, stage mql, MQL true, grade B2
 	//
 	// stage         prospects  converted  rate
-	// disqualified        314          0  0.0%
-	// lead                926         46  5.0%
+	// disqualified        357          0  0.0%
+	// lead                895         40  4.5%
 	// mql                   5          1  20.0%
 	//
-	// rule-score AUC on 1245 prospects: 0.733 (points only: 0.672)
+	// rule-score AUC on 1257 prospects: 0.772 (points only: 0.708)
 }
 
 // # 4. A conversion model
@@ -218,14 +218,14 @@ func Example_model() {
 	_, err = figures.Write("leadscoring", "gains.svg", svg)
 	must(err)
 	// Output:
-	// training rows     2088 (+523 for calibration)
-	// test rows at T    1245, 47 converters
+	// training rows     2101 (+525 for calibration)
+	// test rows at T    1257, 41 converters
 	// inputs            115 columns, 147 encoded features
 	// calibration       platt
-	// test AUC          0.668
-	// test PR-AUC       0.077
-	// top-decile lift   2.78
-	// gbt test AUC      0.789 (PR-AUC 0.112, top-decile lift 3.42)
+	// test AUC          0.750
+	// test PR-AUC       0.114
+	// top-decile lift   3.92
+	// gbt test AUC      0.787 (PR-AUC 0.117, top-decile lift 3.92)
 }
 
 // # 5. Rules versus model
@@ -233,7 +233,7 @@ func Example_model() {
 // training/evaluate (`propensity evaluate`) scores the same prospects at T with the
 // scorecard and the model and judges both on conversions in [T, T+H). It also fits a
 // suggested scorecard on the snapshot at T−H only, whose points come from outcomes.
-// With 47 converters in the holdout, an AUC has a standard error of about 0.04 (Hanley &
+// With 41 converters in the holdout, an AUC has a standard error of about 0.04 (Hanley &
 // McNeil 1982): read the ranking, not the third decimal.
 func Example_rulesVersusModel() {
 	ctx := context.Background()
@@ -289,25 +289,25 @@ func Example_rulesVersusModel() {
 	must(err)
 	must(evGBT.Write(filepath.Join(dir, "evaluation")))
 	// Output:
-	// 1245 prospects at T, 47 converted (3.8%)
+	// 1257 prospects at T, 41 converted (3.3%)
 	//
 	// score                 AUC  PR-AUC  top-decile lift
-	// current scorecard   0.733   0.076             2.56
-	// logistic model      0.668   0.077             2.78
-	// gbt model           0.789   0.112             3.42
-	// suggested scorecard 0.806   0.133             4.06
+	// current scorecard   0.772   0.080             3.19
+	// logistic model      0.750   0.114             3.92
+	// gbt model           0.787   0.117             3.92
+	// suggested scorecard 0.833   0.126             4.66
 	//
 	//                      flagged  converters  precision  recall
-	// scorecard MQLs             5           1      20.0%    2.1%
-	// logistic, same volume      5           1      20.0%    2.1%
-	// gbt, same volume           5           1      20.0%    2.1%
+	// scorecard MQLs             5           1      20.0%    2.4%
+	// logistic, same volume      5           0       0.0%    0.0%
+	// gbt, same volume           5           0       0.0%    0.0%
 	//
 	// suggested rules (strongest 5)
-	//   +7  any event ≥ 1 in 30d                        637 prospects at T-H, 7.1% converted
-	//   +7  occupation = unemployed                      21 prospects at T-H, 19.0% converted
-	//   -5  current rule careers-page                   137 prospects at T-H, 1.5% converted
-	//   +5  any event ≥ 1 in 90d                        763 prospects at T-H, 6.2% converted
-	//   -5  page_view /careers ≥ 1 in 90d               137 prospects at T-H, 1.5% converted
+	//   +7  survey ≥ 1 in 30d                            25 prospects at T-H, 20.0% converted
+	//   +6  any event ≥ 1 in 30d                        616 prospects at T-H, 7.1% converted
+	//   -5  current rule careers-page                   157 prospects at T-H, 1.3% converted
+	//   -5  page_view /careers ≥ 1 in 90d               157 prospects at T-H, 1.3% converted
+	//   +4  any event ≥ 1 in 90d                        741 prospects at T-H, 6.2% converted
 }
 
 func abs(x int) int {

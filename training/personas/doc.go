@@ -3,6 +3,11 @@
 // writes the catalog, the assignments (Parquet and CSV), an HTML report and the model
 // artifact.
 //
+// On a feature table (FromFeatures) personas are built from PersonaFeatures, a default set of
+// demographics and behaviour mix (shares of pages, event types and spend categories, clicks
+// per open, purchase frequency and mean spend, tenure, recency, satisfaction) rather than
+// every column: raw counts grow with tenure and engagement and drown the persona signal.
+//
 // Output directory:
 //
 //	personas.json        the catalog (Catalog): k, silhouette, stability, the choice of k,

@@ -33,6 +33,9 @@ type Options struct {
 	Exclude []string
 	// Columns, when not empty, lists the only columns clustered on (Exclude still applies).
 	Columns []string
+	// Derived adds shares and ratios of pairs of columns to the clustered inputs (see
+	// persona.Derived and PersonaFeatures); one whose column is excluded is left out.
+	Derived []persona.Derived
 	// Persona tunes the clustering and profiles (K 0 means choose k).
 	Persona persona.Settings
 	// Segments are evaluated for every row.
@@ -52,7 +55,7 @@ type Output struct {
 	Distances []float64
 	Segments  []Segment
 	Flags     [][]bool // [segment][row]
-	Columns   []string // columns clustered on (before encoding)
+	Columns   []string // inputs clustered on (before encoding): columns, then derived "num/den"
 	X         []float64
 	Elapsed   time.Duration
 }
@@ -113,20 +116,43 @@ func Run(ctx context.Context, f *frame.Frame, opts Options) (*Output, error) {
 			return nil, fmt.Errorf("%w: --columns %q (have %s)", ErrColumn, c, strings.Join(f.Names(), ", "))
 		}
 	}
+	for _, d := range opts.Derived {
+		for _, c := range []string{d.Num, d.Den} {
+			if f.Index(c) < 0 {
+				return nil, fmt.Errorf("%w: %q (for %s)", ErrColumn, c, d.Name())
+			}
+		}
+	}
 	if err := CheckFields(opts.Segments, f.Names()); err != nil {
 		return nil, err
 	}
 	out := &Output{IDs: ids(f, idCol), Segments: opts.Segments}
-	drop := append(slices.Clone(opts.Exclude), idCol)
-	if len(opts.Columns) > 0 {
-		for _, c := range f.Names() {
-			if !slices.Contains(opts.Columns, c) {
-				drop = append(drop, c)
-			}
+	skip := append(slices.Clone(opts.Exclude), idCol)
+	plain := []string{}
+	for _, c := range f.Names() {
+		if !slices.Contains(skip, c) && (len(opts.Columns) == 0 || slices.Contains(opts.Columns, c)) {
+			plain = append(plain, c)
+		}
+	}
+	var derived []persona.Derived
+	keep := slices.Clone(plain)
+	for _, d := range opts.Derived {
+		if slices.Contains(skip, d.Num) || slices.Contains(skip, d.Den) {
+			continue
+		}
+		derived = append(derived, d)
+		keep = append(keep, d.Num, d.Den)
+	}
+	var drop []string
+	for _, c := range f.Names() {
+		if !slices.Contains(keep, c) {
+			drop = append(drop, c)
 		}
 	}
 	feat := f.Drop(drop...)
-	out.Columns = feat.Names()
+	opts.Persona.Transform.Columns = plain
+	opts.Persona.Transform.Derived = derived
+	out.Columns = FeatureSet{Columns: plain, Derived: derived}.Names()
 	seed := opts.Seed
 	if seed == 0 {
 		seed = 1

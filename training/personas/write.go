@@ -35,7 +35,7 @@ type Catalog struct {
 	Silhouette    float64           `json:"silhouette"`
 	Stability     float64           `json:"stability"`
 	Inertia       float64           `json:"inertia"`
-	Columns       []string          `json:"columns"`    // source columns clustered on
+	Columns       []string          `json:"columns"`    // inputs clustered on: columns, then derived shares and ratios "num/den"
 	Dimensions    []string          `json:"dimensions"` // encoded dimensions
 	Notes         []string          `json:"notes"`
 	Choice        *kmeans.Choice    `json:"choice,omitempty"`
