@@ -259,7 +259,7 @@ func reservedAttributes(m ContactColumns) map[string]bool {
 // opts.ProductCategories nil there are no spend_<category> columns: pass Table.Options() of
 // the training table to get its exact columns.
 func ComputeProfile(p Profile, opts Options) (Row, error) {
-	return computeProfile(p, opts, nil)
+	return computeProfile(p, opts, nil, nil)
 }
 
 // Online computes the feature rows of single profiles with fixed options, as ComputeProfile
@@ -268,7 +268,8 @@ func ComputeProfile(p Profile, opts Options) (Row, error) {
 // not modify.
 type Online struct {
 	opts   Options
-	schema *Schema // nil when the attributes come from each profile
+	schema *Schema    // nil when the attributes come from each profile
+	filler *rowFiller // for schema, but for the as-of time of each row
 }
 
 // NewOnline returns an Online computing rows with opts.
@@ -280,6 +281,7 @@ func NewOnline(opts Options) *Online {
 			d.ProductCategories = []string{}
 		}
 		o.schema = SchemaFor(d)
+		o.filler = newRowFiller(o.schema, d)
 	}
 	return o
 }
@@ -289,11 +291,12 @@ func (o *Online) Options() Options { return o.opts }
 
 // Compute returns ComputeProfile(p, opts) for o's options.
 func (o *Online) Compute(p Profile) (Row, error) {
-	return computeProfile(p, o.opts, o.schema)
+	return computeProfile(p, o.opts, o.schema, o.filler)
 }
 
-// computeProfile is ComputeProfile with the schema of opts when it is known (nil: built here).
-func computeProfile(p Profile, opts Options, schema *Schema) (Row, error) {
+// computeProfile is ComputeProfile with the schema of opts and its row filler when they are
+// known (nil: built here).
+func computeProfile(p Profile, opts Options, schema *Schema, filler *rowFiller) (Row, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return Row{}, err
@@ -329,7 +332,14 @@ func computeProfile(p Profile, opts Options, schema *Schema) (Row, error) {
 	if schema == nil {
 		schema = SchemaFor(opts)
 	}
-	rf := newRowFiller(schema, opts)
+	var rf *rowFiller
+	if filler != nil {
+		f := *filler
+		f.asOf = opts.AsOf.UnixNano()
+		rf = &f
+	} else {
+		rf = newRowFiller(schema, opts)
+	}
 	row := newRow(schema)
 	asOf := opts.AsOf.UnixNano()
 	hEnd := opts.AsOf.Add(opts.Horizon).UnixNano()

@@ -10,7 +10,7 @@ wrk.body = [[{"contact_id":"c-load","as_of":"2026-03-10T00:00:00Z","attributes":
 
 done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format("RESULT rps=%.1f p99_ms=%.3f non2xx=%d sockerr=%d requests=%d\n",
-    summary.requests / (summary.duration / 1e6), latency:percentile(99) / 1000,
-    e.status, e.connect + e.read + e.write + e.timeout, summary.requests))
+  io.write(string.format("RESULT rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f non2xx=%d sockerr=%d requests=%d\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(90) / 1000,
+    latency:percentile(99) / 1000, e.status, e.connect + e.read + e.write + e.timeout, summary.requests))
 end

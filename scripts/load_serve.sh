@@ -10,7 +10,17 @@
 #
 # Environment: MODELS (models dir; default: built here with the CLI from a synthetic history
 # of CONTACTS contacts), RUNS (3), DURATION (10s), THREADS (2), CONNS (32),
-# GIN_HELLO_SRC (/work/shared/bench/gin-hello), KEEP=1 keeps the work directory.
+# GIN_HELLO_SRC (/work/shared/bench/gin-hello), KEEP=1 keeps the work directory,
+# PIN=1 runs both servers on CPU 0 and wrk on CPU 1 (taskset), to see latency without the
+# load generator competing with the server for the same cores; SERVE_ENV adds environment
+# variables to propensity serve only (e.g. SERVE_ENV="GOMAXPROCS=4 GOGC=100").
+#
+# wrk and the servers share the machine: on a 2-core machine the latency percentiles are as
+# much wrk's scheduling as the server's; compare with gin-hello's in the same run, and look
+# at the load average printed first and last (other jobs skew both servers). Sharing two
+# cores with wrk, SERVE_ENV="GOMAXPROCS=4" about halves propensity's p99 (goroutines wait less
+# for a P whose thread the kernel has descheduled), but with cores of its own (PIN=1) more Ps
+# than cores costs a fifth of the throughput: serve keeps Go's default.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,17 +76,26 @@ if [ -z "${MODELS:-}" ]; then
 fi
 echo "== models: $(cd "$MODELS" && ls -d */ 2>/dev/null | tr -d / | tr '\n' ' ')" >&2
 
+SRV_PIN=()
+WRK_PIN=()
+if [ "${PIN:-0}" = 1 ]; then
+	SRV_PIN=(taskset -c 0)
+	WRK_PIN=(taskset -c 1)
+fi
+echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)" >&2
+
 PORT_P=$(free_port)
-"$WORK/propensity" serve --models "$MODELS" --addr "127.0.0.1:$PORT_P" 2>"$WORK/serve.log" &
+"${SRV_PIN[@]}" env ${SERVE_ENV:-} "$WORK/propensity" serve --models "$MODELS" --addr "127.0.0.1:$PORT_P" 2>"$WORK/serve.log" &
 PID_P=$!
 PIDS+=("$PID_P")
 wait_up "http://127.0.0.1:$PORT_P/readyz" "$PID_P"
 PORT_G=$(free_port)
-"$WORK/gin-hello-bin" "127.0.0.1:$PORT_G" 2>/dev/null &
+"${SRV_PIN[@]}" "$WORK/gin-hello-bin" "127.0.0.1:$PORT_G" 2>/dev/null &
 PID_G=$!
 PIDS+=("$PID_G")
 wait_up "http://127.0.0.1:$PORT_G/" "$PID_G" || true
 
+IDLE_KB=$(awk '/VmRSS/ {print $2}' "/proc/$PID_P/status")
 echo "== one response from propensity:" >&2
 curl -s -X POST -H 'Content-Type: application/json' \
 	--data "$(sed -n 's/^wrk.body = \[\[\(.*\)\]\]$/\1/p' "$LUA")" \
@@ -84,7 +103,7 @@ curl -s -X POST -H 'Content-Type: application/json' \
 echo >&2
 
 run() { # name port
-	wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$LUA" "http://127.0.0.1:$2" |
+	"${WRK_PIN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$LUA" "http://127.0.0.1:$2" |
 		sed -n 's/^RESULT //p' | sed "s/^/$1 /"
 }
 : >"$WORK/results"
@@ -95,8 +114,9 @@ for i in $(seq 1 "$RUNS"); do
 done
 RSS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$PID_P/status")
 HWM_KB=$(awk '/VmHWM/ {print $2}' "/proc/$PID_P/status")
+echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-python3 - "$WORK/results" "$RSS_KB" "$HWM_KB" <<'EOF'
+python3 - "$WORK/results" "$RSS_KB" "$HWM_KB" "$IDLE_KB" <<'EOF'
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
@@ -104,11 +124,15 @@ for line in open(sys.argv[1]):
     d = dict(x.split("=") for x in kv)
     rows.setdefault(name, []).append({k: float(v) for k, v in d.items()})
 med = {n: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for n, rs in rows.items()}
-print(f"{'server':<12} {'req/s':>10} {'p99 ms':>8} {'non-2xx':>8} {'sock err':>8}   (medians of {len(rows['propensity'])} runs)")
+print(f"{'server':<12} {'req/s':>10} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'sock err':>8}   (medians of {len(rows['propensity'])} runs)")
 for n in ("propensity", "gin-hello"):
     m = med[n]
-    print(f"{n:<12} {m['rps']:>10.0f} {m['p99_ms']:>8.2f} {m['non2xx']:>8.0f} {m['sockerr']:>8.0f}")
-ratio = med["propensity"]["rps"] / med["gin-hello"]["rps"]
-print(f"throughput ratio propensity/gin-hello: {ratio:.2f}")
-print(f"propensity RSS after load: {int(sys.argv[2])/1024:.1f} MiB (peak {int(sys.argv[3])/1024:.1f} MiB)")
+    print(f"{n:<12} {m['rps']:>10.0f} {m['p50_ms']:>8.2f} {m['p90_ms']:>8.2f} {m['p99_ms']:>8.2f} {m['non2xx']:>8.0f} {m['sockerr']:>8.0f}")
+# The ratio of each run (the servers alternate, so a run's pair shares the machine's state),
+# and its median.
+ratios = [p["rps"] / g["rps"] for p, g in zip(rows["propensity"], rows["gin-hello"])]
+print(f"throughput ratio propensity/gin-hello: {med['propensity']['rps'] / med['gin-hello']['rps']:.2f} (of the medians); "
+      f"per run {', '.join(f'{r:.2f}' for r in ratios)}, median {statistics.median(ratios):.2f}")
+print(f"propensity RSS: {int(sys.argv[4])/1024:.1f} MiB with the models loaded, {int(sys.argv[2])/1024:.1f} MiB after load "
+      f"(peak {int(sys.argv[3])/1024:.1f} MiB)")
 EOF

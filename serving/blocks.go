@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"sync/atomic"
 
 	"github.com/propensity-dev/propensity/features"
@@ -21,6 +22,7 @@ import (
 type scorecardRules struct {
 	set    *scorecard.Set
 	source string
+	events sync.Pool // *[]scorecard.Event, the events of ScorecardInput, reused
 }
 
 // NewRules returns the rules block of set; source ("embedded" or a file) is shown by
@@ -38,7 +40,16 @@ func (s *scorecardRules) Scorecards() []ScorecardInfo {
 }
 
 func (s *scorecardRules) Rules(in *Input, name string) (*Rules, error) {
-	sin := ScorecardInput(in.Profile)
+	buf, _ := s.events.Get().(*[]scorecard.Event)
+	if buf == nil {
+		buf = new([]scorecard.Event)
+	}
+	sin := scorecardInput(in.Profile, (*buf)[:0])
+	defer func() {
+		clear(sin.Events) // keep no strings of the profile alive
+		*buf = sin.Events[:0]
+		s.events.Put(buf)
+	}()
 	var res scorecard.Result
 	var err error
 	if name == "" {
@@ -61,11 +72,16 @@ func (s *scorecardRules) Rules(in *Input, name string) (*Rules, error) {
 
 // ScorecardInput is a profile as a scorecard sees it.
 func ScorecardInput(p *features.Profile) scorecard.Input {
+	return scorecardInput(p, nil)
+}
+
+// scorecardInput is ScorecardInput with its events appended to events.
+func scorecardInput(p *features.Profile, events []scorecard.Event) scorecard.Input {
 	in := scorecard.Input{ContactID: p.ContactID, AsOf: p.AsOf, Attributes: p.Attributes,
-		Events: make([]scorecard.Event, len(p.Events))}
-	for i, e := range p.Events {
-		in.Events[i] = scorecard.Event{TS: e.TS, Type: e.Type, Page: e.Page, Channel: e.Channel,
-			Campaign: e.Campaign, Value: e.Value}
+		Events: slices.Grow(events, len(p.Events))}
+	for _, e := range p.Events {
+		in.Events = append(in.Events, scorecard.Event{TS: e.TS, Type: e.Type, Page: e.Page, Channel: e.Channel,
+			Campaign: e.Campaign, Value: e.Value})
 	}
 	return in
 }
@@ -115,6 +131,11 @@ type RecordClassifier struct {
 	// PredictRecord returns the calibrated probability and the reasons for one record. It
 	// must not modify the record, which the blocks of one score share.
 	PredictRecord func(record map[string]any) (float64, []Reason, error)
+	// PredictValues, when set, is used instead of PredictRecord: the same record given by
+	// position, which spares a map per score. The value of Inputs[i] is str[i] when that is
+	// not empty, else num[i], NaN standing for nil. It must give PredictRecord's answer for
+	// the same record, and must neither modify nor keep num and str.
+	PredictValues func(num []float64, str []string) (float64, []Reason, error)
 	// Decile, when set, places a probability among the model's test scores: 1 for the top
 	// 10%, 10 for the bottom, 0 when unknown.
 	Decile func(p float64) int
@@ -128,7 +149,16 @@ func (c *RecordClassifier) Predict(in *Input) (*Prediction, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, rs, err := c.PredictRecord(in.record(row, c.Inputs, &c.plan))
+	var (
+		p  float64
+		rs []Reason
+	)
+	if c.PredictValues != nil {
+		v := in.values(row, c.Inputs, &c.plan)
+		p, rs, err = c.PredictValues(v.num, v.str)
+	} else {
+		p, rs, err = c.PredictRecord(in.record(row, c.Inputs, &c.plan))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -160,11 +190,11 @@ type recordPlan struct {
 	idx    []int
 }
 
-// planRecord is Record(row, names), through the positions of plan when they are for row's
-// schema and names (else it makes and stores them).
-func planRecord(row features.Row, names []string, plan *atomic.Pointer[recordPlan]) map[string]any {
+// planFor returns the positions of names in row's schema: plan's when they are for that
+// schema and names, else new ones, stored in plan. nil for a row without schema.
+func planFor(row features.Row, names []string, plan *atomic.Pointer[recordPlan]) *recordPlan {
 	if row.Schema == nil {
-		return Record(row, names)
+		return nil
 	}
 	pl := plan.Load()
 	if pl == nil || pl.schema != row.Schema || !slices.Equal(pl.names, names) {
@@ -174,9 +204,66 @@ func planRecord(row features.Row, names []string, plan *atomic.Pointer[recordPla
 		}
 		plan.Store(pl)
 	}
+	return pl
+}
+
+// planRecord is Record(row, names), through the positions of plan when they are for row's
+// schema and names (else it makes and stores them).
+func planRecord(row features.Row, names []string, plan *atomic.Pointer[recordPlan]) map[string]any {
+	pl := planFor(row, names, plan)
+	if pl == nil {
+		return Record(row, names)
+	}
 	rec := make(map[string]any, len(names))
 	for k, name := range names {
 		rec[name] = columnValue(row, pl.idx[k])
+	}
+	return rec
+}
+
+// values is Record(row, names) by position: the value of names[i] is str[i] when that is not
+// empty, else num[i], NaN standing for nil.
+type values struct {
+	names []string
+	num   []float64
+	str   []string
+}
+
+// fillValues sets v.num and v.str (of v.names' length) to the record of row for v.names,
+// through the positions of plan as planRecord.
+func fillValues(v values, row features.Row, plan *atomic.Pointer[recordPlan]) {
+	pl := planFor(row, v.names, plan) // nil: a row without schema, every value nil
+	for k := range v.names {
+		i := -1
+		if pl != nil {
+			i = pl.idx[k]
+		}
+		v.num[k], v.str[k] = math.NaN(), ""
+		if i < 0 {
+			continue
+		}
+		switch row.Schema.Columns[i].Kind {
+		case features.KindID, features.KindCategorical:
+			v.str[k] = row.Strs[i]
+		case features.KindIDList:
+		default:
+			v.num[k] = row.Nums[i]
+		}
+	}
+}
+
+// record returns the record of v (Record's form).
+func (v values) record() map[string]any {
+	rec := make(map[string]any, len(v.names))
+	for k, name := range v.names {
+		switch {
+		case v.str[k] != "":
+			rec[name] = v.str[k]
+		case !math.IsNaN(v.num[k]):
+			rec[name] = v.num[k]
+		default:
+			rec[name] = nil
+		}
 	}
 	return rec
 }
@@ -212,12 +299,15 @@ func columnValue(row features.Row, i int) any {
 type personaBlock struct {
 	m      *persona.Model
 	inputs []string
+	fast   *personaAssigner // nil: every profile goes through m.Assign
 	plan   atomic.Pointer[recordPlan]
 }
 
 // NewPersonas returns the persona block of m.
 func NewPersonas(m *persona.Model) PersonaModel {
-	return &personaBlock{m: m, inputs: m.InputNames()}
+	b := &personaBlock{m: m, inputs: m.InputNames()}
+	b.fast = newPersonaAssigner(m)
+	return b
 }
 
 // LoadPersonas is an ArtifactLoader for the "personas" kind.
@@ -233,6 +323,17 @@ func (b *personaBlock) Persona(in *Input) (*Persona, error) {
 	row, err := in.Features()
 	if err != nil {
 		return nil, err
+	}
+	if b.fast != nil {
+		v := in.values(row, b.inputs, &b.plan)
+		if id, name, dist, ok := b.fast.assign(v.num, v.str); ok {
+			return &Persona{ID: id, Name: name, Distance: dist}, nil
+		}
+		id, name, dist, err := b.m.Assign(v.record())
+		if err != nil {
+			return nil, err
+		}
+		return &Persona{ID: id, Name: name, Distance: dist}, nil
 	}
 	id, name, dist, err := b.m.Assign(in.record(row, b.inputs, &b.plan))
 	if err != nil {

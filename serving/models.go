@@ -1,7 +1,6 @@
 package serving
 
 import (
-	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -25,6 +24,8 @@ type Input struct {
 
 	mu      sync.Mutex
 	records []namedRecord // Record of the row, per input list
+	vals    []values      // the same by position
+	spare   []values      // buffers of an earlier score, for vals (see Scorer)
 }
 
 type namedRecord struct {
@@ -45,6 +46,56 @@ func (in *Input) record(row features.Row, names []string, plan *atomic.Pointer[r
 	rec := planRecord(row, names, plan)
 	in.records = append(in.records, namedRecord{names, rec})
 	return rec
+}
+
+// values returns the record of row for names by position, built once per input list for
+// the blocks of one score. Blocks must not modify it.
+func (in *Input) values(row features.Row, names []string, plan *atomic.Pointer[recordPlan]) values {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, v := range in.vals {
+		if sameNames(v.names, names) {
+			return v
+		}
+	}
+	v := values{names: names}
+	for i, sp := range in.spare {
+		if cap(sp.num) >= len(names) && cap(sp.str) >= len(names) {
+			v.num, v.str = sp.num[:len(names)], sp.str[:len(names)]
+			in.spare = slices.Delete(in.spare, i, i+1)
+			break
+		}
+	}
+	if v.num == nil {
+		v.num, v.str = make([]float64, len(names)), make([]string, len(names))
+	}
+	fillValues(v, row, plan)
+	in.vals = append(in.vals, v)
+	return v
+}
+
+// reuse readies in for another score, keeping its buffers.
+func (in *Input) reuse(p *features.Profile, opts features.Options, online *features.Online) {
+	spare, vals := in.spare, in.vals[:0]
+	for _, v := range in.vals {
+		clear(v.str)
+		spare = append(spare, values{num: v.num, str: v.str})
+	}
+	if len(spare) > 8 { // buffers for input lists no longer scored (a reload changed them)
+		spare = slices.Delete(spare, 0, len(spare)-8)
+	}
+	*in = Input{Profile: p, FeatureOptions: opts, online: online, vals: vals, spare: spare}
+}
+
+// sameNames is slices.Equal, at once for the same slice (the blocks' own lists).
+func sameNames(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 || &a[0] == &b[0] {
+		return true
+	}
+	return slices.Equal(a, b)
 }
 
 // NewInput returns the input of one score.
@@ -145,6 +196,14 @@ type ModelSet struct {
 	online *features.Online
 }
 
+// Input returns the input of one score of p with the set: its feature row is computed with
+// the set's feature options (and the schema built once for them).
+func (s *ModelSet) Input(p *features.Profile) *Input {
+	in := NewInput(p, s.FeatureOptions)
+	in.online = s.onlineFeatures()
+	return in
+}
+
 // onlineFeatures returns the set's online feature computer when it was made for the set's
 // current FeatureOptions, else nil.
 func (s *ModelSet) onlineFeatures() *features.Online {
@@ -157,7 +216,7 @@ func (s *ModelSet) onlineFeatures() *features.Online {
 // sameOptions reports whether a and b are the same options, their lists the same slices.
 func sameOptions(a, b features.Options) bool {
 	return a.AsOf.Equal(b.AsOf) && a.Horizon == b.Horizon && a.HalfLife == b.HalfLife &&
-		a.StrictIdentity == b.StrictIdentity && reflect.DeepEqual(a.Mapping, b.Mapping) &&
+		a.StrictIdentity == b.StrictIdentity && a.Mapping == b.Mapping &&
 		sameSlice(a.ProductCategories, b.ProductCategories) && sameSlice(a.Attributes, b.Attributes)
 }
 

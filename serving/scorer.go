@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/propensity-dev/propensity/features"
@@ -42,8 +43,9 @@ func (s Static) Current() *ModelSet { return s.Set }
 // Scorer assembles score responses: the one place a profile becomes a CONTRACT §3 response,
 // shared by the HTTP API, the score command and batch scoring.
 type Scorer struct {
-	src Source
-	now func() time.Time
+	src    Source
+	now    func() time.Time
+	inputs sync.Pool // *Input, reused with their buffers
 }
 
 // NewScorer returns a scorer reading models from src. now gives the default as-of time of
@@ -79,8 +81,15 @@ func (s *Scorer) ScoreWith(ctx context.Context, set *ModelSet, p *features.Profi
 		p.AsOf = s.now().UTC()
 	}
 	r := Response{ContactID: p.ContactID, AsOf: p.AsOf}
-	in := NewInput(p, set.FeatureOptions)
-	in.online = set.onlineFeatures()
+	in, _ := s.inputs.Get().(*Input)
+	if in == nil {
+		in = new(Input)
+	}
+	in.reuse(p, set.FeatureOptions, set.onlineFeatures())
+	defer func() {
+		in.reuse(nil, features.Options{}, nil) // keep no profile alive
+		s.inputs.Put(in)
+	}()
 	var err error
 	// Blocks run in response order. Each is optional: a nil model, or a model that has no
 	// answer for this profile (nil result), leaves its block out and named in Unavailable.

@@ -277,14 +277,20 @@ func loadTabular(dir string) (serving.Classifier, artifact.Manifest, error) {
 		return nil, artifact.Manifest{}, err
 	}
 	return &serving.RecordClassifier{
-		Inputs: m.Inputs(), Version: m.Manifest.Version,
+		Inputs: m.Inputs(), Version: m.Manifest.Version, Decile: m.Decile,
 		PredictRecord: func(rec map[string]any) (float64, []serving.Reason, error) {
-			p, rs, err := m.PredictRow(rec)
-			out := make([]serving.Reason, len(rs))
-			for i, r := range rs {
-				out[i] = serving.Reason{Feature: r.Feature, Value: r.Value, Effect: r.Effect}
-			}
-			return p, out, err
+			return servingReasons(m.PredictRow(rec))
+		},
+		PredictValues: func(num []float64, str []string) (float64, []serving.Reason, error) {
+			return servingReasons(m.PredictValues(num, str))
 		},
 	}, m.Manifest, nil
+}
+
+func servingReasons(p float64, rs []tabular.Reason, err error) (float64, []serving.Reason, error) {
+	out := make([]serving.Reason, len(rs))
+	for i, r := range rs {
+		out[i] = serving.Reason{Feature: r.Feature, Value: r.Value, Effect: r.Effect}
+	}
+	return p, out, err
 }

@@ -1,7 +1,9 @@
 package tabular
 
 import (
+	"fmt"
 	"math"
+	"strings"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -26,7 +28,8 @@ type rowScratch struct {
 	cols []frame.Column // one row each, in input order
 	nums []float64
 	cats []string
-	x    []float64 // the encoded, standardised row
+	x    []float64  // the encoded, standardised row
+	xm   *mat.Dense // x as a 1-row matrix
 	top  []reasonCand
 }
 
@@ -39,7 +42,7 @@ type reasonCand struct {
 func (m *Model) rowPath() *rowPath {
 	m.fastOnce.Do(func() {
 		lr, ok := m.scorer.(*logisticScorer)
-		if !ok || lr.Enc == nil || lr.LR == nil {
+		if !ok || lr.Enc == nil || lr.LR == nil || len(lr.Enc.Features) == 0 {
 			return
 		}
 		names := m.Inputs()
@@ -66,6 +69,7 @@ func (m *Model) getScratch(rp *rowPath) *rowScratch {
 	n := len(m.Payload.Inputs)
 	s := &rowScratch{cols: make([]frame.Column, n), nums: make([]float64, n), cats: make([]string, n),
 		x: make([]float64, len(rp.lr.Enc.Features))}
+	s.xm = mat.NewDense(1, len(s.x), s.x)
 	for i, in := range m.Payload.Inputs {
 		if rp.numeric[i] {
 			s.cols[i] = frame.Column{Name: in.Name, Kind: frame.Numeric, Num: s.nums[i : i+1 : i+1]}
@@ -107,11 +111,80 @@ func (m *Model) predictRowFast(record map[string]any) (p float64, rs []Reason, o
 			s.cats[i] = toText(v)
 		}
 	}
+	return m.scoreScratch(rp, s)
+}
+
+// PredictValues is PredictRow with the record given by position, in Inputs order, which
+// spares the caller a map per call: the value of input i is str[i] when that is not empty,
+// else num[i], NaN standing for nil (missing). Its answers and errors are PredictRow's for
+// that record.
+func (m *Model) PredictValues(num []float64, str []string) (float64, []Reason, error) {
+	if n := len(m.Payload.Inputs); len(num) != n || len(str) != n {
+		return 0, nil, fmt.Errorf("tabular: %d numbers and %d strings for %d inputs", len(num), len(str), n)
+	}
+	if p, rs, ok := m.predictValuesFast(num, str); ok {
+		return p, rs, nil
+	}
+	return m.predictRow(valuesRecord(m.Payload.Inputs, num, str))
+}
+
+// valuesRecord is the PredictRow record of PredictValues' arguments.
+func valuesRecord(inputs []Input, num []float64, str []string) map[string]any {
+	rec := make(map[string]any, len(inputs))
+	for i, in := range inputs {
+		switch {
+		case str[i] != "":
+			rec[in.Name] = str[i]
+		case !math.IsNaN(num[i]):
+			rec[in.Name] = num[i]
+		default:
+			rec[in.Name] = nil
+		}
+	}
+	return rec
+}
+
+// predictValuesFast is predictRowFast for PredictValues' arguments: each value is converted
+// as toNumber or toText converts the record's value.
+func (m *Model) predictValuesFast(num []float64, str []string) (p float64, rs []Reason, ok bool) {
+	rp := m.rowPath()
+	if rp == nil {
+		return 0, nil, false
+	}
+	s := m.getScratch(rp)
+	defer m.putScratch(s)
+	for i := range m.Payload.Inputs {
+		switch {
+		case rp.numeric[i] && str[i] != "":
+			x, err := toNumber(str[i])
+			if err != nil {
+				return 0, nil, false
+			}
+			s.nums[i] = x
+		case rp.numeric[i]:
+			if math.IsInf(num[i], 0) { // toNumber refuses it
+				return 0, nil, false
+			}
+			s.nums[i] = num[i]
+		case str[i] != "":
+			s.cats[i] = strings.TrimSpace(str[i]) // toText of a string
+			if isMissing(s.cats[i]) {
+				s.cats[i] = ""
+			}
+		case !math.IsNaN(num[i]):
+			s.cats[i] = formatNum(num[i]) // toText of a float64
+		}
+	}
+	return m.scoreScratch(rp, s)
+}
+
+// scoreScratch scores the record in s: the tail of predictRowFast.
+func (m *Model) scoreScratch(rp *rowPath, s *rowScratch) (p float64, rs []Reason, ok bool) {
 	enc, lr := rp.lr.Enc, rp.lr.LR
 	if enc.TransformRow(s.cols, 0, s.x) != nil {
 		return 0, nil, false
 	}
-	z, err := lr.PredictLogOdds(mat.NewDense(1, len(s.x), s.x))
+	z, err := lr.PredictLogOdds(s.xm)
 	if err != nil {
 		return 0, nil, false
 	}

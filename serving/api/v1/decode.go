@@ -15,9 +15,10 @@ import (
 	"github.com/propensity-dev/propensity/features"
 )
 
-// decodeOne decodes one profile strictly (features.DecodeProfile: unknown fields and wrong
-// types are refused with the field named) and maps failures to bad_data. The body is read
-// here first so that an oversized body is told apart (413) from a malformed one.
+// decodeOne decodes one profile strictly (as features.DecodeProfile: unknown fields and
+// wrong types are refused with the field named; see decodeProfile) and maps failures to
+// bad_data. The body is read here first so that an oversized body is told apart (413) from a
+// malformed one.
 func decodeOne(pool *sync.Pool, r io.Reader, now time.Time) (features.Profile, error) {
 	buf, _ := pool.Get().(*bytes.Buffer)
 	if buf == nil {
@@ -33,7 +34,7 @@ func decodeOne(pool *sync.Pool, r io.Reader, now time.Time) (features.Profile, e
 	if _, err := buf.ReadFrom(r); err != nil {
 		return features.Profile{}, inputError("", err)
 	}
-	p, err := features.DecodeProfile(bytes.NewReader(buf.Bytes()), now)
+	p, err := decodeProfile(buf.Bytes(), now)
 	if err != nil {
 		return p, inputError("", err)
 	}
@@ -71,7 +72,7 @@ func decodeBatch(r io.Reader, now time.Time, maxRows int) ([]features.Profile, e
 		if len(out) >= maxRows {
 			return badData(fmt.Sprintf("batch has more than %d profiles", maxRows))
 		}
-		p, err := features.DecodeProfile(bytes.NewReader(raw), now)
+		p, err := decodeProfile(raw, now)
 		if err != nil {
 			return inputError(fmt.Sprintf("profile %d: ", len(out)), err)
 		}
