@@ -299,15 +299,12 @@ func columnValue(row features.Row, i int) any {
 type personaBlock struct {
 	m      *persona.Model
 	inputs []string
-	fast   *personaAssigner // nil: every profile goes through m.Assign
 	plan   atomic.Pointer[recordPlan]
 }
 
 // NewPersonas returns the persona block of m.
 func NewPersonas(m *persona.Model) PersonaModel {
-	b := &personaBlock{m: m, inputs: m.InputNames()}
-	b.fast = newPersonaAssigner(m)
-	return b
+	return &personaBlock{m: m, inputs: m.InputNames()}
 }
 
 // LoadPersonas is an ArtifactLoader for the "personas" kind.
@@ -324,18 +321,13 @@ func (b *personaBlock) Persona(in *Input) (*Persona, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b.fast != nil {
-		v := in.values(row, b.inputs, &b.plan)
-		if id, name, dist, ok := b.fast.assign(v.num, v.str); ok {
-			return &Persona{ID: id, Name: name, Distance: dist}, nil
-		}
-		id, name, dist, err := b.m.Assign(v.record())
-		if err != nil {
-			return nil, err
-		}
+	// By position (no map per score); the rare record AssignValues leaves to Assign goes
+	// through the map.
+	v := in.values(row, b.inputs, &b.plan)
+	if id, name, dist, ok := b.m.AssignValues(v.num, v.str); ok {
 		return &Persona{ID: id, Name: name, Distance: dist}, nil
 	}
-	id, name, dist, err := b.m.Assign(in.record(row, b.inputs, &b.plan))
+	id, name, dist, err := b.m.Assign(v.record())
 	if err != nil {
 		return nil, err
 	}

@@ -347,6 +347,31 @@ func (m *Model) Assign(record map[string]any) (id int, name string, distance flo
 	return bj, m.Personas[bj].Name, math.Sqrt(best), nil
 }
 
+// AssignValues is Assign for a record given by position (see Transform.ApplyValues: value
+// k is the column InputNames()[k]), which spares building a map per record. It answers
+// exactly as Assign on the same record; ok is false for a record that Transform.ApplyValues
+// leaves to Assign.
+func (m *Model) AssignValues(num []float64, str []string) (id int, name string, distance float64, ok bool) {
+	dim := m.Transform.Dim()
+	var buf [64]float64
+	v := buf[:0]
+	if dim <= len(buf) {
+		v = buf[:dim]
+	} else {
+		v = make([]float64, dim)
+	}
+	if !m.Transform.ApplyValues(num, str, v) {
+		return 0, "", 0, false
+	}
+	best, bj := math.Inf(1), 0
+	for j := range m.K {
+		if d := sqDist(v, m.Centroids[j*dim:(j+1)*dim]); d < best {
+			best, bj = d, j
+		}
+	}
+	return bj, m.Personas[bj].Name, math.Sqrt(best), true
+}
+
 // Save writes m as a "personas" artifact in dir. The manifest records the input columns,
 // rows and quality measures.
 func Save(dir string, m *Model, rows int) (artifact.Manifest, error) {

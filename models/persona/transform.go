@@ -128,6 +128,7 @@ type Transform struct {
 	Impute bool     `json:"impute"`
 	ranges [][2]int // output dims of each input
 	levels []map[string]int
+	src    [][2]int // positions in InputNames of each input's column(s) (one or two)
 }
 
 // FitTransform learns the encoding of the columns of f.
@@ -401,8 +402,28 @@ func (t *Transform) index() {
 	t.Dims = t.Dims[:0]
 	t.ranges = make([][2]int, len(t.Inputs))
 	t.levels = make([]map[string]int, len(t.Inputs))
+	t.src = make([][2]int, len(t.Inputs))
+	pos := map[string]int{} // as Model.InputNames orders the columns
+	at := func(name string) int {
+		p, ok := pos[name]
+		if !ok {
+			p = len(pos)
+			pos[name] = p
+		}
+		return p
+	}
 	for i := range t.Inputs {
 		in := &t.Inputs[i]
+		if len(in.Of) > 0 {
+			t.src[i][0] = at(in.Of[0])
+			t.src[i][1] = t.src[i][0]
+			if len(in.Of) > 1 {
+				t.src[i][1] = at(in.Of[1])
+			}
+		} else {
+			t.src[i][0] = at(in.Name)
+			t.src[i][1] = t.src[i][0]
+		}
 		lo := len(t.Dims)
 		if in.Kind == "categorical" {
 			t.levels[i] = make(map[string]int, len(in.Levels))
@@ -597,6 +618,40 @@ func (t *Transform) ApplyRecord(rec map[string]any, dst []float64) error {
 		t.encodeLevel(i, s, dst[lo:hi])
 	}
 	return nil
+}
+
+// ApplyValues is ApplyRecord for a record given by position: num[k] and str[k] hold the
+// value of column k of Model.InputNames's order, a number in num (NaN: missing) with str[k]
+// "", or a text in str[k] with num[k] NaN for a categorical column. It writes what
+// ApplyRecord writes for the same record and reports true; it reports false, leaving dst
+// unspecified, for a record ApplyRecord would read another way — a text for a numeric or
+// derived column, a number for a categorical one, an infinite number — which callers pass
+// to ApplyRecord instead.
+func (t *Transform) ApplyValues(num []float64, str []string, dst []float64) bool {
+	for i := range t.Inputs {
+		in := &t.Inputs[i]
+		lo, hi := t.ranges[i][0], t.ranges[i][1]
+		a, b := t.src[i][0], t.src[i][1]
+		if a >= len(num) || b >= len(num) || a >= len(str) || b >= len(str) {
+			return false
+		}
+		if in.Kind == "categorical" {
+			if str[a] == "" && !math.IsNaN(num[a]) {
+				return false
+			}
+			t.encodeLevel(i, str[a], dst[lo:hi])
+			continue
+		}
+		if str[a] != "" || str[b] != "" || math.IsInf(num[a], 0) || math.IsInf(num[b], 0) {
+			return false
+		}
+		x := num[a]
+		if in.Kind == Share || in.Kind == Ratio {
+			x = in.derive(num[a], num[b])
+		}
+		dst[lo] = (in.encode(x) - in.Mean) / in.Std
+	}
+	return true
 }
 
 func toFloat(v any) (float64, error) {

@@ -86,7 +86,14 @@ func TestServeMatchesBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pout, err := personas.Run(ctx, fr, personas.Options{Persona: persona.Settings{K: 4, Transform: persona.TransformSettings{Impute: true}}})
+	// The default persona feature set of `propensity personas --data`: derived shares and
+	// ratios and weighted categories, which the service computes by position.
+	popts := personas.Options{Persona: persona.Settings{K: 4, Transform: persona.TransformSettings{Impute: true}}}
+	personas.PersonaFeatures(fr).Use(&popts)
+	if len(popts.Derived) == 0 {
+		t.Fatal("the persona feature set has no derived inputs on generated history")
+	}
+	pout, err := personas.Run(ctx, fr, popts)
 	if err != nil {
 		t.Fatalf("personas: %v", err)
 	}
