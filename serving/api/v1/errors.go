@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/serving"
 )
 
@@ -71,7 +72,8 @@ func WriteErrorStatus(c *gin.Context, status int, t ErrorType, msg string) {
 }
 
 // writeErr maps err to an answer: *apiError as it says, timeouts and a missing model set to
-// unavailable, an unknown scorecard to bad_data, anything else to internal.
+// unavailable, an unknown scorecard and an attribute a rule cannot compare to bad_data,
+// anything else to internal.
 func writeErr(c *gin.Context, err error) {
 	var ae *apiError
 	switch {
@@ -89,6 +91,10 @@ func writeErr(c *gin.Context, err error) {
 		WriteError(c, ErrUnavailable, "models not loaded yet")
 	case errors.Is(err, serving.ErrUnknownScorecard):
 		WriteError(c, ErrBadData, "scorecard: "+err.Error())
+	case errors.Is(err, scorecard.ErrType):
+		// A profile attribute of the wrong kind for a rule (text where a number is
+		// compared): the client's data, named in the message, not a server fault.
+		WriteError(c, ErrBadData, err.Error())
 	default:
 		_ = c.Error(err) // for the access log
 		WriteError(c, ErrInternal, err.Error())
