@@ -256,3 +256,13 @@ func TestReasonsString(t *testing.T) {
 		t.Errorf("reasonsString = %q, want %q", got, want)
 	}
 }
+
+// TestServeRefusesBadScorecard checks that serve exits 2 with the file and line when its
+// scorecard cannot be loaded, before listening.
+func TestServeRefusesBadScorecard(t *testing.T) {
+	bad := scoreWriteFile(t, "bad.yaml", "name: x\nversion: \"1\"\nrules:\n  - {name: a, pionts: 3, when: 'age > 1'}\n")
+	code, _, stderr := scoreRunCLI(t, "serve", "--models", t.TempDir(), "--scorecard", bad, "--addr", "127.0.0.1:0")
+	if code != exitUsage || !strings.Contains(stderr, "bad.yaml:4") || !strings.Contains(stderr, "pionts") {
+		t.Errorf("exit %d, stderr %q; want 2 naming bad.yaml:4 and the field", code, stderr)
+	}
+}

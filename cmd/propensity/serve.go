@@ -87,7 +87,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	loader.ScoresFile = cfg.ScoresFile
 	reg := serving.NewRegistry(loader.Load, env.log, prom)
 	if _, err := reg.Reload(ctx); err != nil {
-		return fmt.Errorf("loading models: %w", err)
+		// What --models, --scorecard or the config point at cannot be used: bad input
+		// (exit 2), like a bad flag, and nothing has been served yet.
+		return badInput(fmt.Errorf("loading models: %w", err))
 	}
 
 	gin.SetMode(gin.ReleaseMode)
