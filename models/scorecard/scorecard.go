@@ -541,7 +541,7 @@ func NewSet(cfgs ...Config) (*Set, error) {
 			}
 			errs = append(errs, &ConfigError{File: c.file, Line: c.line("name"), Field: c.prefix + "name",
 				Detail: fmt.Sprintf("scorecard %q is never used: %q%s comes first and, with no audience, scores every contact (give it an audience, or load the files one at a time)", c.Name, everyone.Name, where),
-				Err: ErrInvalid})
+				Err:    ErrInvalid})
 		} else if c.Audience.IsZero() {
 			everyone = &cfgs[i]
 		}
