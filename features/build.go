@@ -586,13 +586,39 @@ func (h *history) readTransactions(ctx context.Context, keys, prods *products) (
 		}
 		return nil
 	})
-	slices.SortStableFunc(out, func(a, b txRec) int {
-		if c := cmp.Compare(a.person, b.person); c != 0 {
-			return c
+	return sortTransactions(out, len(h.pContact)), err
+}
+
+// sortTransactions orders txs by person and time, stably (file order among equal times): a
+// counting sort by person, then an insertion sort of each person's few rows by time. It is
+// linear where a comparison sort of millions of rows is not.
+func sortTransactions(txs []txRec, people int) []txRec {
+	off := make([]int, people+1)
+	for _, x := range txs {
+		off[x.person+1]++
+	}
+	for p := range people {
+		off[p+1] += off[p]
+	}
+	out := make([]txRec, len(txs))
+	at := slices.Clone(off[:people])
+	for _, x := range txs {
+		out[at[x.person]] = x
+		at[x.person]++
+	}
+	for p := range people {
+		run := out[off[p]:off[p+1]]
+		if len(run) > 64 {
+			slices.SortStableFunc(run, func(a, b txRec) int { return cmp.Compare(a.ts, b.ts) })
+			continue
 		}
-		return cmp.Compare(a.ts, b.ts)
-	})
-	return out, err
+		for i := 1; i < len(run); i++ {
+			for j := i; j > 0 && run[j].ts < run[j-1].ts; j-- {
+				run[j], run[j-1] = run[j-1], run[j]
+			}
+		}
+	}
+	return out
 }
 
 func transactionSpecs(m TransactionColumns) []colSpec {

@@ -12,16 +12,18 @@ import (
 
 // rgJob is one row group of one part file.
 type rgJob struct {
-	part int
-	rg   int
+	idx  int   // number of the row group in file order, over all parts
+	part int   // part file
+	rg   int   // row group within the part
+	rows int64 // rows of the row group
 }
 
 // scanRowGroups runs fn over every row group of the parts of a history file on up to workers
-// goroutines (fn(w, job, ...) runs on worker w for row group number job, counted in file
-// order over all parts; done(w) when worker w has no more work). Per-file counts are merged
+// goroutines (fn(w, job, ...) runs on worker w for the row group job; done(w) when worker w
+// has no more work). Per-file counts are merged
 // in part order. A missing file is not an error (optional history file).
 func (h *history) scanRowGroups(ctx context.Context, name string, check, read []colSpec, workers int,
-	fn func(w, job int, st *fileStats, v []vec, n int) error, done func(w int)) error {
+	fn func(w int, job rgJob, st *fileStats, v []vec, n int) error, done func(w int)) error {
 	path := filepath.Join(h.dir, name)
 	parts, ok, err := partFiles(path)
 	if err != nil {
@@ -39,8 +41,8 @@ func (h *history) scanRowGroups(ctx context.Context, name string, check, read []
 		if err != nil {
 			return err
 		}
-		for rg := range p.pf.RowGroups() {
-			jobs = append(jobs, rgJob{part: i, rg: rg})
+		for rg, g := range p.pf.RowGroups() {
+			jobs = append(jobs, rgJob{idx: len(jobs), part: i, rg: rg, rows: g.NumRows()})
 		}
 		p.Close()
 	}
@@ -83,8 +85,7 @@ func (h *history) scanRowGroups(ctx context.Context, name string, check, read []
 					mu.Unlock()
 					return
 				}
-				job := next
-				j := jobs[job]
+				j := jobs[next]
 				next++
 				mu.Unlock()
 				p := open[j.part]
@@ -107,7 +108,7 @@ func (h *history) scanRowGroups(ctx context.Context, name string, check, read []
 					n, err := it.next()
 					if err == nil && n > 0 {
 						st.Rows += int64(n)
-						err = fn(w, job, st, it.views, n)
+						err = fn(w, j, st, it.views, n)
 					}
 					if err == nil {
 						err = ctx.Err()
@@ -177,7 +178,7 @@ func (h *history) linkEventsParallel(ctx context.Context) error {
 	var scanErr error
 	go func() {
 		scanErr = h.scanRowGroups(ctx, h.opts.Mapping.Events.File, all, read, workers,
-			func(w, _ int, st *fileStats, v []vec, n int) error {
+			func(w int, _ rgJob, st *fileStats, v []vec, n int) error {
 				b := cur[w]
 				for i := range n {
 					c, a, e := str(&v[0], i), str(&v[1], i), str(&v[2], i)
@@ -264,7 +265,7 @@ func (h *history) accumulateEvents(ctx context.Context, accs []eventAcc) error {
 	var scanErr error
 	go func() {
 		scanErr = h.scanRowGroups(ctx, m.File, specs, specs, workers,
-			func(w, _ int, st *fileStats, v []vec, n int) error {
+			func(w int, _ rgJob, st *fileStats, v []vec, n int) error {
 				b := cur[w]
 				events[w] += int64(n)
 				pc := pageCache[w]

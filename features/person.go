@@ -147,24 +147,31 @@ func (src *people) loadEvents(ctx context.Context) error {
 	}
 	specs := h.eventSpecs()
 	err := h.scanRowGroups(ctx, h.opts.Mapping.Events.File, specs, specs, workers,
-		func(w, job int, st *fileStats, v []vec, n int) error {
+		func(w int, job rgJob, st *fileStats, v []vec, n int) error {
 			events[w] += int64(n)
 			cm, names := codes[w], src.names[w]
-			code := func(b []byte) int32 {
+			// Values repeat from one row to the next (a person's events are often
+			// together): each column first compares with its previous value.
+			var lastCode [6]int32
+			code := func(col int, b []byte) int32 {
 				if len(b) == 0 {
 					return 0
 				}
-				if c, ok := cm[string(b)]; ok { // no allocation for the lookup
+				if c := lastCode[col]; c != 0 && names[c] == string(b) { // no allocation
 					return c
 				}
-				c := int32(len(names))
-				s := string(b)
-				cm[s] = c
-				names = append(names, s)
+				c, ok := cm[string(b)] // no allocation for the lookup
+				if !ok {
+					c = int32(len(names))
+					s := string(b)
+					cm[s] = c
+					names = append(names, s)
+				}
+				lastCode[col] = c
 				return c
 			}
 			var blk *evBlock
-			if k := len(own[w]); k > 0 && own[w][k-1].job == job {
+			if k := len(own[w]); k > 0 && own[w][k-1].job == job.idx {
 				blk = own[w][k-1]
 			}
 			for i := range n {
@@ -176,18 +183,24 @@ func (src *people) loadEvents(ctx context.Context) error {
 					unattributed[w]++
 					continue
 				}
-				e := rawEvent{ts: v[3].i64[i], value: math.NaN(), person: p, typ: code(v[4].str[i]), page: code(str(&v[5], i)),
-					channel: code(str(&v[7], i)), campaign: code(str(&v[8], i)),
-					anonymous: code(str(&v[1], i)), mail: code(str(&v[2], i))}
+				e := rawEvent{ts: v[3].i64[i], value: math.NaN(), person: p, typ: code(0, v[4].str[i]), page: code(1, str(&v[5], i)),
+					channel: code(2, str(&v[7], i)), campaign: code(3, str(&v[8], i)),
+					anonymous: code(4, str(&v[1], i)), mail: code(5, str(&v[2], i))}
 				if v[6].f64 != nil && v[6].valid[i] {
 					e.value = v[6].f64[i]
 				}
-				// Fixed-size blocks: one growing slice would copy the events over and over.
-				if blk == nil || len(blk.recs) == eventBlock {
-					blk = &evBlock{job: job, worker: w, recs: make([]rawEvent, 0, min(eventBlock, n-i))}
+				// Blocks of at most eventBlock events, sized from the row group's row count:
+				// growing slices would copy (and fault in) the events over and over.
+				if blk == nil || len(blk.recs) == cap(blk.recs) {
+					left := job.rows
+					for _, b := range own[w] {
+						if b.job == job.idx {
+							left -= int64(len(b.recs))
+						}
+					}
+					size := int(min(eventBlock, max(left, int64(n-i))))
+					blk = &evBlock{job: job.idx, worker: w, recs: make([]rawEvent, 0, size)}
 					own[w] = append(own[w], blk)
-				} else if len(blk.recs) == cap(blk.recs) {
-					blk.recs = slices.Grow(blk.recs, min(eventBlock-len(blk.recs), max(n-i, len(blk.recs))))
 				}
 				blk.recs = append(blk.recs, e)
 			}

@@ -1,9 +1,12 @@
 package features
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -108,5 +111,31 @@ func TestMapPersonsErrors(t *testing.T) {
 	cancel()
 	if _, err := MapPersons(ctx, dir, opts, 2, func(p *Person) (int, error) { return 0, nil }, func(int) error { return nil }); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: err = %v", err)
+	}
+}
+
+// TestSortTransactions checks the linear sort against a stable comparison sort, with ties,
+// long runs and people without transactions.
+func TestSortTransactions(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, people := range []int{1, 7, 300} {
+		var txs []txRec
+		for i := range 5000 {
+			p := int32(rng.IntN(people))
+			if people == 7 && p == 3 {
+				continue // nobody's rows for person 3
+			}
+			txs = append(txs, txRec{person: p, ts: int64(rng.IntN(50)), amount: float64(i)})
+		}
+		want := slices.Clone(txs)
+		slices.SortStableFunc(want, func(a, b txRec) int {
+			if c := cmp.Compare(a.person, b.person); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.ts, b.ts)
+		})
+		if got := sortTransactions(txs, people); !slices.Equal(got, want) {
+			t.Errorf("%d people: the sort differs from a stable sort by person and time", people)
+		}
 	}
 }
