@@ -646,23 +646,34 @@ func (pr *products) topCategories() []string {
 	return out
 }
 
+// openHistory checks opts, reads the contacts and identities of dir and stitches people;
+// with keepEmail the contacts' emails are kept (for the people walk's attributes).
+func openHistory(ctx context.Context, dir string, opts Options, rep *Report, keepEmail bool) (*history, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	h := newHistory(dir, opts, rep)
+	h.keepEmail = keepEmail
+	if err := h.stitch(ctx); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
 // Build computes the feature table of the history directory dir as of opts.AsOf: one row per
 // stitched person, in contact_id order. Memory grows with people and identifiers (plus the
 // transactions), not with events: events stream into fixed-size per-person accumulators.
 func Build(ctx context.Context, dir string, opts Options) (*Table, Report, error) {
 	var rep Report
-	opts, err := opts.withDefaults()
+	h, err := openHistory(ctx, dir, opts, &rep, false)
 	if err != nil {
 		return nil, rep, err
 	}
-	if err := opts.validate(); err != nil {
-		return nil, rep, err
-	}
-	h := newHistory(dir, opts, &rep)
-	if err := h.stitch(ctx); err != nil {
-		return nil, rep, err
-	}
-	opts.Attributes = h.opts.Attributes
+	opts = h.opts // with its defaults and the attributes found in the contacts
 	nP := len(h.pContact)
 	accs := make([]eventAcc, nP)
 	for i := range accs {

@@ -256,16 +256,8 @@ type personBuf struct {
 
 func loadPeople(ctx context.Context, dir string, opts Options) (*people, Report, error) {
 	var rep Report
-	opts, err := opts.withDefaults()
+	h, err := openHistory(ctx, dir, opts, &rep, true)
 	if err != nil {
-		return nil, rep, err
-	}
-	if err := opts.validate(); err != nil {
-		return nil, rep, err
-	}
-	h := newHistory(dir, opts, &rep)
-	h.keepEmail = true
-	if err := h.stitch(ctx); err != nil {
 		return nil, rep, err
 	}
 	src := &people{h: h, n: len(h.pContact), nAttrs: 4 + len(h.opts.Attributes)}
