@@ -10,6 +10,10 @@
       normal, logistic labels with an x0*x1 interaction) as little-endian float64, row-major.
   bench_gbt.py fit X.f64 Y.f64 N D [TREES] [DEPTH]
       times XGBoost (hist, lr 0.05, 2 threads, as fit_anchors.py) on that table; prints JSON.
+  bench_gbt.py cvpredict CSV LABEL POSITIVE FOLDS [DROP,COLS]
+      fits the XGBoost model of ../shared/bench/tabular_baselines.py (same features, settings
+      and folds) on every fold and times predict_proba on its held-out rows alone; prints the
+      held-out rows per second of prediction, for comparison with gbtbench cv's.
 """
 import json, sys, time
 import numpy as np
@@ -52,5 +56,34 @@ elif cmd == "fit":
     pred_s = time.perf_counter() - t
     print(json.dumps({"peer": "xgboost_hist", "rows": n, "features": d, "fit_s": round(fit_s, 3), "fit_cpu_s": round(fit_cpu_s, 3),
                       "predict_rows_per_s": round(n / pred_s)}))
+elif cmd == "cvpredict":
+    import pandas as pd
+    import xgboost as xgb
+    path, label, positive, folds = sys.argv[2:6]
+    drop = [c for c in (sys.argv[6].split(",") if len(sys.argv) > 6 else []) if c]
+    # The features exactly as tabular_baselines.py builds them.
+    df = pd.read_csv(path)
+    df = df.loc[:, [c for c in df.columns if not c.startswith("Unnamed")]]
+    y = (df[label].astype(str).str.strip() == positive).astype(int).values
+    X = df.drop(columns=[label] + drop)
+    for c in X.columns:
+        if X[c].dtype == object:
+            num = pd.to_numeric(X[c].str.strip(), errors="coerce")
+            if num.notna().mean() > 0.95:
+                X[c] = num
+    X = pd.get_dummies(X, dummy_na=True).astype(float)
+    X = X.fillna(X.median())
+    Xv = X.values
+    fold = np.loadtxt(folds, dtype=int)
+    rows, secs = 0, 0.0
+    for k in range(5):
+        tr, te = np.where(fold != k)[0], np.where(fold == k)[0]
+        m = xgb.XGBClassifier(n_estimators=300, learning_rate=0.05, max_depth=4, subsample=0.8, colsample_bytree=0.8,
+                              tree_method="hist", n_jobs=2, eval_metric="logloss").fit(Xv[tr], y[tr])
+        t = time.perf_counter()
+        m.predict_proba(Xv[te])
+        secs += time.perf_counter() - t
+        rows += len(te)
+    print(json.dumps({"peer": "xgboost_hist", "rows": rows, "predict_s": round(secs, 3), "predict_rows_per_s": round(rows / secs)}))
 else:
     sys.exit(__doc__)

@@ -15,14 +15,14 @@ import (
 )
 
 // datasets returns ../shared/datasets next to the repository root, or skips the test.
-func datasets(t *testing.T) string {
+func datasets(t testing.TB) string {
 	t.Helper()
 	return shareddata.Dir(t)
 }
 
 // readCSV loads a CSV as the peer script prepares it for XGBoost, but keeps text columns as
 // categorical: a column is numeric when more than 95% of its values parse as numbers.
-func readCSV(t *testing.T, path, label, positive string, drop ...string) (*frame.Frame, []float64) {
+func readCSV(t testing.TB, path, label, positive string, drop ...string) (*frame.Frame, []float64) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {

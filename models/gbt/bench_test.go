@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
 
 	"github.com/propensity-dev/propensity/models/frame"
@@ -95,4 +96,52 @@ func BenchmarkFitWide(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(X.Rows())*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkOnlineShoppers times one fold of scripts/bench_gbt.sh's cross-validation on UCI
+// Online Shoppers (categorical columns native): fit on 80% of the rows with the script's
+// settings, predict the other 20%.
+func BenchmarkOnlineShoppers(b *testing.B) {
+	X, y := readCSV(b, filepath.Join(datasets(b), "online_shoppers", "online_shoppers_intention.csv"), "Revenue", "TRUE")
+	folds := stratifiedFolds(y, 5, 1)
+	var tr, te []int
+	for i, f := range folds {
+		if f == 0 {
+			te = append(te, i)
+		} else {
+			tr = append(tr, i)
+		}
+	}
+	Xtr, Xte := X.Take(tr), X.Take(te)
+	ytr := make([]float64, len(tr))
+	for i, r := range tr {
+		ytr[i] = y[r]
+	}
+	o := Options{Trees: 300, MaxDepth: 4, LearningRate: 0.05, Subsample: 0.8, ColSample: 0.8, Threads: 2, Seed: 1}
+	for _, th := range []int{1, 2} {
+		b.Run(fmt.Sprintf("fit/threads=%d", th), func(b *testing.B) {
+			o := o
+			o.Threads = th
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Fit(Xtr, ytr, nil, o); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(tr))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+	m, err := Fit(Xtr, ytr, nil, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("predict", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := m.PredictLogOdds(Xte); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(te))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	})
 }

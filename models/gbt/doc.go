@@ -11,7 +11,9 @@
 // the shrunken leaf values of every tree. Each column is cut into at most 255 quantile bins
 // (model state, stored with the trees), trees grow depth-wise (or leaf-wise with
 // Options.MaxLeaves) on histograms built in parallel over features, and the fitted model does
-// not depend on Options.Threads.
+// not depend on Options.Threads. Batch prediction bins every row once at the thresholds the
+// trees use and walks them on those bins, which gives exactly the log-odds of comparing the
+// values with the stored thresholds.
 //
 // Missing values and categories: a numeric NaN or a categorical "" is missing. Every split
 // learns a default direction for missing values when the rows reaching it had some; when they

@@ -446,6 +446,7 @@ func TestEarlyStopping(t *testing.T) {
 	ll := func(k int) float64 {
 		c := *m
 		c.trees = m.trees[:k]
+		c.batch = compileEnsemble(c.features, c.trees)
 		p, _ := c.Predict(Xv)
 		var s float64
 		for i := range p {

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
 
 	"github.com/propensity-dev/propensity/models/frame"
 )
@@ -22,6 +20,7 @@ type Model struct {
 	trees     []*grown
 	opts      Options
 	bestRound int
+	batch     *ensemble // the trees' batch-prediction form; nil: walk the float form
 }
 
 // FeatureNames returns the input columns the model uses, in its feature order (the order of
@@ -87,44 +86,6 @@ func (m *Model) fillRows(cols []*frame.Column, lo, hi int, x []float64) {
 			}
 		}
 	}
-}
-
-// PredictLogOdds returns the log-odds of y = 1 for every row of X, using GOMAXPROCS
-// goroutines for large inputs. Columns are matched by name; extra columns are ignored.
-func (m *Model) PredictLogOdds(X *frame.Frame) ([]float64, error) {
-	cols, err := m.columns(X)
-	if err != nil {
-		return nil, err
-	}
-	n := X.Rows()
-	out := make([]float64, n)
-	nblocks := (n + blockRows - 1) / blockRows
-	th := max(1, min(runtime.GOMAXPROCS(0), nblocks))
-	work := func(j int) {
-		nf := len(m.features)
-		x := make([]float64, blockRows*nf)
-		for b := j; b < nblocks; b += th {
-			lo, hi := b*blockRows, min((b+1)*blockRows, n)
-			m.fillRows(cols, lo, hi, x)
-			o := out[lo:hi]
-			for i := range o {
-				o[i] = m.base
-			}
-			for _, t := range m.trees {
-				t.addBlock(x, nf, o)
-			}
-		}
-	}
-	if th == 1 {
-		work(0)
-		return out, nil
-	}
-	var wg sync.WaitGroup
-	for j := range th {
-		wg.Go(func() { work(j) })
-	}
-	wg.Wait()
-	return out, nil
 }
 
 // Predict returns P(y = 1) for every row of X: the logistic function of PredictLogOdds.
@@ -247,7 +208,8 @@ func (m *Model) UnmarshalJSON(b []byte) error {
 		t.compile(j.Features)
 		trees[ti] = t
 	}
-	*m = Model{features: j.Features, base: j.BaseScore, trees: trees, opts: j.Options, bestRound: j.BestRound}
+	*m = Model{features: j.Features, base: j.BaseScore, trees: trees, opts: j.Options, bestRound: j.BestRound,
+		batch: compileEnsemble(j.Features, trees)}
 	return nil
 }
 

@@ -16,30 +16,38 @@ type split struct {
 	gl, hl, gr, hr float64
 }
 
+// cat is a category's bin and its place in findCatSplit's order.
+type cat struct {
+	bin int
+	key float64
+}
+
 // lut tabulates, for every bin of the split feature (nb value bins, then the missing bin),
-// whether a row in it goes left.
-func (s *split) lut(nb int) *[256]bool {
-	var l [256]bool
+// whether a row in it goes right: 1 if so, 0 if it goes left. (A number, not a bool, so that
+// rows can be sent by arithmetic rather than by a branch.)
+func (s *split) lut(nb int) *[256]uint8 {
+	var l [256]uint8
 	if s.left != [4]uint64{} || s.bin < 0 {
 		for b := range nb + 1 {
-			l[b] = s.left[b>>6]>>(b&63)&1 == 1
+			l[b] = uint8(^s.left[b>>6] >> (b & 63) & 1)
 		}
 		return &l
 	}
-	for b := 0; b <= s.bin && b < nb; b++ {
-		l[b] = true
+	for b := s.bin + 1; b < nb; b++ {
+		l[b] = 1
 	}
-	l[nb] = s.dleft
+	l[nb] = b2u(!s.dleft)
 	return &l
 }
 
 // findSplit returns the best split of a node with gradient sums g, h on feature f, whose
-// histogram (nb[f] value bins and the missing bin) is in hist.
-func (t *trainer) findSplit(f int, hist []gh, g, h float64) split {
+// histogram (nb[f] value bins and the missing bin) is in hist. worker says whose scratch space
+// to use.
+func (t *trainer) findSplit(worker, f int, hist []gh, g, h float64) split {
 	nb := t.nb[f]
 	hs := hist[256*f : 256*f+nb+1]
 	if t.feats[f].categorical() {
-		return t.findCatSplit(f, hs, g, h)
+		return t.findCatSplit(worker, f, hs, g, h)
 	}
 	lam, mcw := t.o.L2, t.o.MinChildWeight
 	parent := g * g / (h + lam)
@@ -84,18 +92,15 @@ func (t *trainer) findSplit(f int, hist []gh, g, h float64) split {
 // findCatSplit orders the categories present at the node by g/(h + CatSmooth) and takes the
 // best cut of that order (Fisher 1958; as LightGBM does, Ke et al. 2017). The missing bin
 // takes part like a category when the node has missing values.
-func (t *trainer) findCatSplit(f int, hs []gh, g, h float64) split {
+func (t *trainer) findCatSplit(worker, f int, hs []gh, g, h float64) split {
 	nb := len(hs) - 1
-	type cat struct {
-		bin int
-		key float64
-	}
-	cats := make([]cat, 0, len(hs))
+	cats := t.cats[worker][:0]
 	for b, p := range hs {
 		if p.h > 0 {
 			cats = append(cats, cat{b, p.g / (p.h + t.o.CatSmooth)})
 		}
 	}
+	t.cats[worker] = cats
 	best := split{feat: f, bin: -1}
 	if len(cats) < 2 {
 		return best
