@@ -327,24 +327,33 @@ func (m *Model) Validate() error {
 // Transform.ApplyRecord) in the nearest persona and returns its id, name and the Euclidean
 // distance to the persona's centroid in the transformed space.
 func (m *Model) Assign(record map[string]any) (id int, name string, distance float64, err error) {
-	dim := m.Transform.Dim()
 	var buf [64]float64
-	v := buf[:0]
-	if dim <= len(buf) {
-		v = buf[:dim]
-	} else {
-		v = make([]float64, dim)
-	}
+	v := m.vector(buf[:])
 	if err := m.Transform.ApplyRecord(record, v); err != nil {
 		return -1, "", 0, err
 	}
+	id, name, distance = m.nearest(v)
+	return id, name, distance, nil
+}
+
+// vector returns buf, or a new slice when buf is too short, cut to the transform's dimension.
+func (m *Model) vector(buf []float64) []float64 {
+	if dim := m.Transform.Dim(); dim <= len(buf) {
+		return buf[:dim]
+	}
+	return make([]float64, m.Transform.Dim())
+}
+
+// nearest returns the persona whose centroid is nearest to the transformed vector v.
+func (m *Model) nearest(v []float64) (id int, name string, distance float64) {
+	dim := len(v)
 	best, bj := math.Inf(1), 0
 	for j := range m.K {
 		if d := sqDist(v, m.Centroids[j*dim:(j+1)*dim]); d < best {
 			best, bj = d, j
 		}
 	}
-	return bj, m.Personas[bj].Name, math.Sqrt(best), nil
+	return bj, m.Personas[bj].Name, math.Sqrt(best)
 }
 
 // AssignValues is Assign for a record given by position (see Transform.ApplyValues: value
@@ -352,24 +361,13 @@ func (m *Model) Assign(record map[string]any) (id int, name string, distance flo
 // exactly as Assign on the same record; ok is false for a record that Transform.ApplyValues
 // leaves to Assign.
 func (m *Model) AssignValues(num []float64, str []string) (id int, name string, distance float64, ok bool) {
-	dim := m.Transform.Dim()
 	var buf [64]float64
-	v := buf[:0]
-	if dim <= len(buf) {
-		v = buf[:dim]
-	} else {
-		v = make([]float64, dim)
-	}
+	v := m.vector(buf[:])
 	if !m.Transform.ApplyValues(num, str, v) {
 		return 0, "", 0, false
 	}
-	best, bj := math.Inf(1), 0
-	for j := range m.K {
-		if d := sqDist(v, m.Centroids[j*dim:(j+1)*dim]); d < best {
-			best, bj = d, j
-		}
-	}
-	return bj, m.Personas[bj].Name, math.Sqrt(best), true
+	id, name, distance = m.nearest(v)
+	return id, name, distance, true
 }
 
 // Save writes m as a "personas" artifact in dir. The manifest records the input columns,
