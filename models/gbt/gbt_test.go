@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/propensity-dev/propensity/models/frame"
+	"github.com/propensity-dev/propensity/models/metrics"
 )
 
 // synth makes n rows with a numeric XOR-like interaction, a categorical effect, a noise column
@@ -43,41 +44,13 @@ func synth(n int, seed uint64) (*frame.Frame, []float64) {
 	return X, y
 }
 
-// auc is the probability that a random positive outranks a random negative (ties count half).
+// auc is metrics.AUC (ties count half) of unweighted scores.
 func auc(y, score []float64) float64 {
-	idx := make([]int, len(y))
-	for i := range idx {
-		idx[i] = i
+	v, err := metrics.AUC(y, score, nil)
+	if err != nil {
+		panic(err) // one class only: the callers' data always has both
 	}
-	slices.SortFunc(idx, func(i, j int) int {
-		switch {
-		case score[i] < score[j]:
-			return -1
-		case score[i] > score[j]:
-			return 1
-		}
-		return 0
-	})
-	var pos, neg, sum float64
-	for k := 0; k < len(idx); {
-		e := k
-		for e < len(idx) && score[idx[e]] == score[idx[k]] {
-			e++
-		}
-		var p, q float64
-		for _, i := range idx[k:e] {
-			if y[i] == 1 {
-				p++
-			} else {
-				q++
-			}
-		}
-		sum += p * (neg + q/2)
-		pos += p
-		neg += q
-		k = e
-	}
-	return sum / (pos * neg)
+	return v
 }
 
 func TestLearnsInteraction(t *testing.T) {

@@ -33,6 +33,7 @@ import (
 
 	"github.com/propensity-dev/propensity/models/frame"
 	"github.com/propensity-dev/propensity/models/gbt"
+	"github.com/propensity-dev/propensity/models/metrics"
 )
 
 func main() {
@@ -386,39 +387,13 @@ func pick(v []float64, idx []int) []float64 {
 	return out
 }
 
-// auc is the Mann-Whitney probability that a positive outranks a negative, ties counting half.
-func auc(y, s []float64) float64 {
-	idx := make([]int, len(y))
-	for i := range idx {
-		idx[i] = i
+// auc is metrics.AUC (ties count half) of unweighted scores.
+func auc(y, score []float64) float64 {
+	v, err := metrics.AUC(y, score, nil)
+	if err != nil {
+		panic(err) // one class only: the callers' data always has both
 	}
-	slices.SortFunc(idx, func(a, b int) int {
-		switch {
-		case s[a] < s[b]:
-			return -1
-		case s[a] > s[b]:
-			return 1
-		}
-		return 0
-	})
-	var pos, neg, sum float64
-	for k := 0; k < len(idx); {
-		e := k
-		for e < len(idx) && s[idx[e]] == s[idx[k]] {
-			e++
-		}
-		var p, q float64
-		for _, i := range idx[k:e] {
-			if y[i] == 1 {
-				p++
-			} else {
-				q++
-			}
-		}
-		sum += p * (neg + q/2)
-		pos, neg, k = pos+p, neg+q, e
-	}
-	return sum / (pos * neg)
+	return v
 }
 
 func logloss(y, p []float64) float64 {
