@@ -127,6 +127,7 @@ const eventBlock = 1 << 15
 // strings coded in the table of the worker that read them.
 type evBlock struct {
 	job, worker int
+	left        int64 // rows of the job not read before this block (sizes the next one)
 	recs        []rawEvent
 }
 
@@ -193,13 +194,11 @@ func (src *people) loadEvents(ctx context.Context) error {
 				// growing slices would copy (and fault in) the events over and over.
 				if blk == nil || len(blk.recs) == cap(blk.recs) {
 					left := job.rows
-					for _, b := range own[w] {
-						if b.job == job.idx {
-							left -= int64(len(b.recs))
-						}
+					if blk != nil { // the job's previous block is full
+						left = blk.left - int64(len(blk.recs))
 					}
 					size := int(min(eventBlock, max(left, int64(n-i))))
-					blk = &evBlock{job: job.idx, worker: w, recs: make([]rawEvent, 0, size)}
+					blk = &evBlock{job: job.idx, worker: w, left: left, recs: make([]rawEvent, 0, size)}
 					own[w] = append(own[w], blk)
 				}
 				blk.recs = append(blk.recs, e)
