@@ -189,22 +189,43 @@ func (f *feature) binColumn(c *frame.Column, dst []uint8) {
 		return
 	}
 	// Branchless lower bound over the cut points padded to 256 with +Inf: the bin is the
-	// number of cut points below v.
+	// number of cut points below v (NaN is below none). Four values are searched at once, so
+	// that their chains of dependent loads overlap.
 	var tt [256]float64
 	for i := range tt {
 		tt[i] = math.Inf(1)
 	}
 	copy(tt[:], f.Thresholds)
-	for r, v := range c.Num {
+	num := c.Num[:len(dst)]
+	r := 0
+	for ; r+4 <= len(num); r += 4 {
+		v0, v1, v2, v3 := num[r], num[r+1], num[r+2], num[r+3]
+		var i0, i1, i2, i3 int32
+		for step := int32(128); step > 0; step >>= 1 {
+			i0 += step & -b2i(tt[uint8(i0+step-1)] < v0)
+			i1 += step & -b2i(tt[uint8(i1+step-1)] < v1)
+			i2 += step & -b2i(tt[uint8(i2+step-1)] < v2)
+			i3 += step & -b2i(tt[uint8(i3+step-1)] < v3)
+		}
+		d := (*[4]uint8)(dst[r : r+4])
+		d[0], d[1], d[2], d[3] = uint8(i0), uint8(i1), uint8(i2), uint8(i3)
+		if v0 != v0 || v1 != v1 || v2 != v2 || v3 != v3 {
+			for k, v := range num[r : r+4] {
+				if v != v {
+					d[k] = miss
+				}
+			}
+		}
+	}
+	for ; r < len(num); r++ {
+		v := num[r]
 		if v != v {
 			dst[r] = miss
 			continue
 		}
-		i := 0
-		for step := 128; step > 0; step >>= 1 {
-			if tt[i+step-1] < v {
-				i += step
-			}
+		i := int32(0)
+		for step := int32(128); step > 0; step >>= 1 {
+			i += step & -b2i(tt[uint8(i+step-1)] < v)
 		}
 		dst[r] = uint8(i)
 	}

@@ -22,5 +22,10 @@
 // Options.MaxBins categories), or did not reach a node in training goes the same way as
 // missing values at that node.
 //
+// On amd64 the histogram passes, which take most of a fit, are in assembly (one packed add
+// per gradient pair and bin instead of two scalar ones); the purego build tag selects the Go
+// passes instead. Both give the same sums, bit for bit, so the fitted model does not depend
+// on the build either.
+//
 // A Model marshals to JSON (encoding/json) with a format version, for models/artifact.
 package gbt
