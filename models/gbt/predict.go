@@ -13,10 +13,10 @@ import (
 // Batch prediction works on binned rows, as XGBoost's and LightGBM's predictors can on their
 // quantised matrices: every row is binned once, into one byte per feature, and each node looks
 // the byte up in a table saying which way it goes. Trees are walked one at a time over a block
-// of rows (the block's bytes and the tree's nodes stay in L1), four rows in lockstep so that
-// their chains of dependent loads overlap. (Byte tables beat testing a bit of a per-node
-// bitset by 18% on Online Shoppers, and walking a block level by level instead of row by row
-// was slower.)
+// of rows (the block's bytes and the tree's nodes stay in L1), eight rows in lockstep so that
+// their chains of dependent loads overlap; rows are binned four at a time, for the same
+// reason. (Byte tables beat testing a bit of a per-node bitset by 18% on Online Shoppers, and
+// walking a block level by level instead of row by row was slower.)
 //
 // The bins are exact for the float thresholds, not an approximation. A numeric feature's
 // prediction bins are cut at the distinct thresholds c₀ < c₁ < … that the trees use on it, and
@@ -157,20 +157,37 @@ func (e *ensemble) binRows(feats []feature, cols []*frame.Column, lo, hi int, x 
 		if len(tt) == 0 { // the trees never split on it
 			continue
 		}
-		for r := lo; r < hi; r++ {
-			v := c.Num[r]
-			b := uint8(missingBin)
-			if v == v {
-				// Count the cuts below v: a branchless binary search over len(tt) = 2^k − 1.
-				i := 0
-				for step := (len(tt) + 1) / 2; step > 0; step >>= 1 {
-					if tt[i+step-1] < v {
-						i += step
-					}
-				}
-				b = uint8(i)
+		// Count the cuts below v: a branchless binary search over len(tt) = 2^k − 1, four
+		// rows at a time so that their chains of dependent loads overlap (NaN is below no
+		// cut, and gets the missing bin after).
+		top := int32(len(tt)+1) / 2
+		tt = tt[:len(tt):len(tt)]
+		num := c.Num[lo:hi]
+		xr := x[j:]
+		r := 0
+		for ; r+4 <= len(num); r += 4 {
+			v0, v1, v2, v3 := num[r], num[r+1], num[r+2], num[r+3]
+			var i0, i1, i2, i3 int32
+			for step := top; step > 0; step >>= 1 {
+				i0 += step & -b2i(tt[i0+step-1] < v0)
+				i1 += step & -b2i(tt[i1+step-1] < v1)
+				i2 += step & -b2i(tt[i2+step-1] < v2)
+				i3 += step & -b2i(tt[i3+step-1] < v3)
 			}
-			x[(r-lo)*nf+j] = b
+			xr[r*nf], xr[(r+1)*nf], xr[(r+2)*nf], xr[(r+3)*nf] = uint8(i0), uint8(i1), uint8(i2), uint8(i3)
+		}
+		for ; r < len(num); r++ {
+			v := num[r]
+			i := int32(0)
+			for step := top; step > 0; step >>= 1 {
+				i += step & -b2i(tt[i+step-1] < v)
+			}
+			xr[r*nf] = uint8(i)
+		}
+		for r, v := range num {
+			if v != v {
+				xr[r*nf] = missingBin
+			}
 		}
 	}
 }
@@ -182,11 +199,36 @@ func (e *ensemble) add(x []uint8, nf int, out []float64) {
 	}
 }
 
-// addTree adds tree t's outputs for the rows of x to out, walking four rows in lockstep so
-// that their chains of dependent loads overlap.
+// addTree adds tree t's outputs for the rows of x to out, walking eight rows in lockstep (four
+// were 20% slower on a million rows × 300 trees) so that their chains of dependent loads
+// overlap; the last rows go four and one at a time.
 func (e *ensemble) addTree(t etree, x []uint8, nf int, out []float64) {
 	nodes, luts, leafv := e.nodes, e.luts, e.leafv
 	r := 0
+	for ; r+8 <= len(out); r += 8 {
+		xb := x[r*nf : (r+8)*nf]
+		i0, i1, i2, i3, i4, i5, i6, i7 := t.root, t.root, t.root, t.root, t.root, t.root, t.root, t.root
+		for range t.depth {
+			n0, n1, n2, n3 := &nodes[i0], &nodes[i1], &nodes[i2], &nodes[i3]
+			n4, n5, n6, n7 := &nodes[i4], &nodes[i5], &nodes[i6], &nodes[i7]
+			i0 = n0.left + int32(luts[n0.lut][xb[n0.feat]])
+			i1 = n1.left + int32(luts[n1.lut][xb[int(n1.feat)+nf]])
+			i2 = n2.left + int32(luts[n2.lut][xb[int(n2.feat)+2*nf]])
+			i3 = n3.left + int32(luts[n3.lut][xb[int(n3.feat)+3*nf]])
+			i4 = n4.left + int32(luts[n4.lut][xb[int(n4.feat)+4*nf]])
+			i5 = n5.left + int32(luts[n5.lut][xb[int(n5.feat)+5*nf]])
+			i6 = n6.left + int32(luts[n6.lut][xb[int(n6.feat)+6*nf]])
+			i7 = n7.left + int32(luts[n7.lut][xb[int(n7.feat)+7*nf]])
+		}
+		out[r] += leafv[i0]
+		out[r+1] += leafv[i1]
+		out[r+2] += leafv[i2]
+		out[r+3] += leafv[i3]
+		out[r+4] += leafv[i4]
+		out[r+5] += leafv[i5]
+		out[r+6] += leafv[i6]
+		out[r+7] += leafv[i7]
+	}
 	for ; r+4 <= len(out); r += 4 {
 		x0, x1, x2, x3 := x[r*nf:(r+1)*nf], x[(r+1)*nf:(r+2)*nf], x[(r+2)*nf:(r+3)*nf], x[(r+3)*nf:(r+4)*nf]
 		i0, i1, i2, i3 := t.root, t.root, t.root, t.root
