@@ -153,6 +153,13 @@ type Options struct {
 	// identities rows with ts >= T). The default, like the DuckDB reference, links through the
 	// whole history.
 	StrictIdentity bool
+	// KeepEvent, when not nil, says which events the walks over people (ForEachPerson,
+	// MapPersons) load: those of a type and page it returns true for. The others are left
+	// out of Person.Events (and of memory), which suits a job that reads only some events,
+	// as scorecards do (scorecard.Set.Needs); they still count in Report.Events. It must
+	// depend on its arguments only and be safe for concurrent use: it is called once per
+	// distinct pair and reader, from several goroutines. Build and ComputeProfile ignore it.
+	KeepEvent func(typ, page string) bool `json:"-" yaml:"-"`
 }
 
 // Attribute is a contact column used as a feature.

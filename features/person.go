@@ -146,6 +146,12 @@ func (src *people) loadEvents(ctx context.Context) error {
 	for w := range workers {
 		codes[w], src.names[w] = map[string]int32{}, []string{""}
 	}
+	// With a KeepEvent filter, each worker remembers its answers by (type, page) code pair.
+	keep := h.opts.KeepEvent
+	keeps := make([]map[uint64]bool, workers)
+	for w := range keeps {
+		keeps[w] = map[uint64]bool{}
+	}
 	specs := h.eventSpecs()
 	err := h.scanRowGroups(ctx, h.opts.Mapping.Events.File, specs, specs, workers,
 		func(w int, job rgJob, st *fileStats, v []vec, n int) error {
@@ -175,6 +181,8 @@ func (src *people) loadEvents(ctx context.Context) error {
 			if k := len(own[w]); k > 0 && own[w][k-1].job == job.idx {
 				blk = own[w][k-1]
 			}
+			kept := keeps[w]
+			lastPair, lastKeep := uint64(math.MaxUint64), false
 			for i := range n {
 				p, ok := h.eventPerson(v, i, st)
 				if !ok {
@@ -184,7 +192,22 @@ func (src *people) loadEvents(ctx context.Context) error {
 					unattributed[w]++
 					continue
 				}
-				e := rawEvent{ts: v[3].i64[i], value: math.NaN(), person: p, typ: code(0, v[4].str[i]), page: code(1, str(&v[5], i)),
+				typ, page := code(0, v[4].str[i]), code(1, str(&v[5], i))
+				if keep != nil {
+					pair := uint64(uint32(typ))<<32 | uint64(uint32(page))
+					if pair != lastPair {
+						k, ok := kept[pair]
+						if !ok {
+							k = keep(names[typ], names[page])
+							kept[pair] = k
+						}
+						lastPair, lastKeep = pair, k
+					}
+					if !lastKeep {
+						continue
+					}
+				}
+				e := rawEvent{ts: v[3].i64[i], value: math.NaN(), person: p, typ: typ, page: page,
 					channel: code(2, str(&v[7], i)), campaign: code(3, str(&v[8], i)),
 					anonymous: code(4, str(&v[1], i)), mail: code(5, str(&v[2], i))}
 				if v[6].f64 != nil && v[6].valid[i] {

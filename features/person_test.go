@@ -139,3 +139,64 @@ func TestSortTransactions(t *testing.T) {
 		}
 	}
 }
+
+// TestKeepEvent checks that a KeepEvent filter leaves each person exactly the events it
+// keeps, in the same order, and nothing else of the person changes.
+func TestKeepEvent(t *testing.T) {
+	dir := generated(t)
+	type seen struct {
+		id     string
+		events []Event
+		rest   string
+	}
+	walk := func(keep func(typ, page string) bool) ([]seen, Report) {
+		var out []seen
+		rep, err := ForEachPerson(context.Background(), dir, Options{AsOf: testAsOf, KeepEvent: keep}, func(p *Person) error {
+			q := *p
+			q.Events = nil
+			out = append(out, seen{p.ContactID, slices.Clone(p.Events), fmt.Sprintf("%+v", q)})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out, rep
+	}
+	keep := func(typ, page string) bool {
+		return typ == "email_click" || (typ == "page_view" && strings.HasPrefix(page, "/pricing"))
+	}
+	var calls atomic.Int64
+	all, repAll := walk(nil)
+	some, repSome := walk(func(typ, page string) bool {
+		calls.Add(1)
+		return keep(typ, page)
+	})
+	if len(all) != len(some) {
+		t.Fatalf("%d people with the filter, %d without", len(some), len(all))
+	}
+	kept, total := 0, 0
+	for i := range all {
+		var want []Event
+		for _, e := range all[i].events {
+			if keep(e.Type, e.Page) {
+				want = append(want, e)
+			}
+		}
+		total += len(all[i].events)
+		kept += len(want)
+		// Printed, so that NaN values compare equal.
+		if all[i].rest != some[i].rest || fmt.Sprintf("%+v", want) != fmt.Sprintf("%+v", some[i].events) {
+			t.Fatalf("person %s: with the filter %d events (%s), want %d (%s)", all[i].id,
+				len(some[i].events), some[i].rest, len(want), all[i].rest)
+		}
+	}
+	if kept == 0 || kept == total {
+		t.Fatalf("the filter kept %d of %d events: not exercised", kept, total)
+	}
+	if repAll.Events != repSome.Events {
+		t.Errorf("Report.Events %d with the filter, %d without", repSome.Events, repAll.Events)
+	}
+	if c := calls.Load(); c > int64(total/10) {
+		t.Errorf("KeepEvent called %d times for %d events: answers are not remembered", c, total)
+	}
+}

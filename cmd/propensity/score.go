@@ -303,7 +303,12 @@ func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set
 			attrs             []string
 		}
 		fields := slices.Sorted(maps.Keys(unseen))
-		report, err = features.MapPersons(ctx, dir, features.Options{AsOf: asOf}, 0, func(p *features.Person) (scored, error) {
+		fopts := features.Options{AsOf: asOf}
+		if set.Conversion == nil && set.Churn == nil && set.LTV == nil && set.Personas == nil {
+			// Rules only: the events no scorecard reads need not be loaded.
+			fopts.KeepEvent = cards.Needs
+		}
+		report, err = features.MapPersons(ctx, dir, fopts, 0, func(p *features.Person) (scored, error) {
 			var seen []string
 			for _, f := range fields {
 				if v, ok := p.Attributes[f]; ok && v != nil {

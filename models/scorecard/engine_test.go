@@ -1,8 +1,11 @@
 package scorecard
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -416,4 +419,75 @@ func randomConfig(rng *rand.Rand, types, pages []string) Config {
 		cfg.Rules = append(cfg.Rules, r)
 	}
 	return cfg
+}
+
+// TestNeedsLeavesScoresUnchanged is the property Set.Needs promises: scoring without the
+// events it rejects gives the same result, for random scorecards and profiles.
+func TestNeedsLeavesScoresUnchanged(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 2026))
+	types := CanonicalEventTypes()
+	pages := []string{"/pricing", "/directions", "/careers", "/blog/a", "/products/home/x", ""}
+	patterns := append(slices.Clone(pages), "/products/*", "/c*", "/blog/?")
+	dropped := 0
+	for i := range 200 {
+		var cfgs []Config
+		for j := range 1 + rng.IntN(2) {
+			cfg := randomConfig(rng, types, patterns)
+			cfg.Name = fmt.Sprintf("random%d", j)
+			if j == 0 {
+				cfg.Audience, _ = ParseExpr(`a == 1`)
+			}
+			cfgs = append(cfgs, cfg)
+		}
+		set, err := NewSet(cfgs...)
+		if err != nil {
+			t.Fatalf("random set %d: %v", i, err)
+		}
+		for range 20 {
+			in := Input{AsOf: asOf, Attributes: map[string]any{"a": rng.IntN(3), "b": rng.Float64()}}
+			for range rng.IntN(60) {
+				in.Events = append(in.Events, Event{
+					TS:   asOf.Add(time.Duration(rng.Float64()*200-190) * 24 * time.Hour),
+					Type: types[rng.IntN(len(types))], Page: pages[rng.IntN(len(pages))], Value: rng.Float64() * 10,
+				})
+			}
+			kept := in
+			kept.Events = nil
+			for _, e := range in.Events {
+				if set.Needs(e.Type, e.Page) {
+					kept.Events = append(kept.Events, e)
+				}
+			}
+			dropped += len(in.Events) - len(kept.Events)
+			want, err1 := set.Score(in)
+			got, err2 := set.Score(kept)
+			if !reflect.DeepEqual(want, got) || (err1 == nil) != (err2 == nil) {
+				t.Fatalf("set %d: with all events %+v (%v), with the needed ones %+v (%v)", i, want, err1, got, err2)
+			}
+		}
+	}
+	if dropped == 0 {
+		t.Fatal("Needs rejected no event: the property was not exercised")
+	}
+}
+
+func TestNeedsDealership(t *testing.T) {
+	set := loadFile(t, dealershipFile)
+	for _, c := range []struct {
+		typ, page string
+		want      bool
+	}{
+		{"page_view", "/directions", true},
+		{"page_view", "/careers/sales", true},
+		{"page_view", "/pricing", false},
+		{"form_submit", "/models/suv-x", true},
+		{"form_submit", "/contact", false},
+		{"email_open", "", true},
+		{"purchase", "", false},
+		{"webinar", "/models/suv-x", false},
+	} {
+		if got := set.Needs(c.typ, c.page); got != c.want {
+			t.Errorf("Needs(%q, %q) = %v, want %v", c.typ, c.page, got, c.want)
+		}
+	}
 }

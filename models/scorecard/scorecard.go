@@ -566,6 +566,35 @@ func NewSet(cfgs ...Config) (*Set, error) {
 	return set, nil
 }
 
+// Needs reports whether an event of type typ on page page can change a score of the set:
+// whether some rule or lifecycle stage of some scorecard matches events of that type and page
+// (whatever their channel, campaign and value). Every score is the same with or without the
+// events it rejects, so a batch job may leave them out of the inputs; it depends on its
+// arguments only.
+func (s *Set) Needs(typ, page string) bool {
+	for _, sc := range s.cards {
+		for i := range sc.rules {
+			if m := sc.rules[i].ev; m != nil && m.couldMatch(typ, page) {
+				return true
+			}
+		}
+		for i := range sc.stages {
+			if m := sc.stages[i].ev; m != nil && m.couldMatch(typ, page) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// couldMatch is match's test of the type and page only.
+func (m *eventMatcher) couldMatch(typ, page string) bool {
+	if len(m.types) > 0 && !slices.Contains(m.types, typ) {
+		return false
+	}
+	return m.page.match(page) && (m.pageRe == nil || m.pageRe.MatchString(page))
+}
+
 // Parse reads the scorecards of one YAML document (see ParseConfigs); name is used in
 // errors.
 func Parse(data []byte, name string) (*Set, error) {
