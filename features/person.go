@@ -138,13 +138,18 @@ func (src *people) loadEvents(ctx context.Context) error {
 	h := src.h
 	workers := workerCount()
 	// Event strings repeat (a few types, pages, channels and campaigns; each person's ids):
-	// coding them saves an allocation per string per event. Each worker has its own table.
-	codes := make([]map[string]int32, workers)
+	// coding them saves an allocation per string per event. Each worker has its own table,
+	// and a map per column: those of the few types, pages, channels and campaigns stay in
+	// the cache, where one map with every person's ids did not.
+	codes := make([][6]map[string]int32, workers)
 	src.names = make([][]string, workers)
 	own := make([][]*evBlock, workers)
 	events, unattributed := make([]int64, workers), make([]int64, workers)
 	for w := range workers {
-		codes[w], src.names[w] = map[string]int32{}, []string{""}
+		for c := range codes[w] {
+			codes[w][c] = map[string]int32{}
+		}
+		src.names[w] = []string{""}
 	}
 	// With a KeepEvent filter, each worker remembers its answers by (type, page) code pair.
 	keep := h.opts.KeepEvent
@@ -156,7 +161,7 @@ func (src *people) loadEvents(ctx context.Context) error {
 	err := h.scanRowGroups(ctx, h.opts.Mapping.Events.File, specs, specs, workers,
 		func(w int, job rgJob, st *fileStats, v []vec, n int) error {
 			events[w] += int64(n)
-			cm, names := codes[w], src.names[w]
+			cm, names := &codes[w], src.names[w]
 			// Values repeat from one row to the next (a person's events are often
 			// together): each column first compares with its previous value.
 			var lastCode [6]int32
@@ -167,11 +172,11 @@ func (src *people) loadEvents(ctx context.Context) error {
 				if c := lastCode[col]; c != 0 && names[c] == string(b) { // no allocation
 					return c
 				}
-				c, ok := cm[string(b)] // no allocation for the lookup
+				c, ok := cm[col][string(b)] // no allocation for the lookup
 				if !ok {
 					c = int32(len(names))
 					s := string(b)
-					cm[s] = c
+					cm[col][s] = c
 					names = append(names, s)
 				}
 				lastCode[col] = c

@@ -134,7 +134,12 @@ func TestSortTransactions(t *testing.T) {
 			}
 			return cmp.Compare(a.ts, b.ts)
 		})
-		if got := sortTransactions(txs, people); !slices.Equal(got, want) {
+		var chunks [][]txRec // uneven chunks, some empty
+		for rest := txs; len(rest) > 0; {
+			k := min(len(rest), rng.IntN(700))
+			chunks, rest = append(chunks, rest[:k]), rest[k:]
+		}
+		if got := sortTransactions(chunks, people); !slices.Equal(got, want) {
 			t.Errorf("%d people: the sort differs from a stable sort by person and time", people)
 		}
 	}
