@@ -121,6 +121,14 @@ func TestTrainHistory(t *testing.T) {
 		if !strings.Contains(string(man), `"training_window"`) || !strings.Contains(string(man), `"feature_schema_version"`) {
 			t.Errorf("%s manifest lacks window or schema version", target)
 		}
+		// The logistic model of history mode has log1p features (tabular.HistoryDefaults).
+		model, err := os.ReadFile(filepath.Join(out, target, "model.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(model), `__log1p"`) {
+			t.Errorf("%s: the history-mode logistic model has no log1p features", target)
+		}
 	}
 
 	// gbt in history mode stops early (tabular.HistoryDefaults), recorded in the options.

@@ -14,8 +14,13 @@ import (
 	"github.com/propensity-dev/propensity/models/frame"
 )
 
-// Version is the encoder state format; decoding state of another version fails.
-const Version = 1
+// Version is the newest encoder state format, the one an encoder with log1p features
+// (Options.Log1p) is written in; other encoders are written in version 1, which this build
+// also reads. Decoding state of any other version fails.
+const Version = 2
+
+// versionPlain is the format of an encoder without log1p features.
+const versionPlain = 1
 
 // Reserved level names.
 const (
@@ -66,6 +71,11 @@ type Options struct {
 	Folds int
 	// Smoothing is m of the m-estimate of target encoding. 0 means 20.
 	Smoothing float64
+	// Log1p adds the feature log(1 + x) (<name>__log1p) of every numeric column whose
+	// training values are all at least 0 and not all 0 or 1, such as counts, amounts and
+	// days: a linear model then fits diminishing returns and the step from none to some,
+	// which the raw value alone cannot. Off by default.
+	Log1p bool `json:",omitempty"`
 }
 
 func (o Options) withDefaults() Options {
@@ -104,6 +114,7 @@ type Column struct {
 	// numeric
 	Impute    float64 `json:"impute,omitempty"`    // training median, replaces missing values
 	Value     bool    `json:"value,omitempty"`     // emit the (imputed) value as <name>
+	Log       bool    `json:"log1p,omitempty"`     // emit log(1 + max(value, 0)) as <name>__log1p
 	Indicator bool    `json:"indicator,omitempty"` // emit <name>__missing
 
 	// onehot: levels in output order; may include Other and Missing
@@ -153,7 +164,10 @@ func Fit(f *frame.Frame, y, w []float64, opts Options, src rand.Source) (*Encode
 		return nil, nil, ErrNoRows
 	}
 	opts = opts.withDefaults()
-	e := &Encoder{Version: Version, Options: opts, Columns: make([]Column, len(f.Columns))}
+	e := &Encoder{Version: versionPlain, Options: opts, Columns: make([]Column, len(f.Columns))}
+	if opts.Log1p {
+		e.Version = Version
+	}
 	var wsum, ysum float64
 	for i := range n {
 		wi := wt(w, i)
@@ -169,7 +183,7 @@ func Fit(f *frame.Frame, y, w []float64, opts Options, src rand.Source) (*Encode
 		fc := &f.Columns[j]
 		c := Column{Name: fc.Name, Kind: fc.Kind.String()}
 		if fc.Kind == frame.Numeric {
-			fitNumeric(&c, fc.Num)
+			fitNumeric(&c, fc.Num, opts.Log1p)
 		} else {
 			fitCategorical(&c, fc.Cat, y, w, prior, opts)
 		}
@@ -285,6 +299,10 @@ func (e *Encoder) dropFeatures(X *mat.Dense, keep []int) *mat.Dense {
 				c.Value = kept[c.First]
 				off = 1
 			}
+			if c.Log {
+				c.Log = kept[c.First+off]
+				off++
+			}
 			if c.Indicator {
 				c.Indicator = kept[c.First+off]
 			}
@@ -297,7 +315,7 @@ func (e *Encoder) dropFeatures(X *mat.Dense, keep []int) *mat.Dense {
 		}
 		if width == 0 {
 			c.Method = MethodUnused
-			c.Levels, c.Rates, c.Value, c.Indicator = nil, nil, false, false
+			c.Levels, c.Rates, c.Value, c.Log, c.Indicator = nil, nil, false, false, false
 		}
 		c.First, c.Width = pos, width
 		pos += width
@@ -313,7 +331,7 @@ func wt(w []float64, i int) float64 {
 	return w[i]
 }
 
-func fitNumeric(c *Column, v []float64) {
+func fitNumeric(c *Column, v []float64, log1p bool) {
 	c.Method = MethodNumeric
 	present := make([]float64, 0, len(v))
 	for _, x := range v {
@@ -333,10 +351,8 @@ func fitNumeric(c *Column, v []float64) {
 	}
 	c.Value = true
 	c.Indicator = m < len(v)
-	c.Width = 1
-	if c.Indicator {
-		c.Width = 2
-	}
+	c.Log = log1p && present[0] >= 0 && present[m-1] > 1
+	c.Width = 1 + int(b2f(c.Log)+b2f(c.Indicator))
 }
 
 func fitCategorical(c *Column, v []string, y, w []float64, prior float64, opts Options) {
@@ -440,6 +456,9 @@ func (c *Column) featureNames() []string {
 		if c.Value {
 			out = append(out, c.Name)
 		}
+		if c.Log {
+			out = append(out, c.Name+"__log1p")
+		}
 		if c.Indicator {
 			out = append(out, c.Name+"__missing")
 		}
@@ -478,6 +497,10 @@ func (c *Column) fill(fc *frame.Column, data []float64, stride, lo, hi int) erro
 			if c.Value {
 				row[0] = x
 				k = 1
+			}
+			if c.Log {
+				row[k] = math.Log1p(max(x, 0)) // values below 0 were not seen in training
+				k++
 			}
 			if c.Indicator {
 				row[k] = b2f(miss)
@@ -594,8 +617,8 @@ func (c *Column) strings(fc *frame.Column, lo, hi int) []string {
 // Check reports whether f has exactly the encoder's input columns (any order). A numeric
 // column given as text that parses, or a categorical column given as numbers, is accepted.
 func (e *Encoder) Check(f *frame.Frame) error {
-	if e.Version != Version {
-		return fmt.Errorf("%w %d (this build reads %d)", ErrVersion, e.Version, Version)
+	if e.Version != Version && e.Version != versionPlain {
+		return fmt.Errorf("%w %d (this build reads %d and %d)", ErrVersion, e.Version, versionPlain, Version)
 	}
 	want := make(map[string]bool, len(e.Columns))
 	se := &SchemaError{}
@@ -657,8 +680,8 @@ func (e *Encoder) Transform(f *frame.Frame) (*mat.Dense, error) {
 // so that TransformRow may be used on frames with these columns; it returns the first
 // problem, as Transform would report it.
 func (e *Encoder) Prepare(cols []string) error {
-	if e.Version != Version {
-		return fmt.Errorf("%w %d (this build reads %d)", ErrVersion, e.Version, Version)
+	if e.Version != Version && e.Version != versionPlain {
+		return fmt.Errorf("%w %d (this build reads %d and %d)", ErrVersion, e.Version, versionPlain, Version)
 	}
 	if len(cols) != len(e.Columns) {
 		return fmt.Errorf("encode: %d columns, the encoder has %d", len(cols), len(e.Columns))
@@ -713,7 +736,10 @@ func (e *Encoder) validate() error {
 		want := 0
 		switch c.Method {
 		case MethodNumeric:
-			want = int(b2f(c.Value) + b2f(c.Indicator))
+			if c.Log && e.Version == versionPlain {
+				return fmt.Errorf("%w: column %q has log1p features in a version %d encoder", ErrCorrupt, c.Name, e.Version)
+			}
+			want = int(b2f(c.Value) + b2f(c.Log) + b2f(c.Indicator))
 			if math.IsNaN(c.Impute) || math.IsInf(c.Impute, 0) {
 				return fmt.Errorf("%w: column %q imputes %v", ErrCorrupt, c.Name, c.Impute)
 			}

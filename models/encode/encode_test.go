@@ -276,3 +276,76 @@ func TestConstantValueWithMissing(t *testing.T) {
 		t.Error("Transform differs from Fit")
 	}
 }
+
+// TestLog1p: with Options.Log1p, numeric columns whose training values are all ≥ 0 and not
+// all 0/1 get a log(1 + x) feature (after the value, before the missing indicator); the
+// encoder is written in format Version, survives JSON, and Transform and TransformRow give
+// the training matrix back.
+func TestLog1p(t *testing.T) {
+	f := &frame.Frame{}
+	f.AddNumeric("clicks", []float64{0, 3, math.NaN(), 0, 12, 1})
+	f.AddNumeric("flag", []float64{0, 1, 1, 0, 1, 0})     // 0/1: no log
+	f.AddNumeric("delta", []float64{-2, 3, 4, 0, 12, 1})  // negative: no log
+	f.AddNumeric("days", []float64{5, 30, 400, 2, 1, 90}) // no zero, still counts
+	y := []float64{0, 1, 0, 1, 1, 0}
+	plain, _, err := Fit(f, y, nil, Options{}, rand.NewPCG(1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Version != versionPlain || slices.ContainsFunc(plain.Features, func(s string) bool { return strings.HasSuffix(s, "__log1p") }) {
+		t.Fatalf("without Log1p: version %d, features %v", plain.Version, plain.Features)
+	}
+	e, X, err := Fit(f, y, nil, Options{Log1p: true}, rand.NewPCG(1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"clicks", "clicks__log1p", "clicks__missing", "flag", "delta", "days", "days__log1p"}
+	if !slices.Equal(e.Features, want) || e.Version != Version {
+		t.Fatalf("features %v (version %d), want %v (version %d)", e.Features, e.Version, want, Version)
+	}
+	// The feature is log1p of the (imputed) value, standardised.
+	for i, x := range f.Columns[0].Num {
+		if math.IsNaN(x) {
+			x = e.Columns[0].Impute
+		}
+		if got := X.At(i, 1)*e.Scale[1] + e.Mean[1]; math.Abs(got-math.Log1p(x)) > 1e-12 {
+			t.Errorf("row %d: clicks__log1p %v, want log1p(%v) = %v", i, got, x, math.Log1p(x))
+		}
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Encoder
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	X2, err := d.Transform(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !mat.EqualApprox(X, X2, 1e-12) {
+		t.Error("Transform of the decoded encoder differs from the training matrix")
+	}
+	if err := d.Prepare([]string{"clicks", "flag", "delta", "days"}); err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float64, len(d.Features))
+	for i := range f.Rows() {
+		if err := d.TransformRow(f.Columns, i, x); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(x, X2.RawRowView(i)) {
+			t.Errorf("row %d: TransformRow %v, Transform %v", i, x, X2.RawRowView(i))
+		}
+	}
+	// log1p features in a version-1 encoder are corrupt state, not silently misread.
+	d.Version = versionPlain
+	if _, err := d.Transform(f); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("log1p features in a version %d encoder: err = %v, want ErrCorrupt", versionPlain, err)
+	}
+	d.Version = Version + 1
+	if _, err := d.Transform(f); !errors.Is(err, ErrVersion) {
+		t.Errorf("version %d: err = %v, want ErrVersion", Version+1, err)
+	}
+}

@@ -144,11 +144,11 @@ const (
 	HistoryGBTLearningRate   = 0.03
 )
 
-// HistoryDefaults returns o with the history-mode settings of the gbt model filled in where
-// o leaves them zero: early stopping on HistoryValidationShare of the fitting rows, within
-// HistoryGBTTrees rounds. `propensity train conversion|churn` applies it to
-// HistoryJob.Train; HistoryJob itself does not, so library callers keep gbt's plain
-// defaults unless they ask.
+// HistoryDefaults returns o with the history-mode settings of its model: for gbt, filled in
+// where o leaves them zero, early stopping on HistoryValidationShare of the fitting rows,
+// within HistoryGBTTrees rounds, and the regularisation below; for logistic, log1p features.
+// `propensity train conversion|churn` applies it to HistoryJob.Train; HistoryJob itself does
+// not, so library callers keep the models' plain defaults unless they ask.
 //
 // Snapshot tables are noisy (a few percent positives, labels from one horizon, ~120 correlated
 // count columns) and gbt's table defaults overfit them. On generated histories of 50,000
@@ -160,6 +160,13 @@ const (
 // keeps gbt's defaults, which match XGBoost's benchmark settings.
 func HistoryDefaults(o Options) Options {
 	if o.Model != ModelGBT {
+		// The logistic model gets log(1 + x) of its count, amount and day columns as well
+		// (encode.Options.Log1p): snapshot features act through diminishing returns and
+		// the step from none to some. On the generated histories above its test AUC went
+		// from 0.7824 / 0.7949 / 0.7746 to 0.7863 / 0.8001 / 0.7781 (seeds 1 / 2 / 7; seeds
+		// 3 and 4: +0.003 and +0.007). On 20,000 contacts, where the extra columns cost
+		// more variance, it changed by −0.002 / +0.006 / −0.005 (seeds 1 / 2 / 3).
+		o.Encode.Log1p = true
 		return o
 	}
 	if o.ValidationShare == 0 {
