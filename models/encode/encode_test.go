@@ -208,6 +208,10 @@ func FuzzDecodeEncoder(f *testing.F) {
 	}
 	b, _ := json.Marshal(e)
 	f.Add(b)
+	if el, _, err := Fit(fr, y, nil, Options{MinCount: 2, Log1p: true}, rand.NewPCG(1, 1)); err == nil {
+		bl, _ := json.Marshal(el)
+		f.Add(bl)
+	}
 	f.Add([]byte(`{"version":1,"features":["a"],"mean":[0],"scale":[1],"columns":[{"name":"age","method":"onehot","first":0,"width":5}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var d Encoder
