@@ -18,9 +18,10 @@
 # wrk and the servers share the machine: on a 2-core machine the latency percentiles are as
 # much wrk's scheduling as the server's; compare with gin-hello's in the same run, and look
 # at the load average printed first and last (other jobs skew both servers). Sharing two
-# cores with wrk, SERVE_ENV="GOMAXPROCS=4" about halves propensity's p99 (goroutines wait less
-# for a P whose thread the kernel has descheduled), but with cores of its own (PIN=1) more Ps
-# than cores costs a fifth of the throughput: serve keeps Go's default.
+# cores with wrk, SERVE_ENV="GOMAXPROCS=1" cut propensity's p99 from 23 to 6 ms at 0.8 of
+# gin-hello's throughput (one server thread for the kernel to schedule beside wrk's two), and
+# GOMAXPROCS=4 about halved it; with cores of its own (PIN=1) more Ps than cores cost a fifth
+# of the throughput. serve keeps Go's default (docs/operations.md, "CPU").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
