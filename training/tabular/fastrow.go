@@ -189,49 +189,23 @@ func (m *Model) scoreScratch(rp *rowPath, s *rowScratch) (p float64, rs []Reason
 		return 0, nil, false
 	}
 	p = m.Payload.Calibrator.Apply(z[0])
-	rs, ok = m.reasonsFast(s, enc.Features, enc.Scale, enc.Mean)
+	rs, ok = m.reasonsFast(s)
 	if !ok {
 		return 0, nil, false
 	}
 	return p, rs, true
 }
 
-// reasonsFast is logisticScorer.Reasons of the encoded row s.x: the k largest |effects|,
-// ties in feature order (a stable sort's order), found without sorting every feature.
-func (m *Model) reasonsFast(s *rowScratch, names []string, scale, mean []float64) ([]Reason, bool) {
-	lr := m.fast.lr.LR
+// reasonsFast is logisticScorer.Reasons of the encoded row s.x (topReasons), with the
+// scratch's buffers.
+func (m *Model) reasonsFast(s *rowScratch) ([]Reason, bool) {
 	k := m.Payload.Reasons
 	if k <= 0 {
 		return nil, false
 	}
-	top := s.top[:0]
-	for j, v := range s.x {
-		e := lr.Coef[j] * (v - lr.Mean[j])
-		if e == 0 {
-			continue
-		}
-		if math.IsNaN(e) {
-			return nil, false
-		}
-		a := math.Abs(e)
-		if len(top) == k && a <= top[k-1].abs {
-			continue
-		}
-		pos := len(top)
-		for pos > 0 && top[pos-1].abs < a {
-			pos--
-		}
-		if len(top) < k {
-			top = append(top, reasonCand{})
-		}
-		copy(top[pos+1:], top[pos:len(top)-1])
-		top[pos] = reasonCand{j: j, abs: a}
-	}
-	s.top = top
-	out := make([]Reason, len(top))
-	for i, c := range top {
-		v := s.x[c.j]
-		out[i] = Reason{Feature: names[c.j], Value: roundValue(v*scale[c.j] + mean[c.j]), Effect: lr.Coef[c.j] * (v - lr.Mean[c.j])}
-	}
-	return out, true
+	lr := m.fast.lr
+	var out []Reason
+	var ok bool
+	out, s.top, ok = topReasons(s.x, lr.Enc, lr.LR, lr.reasonUnits(), k, s.top)
+	return out, ok
 }

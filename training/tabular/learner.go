@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"sync"
 
 	"github.com/propensity-dev/propensity/models/encode"
 	"github.com/propensity-dev/propensity/models/frame"
@@ -77,6 +78,9 @@ func (l logisticLearner) Fit(X *frame.Frame, y, w []float64, src rand.Source) (S
 type logisticScorer struct {
 	Enc *encode.Encoder `json:"encoder"`
 	LR  *logistic.Model `json:"logistic"`
+
+	unitsOnce sync.Once
+	units     []reasonUnit // see reasons.go
 }
 
 func (s *logisticScorer) Features() []string { return s.Enc.Features }
@@ -89,9 +93,10 @@ func (s *logisticScorer) LogOdds(X *frame.Frame) ([]float64, error) {
 	return s.LR.PredictLogOdds(M)
 }
 
-// Reasons reports contributions coef·(z − mean z) of the standardised features; the value
-// shown is the feature before standardisation (a one-hot feature's 0 or 1, a numeric
-// column's value, imputed when missing).
+// Reasons reports contributions coef·(z − mean z) of the standardised features, a numeric
+// column's value and log1p features together (see reasons.go); the value shown is the
+// feature before standardisation (a one-hot feature's 0 or 1, a numeric column's value,
+// imputed when missing).
 func (s *logisticScorer) Reasons(X *frame.Frame, row, k int) ([]Reason, error) {
 	if row < 0 || row >= X.Rows() {
 		return nil, fmt.Errorf("tabular: row %d out of range", row)
@@ -101,6 +106,13 @@ func (s *logisticScorer) Reasons(X *frame.Frame, row, k int) ([]Reason, error) {
 		return nil, err
 	}
 	x := M.RawRowView(0)
+	if len(x) == len(s.LR.Coef) && len(x) == len(s.LR.Mean) {
+		if out, _, ok := topReasons(x, s.Enc, s.LR, s.reasonUnits(), k, nil); ok {
+			return out, nil
+		}
+	}
+	// A NaN effect (or a model that does not fit its encoding): the per-feature reasons,
+	// with logistic's own checks.
 	rs, err := s.LR.Reasons(x, k)
 	if err != nil {
 		return nil, err
