@@ -225,7 +225,7 @@ func Example_model() {
 	// test AUC          0.750
 	// test PR-AUC       0.114
 	// top-decile lift   3.92
-	// gbt test AUC      0.787 (PR-AUC 0.117, top-decile lift 3.92)
+	// gbt test AUC      0.783 (PR-AUC 0.098, top-decile lift 3.19)
 }
 
 // # 5. Rules versus model
@@ -294,13 +294,13 @@ func Example_rulesVersusModel() {
 	// score                 AUC  PR-AUC  top-decile lift
 	// current scorecard   0.772   0.080             3.19
 	// logistic model      0.750   0.114             3.92
-	// gbt model           0.787   0.117             3.92
+	// gbt model           0.783   0.098             3.19
 	// suggested scorecard 0.833   0.126             4.66
 	//
 	//                      flagged  converters  precision  recall
 	// scorecard MQLs             5           1      20.0%    2.4%
 	// logistic, same volume      5           0       0.0%    0.0%
-	// gbt, same volume           5           0       0.0%    0.0%
+	// gbt, same volume           5           1      20.0%    2.4%
 	//
 	// suggested rules (strongest 5)
 	//   +7  survey ≥ 1 in 30d                            25 prospects at T-H, 20.0% converted

@@ -76,7 +76,8 @@ func history() *notebook {
 
 // conversionModel trains a conversion model once per learner (tabular.ModelLogistic or
 // tabular.ModelGBT), as `propensity train conversion --data DIR --as-of T --horizon 90d
-// --model NAME` does, and writes its artifact under modelsDir(model)/conversion.
+// --model NAME` does (with its history-mode settings, tabular.HistoryDefaults), and writes
+// its artifact under modelsDir(model)/conversion.
 func (n *notebook) conversionModel(ctx context.Context, model string) (*tabular.Result, tabular.Summary) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -85,7 +86,7 @@ func (n *notebook) conversionModel(ctx context.Context, model string) (*tabular.
 	}
 	res, sum, err := tabular.HistoryJob{
 		Dir: n.historyDir(), Target: artifact.KindConversion, AsOf: n.asOf, Horizon: horizon,
-		Train: tabular.Options{Model: model, Seed: 1},
+		Train: tabular.HistoryDefaults(tabular.Options{Model: model, Seed: 1}),
 		Out:   n.modelsDir(model),
 	}.Run(ctx)
 	must(err)

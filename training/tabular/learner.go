@@ -46,21 +46,37 @@ type Scorer interface {
 func NewLearner(name string, opts Options) (Learner, error) {
 	switch name {
 	case "", ModelLogistic:
-		return logisticLearner{enc: opts.Encode, lr: opts.Logistic}, nil
+		return logisticLearner{enc: opts.Encode, lr: opts.Logistic, log1pMinPositives: opts.Log1pMinPositives}, nil
 	case ModelGBT:
-		return gbtLearner{opts: opts.GBT, validation: opts.ValidationShare}, nil
+		return gbtLearner{opts: opts.GBT, validation: opts.ValidationShare, minChildShare: opts.MinChildShare}, nil
 	}
 	return nil, fmt.Errorf("%w: unknown model %q (want %s or %s)", ErrOptions, name, ModelLogistic, ModelGBT)
 }
 
 type logisticLearner struct {
-	enc encode.Options
-	lr  logistic.Options
+	enc               encode.Options
+	lr                logistic.Options
+	log1pMinPositives int // Options.Log1pMinPositives
+}
+
+// positives is the weighted count of positive labels.
+func positives(y, w []float64) float64 {
+	var s float64
+	for i, v := range y {
+		if w != nil {
+			v *= w[i]
+		}
+		s += v
+	}
+	return s
 }
 
 func (logisticLearner) Name() string { return ModelLogistic }
 
 func (l logisticLearner) Fit(X *frame.Frame, y, w []float64, src rand.Source) (Scorer, error) {
+	if l.enc.Log1p && positives(y, w) < float64(l.log1pMinPositives) {
+		l.enc.Log1p = false
+	}
 	enc, M, err := encode.Fit(X, y, w, l.enc, src)
 	if err != nil {
 		return nil, err
@@ -134,8 +150,9 @@ func roundValue(v float64) float64 {
 }
 
 type gbtLearner struct {
-	opts       gbt.Options
-	validation float64 // Options.ValidationShare
+	opts          gbt.Options
+	validation    float64 // Options.ValidationShare
+	minChildShare float64 // Options.MinChildShare
 }
 
 func (gbtLearner) Name() string { return ModelGBT }
@@ -148,6 +165,16 @@ func (l gbtLearner) Fit(X *frame.Frame, y, w []float64, src rand.Source) (Scorer
 	rng := rand.New(src)
 	if o.Seed == 0 {
 		o.Seed = rng.Uint64()
+	}
+	if l.minChildShare > 0 && o.MinChildWeight > 0 {
+		var sw float64
+		for i := range y {
+			sw += wt(w, i)
+		}
+		p := positives(y, w) / sw
+		if limit := l.minChildShare * sw * p * (1 - p); limit > 0 && limit < o.MinChildWeight {
+			o.MinChildWeight = limit
+		}
 	}
 	if l.validation > 0 {
 		rest, held := stratifiedSplit(y, l.validation, rng)
@@ -205,4 +232,11 @@ func (s *gbtScorer) Reasons(X *frame.Frame, row, k int) ([]Reason, error) {
 		out = out[:k]
 	}
 	return out, nil
+}
+
+func wt(w []float64, i int) float64 {
+	if w == nil {
+		return 1
+	}
+	return w[i]
 }

@@ -70,6 +70,16 @@ type Options struct {
 	// stopping: GBT.Trees rounds.
 	ValidationShare float64 `json:"validation_share,omitempty"`
 
+	// Log1pMinPositives, for ModelLogistic with Encode.Log1p, is the fewest positive fitting
+	// rows for which the log1p features are added; with fewer, the model is fitted without
+	// them (their extra columns cost more in variance than they bring). 0 means no minimum.
+	Log1pMinPositives int `json:"log1p_min_positives,omitempty"`
+	// MinChildShare, for ModelGBT, when positive, caps GBT.MinChildWeight at this share of
+	// the fitting rows' total hessian (the weighted count times p̄(1 − p̄) at their positive
+	// rate p̄), so that a minimum set for tens of thousands of rows does not forbid every
+	// split on a small table. 0 means no cap.
+	MinChildShare float64 `json:"min_child_share,omitempty"`
+
 	Encode   encode.Options   `json:"encode"`
 	Logistic logistic.Options `json:"logistic"`
 	GBT      gbt.Options      `json:"gbt"`
@@ -127,6 +137,12 @@ func (o Options) Validate() error {
 	}
 	if o.MinPositives < 1 {
 		errs = append(errs, fmt.Errorf("%w: min positives %d", ErrOptions, o.MinPositives))
+	}
+	if o.Log1pMinPositives < 0 {
+		errs = append(errs, fmt.Errorf("%w: log1p min positives %d (want 0 or more)", ErrOptions, o.Log1pMinPositives))
+	}
+	if !(o.MinChildShare >= 0 && o.MinChildShare < 1) {
+		errs = append(errs, fmt.Errorf("%w: min child share %v (want 0 to 1)", ErrOptions, o.MinChildShare))
 	}
 	if o.Tune && o.Model != ModelGBT {
 		errs = append(errs, fmt.Errorf("%w: tune searches the depth and learning rate of %s; model %q has nothing to tune", ErrOptions, ModelGBT, o.Model))
