@@ -18,7 +18,7 @@
 # wrk and the servers share the machine: on a 2-core machine the latency percentiles are as
 # much wrk's scheduling as the server's; compare with gin-hello's in the same run, and look
 # at the load average printed first and last (other jobs skew both servers). Sharing two
-# cores with wrk, SERVE_ENV="GOMAXPROCS=1" cut propensity's p99 from 23 to 6 ms at 0.8 of
+# cores with wrk, SERVE_ENV="GOMAXPROCS=1" cut propensity's p99 from 21 to 6 ms at 0.76 of
 # gin-hello's throughput (one server thread for the kernel to schedule beside wrk's two), and
 # GOMAXPROCS=4 about halved it; with cores of its own (PIN=1) more Ps than cores cost a fifth
 # of the throughput. serve keeps Go's default (docs/operations.md, "CPU").
