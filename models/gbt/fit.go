@@ -371,19 +371,23 @@ func (t *trainer) histBlock(fs []int, rows []int32, og []gh, dst []gh, clo, chi,
 			cs[i] = t.bins[f][clo:chi]
 		}
 		fs = fs[k:]
-		if histAsm(k, &hs, &cs, rows, og) {
-			continue
+		if !histAsm(k, &hs, &cs, rows, og) {
+			histGo(k, &hs, &cs, rows, og)
 		}
-		switch k {
-		case 8:
-			hist8(&hs, &cs, rows, og)
-		case 4:
-			hist4(&hs, &cs, rows, og)
-		case 2:
-			hist2(&hs, &cs, rows, og)
-		default:
-			hist1(&hs, &cs, rows, og)
-		}
+	}
+}
+
+// histGo is the Go pass over k (8, 4, 2 or 1) columns.
+func histGo(k int, hs *[8]*[256]gh, cs *[8][]uint8, rows []int32, og []gh) {
+	switch k {
+	case 8:
+		hist8(hs, cs, rows, og)
+	case 4:
+		hist4(hs, cs, rows, og)
+	case 2:
+		hist2(hs, cs, rows, og)
+	default:
+		hist1(hs, cs, rows, og)
 	}
 }
 

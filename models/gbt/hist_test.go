@@ -76,16 +76,7 @@ func TestHistPassesAgree(t *testing.T) {
 								continue // no kernel for this width or platform
 							}
 						} else {
-							switch k {
-							case 8:
-								hist8(&hs, &cs, rows, og)
-							case 4:
-								hist4(&hs, &cs, rows, og)
-							case 2:
-								hist2(&hs, &cs, rows, og)
-							default:
-								hist1(&hs, &cs, rows, og)
-							}
+							histGo(k, &hs, &cs, rows, og)
 						}
 						for i := range k {
 							if !slices.Equal(got[i][:], want[i][:]) {

@@ -360,13 +360,7 @@ func TestContributionsAddUp(t *testing.T) {
 			t.Fatalf("random config %d: %v", i, err)
 		}
 		for range 20 {
-			in := Input{AsOf: asOf, Attributes: map[string]any{"a": rng.IntN(3), "b": rng.Float64()}}
-			for range rng.IntN(60) {
-				in.Events = append(in.Events, Event{
-					TS:   asOf.Add(time.Duration(rng.Float64()*200-190) * 24 * time.Hour),
-					Type: types[rng.IntN(len(types))], Page: pages[rng.IntN(len(pages))], Value: rng.Float64() * 10,
-				})
-			}
+			in := randomInput(rng, types, pages)
 			res, err := sc.Score(in)
 			if err != nil {
 				t.Fatal(err)
@@ -377,6 +371,19 @@ func TestContributionsAddUp(t *testing.T) {
 			}
 		}
 	}
+}
+
+// randomInput is a profile with attributes a and b (which randomConfig's conditions read) and
+// up to 59 events of the given types and pages within 190 days before asOf (some after it).
+func randomInput(rng *rand.Rand, types, pages []string) Input {
+	in := Input{AsOf: asOf, Attributes: map[string]any{"a": rng.IntN(3), "b": rng.Float64()}}
+	for range rng.IntN(60) {
+		in.Events = append(in.Events, Event{
+			TS:   asOf.Add(time.Duration(rng.Float64()*200-190) * 24 * time.Hour),
+			Type: types[rng.IntN(len(types))], Page: pages[rng.IntN(len(pages))], Value: rng.Float64() * 10,
+		})
+	}
+	return in
 }
 
 func randomConfig(rng *rand.Rand, types, pages []string) Config {
@@ -444,13 +451,7 @@ func TestNeedsLeavesScoresUnchanged(t *testing.T) {
 			t.Fatalf("random set %d: %v", i, err)
 		}
 		for range 20 {
-			in := Input{AsOf: asOf, Attributes: map[string]any{"a": rng.IntN(3), "b": rng.Float64()}}
-			for range rng.IntN(60) {
-				in.Events = append(in.Events, Event{
-					TS:   asOf.Add(time.Duration(rng.Float64()*200-190) * 24 * time.Hour),
-					Type: types[rng.IntN(len(types))], Page: pages[rng.IntN(len(pages))], Value: rng.Float64() * 10,
-				})
-			}
+			in := randomInput(rng, types, pages)
 			kept := in
 			kept.Events = nil
 			for _, e := range in.Events {
