@@ -166,16 +166,7 @@ func (l gbtLearner) Fit(X *frame.Frame, y, w []float64, src rand.Source) (Scorer
 	if o.Seed == 0 {
 		o.Seed = rng.Uint64()
 	}
-	if l.minChildShare > 0 && o.MinChildWeight > 0 {
-		var sw float64
-		for i := range y {
-			sw += wt(w, i)
-		}
-		p := positives(y, w) / sw
-		if limit := l.minChildShare * sw * p * (1 - p); limit > 0 && limit < o.MinChildWeight {
-			o.MinChildWeight = limit
-		}
-	}
+	o = capMinChildWeight(o, l.minChildShare, y, w)
 	if l.validation > 0 {
 		rest, held := stratifiedSplit(y, l.validation, rng)
 		var wr, wh []float64
@@ -195,6 +186,24 @@ func (l gbtLearner) Fit(X *frame.Frame, y, w []float64, src rand.Source) (Scorer
 		return nil, err
 	}
 	return &gbtScorer{M: m}, nil
+}
+
+// capMinChildWeight returns o with MinChildWeight at most share of the total hessian of the
+// rows with labels y and weights w, at their positive rate (Options.MinChildShare; share 0
+// leaves o as it is).
+func capMinChildWeight(o gbt.Options, share float64, y, w []float64) gbt.Options {
+	if share <= 0 || o.MinChildWeight <= 0 || len(y) == 0 {
+		return o
+	}
+	var sw float64
+	for i := range y {
+		sw += wt(w, i)
+	}
+	p := positives(y, w) / sw
+	if limit := share * sw * p * (1 - p); limit > 0 && limit < o.MinChildWeight {
+		o.MinChildWeight = limit
+	}
+	return o
 }
 
 type gbtScorer struct {

@@ -10,8 +10,8 @@ import (
 // A logistic model's reasons are reported per unit: a feature of the encoding, except that a
 // numeric column's value and its log(1 + x) feature (encode.Options.Log1p, history mode) make
 // one unit, named after the column and showing the column's value. Both are functions of the
-// same input; taken apart, their effects could point in opposite directions for one value
-// (+2 for the log, −1.5 for the value), which explains nothing. A unit's effect is the sum of
+// same input; taken apart, their effects can point in opposite directions for one value,
+// which explains nothing. A unit's effect is the sum of
 // its features' effects coef·(z − mean z), so the effects still add up to the log-odds minus
 // the model's mean log-odds.
 

@@ -424,7 +424,7 @@ func Train(ctx context.Context, d *Dataset, test *Dataset, opts Options) (*Resul
 // tune runs gbt.Tune on the fitting rows and returns the search and the options to train
 // with (opts.GBT with the best depth and learning rate).
 func tune(X *frame.Frame, y []float64, opts Options, rng *rand.Rand, log *slog.Logger) (*Tuning, gbt.Options, error) {
-	base := opts.GBT
+	base := capMinChildWeight(opts.GBT, opts.MinChildShare, y, nil)
 	if base.Seed == 0 {
 		base.Seed = rng.Uint64()
 	}
