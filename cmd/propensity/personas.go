@@ -160,8 +160,8 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	for j, name := range sum.Names {
 		fmt.Fprintf(env.stdout, "  %d  %-8d %s\n", j, sum.Sizes[j], name)
 	}
-	for name, n := range sum.Segments {
-		fmt.Fprintf(env.stdout, "  segment %s: %d\n", name, n)
+	for _, seg := range res.Segments { // in file order
+		fmt.Fprintf(env.stdout, "  segment %s: %d\n", seg.Name, sum.Segments[seg.Name])
 	}
 	return nil
 }

@@ -34,6 +34,9 @@ func TestPersonasCommand(t *testing.T) {
 	dir := t.TempDir()
 	segs := filepath.Join(dir, "segs.yml")
 	os.WriteFile(segs, []byte("big: spend > 500\n"), 0o644)
+	// Several segments print in file order (not sorted, not in map order).
+	many := filepath.Join(dir, "many.yml")
+	os.WriteFile(many, []byte("zeta: spend > 500\nalpha: visits > 10\nmid: flat == 5\nbeta: spend < 0\n"), 0o644)
 	bad := filepath.Join(dir, "bad.yml")
 	os.WriteFile(bad, []byte("big: money > 500\n"), 0o644)
 	for _, tc := range []struct {
@@ -44,6 +47,8 @@ func TestPersonasCommand(t *testing.T) {
 	}{
 		{"ok", []string{"--table", table, "--exclude", "label", "--k", "2", "--segments", segs, "--json"}, 0, `"k": 2`},
 		{"auto", []string{"--table", table, "--exclude", "label", "--k-max", "4"}, 0, "2 personas from 40 contacts"},
+		{"segments in file order", []string{"--table", table, "--exclude", "label", "--k", "2", "--segments", many}, 0,
+			"  segment zeta: 20\n  segment alpha: 20\n  segment mid: 40\n  segment beta: 0\n"},
 		{"k above rows", []string{"--table", table, "--k", "41"}, 2, "k = 41 is larger than the number of rows (40)"},
 		{"unknown segment field", []string{"--table", table, "--segments", bad, "--k", "2"}, 2, `segment "big": unknown field "money"`},
 		{"bad k", []string{"--table", table, "--k", "many"}, 2, `--k: "many"`},
