@@ -146,6 +146,9 @@ func roundValue(v float64) float64 {
 	if math.IsNaN(r) || math.IsInf(r, 0) {
 		return v
 	}
+	if r == 0 {
+		return 0 // not −0 (−1e-17 rounds to it), which prints as "-0"
+	}
 	return r
 }
 

@@ -166,3 +166,17 @@ func TestHistorySizeGuards(t *testing.T) {
 		}
 	}
 }
+
+func TestRoundValue(t *testing.T) {
+	for _, c := range []struct{ in, want float64 }{
+		{0.9999999999999998, 1}, {-1e-17, 0}, {2.5e-10, 0}, {0.1234567891234, 0.123456789}, {math.Inf(1), math.Inf(1)},
+	} {
+		got := roundValue(c.in)
+		if got != c.want || math.Signbit(got) != math.Signbit(c.want) {
+			t.Errorf("roundValue(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+	if got := roundValue(math.NaN()); !math.IsNaN(got) {
+		t.Errorf("roundValue(NaN) = %v", got)
+	}
+}
