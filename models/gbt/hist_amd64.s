@@ -24,18 +24,34 @@
 	ADDPD X0, X1; \
 	MOVUPD X1, (hist)(AX*1)
 
+// LOAD4 puts the first 4 histograms of h in R8–R11 and the first 4 columns of c in R12–R15.
+#define LOAD4 \
+	MOVQ h+0(FP), AX; \
+	MOVQ 0(AX), R8; \
+	MOVQ 8(AX), R9; \
+	MOVQ 16(AX), R10; \
+	MOVQ 24(AX), R11; \
+	MOVQ c+8(FP), AX; \
+	MOVQ 0(AX), R12; \
+	MOVQ 8(AX), R13; \
+	MOVQ 16(AX), R14; \
+	MOVQ 24(AX), R15
+
+// LOADH8 puts the 8 histograms of h in R8–R15.
+#define LOADH8 \
+	MOVQ h+0(FP), AX; \
+	MOVQ 0(AX), R8; \
+	MOVQ 8(AX), R9; \
+	MOVQ 16(AX), R10; \
+	MOVQ 24(AX), R11; \
+	MOVQ 32(AX), R12; \
+	MOVQ 40(AX), R13; \
+	MOVQ 48(AX), R14; \
+	MOVQ 56(AX), R15
+
 // func hist4Asm(h *[8]*[256]gh, c *[8]*uint8, og *gh, n int)
 TEXT ·hist4Asm(SB), NOSPLIT, $0-32
-	MOVQ h+0(FP), AX
-	MOVQ 0(AX), R8
-	MOVQ 8(AX), R9
-	MOVQ 16(AX), R10
-	MOVQ 24(AX), R11
-	MOVQ c+8(FP), AX
-	MOVQ 0(AX), R12
-	MOVQ 8(AX), R13
-	MOVQ 16(AX), R14
-	MOVQ 24(AX), R15
+	LOAD4
 	MOVQ og+16(FP), SI
 	MOVQ n+24(FP), CX
 	XORQ DX, DX
@@ -58,16 +74,7 @@ done4:
 
 // func hist4RowsAsm(h *[8]*[256]gh, c *[8]*uint8, og *gh, rows *int32, n int)
 TEXT ·hist4RowsAsm(SB), NOSPLIT, $0-40
-	MOVQ h+0(FP), AX
-	MOVQ 0(AX), R8
-	MOVQ 8(AX), R9
-	MOVQ 16(AX), R10
-	MOVQ 24(AX), R11
-	MOVQ c+8(FP), AX
-	MOVQ 0(AX), R12
-	MOVQ 8(AX), R13
-	MOVQ 16(AX), R14
-	MOVQ 24(AX), R15
+	LOAD4
 	MOVQ og+16(FP), SI
 	MOVQ rows+24(FP), DI
 	MOVQ n+32(FP), CX
@@ -92,15 +99,7 @@ rdone4:
 
 // func hist8Asm(h *[8]*[256]gh, c *[8]*uint8, og *gh, n int)
 TEXT ·hist8Asm(SB), NOSPLIT, $0-32
-	MOVQ h+0(FP), AX
-	MOVQ 0(AX), R8
-	MOVQ 8(AX), R9
-	MOVQ 16(AX), R10
-	MOVQ 24(AX), R11
-	MOVQ 32(AX), R12
-	MOVQ 40(AX), R13
-	MOVQ 48(AX), R14
-	MOVQ 56(AX), R15
+	LOADH8
 	MOVQ c+8(FP), DI
 	MOVQ og+16(FP), SI
 	MOVQ n+24(FP), CX
@@ -128,15 +127,7 @@ done8:
 
 // func hist8RowsAsm(h *[8]*[256]gh, c *[8]*uint8, og *gh, rows *int32, n int)
 TEXT ·hist8RowsAsm(SB), NOSPLIT, $0-40
-	MOVQ h+0(FP), AX
-	MOVQ 0(AX), R8
-	MOVQ 8(AX), R9
-	MOVQ 16(AX), R10
-	MOVQ 24(AX), R11
-	MOVQ 32(AX), R12
-	MOVQ 40(AX), R13
-	MOVQ 48(AX), R14
-	MOVQ 56(AX), R15
+	LOADH8
 	MOVQ c+8(FP), DI
 	MOVQ og+16(FP), SI
 	MOVQ rows+24(FP), CX
