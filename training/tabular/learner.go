@@ -59,22 +59,10 @@ type logisticLearner struct {
 	log1pMinPositives int // Options.Log1pMinPositives
 }
 
-// positives is the weighted count of positive labels.
-func positives(y, w []float64) float64 {
-	var s float64
-	for i, v := range y {
-		if w != nil {
-			v *= w[i]
-		}
-		s += v
-	}
-	return s
-}
-
 func (logisticLearner) Name() string { return ModelLogistic }
 
 func (l logisticLearner) Fit(X *frame.Frame, y, w []float64, src rand.Source) (Scorer, error) {
-	if l.enc.Log1p && positives(y, w) < float64(l.log1pMinPositives) {
+	if pos, _ := countPos(y); l.enc.Log1p && pos < l.log1pMinPositives {
 		l.enc.Log1p = false
 	}
 	enc, M, err := encode.Fit(X, y, w, l.enc, src)
@@ -198,11 +186,12 @@ func capMinChildWeight(o gbt.Options, share float64, y, w []float64) gbt.Options
 	if share <= 0 || o.MinChildWeight <= 0 || len(y) == 0 {
 		return o
 	}
-	var sw float64
+	var sw, swy float64
 	for i := range y {
 		sw += wt(w, i)
+		swy += wt(w, i) * y[i]
 	}
-	p := positives(y, w) / sw
+	p := swy / sw
 	if limit := share * sw * p * (1 - p); limit > 0 && limit < o.MinChildWeight {
 		o.MinChildWeight = limit
 	}
