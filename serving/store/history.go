@@ -304,6 +304,7 @@ func (s *Store) Erase(id string) (Erased, error) {
 	}
 	out.Deliveries = dn
 	t.comps[n] = nil
+	t.dirty[n] = true
 	return out, t.commit()
 }
 

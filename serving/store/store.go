@@ -287,26 +287,38 @@ func compKey(n uint64) []byte {
 type Txn struct {
 	s     *Store
 	b     *pebble.Batch
-	comps map[uint64]*component // staged components (nil: deleted)
+	comps map[uint64]*component // components read or staged (nil: deleted)
+	dirty map[uint64]bool       // components to write back
+	g     *Group                // nil: commit waits for its own sync
+	added bool                  // deliveries were staged
 	nodes map[string]uint64     // staged identifier index
 	next  uint64
 	now   time.Time
 }
 
-func (s *Store) begin() (*Txn, error) {
+func (s *Store) begin() (*Txn, error) { return s.beginIn(nil) }
+
+func (s *Store) beginIn(g *Group) (*Txn, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return nil, ErrClosed
 	}
-	return &Txn{s: s, b: s.db.NewIndexedBatch(), comps: map[uint64]*component{}, nodes: map[string]uint64{}, next: s.nextComp}, nil
+	return &Txn{s: s, b: s.db.NewIndexedBatch(), comps: map[uint64]*component{}, dirty: map[uint64]bool{},
+		nodes: map[string]uint64{}, next: s.nextComp, g: g}, nil
 }
 
 // commit writes the staged components and applies the batch, then (outside the writers'
-// mutex) waits for its sync.
-func (t *Txn) commit() error {
+// mutex) waits for its sync (unless the store is opened with NoSync).
+func (t *Txn) commit() error { return t.commitWith(!t.s.opts.NoSync) }
+
+// commitSynced is commit with a sync whatever the store's options.
+func (t *Txn) commitSynced() error { return t.commitWith(true) }
+
+func (t *Txn) commitWith(sync bool) error {
 	s := t.s
-	for n, c := range t.comps {
+	for n := range t.dirty {
+		c := t.comps[n]
 		if c == nil {
 			if err := t.b.Delete(compKey(n), nil); err != nil {
 				return t.abort(err)
@@ -324,7 +336,7 @@ func (t *Txn) commit() error {
 			return t.abort(err)
 		}
 	}
-	if s.opts.NoSync {
+	if !sync {
 		err := s.db.Apply(t.b, pebble.NoSync)
 		if err == nil {
 			s.nextComp = t.next
@@ -340,6 +352,11 @@ func (t *Txn) commit() error {
 	}
 	s.nextComp = t.next
 	s.mu.Unlock()
+	if t.g != nil {
+		t.g.pending = append(t.g.pending, t.b)
+		t.g.notified = t.g.notified || t.added
+		return nil
+	}
 	err := t.b.SyncWait()
 	t.b.Close()
 	return err
@@ -398,6 +415,7 @@ func (t *Txn) ensure(id string) (uint64, error) {
 	n = t.next
 	t.next++
 	t.comps[n] = &component{Members: []string{id}}
+	t.dirty[n] = true
 	return n, t.setNode(id, n)
 }
 
@@ -438,6 +456,7 @@ func (t *Txn) union(a, b string) (uint64, error) {
 		ca.State = cb.State
 	}
 	t.comps[nb] = nil
+	t.dirty[na], t.dirty[nb] = true, true
 	return na, nil
 }
 
@@ -495,6 +514,7 @@ func (t *Txn) SetState(id string, state json.RawMessage) error {
 		return err
 	}
 	c.State = slices.Clone(state)
+	t.dirty[n] = true
 	return nil
 }
 
@@ -512,8 +532,8 @@ type Result struct {
 }
 
 // write runs one logical change: stage, then hook, then commit.
-func (s *Store) write(stage func(t *Txn) (id string, dup bool, err error), hook Hook) (Result, error) {
-	t, err := s.begin()
+func (s *Store) write(g *Group, stage func(t *Txn) (id string, dup bool, err error), hook Hook) (Result, error) {
+	t, err := s.beginIn(g)
 	if err != nil {
 		return Result{}, err
 	}
@@ -541,13 +561,17 @@ func (s *Store) write(stage func(t *Txn) (id string, dup bool, err error), hook 
 // PutContact inserts or updates a contact: the fields it sets replace the stored ones, and
 // attributes set to nil are removed. A contact's email links it with that email's events.
 func (s *Store) PutContact(c Contact, hook Hook) (Result, error) {
+	return s.putContact(c, hook, nil)
+}
+
+func (s *Store) putContact(c Contact, hook Hook, g *Group) (Result, error) {
 	if c.ContactID == "" {
 		return Result{}, fmt.Errorf("%w: contact_id is required", ErrBadRecord)
 	}
 	if err := errors.Join(checkID("contact_id", c.ContactID), checkID("email", c.Email)); err != nil {
 		return Result{}, err
 	}
-	return s.write(func(t *Txn) (string, bool, error) {
+	return s.write(g, func(t *Txn) (string, bool, error) {
 		var old Contact
 		v, err := s.get(t.b, key(pContact, c.ContactID))
 		if err != nil {
@@ -590,6 +614,7 @@ func (s *Store) PutContact(c Contact, hook Hook) (Result, error) {
 		if !merged.CreatedAt.IsZero() {
 			cc.Created, cc.Known = merged.CreatedAt.UnixNano(), true
 		}
+		t.dirty[n] = true
 		i := slices.IndexFunc(comp.Contacts, func(x compContact) bool { return x.ID == c.ContactID })
 		if i < 0 {
 			comp.Contacts = append(comp.Contacts, cc)
@@ -634,6 +659,10 @@ func mergeContact(old, c Contact) Contact {
 // is already stored is a duplicate. An event carrying two or more of contact_id,
 // anonymous_id and email links them.
 func (s *Store) PutEvent(e Event, hook Hook) (Result, error) {
+	return s.putEvent(e, hook, nil)
+}
+
+func (s *Store) putEvent(e Event, hook Hook, g *Group) (Result, error) {
 	k := e.Key()
 	if k == "" {
 		return Result{}, fmt.Errorf("%w: an event needs contact_id, anonymous_id or email", ErrBadRecord)
@@ -646,7 +675,7 @@ func (s *Store) PutEvent(e Event, hook Hook) (Result, error) {
 	h := e.hash()
 	tk := timeKey(e.TS)
 	ek := key(pEvent, k, string(tk[:])+string(h[:]))
-	return s.write(func(t *Txn) (string, bool, error) {
+	return s.write(g, func(t *Txn) (string, bool, error) {
 		dupKey := ek
 		if e.EventID != "" {
 			dupKey = key(pEventID, e.EventID)
@@ -683,6 +712,10 @@ func (s *Store) PutEvent(e Event, hook Hook) (Result, error) {
 
 // PutTransaction stores a transaction, once (a row equal in every column is a duplicate).
 func (s *Store) PutTransaction(x Transaction, hook Hook) (Result, error) {
+	return s.putTransaction(x, hook, nil)
+}
+
+func (s *Store) putTransaction(x Transaction, hook Hook, g *Group) (Result, error) {
 	if x.ContactID == "" {
 		return Result{}, fmt.Errorf("%w: contact_id is required", ErrBadRecord)
 	}
@@ -693,7 +726,7 @@ func (s *Store) PutTransaction(x Transaction, hook Hook) (Result, error) {
 	h := x.hash()
 	tk := timeKey(x.TS)
 	k := key(pTx, x.ContactID, string(tk[:])+string(h[:]))
-	return s.write(func(t *Txn) (string, bool, error) {
+	return s.write(g, func(t *Txn) (string, bool, error) {
 		v, err := s.get(t.b, k)
 		if err != nil || v != nil {
 			return "", v != nil, err
@@ -704,6 +737,10 @@ func (s *Store) PutTransaction(x Transaction, hook Hook) (Result, error) {
 
 // PutIdentity stores an identity row and links its two identifiers.
 func (s *Store) PutIdentity(r Identity, hook Hook) (Result, error) {
+	return s.putIdentity(r, hook, nil)
+}
+
+func (s *Store) putIdentity(r Identity, hook Hook, g *Group) (Result, error) {
 	if r.IDA == "" || r.IDB == "" {
 		return Result{}, fmt.Errorf("%w: id_a and id_b are required", ErrBadRecord)
 	}
@@ -717,7 +754,7 @@ func (s *Store) PutIdentity(r Identity, hook Hook) (Result, error) {
 		tk = string(b[:])
 	}
 	k := key(pIdentity, r.IDA, r.IDB, tk)
-	return s.write(func(t *Txn) (string, bool, error) {
+	return s.write(g, func(t *Txn) (string, bool, error) {
 		v, err := s.get(t.b, k)
 		if err != nil || v != nil {
 			return "", v != nil, err
@@ -731,4 +768,69 @@ func (s *Store) PutIdentity(r Identity, hook Hook) (Result, error) {
 		_, err = t.union(r.IDA, r.IDB)
 		return r.IDA, false, err
 	}, hook)
+}
+
+// Group commits several logical changes, each its own batch, and waits for their syncs
+// together (Wait): one request's records share one fsync. Not safe for concurrent use.
+type Group struct {
+	s        *Store
+	pending  []*pebble.Batch
+	notified bool
+}
+
+// Group returns an empty group of writes.
+func (s *Store) Group() *Group { return &Group{s: s} }
+
+// PutContact is Store.PutContact without waiting for the sync.
+func (g *Group) PutContact(c Contact, hook Hook) (Result, error) { return g.s.putContact(c, hook, g) }
+
+// PutEvent is Store.PutEvent without waiting for the sync.
+func (g *Group) PutEvent(e Event, hook Hook) (Result, error) { return g.s.putEvent(e, hook, g) }
+
+// PutTransaction is Store.PutTransaction without waiting for the sync.
+func (g *Group) PutTransaction(x Transaction, hook Hook) (Result, error) {
+	return g.s.putTransaction(x, hook, g)
+}
+
+// PutIdentity is Store.PutIdentity without waiting for the sync.
+func (g *Group) PutIdentity(r Identity, hook Hook) (Result, error) { return g.s.putIdentity(r, hook, g) }
+
+// Wait returns once every change of the group is synced (the first sync error, if any).
+func (g *Group) Wait() error {
+	var first error
+	for _, b := range g.pending {
+		if err := b.SyncWait(); err != nil && first == nil {
+			first = err
+		}
+		b.Close()
+	}
+	g.pending = g.pending[:0]
+	return first
+}
+
+// Notified reports whether a change of the group staged deliveries.
+func (g *Group) Notified() bool { return g.notified }
+
+// Recheck runs hook on the person of identifier id without a record (the trigger sweep) and
+// commits what it staged, synced; wrote reports whether it staged deliveries.
+// ErrNotFound when id is unknown.
+func (s *Store) Recheck(id string, hook Hook) (wrote bool, err error) {
+	t, err := s.begin()
+	if err != nil {
+		return false, err
+	}
+	n, err := t.node(id)
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
+	if err == nil {
+		err = hook(t, id)
+	}
+	if err != nil {
+		return false, t.abort(err)
+	}
+	if t.b.Empty() && len(t.dirty) == 0 {
+		return false, t.abort(nil)
+	}
+	return t.added, t.commit()
 }
