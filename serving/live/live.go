@@ -24,8 +24,9 @@ import (
 type Options struct {
 	// Triggers is the parsed triggers file; nil: no triggers, and ingestion does not re-score.
 	Triggers *triggers.Config
-	// Notify is called after deliveries were committed (Dispatcher.Notify); nil: none.
-	Notify func()
+	// Dispatcher delivers the outbox (the store); it is notified after deliveries are
+	// committed, and replays for the admin route. Nil: deliveries wait in the outbox.
+	Dispatcher *triggers.Dispatcher
 	// Now is the clock of trigger re-scores and default as-of times (default time.Now).
 	Now func() time.Time
 	// SweepInterval is how often RunSweep re-scores every person for changes that come with
@@ -95,6 +96,9 @@ func (s *Service) Store() *store.Store { return s.st }
 
 // Triggers returns the triggers file in use (nil: none).
 func (s *Service) Triggers() *triggers.Config { return s.opts.Triggers }
+
+// Dispatcher returns the webhook dispatcher (nil: none).
+func (s *Service) Dispatcher() *triggers.Dispatcher { return s.opts.Dispatcher }
 
 // RecordResult is the answer for one record of an ingestion request.
 type RecordResult struct {
@@ -168,8 +172,8 @@ func (s *Service) Ingest(ctx context.Context, kind string, body []byte) (BatchRe
 	s.records.WithLabelValues(kind, "accepted").Add(float64(res.Accepted))
 	s.records.WithLabelValues(kind, "duplicate").Add(float64(res.Duplicates))
 	s.records.WithLabelValues(kind, "refused").Add(float64(res.Refused))
-	if g.Notified() && s.opts.Notify != nil {
-		s.opts.Notify()
+	if g.Notified() && s.opts.Dispatcher != nil {
+		s.opts.Dispatcher.Notify()
 	}
 	return res, nil
 }
@@ -394,8 +398,8 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		n++
 		notify = notify || wrote
 	}
-	if notify && s.opts.Notify != nil {
-		s.opts.Notify()
+	if notify && s.opts.Dispatcher != nil {
+		s.opts.Dispatcher.Notify()
 	}
 	s.sweepTime.Set(time.Since(start).Seconds())
 	return n, nil
