@@ -793,7 +793,9 @@ func (g *Group) PutTransaction(x Transaction, hook Hook) (Result, error) {
 }
 
 // PutIdentity is Store.PutIdentity without waiting for the sync.
-func (g *Group) PutIdentity(r Identity, hook Hook) (Result, error) { return g.s.putIdentity(r, hook, g) }
+func (g *Group) PutIdentity(r Identity, hook Hook) (Result, error) {
+	return g.s.putIdentity(r, hook, g)
+}
 
 // Wait returns once every change of the group is synced (the first sync error, if any).
 func (g *Group) Wait() error {

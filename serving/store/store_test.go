@@ -151,10 +151,16 @@ func TestErase(t *testing.T) {
 	}
 	var left []string
 	for _, fn := range []func() error{
-		func() error { return s.ForEachContact(func(c Contact) error { left = append(left, c.ContactID); return nil }) },
+		func() error {
+			return s.ForEachContact(func(c Contact) error { left = append(left, c.ContactID); return nil })
+		},
 		func() error { return s.ForEachEvent(func(e Event) error { left = append(left, e.Key()); return nil }) },
-		func() error { return s.ForEachTransaction(func(x Transaction) error { left = append(left, x.ContactID); return nil }) },
-		func() error { return s.ForEachIdentity(func(x Identity) error { left = append(left, x.IDA); return nil }) },
+		func() error {
+			return s.ForEachTransaction(func(x Transaction) error { left = append(left, x.ContactID); return nil })
+		},
+		func() error {
+			return s.ForEachIdentity(func(x Identity) error { left = append(left, x.IDA); return nil })
+		},
 	} {
 		if err := fn(); err != nil {
 			t.Fatal(err)
