@@ -168,8 +168,12 @@ func ParseEnv(data []byte, source string, lookupEnv func(string) (string, bool))
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, &LineError{Source: source, Msg: "empty file: want endpoints and triggers", Err: ErrMissing}
 	}
+	root := resolve(doc.Content[0])
+	if root.Kind != yaml.MappingNode {
+		return nil, &LineError{Source: source, Line: root.Line, Msg: "want a mapping with endpoints and triggers, found " + kindName(root), Err: ErrInvalid}
+	}
 	d := &decoder{source: source, env: lookupEnv}
-	c := d.config(resolve(doc.Content[0]))
+	c := d.config(root)
 	c.Source = source
 	slices.SortStableFunc(d.errs, func(a, b *LineError) int { return a.Line - b.Line })
 	if len(d.errs) > 0 {
