@@ -13,11 +13,11 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/*.bad.yml")
 
-// testEnv is the environment of the testdata files: TEST_SECRET and CRM_WEBHOOK_SECRET are
-// set, nothing else is.
+// testEnv is the environment of the testdata files and of data/triggers: the secrets they
+// name are set, EMPTY_SECRET is empty, nothing else is set.
 func testEnv(name string) (string, bool) {
 	switch name {
-	case "TEST_SECRET", "CRM_WEBHOOK_SECRET":
+	case "TEST_SECRET", "CRM_WEBHOOK_SECRET", "SALES_CRM_WEBHOOK_SECRET", "RETENTION_WEBHOOK_SECRET":
 		return "secret-of-" + name, true
 	case "EMPTY_SECRET":
 		return "", true
@@ -71,9 +71,11 @@ func TestBadConfigs(t *testing.T) {
 
 func TestGoodConfigs(t *testing.T) {
 	files, _ := filepath.Glob("testdata/*.good.yml")
-	if len(files) == 0 {
-		t.Fatal("no testdata/*.good.yml")
+	shipped, _ := filepath.Glob("../../data/triggers/*.yaml")
+	if len(files) == 0 || len(shipped) == 0 {
+		t.Fatal("no testdata/*.good.yml or data/triggers/*.yaml")
 	}
+	files = append(files, shipped...)
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			c, err := load(t, f)
@@ -237,7 +239,8 @@ func TestSecretEnv(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.yml")
-	for _, p := range files {
+	shipped, _ := filepath.Glob("../../data/triggers/*.yaml")
+	for _, p := range append(files, shipped...) {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}

@@ -312,6 +312,16 @@ func (d *Dispatcher) work(ctx context.Context, name string, rs []Delivery) (int,
 			return attempts, nil
 		}
 		now := d.opts.Now()
+		// Re-read the record: the list may be older than a worker that just finished with
+		// it, and the contact may have been erased since.
+		cur, ok, err := d.ob.Get(ctx, r.ID)
+		if err != nil {
+			return attempts, fmt.Errorf("reading delivery %s: %w", r.ID, err)
+		}
+		if !ok || cur.State != StatePending || cur.NextAttempt.After(now) {
+			continue
+		}
+		r = cur
 		if !known {
 			r.State = StateDead
 			r.LastError = fmt.Sprintf("endpoint %q is not in the triggers file", name)
@@ -328,7 +338,7 @@ func (d *Dispatcher) work(ctx context.Context, name string, rs []Delivery) (int,
 			}
 			continue
 		}
-		err := d.send(ctx, ep, r)
+		err = d.send(ctx, ep, r)
 		if err != nil && ctx.Err() != nil {
 			return attempts, nil // shutting down: the record stays pending, to be sent again
 		}

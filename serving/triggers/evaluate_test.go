@@ -110,6 +110,7 @@ func TestEvaluateTransition(t *testing.T) {
 func TestEvaluateOtherConditions(t *testing.T) {
 	c, err := ParseEnv([]byte(`
 endpoints: [{name: e, url: "https://e.example.com", secret: s}]
+ltv_tiers: [{name: silver, min_clv: 0}, {name: gold, min_clv: 1000}]
 triggers:
   - {name: mql-in, when: {mql: entered}, endpoints: e}
   - {name: mql-out, when: {mql: left}, endpoints: e}
@@ -146,5 +147,40 @@ triggers:
 				t.Errorf("Evaluate = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestLTVTier(t *testing.T) {
+	c := dealership(t) // standard from 0, gold from 2000, platinum from 10000
+	for clv, want := range map[float64]string{-1: "", 0: "standard", 1999.99: "standard", 2000: "gold", 9999: "gold", 10000: "platinum", 1e9: "platinum"} {
+		if got := c.LTVTier(clv); got != want {
+			t.Errorf("LTVTier(%v) = %q, want %q", clv, got, want)
+		}
+	}
+	if got := (&Config{}).LTVTier(5); got != "" {
+		t.Errorf("no tiers: %q", got)
+	}
+}
+
+// TestStateFromResponse reads a score response as the serving routes write it.
+func TestStateFromResponse(t *testing.T) {
+	c := dealership(t)
+	s, err := c.State([]byte(`{"contact_id":"c-1","as_of":"2026-03-10T00:00:00Z",
+		"rules":{"scorecard":"dealership","total":40,"stage":"mql","mql":true,"contributions":[]},
+		"churn":{"probability":0.25,"model_version":"1","reasons":[]},
+		"ltv":{"clv":2500.5,"p_alive":0.9},
+		"persona":{"id":3,"name":"family-buyers","distance":1.5},
+		"unavailable":["conversion"]}`))
+	want := State{Stage: "mql", MQL: true, HasRules: true, RuleTotal: 40, HasChurn: true, PChurn: 0.25,
+		Segments: []string{"family-buyers"}, HasSegments: true, HasLTV: true, LTVTier: "gold"}
+	if err != nil || !reflect.DeepEqual(s, want) {
+		t.Errorf("State = %+v, %v\nwant %+v", s, err, want)
+	}
+	s, err = c.State([]byte(`{"contact_id":"c-1","unavailable":["rules","conversion","churn","ltv","persona"]}`))
+	if err != nil || !reflect.DeepEqual(s, State{}) {
+		t.Errorf("all unavailable: %+v, %v", s, err)
+	}
+	if _, err := c.State([]byte(`{"rules":`)); err == nil {
+		t.Error("truncated JSON: no error")
 	}
 }
