@@ -288,3 +288,30 @@ func FuzzParse(f *testing.F) {
 		c.Evaluate(full, State{})
 	})
 }
+
+// TestDocsExamples keeps docs/triggers.md true: its example is the shipped file, and its
+// error listing is what that file gets.
+func TestDocsExamples(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/triggers.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped, err := os.ReadFile("../../data/triggers/dealership.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), "```yaml\n"+string(shipped)+"```\n") {
+		t.Error("docs/triggers.md does not show data/triggers/dealership.yaml as it is")
+	}
+	bad, err := os.ReadFile("testdata/unknown_fields.bad.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, perr := ParseEnv(bad, "unknown_fields.yml", testEnv)
+	if perr == nil {
+		t.Fatal("unknown_fields.bad.yml parsed")
+	}
+	if !strings.Contains(string(doc), "```yaml\n"+string(bad)+"```\n\nis refused with:\n\n```\n"+perr.Error()+"\n```\n") {
+		t.Errorf("docs/triggers.md does not show unknown_fields.bad.yml and its messages:\n%v", perr)
+	}
+}

@@ -577,3 +577,36 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("settings %+v", s)
 	}
 }
+
+// staleOutbox answers Due with a list taken before its records changed.
+type staleOutbox struct {
+	*MemOutbox
+	stale []Delivery
+}
+
+func (o staleOutbox) Due(context.Context, time.Time, int) ([]Delivery, error) { return o.stale, nil }
+
+// TestStaleDueList: a record delivered, or erased, after the due list was read is not sent.
+func TestStaleDueList(t *testing.T) {
+	clock := newClock()
+	c, recv := setup(t, clock, map[string]func(int) int{"crm": always(http.StatusOK)}, "")
+	mem := &MemOutbox{}
+	delivered := enqueue(t, c, mem, clock, "c-1")[0]
+	erased := enqueue(t, c, mem, clock, "c-2")[0]
+	stale, _ := mem.Due(context.Background(), clock.Now(), 0)
+	d := newDispatcher(t, c, mem, clock, nil)
+	deliverDue(t, d) // delivers both
+	mem.DeleteContact("c-2")
+	mem.Add(Delivery{ID: "fresh", Endpoint: "crm", URL: delivered.URL, Body: []byte(`{}`), State: StatePending, CreatedAt: clock.Now(), NextAttempt: clock.Now()})
+	fresh, _, _ := mem.Get(context.Background(), "fresh")
+	d = newDispatcher(t, c, staleOutbox{mem, append(stale, fresh)}, clock, nil)
+	if n := deliverDue(t, d); n != 1 {
+		t.Errorf("%d attempts from a stale list, want 1 (only the fresh record)", n)
+	}
+	if n := len(recv["crm"].requests()); n != 3 {
+		t.Errorf("%d requests in all, want 3", n)
+	}
+	if _, ok, _ := mem.Get(context.Background(), erased.ID); ok {
+		t.Error("an erased record came back")
+	}
+}
