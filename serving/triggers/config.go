@@ -89,6 +89,9 @@ type Config struct {
 	Endpoints []Endpoint       `json:"endpoints"`
 	Triggers  []Trigger        `json:"triggers"`
 	Delivery  DeliverySettings `json:"delivery"`
+	// LTVTiers name bands of predicted customer lifetime value (ltv.clv), by increasing
+	// lower bound; the score response has no tier of its own.
+	LTVTiers []LTVTier `json:"ltv_tiers,omitempty"`
 	// Source is the file name given to Parse.
 	Source string `json:"source,omitempty"`
 }
@@ -123,6 +126,12 @@ type Condition struct {
 	// From and To restrict ltv_tier_changed to changes from or to a tier; "" means any.
 	From string `json:"from,omitempty"`
 	To   string `json:"to,omitempty"`
+}
+
+// LTVTier is a band of lifetime value: from Min (inclusive) to the next tier's Min.
+type LTVTier struct {
+	Name string  `json:"name"`
+	Min  float64 `json:"min_clv"`
 }
 
 // DeliverySettings tune the dispatcher; zero fields take the defaults above. DispatcherOptions
@@ -168,8 +177,12 @@ func ParseEnv(data []byte, source string, lookupEnv func(string) (string, bool))
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, &LineError{Source: source, Msg: "empty file: want endpoints and triggers", Err: ErrMissing}
 	}
+	root := resolve(doc.Content[0])
+	if root.Kind != yaml.MappingNode {
+		return nil, &LineError{Source: source, Line: root.Line, Msg: "want a mapping with endpoints and triggers, found " + kindName(root), Err: ErrInvalid}
+	}
 	d := &decoder{source: source, env: lookupEnv}
-	c := d.config(resolve(doc.Content[0]))
+	c := d.config(root)
 	c.Source = source
 	slices.SortStableFunc(d.errs, func(a, b *LineError) int { return a.Line - b.Line })
 	if len(d.errs) > 0 {
@@ -190,6 +203,18 @@ func (c *Config) Endpoint(name string) (Endpoint, bool) {
 		}
 	}
 	return Endpoint{}, false
+}
+
+// LTVTier returns the name of the tier that clv falls in: the last tier whose min_clv is at
+// or below it, "" when it is below every tier, when there are no tiers, or for NaN.
+func (c *Config) LTVTier(clv float64) string {
+	tier := ""
+	for _, t := range c.LTVTiers {
+		if clv >= t.Min {
+			tier = t.Name
+		}
+	}
+	return tier
 }
 
 // Stages returns the stage names the triggers refer to, so that a caller can check them
@@ -320,6 +345,19 @@ func (d *decoder) int(n *yaml.Node, path string, dst *int) {
 	*dst = int(v)
 }
 
+func (d *decoder) float(n *yaml.Node, path string) *float64 {
+	s, ok := d.scalar(n, path, "a number")
+	if !ok {
+		return nil
+	}
+	f, err := strconv.ParseFloat(strings.ReplaceAll(s, "_", ""), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		d.problem(n, path, ErrInvalid, "want a finite number, found %q", s)
+		return nil
+	}
+	return &f
+}
+
 func (d *decoder) duration(n *yaml.Node, path string, dst *time.Duration) {
 	s, ok := d.scalar(n, path, "a duration")
 	if !ok {
@@ -358,6 +396,9 @@ func (d *decoder) config(root *yaml.Node) *Config {
 	}
 	var refs []ref
 	triggerAt := map[string]bool{}
+	tierAt := map[string]*yaml.Node{}
+	var tierRefs []ref
+	ltvTriggers := []nodeAt{}
 	keys := d.fields(root, "", map[string]func(*yaml.Node, string){
 		"endpoints": func(v *yaml.Node, p string) {
 			d.list(v, p, func(_ int, e *yaml.Node, p string) {
@@ -374,6 +415,14 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		"triggers": func(v *yaml.Node, p string) {
 			d.list(v, p, func(_ int, e *yaml.Node, p string) {
 				t, at, eps := d.trigger(e, p)
+				if t.When.Kind == KindLTVTierChanged {
+					ltvTriggers = append(ltvTriggers, nodeAt{e, p + ".when.ltv_tier_changed"})
+					for _, name := range []string{t.When.From, t.When.To} {
+						if name != "" {
+							tierRefs = append(tierRefs, ref{name, nodeAt{e, p + ".when.ltv_tier_changed"}})
+						}
+					}
+				}
 				if t.Name != "" {
 					if triggerAt[t.Name] {
 						d.problem(at.node, at.path, ErrDuplicate, "trigger %q is defined twice", t.Name)
@@ -385,6 +434,42 @@ func (d *decoder) config(root *yaml.Node) *Config {
 				}
 				c.Triggers = append(c.Triggers, t)
 			})
+		},
+		"ltv_tiers": func(v *yaml.Node, p string) {
+			var prev *LTVTier
+			d.list(v, p, func(_ int, e *yaml.Node, p string) {
+				var t LTVTier
+				var lo *float64
+				keys := d.fields(e, p, map[string]func(*yaml.Node, string){
+					"name":    func(v *yaml.Node, p string) { d.name(v, p, &t.Name) },
+					"min_clv": func(v *yaml.Node, p string) { lo = d.float(v, p) },
+				})
+				if e.Kind != yaml.MappingNode {
+					return
+				}
+				if keys["name"] == nil {
+					d.problem(e, p+".name", ErrMissing, "a tier needs a name")
+				}
+				if keys["min_clv"] == nil {
+					d.problem(e, p+".min_clv", ErrMissing, "a tier needs min_clv")
+				}
+				if t.Name != "" && tierAt[t.Name] != nil {
+					d.problem(keys["name"], p+".name", ErrDuplicate, "tier %q is defined twice", t.Name)
+				}
+				if lo == nil || t.Name == "" {
+					return
+				}
+				t.Min = *lo
+				if prev != nil && t.Min <= prev.Min {
+					d.problem(keys["min_clv"], p+".min_clv", ErrInvalid, "tiers go by increasing min_clv: %g is not above %q's %g", t.Min, prev.Name, prev.Min)
+				}
+				tierAt[t.Name] = keys["name"]
+				c.LTVTiers = append(c.LTVTiers, t)
+				prev = &c.LTVTiers[len(c.LTVTiers)-1]
+			})
+			if v.Kind == yaml.SequenceNode && len(v.Content) == 0 {
+				d.problem(v, p, ErrMissing, "no tiers listed")
+			}
 		},
 		"delivery": func(v *yaml.Node, p string) {
 			s := &c.Delivery
@@ -414,6 +499,17 @@ func (d *decoder) config(root *yaml.Node) *Config {
 	for _, r := range refs {
 		if _, ok := endpointAt[r.name]; !ok && r.name != "" {
 			d.problem(r.at.node, r.at.path, ErrReference, "endpoint %q is not defined under endpoints", r.name)
+		}
+	}
+	if keys["ltv_tiers"] == nil {
+		for _, at := range ltvTriggers {
+			d.problem(at.node, at.path, ErrMissing, "ltv_tier_changed needs ltv_tiers (the score response has no tier of its own)")
+		}
+	} else {
+		for _, r := range tierRefs {
+			if tierAt[r.name] == nil {
+				d.problem(r.at.node, r.at.path, ErrReference, "tier %q is not defined under ltv_tiers", r.name)
+			}
 		}
 	}
 	c.Delivery = c.Delivery.withDefaults()
@@ -574,19 +670,12 @@ func (d *decoder) condition(n *yaml.Node, path string) Condition {
 			var dir string
 			keys := d.fields(v, p, map[string]func(*yaml.Node, string){
 				"crosses": func(v *yaml.Node, p string) {
-					s, ok := d.scalar(v, p, "a number")
-					if !ok {
+					f := d.float(v, p)
+					if f != nil && (*f < lo || *f > hi) {
+						d.problem(v, p, ErrInvalid, "want a probability between %g and %g, found %s", lo, hi, v.Value)
 						return
 					}
-					f, err := strconv.ParseFloat(strings.ReplaceAll(s, "_", ""), 64)
-					switch {
-					case err != nil || math.IsNaN(f) || math.IsInf(f, 0):
-						d.problem(v, p, ErrInvalid, "want a finite number, found %q", s)
-					case f < lo || f > hi:
-						d.problem(v, p, ErrInvalid, "want a probability between %g and %g, found %s", lo, hi, s)
-					default:
-						value = &f
-					}
+					value = f
 				},
 				"direction": func(v *yaml.Node, p string) {
 					s, ok := d.scalar(v, p, "up or down")

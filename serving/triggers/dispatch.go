@@ -312,6 +312,16 @@ func (d *Dispatcher) work(ctx context.Context, name string, rs []Delivery) (int,
 			return attempts, nil
 		}
 		now := d.opts.Now()
+		// Re-read the record: the list may be older than a worker that just finished with
+		// it, and the contact may have been erased since.
+		cur, ok, err := d.ob.Get(ctx, r.ID)
+		if err != nil {
+			return attempts, fmt.Errorf("reading delivery %s: %w", r.ID, err)
+		}
+		if !ok || cur.State != StatePending || cur.NextAttempt.After(now) {
+			continue
+		}
+		r = cur
 		if !known {
 			r.State = StateDead
 			r.LastError = fmt.Sprintf("endpoint %q is not in the triggers file", name)
@@ -328,7 +338,7 @@ func (d *Dispatcher) work(ctx context.Context, name string, rs []Delivery) (int,
 			}
 			continue
 		}
-		err := d.send(ctx, ep, r)
+		err = d.send(ctx, ep, r)
 		if err != nil && ctx.Err() != nil {
 			return attempts, nil // shutting down: the record stays pending, to be sent again
 		}
@@ -341,13 +351,16 @@ func (d *Dispatcher) work(ctx context.Context, name string, rs []Delivery) (int,
 			d.succeeded(name)
 		} else {
 			r.LastError = truncate(err.Error(), 500)
+			pausedUntil := d.failed(name, now)
 			if r.Attempts >= d.set.MaxAttempts {
 				r.State, outcome = StateDead, OutcomeDead
 			} else {
 				r.NextAttempt, outcome = now.Add(d.Backoff(r.Attempts)), OutcomeFailed
+				if r.NextAttempt.Before(pausedUntil) {
+					r.NextAttempt = pausedUntil
+				}
 				d.wakeAt(r.NextAttempt)
 			}
-			d.failed(name, now)
 		}
 		if err := d.ob.Update(uctx, r); err != nil {
 			return attempts, fmt.Errorf("updating delivery %s: %w", r.ID, err)
@@ -437,8 +450,8 @@ func (d *Dispatcher) succeeded(name string) {
 
 // failed counts a failed attempt; from PauseAfter consecutive failures on, the endpoint is
 // paused for a back-off that grows with each further failure, and only one probe attempt is
-// made at the end of each pause.
-func (d *Dispatcher) failed(name string, now time.Time) {
+// made at the end of each pause. It returns the end of the pause, zero if none.
+func (d *Dispatcher) failed(name string, now time.Time) time.Time {
 	d.mu.Lock()
 	h := d.endpoints[name]
 	if h == nil {
@@ -450,7 +463,7 @@ func (d *Dispatcher) failed(name string, now time.Time) {
 	d.mu.Unlock()
 	n := failures - d.set.PauseAfter + 1
 	if n < 1 {
-		return
+		return time.Time{}
 	}
 	until := now.Add(d.Backoff(n))
 	d.mu.Lock()
@@ -459,6 +472,7 @@ func (d *Dispatcher) failed(name string, now time.Time) {
 	d.mu.Unlock()
 	d.wakeAt(until)
 	d.opts.Logger.Warn("trigger endpoint paused", "endpoint", name, "consecutive_failures", failures, "until", until)
+	return until
 }
 
 // countPaused sets the paused gauge; d.mu is held.

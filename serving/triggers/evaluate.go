@@ -1,6 +1,10 @@
 package triggers
 
-import "slices"
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+)
 
 // State is what a trigger condition looks at: the values of one score response that
 // transitions are defined on. Zero fields mean "not available" (the Has* flags say so); the
@@ -154,4 +158,55 @@ func (c Condition) crossing(tr Transition, oldHas bool, oldV float64, newHas boo
 		return tr, (!oldHas || oldV < v) && v <= newV
 	}
 	return tr, oldHas && oldV >= v && v > newV
+}
+
+// scoreJSON is the part of a score response (POST /v1/score) that State reads.
+type scoreJSON struct {
+	Rules *struct {
+		Stage string  `json:"stage"`
+		MQL   bool    `json:"mql"`
+		Total float64 `json:"total"`
+	} `json:"rules"`
+	Conversion *struct {
+		Probability float64 `json:"probability"`
+	} `json:"conversion"`
+	Churn *struct {
+		Probability float64 `json:"probability"`
+	} `json:"churn"`
+	LTV *struct {
+		CLV float64 `json:"clv"`
+	} `json:"ltv"`
+	Persona *struct {
+		Name string `json:"name"`
+	} `json:"persona"`
+}
+
+// State reduces a score response (the JSON of GET /v1/contacts/{id}/score) to the State
+// triggers look at: a missing block is unavailable, the persona's name is the one segment,
+// and the LTV tier comes from the config's ltv_tiers applied to ltv.clv.
+func (c *Config) State(scoreResponse []byte) (State, error) {
+	var r scoreJSON
+	if err := json.Unmarshal(scoreResponse, &r); err != nil {
+		return State{}, fmt.Errorf("triggers: reading a score response: %w", err)
+	}
+	var s State
+	if r.Rules != nil {
+		s.HasRules, s.Stage, s.MQL, s.RuleTotal = true, r.Rules.Stage, r.Rules.MQL, r.Rules.Total
+	}
+	if r.Conversion != nil {
+		s.HasConvert, s.PConvert = true, r.Conversion.Probability
+	}
+	if r.Churn != nil {
+		s.HasChurn, s.PChurn = true, r.Churn.Probability
+	}
+	if r.Persona != nil {
+		s.HasSegments = true
+		if r.Persona.Name != "" {
+			s.Segments = []string{r.Persona.Name}
+		}
+	}
+	if r.LTV != nil {
+		s.HasLTV, s.LTVTier = true, c.LTVTier(r.LTV.CLV)
+	}
+	return s, nil
 }

@@ -16,7 +16,7 @@ type Outbox interface {
 	// Due returns up to limit pending records with NextAttempt <= now, earliest first.
 	Due(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
 	// Update persists a record's state after an attempt; it returns once the write is
-	// durable.
+	// durable. Updating a record that is gone (its contact erased) must not bring it back.
 	Update(ctx context.Context, d Delivery) error
 	// List returns up to limit records in that state ("" for all), oldest first; a limit of
 	// 0 or less means no limit.
