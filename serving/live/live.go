@@ -285,24 +285,6 @@ func (s *Service) Summary(id string) (Summary, error) {
 // Erase deletes id's person (see store.Erase).
 func (s *Service) Erase(id string) (store.Erased, error) { return s.st.Erase(id) }
 
-// StateOf reduces a score response to what trigger conditions look at.
-func StateOf(r *serving.Response) triggers.State {
-	var st triggers.State
-	if x := r.Rules; x != nil {
-		st.HasRules, st.Stage, st.MQL, st.RuleTotal = true, x.Stage, x.MQL, float64(x.Total)
-	}
-	if x := r.Conversion; x != nil {
-		st.HasConvert, st.PConvert = true, x.Probability
-	}
-	if x := r.Churn; x != nil {
-		st.HasChurn, st.PChurn = true, x.Probability
-	}
-	if x := r.Persona; x != nil {
-		st.HasSegments, st.Segments = true, []string{x.Name}
-	}
-	return st
-}
-
 // hook returns the store hook that re-scores a person after each change and stages the
 // deliveries of its transitions and its new state in the change's batch; nil without
 // triggers.
@@ -334,7 +316,14 @@ func (s *Service) hook(ctx context.Context, cause string) store.Hook {
 			return nil
 		}
 		s.rescores.WithLabelValues(cause, "ok").Inc()
-		next := StateOf(&resp)
+		body, err := json.Marshal(&resp)
+		if err != nil {
+			return err
+		}
+		next, err := cfg.State(body)
+		if err != nil {
+			return err
+		}
 		var old triggers.State
 		raw, err := t.State(id)
 		if err != nil {
@@ -346,10 +335,6 @@ func (s *Service) hook(ctx context.Context, cause string) store.Hook {
 			}
 		}
 		if ts := cfg.Evaluate(old, next); len(ts) > 0 {
-			body, err := json.Marshal(&resp)
-			if err != nil {
-				return err
-			}
 			if err := t.AddDeliveries(cfg.NewDeliveries(h.Person, ts, body, now)); err != nil {
 				return err
 			}

@@ -73,8 +73,11 @@ func newHarness(t testing.TB, set *serving.ModelSet, lo live.Options, fs vfs.FS)
 	t.Cleanup(func() { st.Close() })
 	reg := staticRegistry{set}
 	svc := live.New(st, reg, lo)
-	srv := web.New(reg, web.Options{API: v1.Options{Live: v1.LiveOptions{Service: svc}, Now: lo.Now}}, slog.New(slog.DiscardHandler))
-	return &harness{st: st, svc: svc, srv: srv}
+	return &harness{st: st, svc: svc, srv: webServer(reg, svc, lo.Now)}
+}
+
+func webServer(reg web.Registry, svc *live.Service, now func() time.Time) *web.Server {
+	return web.New(reg, web.Options{API: v1.Options{Live: v1.LiveOptions{Service: svc}, Now: now}}, slog.New(slog.DiscardHandler))
 }
 
 func (h *harness) do(method, path string, body []byte) *httptest.ResponseRecorder {
