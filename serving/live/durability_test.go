@@ -250,4 +250,3 @@ func TestDurabilitySIGKILL(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
