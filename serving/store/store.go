@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -101,6 +102,11 @@ func Open(dir string, opts Options) (*Store, error) {
 	cache := pebble.NewCache(opts.CacheBytes)
 	defer cache.Unref()
 	po := &pebble.Options{Cache: cache, FS: opts.FS, Logger: pebbleLogger{opts.Logger}}
+	// Most lookups miss (a new event's dedup key, a new identifier): bloom filters answer
+	// those without reading data blocks.
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", dir, err)
@@ -527,12 +533,13 @@ type Hook func(t *Txn, id string) error
 type Result struct {
 	// Duplicate: the record was already stored; nothing changed.
 	Duplicate bool
-	// Person is the key of the person the record belongs to after the write ("" for none).
-	Person string
 }
 
 // write runs one logical change: stage, then hook, then commit.
 func (s *Store) write(g *Group, stage func(t *Txn) (id string, dup bool, err error), hook Hook) (Result, error) {
+	if g != nil && g.bulk > 0 {
+		return g.bulkWrite(stage, hook)
+	}
 	t, err := s.beginIn(g)
 	if err != nil {
 		return Result{}, err
@@ -549,13 +556,7 @@ func (s *Store) write(g *Group, stage func(t *Txn) (id string, dup bool, err err
 			return Result{}, t.abort(err)
 		}
 	}
-	var r Result
-	if id != "" {
-		if r.Person, err = t.Person(id); err != nil {
-			return Result{}, t.abort(err)
-		}
-	}
-	return r, t.commit()
+	return Result{}, t.commit()
 }
 
 // PutContact inserts or updates a contact: the fields it sets replace the stored ones, and
@@ -776,6 +777,43 @@ type Group struct {
 	s        *Store
 	pending  []*pebble.Batch
 	notified bool
+
+	bulk int  // > 0: a bulk group, changes staged in one batch of up to bulk records
+	t    *Txn // the open bulk batch
+	n    int  // records in it
+}
+
+// BulkGroup returns a group for bulk loads: up to n records share one batch, committed
+// without a sync; Wait commits the last one and syncs. The group holds the writers' mutex
+// while a batch is open, so other writers wait: use it alone (propensity ingest).
+func (s *Store) BulkGroup(n int) *Group { return &Group{s: s, bulk: max(1, n)} }
+
+func (g *Group) bulkWrite(stage func(t *Txn) (id string, dup bool, err error), hook Hook) (Result, error) {
+	if g.t == nil {
+		t, err := g.s.begin()
+		if err != nil {
+			return Result{}, err
+		}
+		g.t = t
+	}
+	id, dup, err := stage(g.t)
+	if err == nil && !dup && hook != nil && id != "" {
+		err = hook(g.t, id)
+	}
+	if err != nil {
+		t := g.t
+		g.t, g.n = nil, 0
+		return Result{}, t.abort(err)
+	}
+	if dup {
+		return Result{Duplicate: true}, nil
+	}
+	if g.n++; g.n >= g.bulk {
+		t := g.t
+		g.t, g.n = nil, 0
+		return Result{}, t.commitWith(false)
+	}
+	return Result{}, nil
 }
 
 // Group returns an empty group of writes.
@@ -799,6 +837,16 @@ func (g *Group) PutIdentity(r Identity, hook Hook) (Result, error) {
 
 // Wait returns once every change of the group is synced (the first sync error, if any).
 func (g *Group) Wait() error {
+	if g.bulk > 0 {
+		if g.t != nil {
+			t := g.t
+			g.t, g.n = nil, 0
+			if err := t.commitWith(false); err != nil {
+				return err
+			}
+		}
+		return g.s.Flush()
+	}
 	var first error
 	for _, b := range g.pending {
 		if err := b.SyncWait(); err != nil && first == nil {
