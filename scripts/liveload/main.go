@@ -3,15 +3,17 @@
 //
 //	go run ./scripts/liveload -addr 127.0.0.1:8080 -mode batch  -batch 500 -clients 4 -duration 20s
 //	go run ./scripts/liveload -addr 127.0.0.1:8080 -mode single -clients 32 -duration 20s
-//	go run ./scripts/liveload -addr 127.0.0.1:8080 -mode score  -ids ids.txt -clients 32 -duration 20s
+//	go run ./scripts/liveload -addr 127.0.0.1:8080 -mode score  -ids-from HISTORY -clients 32 -duration 20s
 //
 // batch posts NDJSON batches of new events (each with an event_id), single posts one event
-// per request, score asks GET /v1/contacts/{id}/score for ids read from a file (one a line).
+// per request, score asks GET /v1/contacts/{id}/score for the contact ids of a history
+// directory (-ids-from) or of a file (-ids, one a line).
 package main
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -22,6 +24,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/propensity-dev/propensity/features"
 )
 
 func main() {
@@ -32,10 +36,19 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "how long to run")
 	contacts := flag.Int("contacts", 10000, "events go to contact ids c-0 .. c-(N-1)")
 	idsFile := flag.String("ids", "", "file of contact ids to score (score mode)")
+	idsFrom := flag.String("ids-from", "", "history directory whose contact ids to score (score mode)")
 	key := flag.String("key", "", "API key (Authorization: Bearer)")
 	flag.Parse()
 	var ids []string
-	if *mode == "score" {
+	if *mode == "score" && *idsFrom != "" {
+		_, err := features.ReadRows(context.Background(), *idsFrom, features.Mapping{}, features.RowVisitor{
+			Contact: func(r features.ContactRow) error { ids = append(ids, r.ContactID); return nil },
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "liveload: -ids-from:", err)
+			os.Exit(2)
+		}
+	} else if *mode == "score" {
 		f, err := os.Open(*idsFile)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "liveload: -ids:", err)

@@ -78,6 +78,9 @@ type Config struct {
 	IngestKeySHA256 []string `yaml:"ingest_key_sha256"`
 	// MaxIngestBodyBytes caps the body of an ingestion request. Default 16 MiB.
 	MaxIngestBodyBytes int64 `yaml:"max_ingest_body_bytes"`
+	// StoreCacheBytes is the live store's block cache. Default 256 MiB; scores by id read
+	// from it, so size it to the store's working set (docs/operations.md).
+	StoreCacheBytes int64 `yaml:"store_cache_bytes"`
 	// CheckpointDir is where POST /v1/admin/checkpoint writes consistent copies of the
 	// store (backups). Empty disables the route.
 	CheckpointDir string `yaml:"checkpoint_dir"`
@@ -121,6 +124,7 @@ var DefaultConfig = Config{
 
 	TriggerSweepInterval: Duration(time.Hour),
 	MaxIngestBodyBytes:   16 << 20,
+	StoreCacheBytes:      256 << 20,
 }
 
 // UnmarshalYAML applies DefaultConfig, then the document, refusing unknown keys.
@@ -171,6 +175,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBatchBodyBytes <= 0 {
 		errs = append(errs, errors.New("max_batch_body_bytes: must be positive"))
+	}
+	if c.StoreCacheBytes <= 0 {
+		errs = append(errs, errors.New("store_cache_bytes: must be positive"))
 	}
 	if c.MaxIngestBodyBytes <= 0 {
 		errs = append(errs, errors.New("max_ingest_body_bytes: must be positive"))

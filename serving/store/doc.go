@@ -23,10 +23,10 @@
 //	"1c/" id                        contact row (JSON of Contact)
 //	"1n/" id                        identifier -> component number (8 bytes)
 //	"1g/" comp                      component: members, contacts, last trigger state (JSON)
-//	"1e/" keyid 0x00 ts hash        event (JSON of Event), under its attribution key: the
+//	"1e/" keyid 0x00 ts hash        event (binary, see codec.go), under its attribution key: the
 //	                                first non-empty of contact_id, anonymous_id, email
 //	"1x/" event_id                  event id index -> event key (idempotent ingestion)
-//	"1t/" contact 0x00 ts hash      transaction (JSON of Transaction)
+//	"1t/" contact 0x00 ts hash      transaction (binary, see codec.go)
 //	"1l/" id_a 0x00 id_b 0x00 ts    identity row (JSON of Identity)
 //	"1r/" id_b 0x00 id_a 0x00 ts    reverse identity index (empty value), for erasure
 //	"1o/" delivery id               outbox record (JSON of triggers.Delivery)

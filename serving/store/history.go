@@ -78,7 +78,7 @@ func readHistory(r pebble.Reader, c *component) (*History, error) {
 	for _, m := range h.IDs {
 		err := iterPrefix(r, key(pEvent, m, ""), func(_, v []byte) error {
 			var e Event
-			if err := json.Unmarshal(v, &e); err != nil {
+			if err := decodeEvent(v, &e); err != nil {
 				return fmt.Errorf("store: event record: %w", err)
 			}
 			h.Events = append(h.Events, e)
@@ -89,7 +89,7 @@ func readHistory(r pebble.Reader, c *component) (*History, error) {
 		}
 		err = iterPrefix(r, key(pTx, m, ""), func(_, v []byte) error {
 			var x Transaction
-			if err := json.Unmarshal(v, &x); err != nil {
+			if err := decodeTransaction(v, &x); err != nil {
 				return fmt.Errorf("store: transaction record: %w", err)
 			}
 			h.Transactions = append(h.Transactions, x)
@@ -246,7 +246,7 @@ func (s *Store) Erase(id string) (Erased, error) {
 		err := iterPrefix(b, key(pEvent, m, ""), func(_, v []byte) error {
 			out.Events++
 			var e Event
-			if json.Unmarshal(v, &e) == nil && e.EventID != "" {
+			if decodeEvent(v, &e) == nil && e.EventID != "" {
 				return b.Delete(key(pEventID, e.EventID), nil)
 			}
 			return nil
@@ -310,17 +310,23 @@ func (s *Store) Erase(id string) (Erased, error) {
 
 // ForEachContact calls fn for every stored contact row, in id order.
 func (s *Store) ForEachContact(fn func(Contact) error) error {
-	return forEach(s, pContact, fn)
+	return forEach(s, pContact, jsonDecode, fn)
 }
 
 // ForEachEvent calls fn for every stored event, by attribution key and time.
-func (s *Store) ForEachEvent(fn func(Event) error) error { return forEach(s, pEvent, fn) }
+func (s *Store) ForEachEvent(fn func(Event) error) error {
+	return forEach(s, pEvent, decodeEvent, fn)
+}
 
 // ForEachTransaction calls fn for every stored transaction, by contact and time.
-func (s *Store) ForEachTransaction(fn func(Transaction) error) error { return forEach(s, pTx, fn) }
+func (s *Store) ForEachTransaction(fn func(Transaction) error) error {
+	return forEach(s, pTx, decodeTransaction, fn)
+}
 
 // ForEachIdentity calls fn for every stored identity row.
-func (s *Store) ForEachIdentity(fn func(Identity) error) error { return forEach(s, pIdentity, fn) }
+func (s *Store) ForEachIdentity(fn func(Identity) error) error {
+	return forEach(s, pIdentity, jsonDecode, fn)
+}
 
 // People calls fn with the key of every person (in no particular order).
 func (s *Store) People(fn func(person string) error) error {
@@ -338,12 +344,14 @@ func (s *Store) People(fn func(person string) error) error {
 	})
 }
 
-func forEach[T any](s *Store, prefix string, fn func(T) error) error {
+func jsonDecode[T any](b []byte, x *T) error { return json.Unmarshal(b, x) }
+
+func forEach[T any](s *Store, prefix string, decode func([]byte, *T) error, fn func(T) error) error {
 	snap := s.db.NewSnapshot()
 	defer snap.Close()
 	return iterPrefix(snap, []byte(prefix), func(_, v []byte) error {
 		var x T
-		if err := json.Unmarshal(v, &x); err != nil {
+		if err := decode(v, &x); err != nil {
 			return fmt.Errorf("store: %s record: %w", prefix, err)
 		}
 		return fn(x)

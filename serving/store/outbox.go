@@ -133,7 +133,7 @@ func (s *Store) Update(ctx context.Context, d triggers.Delivery) error {
 // List returns up to limit deliveries in that state ("" for all), oldest first.
 func (s *Store) List(ctx context.Context, state string, limit int) ([]triggers.Delivery, error) {
 	var out []triggers.Delivery
-	err := forEach(s, pOutbox, func(d triggers.Delivery) error {
+	err := forEach(s, pOutbox, jsonDecode, func(d triggers.Delivery) error {
 		if state == "" || d.State == state {
 			out = append(out, d)
 		}
@@ -161,7 +161,7 @@ func sortDeliveries(ds []triggers.Delivery) {
 // Count returns the number of deliveries in that state ("" for all).
 func (s *Store) Count(ctx context.Context, state string) (int, error) {
 	n := 0
-	err := forEach(s, pOutbox, func(d triggers.Delivery) error {
+	err := forEach(s, pOutbox, jsonDecode, func(d triggers.Delivery) error {
 		if state == "" || d.State == state {
 			n++
 		}

@@ -688,7 +688,7 @@ func (s *Store) putEvent(e Event, hook Hook, g *Group) (Result, error) {
 		if v != nil {
 			return "", true, nil
 		}
-		if err := t.b.Set(ek, marshal(e), nil); err != nil {
+		if err := t.b.Set(ek, encodeEvent(&e), nil); err != nil {
 			return "", false, err
 		}
 		if e.EventID != "" {
@@ -732,7 +732,7 @@ func (s *Store) putTransaction(x Transaction, hook Hook, g *Group) (Result, erro
 		if err != nil || v != nil {
 			return "", v != nil, err
 		}
-		return x.ContactID, false, t.b.Set(k, marshal(x), nil)
+		return x.ContactID, false, t.b.Set(k, encodeTransaction(&x), nil)
 	}, hook)
 }
 
