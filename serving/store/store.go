@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -108,6 +109,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	db, err := pebble.Open(dir, po)
+	if errors.Is(err, syscall.EAGAIN) {
+		return nil, fmt.Errorf("opening store %s: in use by another process (stop propensity serve first): %w", dir, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", dir, err)
 	}
