@@ -159,7 +159,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := DeliverySettings{MaxAttempts: DefaultMaxAttempts, BaseBackoff: DefaultBaseBackoff, MaxBackoff: DefaultMaxBackoff, PauseAfter: DefaultPauseAfter}
-	if c.Delivery != want || c.Endpoints[0].Timeout != DefaultTimeout || c.Triggers[0].When.Kind != KindMQLLeft {
+	if c.Delivery != want || c.Endpoints[0].Timeout != DefaultTimeout || c.Endpoints[0].MaxInFlight != DefaultMaxInFlight || c.Triggers[0].When.Kind != KindMQLLeft {
 		t.Errorf("defaults: %+v", c)
 	}
 }
