@@ -25,6 +25,15 @@ func testEnv(name string) (string, bool) {
 	return "", false
 }
 
+func mustRead(tb testing.TB, path string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
 func load(t *testing.T, path string) (*Config, error) {
 	t.Helper()
 	data, err := os.ReadFile(path)
