@@ -467,7 +467,9 @@ func (d *Dispatcher) lane(ctx context.Context, ep Endpoint, known bool, name str
 func (d *Dispatcher) send(ctx context.Context, ep Endpoint, r Delivery) error {
 	ctx, cancel := context.WithTimeout(ctx, ep.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
+	// The endpoint's URL in the file now, not the one stored with the record: a record
+	// outlives a file edit, and its signature uses the secret of the file now.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(r.Body))
 	if err != nil {
 		return err
 	}

@@ -697,16 +697,18 @@ triggers: [{name: t, when: {stage_entered: mql}, endpoints: crm}]
 	}
 }
 
-// TestSetConfig: after a reload, records of a removed endpoint die without an attempt, and
-// the new delivery settings apply.
+// TestSetConfig: after a reload, records of a removed endpoint die without an attempt,
+// records of a moved endpoint go to its new URL, and the new delivery settings apply.
 func TestSetConfig(t *testing.T) {
 	clock := newClock()
 	c, recv := setup(t, clock, map[string]func(int) int{"crm": always(http.StatusOK), "up": always(http.StatusOK)}, "")
 	ob := &MemOutbox{}
 	ds := enqueue(t, c, ob, clock, "c-1") // one to crm, one to up
 	d := newDispatcher(t, c, ob, clock, nil)
-	up, _ := c.Endpoint("up")
-	next, err := ParseEnv([]byte("endpoints: [{name: up, url: '"+up.URL+"', secret: secret-up}]\n"+
+	moved := &receiver{t: t, secret: "secret-moved", clock: clock, respond: always(http.StatusOK)}
+	srv := httptest.NewServer(moved)
+	defer srv.Close()
+	next, err := ParseEnv([]byte("endpoints: [{name: up, url: '"+srv.URL+"', secret: secret-moved}]\n"+
 		"triggers: [{name: t, when: {mql: entered}, endpoints: up}]\ndelivery: {max_attempts: 3}\n"), "", testEnv)
 	if err != nil {
 		t.Fatal(err)
@@ -729,7 +731,11 @@ func TestSetConfig(t *testing.T) {
 			}
 		}
 	}
-	if len(recv["crm"].requests()) != 0 || len(recv["up"].requests()) != 1 {
-		t.Errorf("requests: crm %d, up %d", len(recv["crm"].requests()), len(recv["up"].requests()))
+	// The record goes where the file says now, signed with the file's secret now.
+	if len(recv["crm"].requests()) != 0 || len(recv["up"].requests()) != 0 {
+		t.Errorf("requests to the old endpoints: crm %d, up %d", len(recv["crm"].requests()), len(recv["up"].requests()))
+	}
+	if q := moved.requests(); len(q) != 1 || q[0].verr != nil {
+		t.Errorf("requests to the moved endpoint: %+v", q)
 	}
 }
