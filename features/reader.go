@@ -331,6 +331,28 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
+// pageRows is a decoded page's layout: which rows hold a value, and where in data the j-th
+// value is (through the dictionary indexes when the page is dictionary-encoded).
+type pageRows struct {
+	n      int
+	defs   []byte
+	maxDef byte
+	idx    []int32 // dictionary indexes; nil for a plain page
+	data   encoding.Values
+}
+
+// present reports whether row i holds a value (is not null).
+func (p *pageRows) present(i int) bool { return len(p.defs) == 0 || p.defs[i] == p.maxDef }
+
+// pos returns the position in data of the j-th present value.
+func (p *pageRows) pos(j int) int {
+	if p.idx != nil {
+		return int(p.idx[j])
+	}
+	return j
+}
+
+// decode turns a page into c.v, one value (or null) per row, by the column's conversion.
 func (c *cursor) decode(page parquet.Page) error {
 	n := int(page.NumRows())
 	defs := page.DefinitionLevels()
@@ -338,194 +360,209 @@ func (c *cursor) decode(page parquet.Page) error {
 		return fmt.Errorf("column %q: unsupported page layout", c.ref.spec.name)
 	}
 	c.n = n
-	v := &c.v
-	v.valid = grow(v.valid, n)
-	maxDef := byte(c.ref.maxDef)
-	present := func(i int) bool { return len(defs) == 0 || defs[i] == maxDef }
-	data := page.Data()
-	dict := page.Dictionary()
-	var idx []int32
-	if dict != nil {
-		idx = data.Int32()
-		data = dict.Page().Data()
-	}
-	// at returns the position in data of the j-th present value.
-	count := 0
-	for i := range n {
-		if present(i) {
-			count++
-		}
-	}
-	pos := func(j int) (int, bool) {
-		if idx != nil {
-			if j >= len(idx) {
-				return 0, false
+	c.v.valid = grow(c.v.valid, n)
+	pr := pageRows{n: n, defs: defs, maxDef: byte(c.ref.maxDef), data: page.Data()}
+	if dict := page.Dictionary(); dict != nil {
+		pr.idx = pr.data.Int32()
+		pr.data = dict.Page().Data()
+		count := 0
+		for i := range n {
+			if pr.present(i) {
+				count++
 			}
-			return int(idx[j]), true
 		}
-		return j, true
+		if len(pr.idx) < count {
+			return fmt.Errorf("column %q: page has %d values for %d rows", c.ref.spec.name, len(pr.idx), count)
+		}
 	}
-	if idx != nil && len(idx) < count {
-		return fmt.Errorf("column %q: page has %d values for %d rows", c.ref.spec.name, len(idx), count)
-	}
-	bad := func() error {
-		return fmt.Errorf("column %q: corrupt page", c.ref.spec.name)
-	}
-	j := 0
 	switch c.ref.conv {
 	case convBytes:
-		v.str = grow(v.str, n)
-		d, offs := data.ByteArray()
-		for i := range n {
-			if !present(i) {
-				v.valid[i], v.str[i] = false, nil
-				continue
-			}
-			k, _ := pos(j)
-			j++
-			if k+1 >= len(offs) || offs[k] > offs[k+1] || int(offs[k+1]) > len(d) {
-				return bad()
-			}
-			v.valid[i], v.str[i] = true, d[offs[k]:offs[k+1]]
-		}
+		return c.decodeBytes(&pr)
 	case convBoolStr:
-		v.str = grow(v.str, n)
-		vals := make([]parquet.Value, page.NumValues())
-		r := page.Values()
-		m, err := r.ReadValues(vals)
-		if err != nil && !errors.Is(err, io.EOF) {
-			return err
-		}
-		if m != n {
-			return bad()
-		}
-		for i := range n {
-			if vals[i].IsNull() {
-				v.valid[i], v.str[i] = false, nil
-			} else if vals[i].Boolean() {
-				v.valid[i], v.str[i] = true, []byte("true")
-			} else {
-				v.valid[i], v.str[i] = true, []byte("false")
-			}
-		}
+		return c.decodeBools(page, n)
 	case convIntStr:
-		v.str = grow(v.str, n)
-		c.buf = c.buf[:0]
-		starts := make([]int, 0, n+1)
-		var i32 []int32
-		var i64 []int64
-		if data.Kind() == encoding.Int32 {
-			i32 = data.Int32()
-		} else {
-			i64 = data.Int64()
-		}
-		for i := range n {
-			if !present(i) {
-				v.valid[i] = false
-				starts = append(starts, -1)
-				continue
-			}
-			k, _ := pos(j)
-			j++
-			var x int64
-			if i32 != nil {
-				if k >= len(i32) {
-					return bad()
-				}
-				x = int64(i32[k])
-			} else {
-				if k >= len(i64) {
-					return bad()
-				}
-				x = i64[k]
-			}
-			starts = append(starts, len(c.buf))
-			c.buf = strconv.AppendInt(c.buf, x, 10)
-			v.valid[i] = true
-		}
-		end := len(c.buf)
-		for i := n - 1; i >= 0; i-- {
-			if starts[i] < 0 {
-				v.str[i] = nil
-				continue
-			}
-			v.str[i] = c.buf[starts[i]:end:end]
-			end = starts[i]
-		}
+		return c.decodeIntStrings(&pr)
 	case convTimeNanos, convDate, convI32I, convI64I:
-		v.i64 = grow(v.i64, n)
-		var i32 []int32
-		var i64 []int64
-		if data.Kind() == encoding.Int32 {
-			i32 = data.Int32()
-		} else {
-			i64 = data.Int64()
+		return c.decodeInts(&pr)
+	}
+	return c.decodeFloats(&pr)
+}
+
+func (c *cursor) corrupt() error { return fmt.Errorf("column %q: corrupt page", c.ref.spec.name) }
+
+// decodeBytes reads a byte-array column: each value is a sub-slice of the page's data.
+func (c *cursor) decodeBytes(pr *pageRows) error {
+	v := &c.v
+	v.str = grow(v.str, pr.n)
+	d, offs := pr.data.ByteArray()
+	j := 0
+	for i := range pr.n {
+		if !pr.present(i) {
+			v.valid[i], v.str[i] = false, nil
+			continue
 		}
-		for i := range n {
-			if !present(i) {
-				v.valid[i], v.i64[i] = false, 0
-				continue
-			}
-			k, _ := pos(j)
-			j++
-			var x int64
-			if i32 != nil {
-				if k >= len(i32) {
-					return bad()
-				}
-				x = int64(i32[k])
-			} else {
-				if k >= len(i64) {
-					return bad()
-				}
-				x = i64[k]
-			}
-			switch c.ref.conv {
-			case convTimeNanos:
-				x *= c.ref.mult
-			case convDate:
-				x *= dayNanos
-			}
-			v.valid[i], v.i64[i] = true, x
+		k := pr.pos(j)
+		j++
+		if k+1 >= len(offs) || offs[k] > offs[k+1] || int(offs[k+1]) > len(d) {
+			return c.corrupt()
 		}
-	default: // numeric → f64
-		v.f64 = grow(v.f64, n)
-		var f64 []float64
-		var f32 []float32
-		var i32 []int32
-		var i64 []int64
+		v.valid[i], v.str[i] = true, d[offs[k]:offs[k+1]]
+	}
+	return nil
+}
+
+// decodeBools reads a boolean column as the strings "true" and "false".
+func (c *cursor) decodeBools(page parquet.Page, n int) error {
+	v := &c.v
+	v.str = grow(v.str, n)
+	vals := make([]parquet.Value, page.NumValues())
+	m, err := page.Values().ReadValues(vals)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	if m != n {
+		return c.corrupt()
+	}
+	for i := range n {
+		switch {
+		case vals[i].IsNull():
+			v.valid[i], v.str[i] = false, nil
+		case vals[i].Boolean():
+			v.valid[i], v.str[i] = true, []byte("true")
+		default:
+			v.valid[i], v.str[i] = true, []byte("false")
+		}
+	}
+	return nil
+}
+
+// intAt returns the k-th value of an int32 or int64 page as an int64.
+func intAt(i32 []int32, i64 []int64, k int) (int64, bool) {
+	if i32 != nil {
+		if k >= len(i32) {
+			return 0, false
+		}
+		return int64(i32[k]), true
+	}
+	if k >= len(i64) {
+		return 0, false
+	}
+	return i64[k], true
+}
+
+// ints returns the page's values as int32 or int64, whichever it holds.
+func ints(data encoding.Values) ([]int32, []int64) {
+	if data.Kind() == encoding.Int32 {
+		return data.Int32(), nil
+	}
+	return nil, data.Int64()
+}
+
+// decodeIntStrings reads an integer id column as decimal strings, formatted into c.buf.
+func (c *cursor) decodeIntStrings(pr *pageRows) error {
+	v := &c.v
+	v.str = grow(v.str, pr.n)
+	c.buf = c.buf[:0]
+	starts := make([]int, 0, pr.n+1)
+	i32, i64 := ints(pr.data)
+	j := 0
+	for i := range pr.n {
+		if !pr.present(i) {
+			v.valid[i] = false
+			starts = append(starts, -1)
+			continue
+		}
+		x, ok := intAt(i32, i64, pr.pos(j))
+		j++
+		if !ok {
+			return c.corrupt()
+		}
+		starts = append(starts, len(c.buf))
+		c.buf = strconv.AppendInt(c.buf, x, 10)
+		v.valid[i] = true
+	}
+	// c.buf may have moved while growing: slice it once it is complete.
+	end := len(c.buf)
+	for i := pr.n - 1; i >= 0; i-- {
+		if starts[i] < 0 {
+			v.str[i] = nil
+			continue
+		}
+		v.str[i] = c.buf[starts[i]:end:end]
+		end = starts[i]
+	}
+	return nil
+}
+
+// decodeInts reads an integer column, or a timestamp or date column as Unix nanoseconds.
+func (c *cursor) decodeInts(pr *pageRows) error {
+	v := &c.v
+	v.i64 = grow(v.i64, pr.n)
+	i32, i64 := ints(pr.data)
+	j := 0
+	for i := range pr.n {
+		if !pr.present(i) {
+			v.valid[i], v.i64[i] = false, 0
+			continue
+		}
+		x, ok := intAt(i32, i64, pr.pos(j))
+		j++
+		if !ok {
+			return c.corrupt()
+		}
 		switch c.ref.conv {
-		case convF64:
-			f64 = data.Double()
-		case convF32:
-			f32 = data.Float()
-		case convI32F:
-			i32 = data.Int32()
-		case convI64F:
-			i64 = data.Int64()
+		case convTimeNanos:
+			x *= c.ref.mult
+		case convDate:
+			x *= dayNanos
 		}
-		for i := range n {
-			if !present(i) {
-				v.valid[i], v.f64[i] = false, math.NaN()
-				continue
-			}
-			k, _ := pos(j)
-			j++
-			var x float64
-			switch {
-			case f64 != nil && k < len(f64):
-				x = f64[k]
-			case f32 != nil && k < len(f32):
-				x = float64(f32[k])
-			case i32 != nil && k < len(i32):
-				x = float64(i32[k])
-			case i64 != nil && k < len(i64):
-				x = float64(i64[k])
-			default:
-				return bad()
-			}
-			v.valid[i], v.f64[i] = true, x
+		v.valid[i], v.i64[i] = true, x
+	}
+	return nil
+}
+
+// decodeFloats reads a numeric column as float64.
+func (c *cursor) decodeFloats(pr *pageRows) error {
+	v := &c.v
+	v.f64 = grow(v.f64, pr.n)
+	var (
+		f64 []float64
+		f32 []float32
+		i32 []int32
+		i64 []int64
+	)
+	switch c.ref.conv {
+	case convF64:
+		f64 = pr.data.Double()
+	case convF32:
+		f32 = pr.data.Float()
+	case convI32F:
+		i32 = pr.data.Int32()
+	case convI64F:
+		i64 = pr.data.Int64()
+	}
+	j := 0
+	for i := range pr.n {
+		if !pr.present(i) {
+			v.valid[i], v.f64[i] = false, math.NaN()
+			continue
 		}
+		k := pr.pos(j)
+		j++
+		var x float64
+		switch {
+		case f64 != nil && k < len(f64):
+			x = f64[k]
+		case f32 != nil && k < len(f32):
+			x = float64(f32[k])
+		case i32 != nil && k < len(i32):
+			x = float64(i32[k])
+		case i64 != nil && k < len(i64):
+			x = float64(i64[k])
+		default:
+			return c.corrupt()
+		}
+		v.valid[i], v.f64[i] = true, x
 	}
 	return nil
 }
