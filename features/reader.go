@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding"
@@ -71,10 +72,34 @@ type vec struct {
 	str   [][]byte
 	i64   []int64
 	f64   []float64
+	// rej marks rows whose value the reader refuses (a time outside TimeRange, a number that
+	// is not finite or beyond its bound, text that is not UTF-8); nil when there is none.
+	// dropRejected takes such rows out, counted as bad rows naming the column.
+	rej []bool
+}
+
+// move copies row src to row dst (dst <= src), for dropRejected.
+func (v *vec) move(dst, src int) {
+	if v.valid == nil {
+		return // a column absent from the file
+	}
+	v.valid[dst] = v.valid[src]
+	if v.str != nil {
+		v.str[dst] = v.str[src]
+	}
+	if v.i64 != nil {
+		v.i64[dst] = v.i64[src]
+	}
+	if v.f64 != nil {
+		v.f64[dst] = v.f64[src]
+	}
 }
 
 func (v *vec) slice(i, j int) vec {
 	out := vec{valid: v.valid[i:j]}
+	if v.rej != nil {
+		out.rej = v.rej[i:j]
+	}
 	if v.str != nil {
 		out.str = v.str[i:j]
 	}
@@ -226,6 +251,77 @@ type colRef struct {
 	conv   conv
 	mult   int64
 	maxDef int
+	// The accepted values: times in [lo, hi) in the column's own unit, before conversion
+	// to nanoseconds (where an out-of-range one would overflow); numbers up to lim in
+	// magnitude (NaN and infinities never).
+	lo, hi int64
+	lim    float64
+}
+
+// newColRef returns the reference to a column read by conversion c, with its accepted range.
+func newColRef(s colSpec, leaf parquet.LeafColumn, c conv, mult int64) *colRef {
+	r := &colRef{spec: s, leaf: leaf, conv: c, mult: mult, maxDef: leaf.MaxDefinitionLevel, lim: math.Inf(1)}
+	switch c {
+	case convTimeNanos:
+		r.lo, r.hi = minTimeNanos/mult, endTimeNanos/mult
+	case convDate:
+		r.lo, r.hi = minTimeDays, endTimeDays
+	}
+	if s.want == wantFloat {
+		r.lim = MaxAmount
+	} else {
+		r.lim = math.MaxFloat64
+	}
+	return r
+}
+
+// rejectReason is the bad-row reason of a row whose value in this column is refused.
+func (r *colRef) rejectReason() string {
+	switch {
+	case r.conv == convTimeNanos || r.conv == convDate:
+		return "out-of-range " + r.spec.name
+	case r.conv.isNum() && r.spec.want == wantFloat:
+		return "non-finite or out-of-range " + r.spec.name
+	case r.conv.isNum():
+		return "non-finite " + r.spec.name
+	}
+	return "non-UTF-8 " + r.spec.name
+}
+
+// dropRejected takes the rows with a refused value (vec.rej) out of the n rows of views,
+// counting each in st under the reason of its first refused column, and returns the number
+// of rows left. Rows keep their order.
+func dropRejected(cols []*colRef, st *fileStats, views []vec, n int) int {
+	some := false
+	for i := range views {
+		if views[i].rej != nil {
+			some = true
+		}
+	}
+	if !some {
+		return n
+	}
+	k := 0
+	for r := range n {
+		bad := -1
+		for i := range views {
+			if views[i].rej != nil && views[i].rej[r] {
+				bad = i
+				break
+			}
+		}
+		if bad >= 0 {
+			st.bad(cols[bad].rejectReason())
+			continue
+		}
+		if k != r {
+			for i := range views {
+				views[i].move(k, r)
+			}
+		}
+		k++
+	}
+	return k
 }
 
 // openParquet opens path and checks the asked columns' types.
@@ -265,7 +361,7 @@ func openParquet(path string, specs []colSpec) (*pqFile, error) {
 			f.Close()
 			return nil, &ColumnError{File: path, Column: s.name, Expected: s.want.String(), Found: found, Err: ErrColumnType}
 		}
-		p.cols[i] = &colRef{spec: s, leaf: leaf, conv: c, mult: mult, maxDef: leaf.MaxDefinitionLevel}
+		p.cols[i] = newColRef(s, leaf, c, mult)
 	}
 	for _, fld := range pf.Schema().Fields() {
 		if !asked[fld.Name()] && fld.Leaf() {
@@ -296,6 +392,22 @@ type cursor struct {
 	n     int
 	pos   int
 	buf   []byte // scratch for formatted ints
+	rej   []bool // storage of v.rej
+	// The dictionary whose text was last checked (its data's first byte and length), and
+	// whether all of it is UTF-8: pages of a chunk share one dictionary.
+	textData *byte
+	textLen  int
+	textOK   bool
+}
+
+// reject marks row i's value as refused.
+func (c *cursor) reject(i int) {
+	if c.v.rej == nil {
+		c.rej = grow(c.rej, c.n)
+		clear(c.rej)
+		c.v.rej = c.rej
+	}
+	c.v.rej[i] = true
 }
 
 func (c *cursor) close() {
@@ -338,6 +450,7 @@ type pageRows struct {
 	defs   []byte
 	maxDef byte
 	idx    []int32 // dictionary indexes; nil for a plain page
+	dict   bool    // data is the dictionary's
 	data   encoding.Values
 }
 
@@ -361,8 +474,10 @@ func (c *cursor) decode(page parquet.Page) error {
 	}
 	c.n = n
 	c.v.valid = grow(c.v.valid, n)
+	c.v.rej = nil
 	pr := pageRows{n: n, defs: defs, maxDef: byte(c.ref.maxDef), data: page.Data()}
 	if dict := page.Dictionary(); dict != nil {
+		pr.dict = true
 		pr.idx = pr.data.Int32()
 		pr.data = dict.Page().Data()
 		count := 0
@@ -391,10 +506,24 @@ func (c *cursor) decode(page parquet.Page) error {
 func (c *cursor) corrupt() error { return fmt.Errorf("column %q: corrupt page", c.ref.spec.name) }
 
 // decodeBytes reads a byte-array column: each value is a sub-slice of the page's data.
+// Values that are not UTF-8 are refused; the text is checked once per page (or dictionary)
+// and value by value only when some of it is not UTF-8.
 func (c *cursor) decodeBytes(pr *pageRows) error {
 	v := &c.v
 	v.str = grow(v.str, pr.n)
 	d, offs := pr.data.ByteArray()
+	var textOK bool
+	switch {
+	case len(d) == 0:
+		textOK = true
+	case pr.dict && c.textData == &d[0] && c.textLen == len(d):
+		textOK = c.textOK
+	default:
+		textOK = allText(d, offs)
+		if pr.dict {
+			c.textData, c.textLen, c.textOK = &d[0], len(d), textOK
+		}
+	}
 	j := 0
 	for i := range pr.n {
 		if !pr.present(i) {
@@ -407,8 +536,25 @@ func (c *cursor) decodeBytes(pr *pageRows) error {
 			return c.corrupt()
 		}
 		v.valid[i], v.str[i] = true, d[offs[k]:offs[k+1]]
+		if !textOK && !utf8.Valid(v.str[i]) {
+			c.reject(i)
+		}
 	}
 	return nil
+}
+
+// allText reports whether every value of a byte-array page (d cut at offs) is UTF-8: d is,
+// and no value starts inside a multi-byte character.
+func allText(d []byte, offs []uint32) bool {
+	if !utf8.Valid(d) {
+		return false
+	}
+	for _, o := range offs {
+		if int(o) < len(d) && !utf8.RuneStart(d[o]) {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeBools reads a boolean column as the strings "true" and "false".
@@ -511,10 +657,15 @@ func (c *cursor) decodeInts(pr *pageRows) error {
 			return c.corrupt()
 		}
 		switch c.ref.conv {
-		case convTimeNanos:
-			x *= c.ref.mult
-		case convDate:
-			x *= dayNanos
+		case convTimeNanos, convDate:
+			if x < c.ref.lo || x >= c.ref.hi {
+				c.reject(i)
+				x = 0
+			} else if c.ref.conv == convDate {
+				x *= dayNanos
+			} else {
+				x *= c.ref.mult
+			}
 		}
 		v.valid[i], v.i64[i] = true, x
 	}
@@ -561,6 +712,9 @@ func (c *cursor) decodeFloats(pr *pageRows) error {
 			x = float64(i64[k])
 		default:
 			return c.corrupt()
+		}
+		if !(math.Abs(x) <= c.ref.lim) {
+			c.reject(i)
 		}
 		v.valid[i], v.f64[i] = true, x
 	}
