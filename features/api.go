@@ -189,9 +189,10 @@ type Report struct {
 	Last  time.Time `json:"last,omitzero"`
 }
 
-// AsOfOutside returns a warning when asOf lies outside the report's time span (before its
-// first event or transaction, or more than a day after its last), else "". Commands log it:
-// features as of such a time are computed, but are all empty or all history.
+// AsOfOutside returns a warning when asOf lies outside the report's time span: before its
+// first event or transaction, or more than 90 days (the longest feature window) after its
+// last; else "". Commands log it: features as of such a time are computed, but every event
+// is in the future, or every windowed count is zero.
 func (r *Report) AsOfOutside(asOf time.Time) string {
 	if r.First.IsZero() {
 		return ""
@@ -200,8 +201,8 @@ func (r *Report) AsOfOutside(asOf time.Time) string {
 	case asOf.Before(r.First):
 		return fmt.Sprintf("as-of %s is before the history's first event or transaction (%s): every feature is empty",
 			asOf.UTC().Format(time.RFC3339), r.First.UTC().Format(time.RFC3339))
-	case asOf.After(r.Last.Add(24 * time.Hour)):
-		return fmt.Sprintf("as-of %s is after the history's last event or transaction (%s): recency and tenure count the gap, labels are empty",
+	case asOf.After(r.Last.Add(90 * 24 * time.Hour)):
+		return fmt.Sprintf("as-of %s is more than 90 days after the history's last event or transaction (%s): every windowed count is zero and labels are empty",
 			asOf.UTC().Format(time.RFC3339), r.Last.UTC().Format(time.RFC3339))
 	}
 	return ""

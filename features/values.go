@@ -239,7 +239,7 @@ func textField(data []byte) (field string, ok bool) {
 		wantKey bool
 	}
 	var st []frame
-	path := func() string {
+	path := func(st []frame) string {
 		var b []byte
 		for _, f := range st {
 			switch {
@@ -283,9 +283,9 @@ func textField(data []byte) (field string, ok bool) {
 		if s, isStr := tok.(string); isStr {
 			if !validJSONString(data[start:end]) {
 				if isKey {
-					return path() + " (a key)", true
+					return path(st[:len(st)-1]) + " (a key)", true
 				}
-				return path(), true
+				return path(st), true
 			}
 			if isKey {
 				top.key, top.wantKey = s, false
