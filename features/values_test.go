@@ -52,12 +52,12 @@ func edgeHistory(t *testing.T) string {
 	})
 	writeRows(t, filepath.Join(dir, "events.parquet"), []eventRowT{
 		{TS: micros("2025-12-01T00:00:00Z"), Type: "page_view", ContactID: "c1"},
-		{TS: date(2300, 1, 1).UnixMicro(), Type: "page_view", ContactID: "c1"},  // panicked
-		{TS: date(2262, 5, 1).UnixMicro(), Type: "page_view", ContactID: "c1"},  // panicked
-		{TS: date(1700, 1, 1).UnixMicro(), Type: "page_view", ContactID: "c1"},  // panicked
+		{TS: date(2300, 1, 1).UnixMicro(), Type: "page_view", ContactID: "c1"},   // panicked
+		{TS: date(2262, 5, 1).UnixMicro(), Type: "page_view", ContactID: "c1"},   // panicked
+		{TS: date(1700, 1, 1).UnixMicro(), Type: "page_view", ContactID: "c1"},   // panicked
 		{TS: date(9999, 12, 31).UnixMicro(), Type: "page_view", ContactID: "c1"}, // counted as past
-		{TS: date(1, 1, 1).UnixMicro(), Type: "page_view", ContactID: "c1"},     // wrong days
-		{TS: date(1677, 6, 1).UnixMicro(), Type: "page_view", ContactID: "c1"},  // vanished
+		{TS: date(1, 1, 1).UnixMicro(), Type: "page_view", ContactID: "c1"},      // wrong days
+		{TS: date(1677, 6, 1).UnixMicro(), Type: "page_view", ContactID: "c1"},   // vanished
 	})
 	writeRows(t, filepath.Join(dir, "transactions.parquet"), []txRowT{
 		{ContactID: "c1", TS: micros("2025-06-01T00:00:00Z"), Amount: 10},
