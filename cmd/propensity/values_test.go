@@ -5,9 +5,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/serving"
 	"github.com/propensity-dev/propensity/serving/servingtest"
 	"github.com/propensity-dev/propensity/serving/web"
@@ -130,5 +133,48 @@ func TestDateFlagsOutOfRange(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr, c.flag+": ") || !strings.Contains(stderr, "outside the accepted range") || stdout != "" {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 naming %s", c.args, code, stderr, c.flag)
 		}
+	}
+}
+
+// TestFeaturesCommandOutOfRange: events at 2300 and 9999 crashed `propensity features` or
+// counted as past events (issue 17, defect 4). They are bad rows, logged with the column;
+// an as-of far after the data is warned about.
+func TestFeaturesCommandOutOfRange(t *testing.T) {
+	dir := t.TempDir()
+	writeParquetRows(t, filepath.Join(dir, "contacts.parquet"), []featContact{{"c1", 1_700_000_000_000_000}})
+	writeParquetRows(t, filepath.Join(dir, "events.parquet"), []featEvent{
+		{1_760_000_000_000_000, "email_open", "c1"}, // 2025-10-09
+		{time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro(), "email_open", "c1"},
+		{time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC).UnixMicro(), "email_open", "c1"},
+	})
+	for _, c := range []struct {
+		asOf, warn string
+		events     float64
+	}{
+		{"2026-01-01", "", 1},
+		{"2150-01-01", "more than 90 days after the history's last event", 1},
+	} {
+		out := filepath.Join(t.TempDir(), "f.parquet")
+		code, _, stderr := scoreRunCLI(t, "features", "--data", dir, "--as-of", c.asOf, "--out", out)
+		if code != exitOK {
+			t.Fatalf("as-of %s: exit %d: %s", c.asOf, code, stderr)
+		}
+		if !strings.Contains(stderr, `reason="out-of-range ts" rows=2`) {
+			t.Errorf("as-of %s: bad rows not logged: %s", c.asOf, stderr)
+		}
+		if c.warn != "" && !strings.Contains(stderr, c.warn) {
+			t.Errorf("as-of %s: no warning %q: %s", c.asOf, c.warn, stderr)
+		}
+		if c.warn == "" && strings.Contains(stderr, "after the history's last") {
+			t.Errorf("as-of %s: unexpected warning: %s", c.asOf, stderr)
+		}
+		table, err := features.ReadParquet(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := table.Float64s("n_events_total"); n[0] != c.events {
+			t.Errorf("as-of %s: n_events_total %v, want %v", c.asOf, n[0], c.events)
+		}
+		table.Release()
 	}
 }
