@@ -91,7 +91,7 @@ func DecodeProfile(r io.Reader, now time.Time) (Profile, error) {
 	}
 	if suspectText(data) {
 		if f, bad := textField(data); bad {
-			return Profile{}, &FieldError{Field: f, Msg: "text is not valid UTF-8 (or holds a lone surrogate escape)"}
+			return Profile{}, &FieldError{Field: f, Msg: textMsg + " (or holds a lone surrogate escape)"}
 		}
 	}
 	p := Profile{ContactID: pj.ContactID, AsOf: now.UTC(), Attributes: pj.Attributes}

@@ -35,6 +35,8 @@ const (
 
 	// timeRangeText names the range in messages.
 	timeRangeText = "1900-01-01 to 2200-12-31 (UTC)"
+	// textMsg is the message of a profile field that is not UTF-8.
+	textMsg = "text is not valid UTF-8"
 
 	// MaxAmount bounds the magnitude of a transaction amount and of an event value. With it,
 	// no sum a person's history can make overflows float64 (a sum of n accepted amounts is at
@@ -48,7 +50,6 @@ const (
 var (
 	ErrTimeRange = errors.New("features: time outside the accepted range " + timeRangeText)
 	ErrNonFinite = errors.New("features: number not finite or beyond ±1e15")
-	ErrText      = errors.New("features: text not valid UTF-8")
 )
 
 // TimeRange returns the accepted times: from first (inclusive) to end (exclusive), that is
@@ -130,14 +131,14 @@ func CheckProfile(p *Profile, m ContactColumns) error {
 // checkText reports the first string of p that is not valid UTF-8.
 func checkText(p *Profile) error {
 	if !utf8.ValidString(p.ContactID) {
-		return &FieldError{Field: "contact_id", Msg: ErrText.Error()}
+		return &FieldError{Field: "contact_id", Msg: textMsg}
 	}
 	for k, v := range p.Attributes {
 		if !utf8.ValidString(k) {
 			return &FieldError{Field: "attributes", Msg: "a key is not valid UTF-8"}
 		}
 		if s, ok := v.(string); ok && !utf8.ValidString(s) {
-			return &FieldError{Field: "attributes." + k, Msg: ErrText.Error()}
+			return &FieldError{Field: "attributes." + k, Msg: textMsg}
 		}
 	}
 	for i := range p.Events {
@@ -145,17 +146,17 @@ func checkText(p *Profile) error {
 		for _, s := range [...]struct{ name, v string }{{"type", e.Type}, {"page", e.Page}, {"channel", e.Channel},
 			{"campaign", e.Campaign}, {"anonymous_id", e.AnonymousID}, {"email", e.Email}} {
 			if !utf8.ValidString(s.v) {
-				return &FieldError{Field: fmt.Sprintf("events[%d].%s", i, s.name), Msg: ErrText.Error()}
+				return &FieldError{Field: fmt.Sprintf("events[%d].%s", i, s.name), Msg: textMsg}
 			}
 		}
 	}
 	for i := range p.Transactions {
 		t := &p.Transactions[i]
 		if !utf8.ValidString(t.Product) {
-			return &FieldError{Field: fmt.Sprintf("transactions[%d].product", i), Msg: ErrText.Error()}
+			return &FieldError{Field: fmt.Sprintf("transactions[%d].product", i), Msg: textMsg}
 		}
 		if !utf8.ValidString(t.Category) {
-			return &FieldError{Field: fmt.Sprintf("transactions[%d].category", i), Msg: ErrText.Error()}
+			return &FieldError{Field: fmt.Sprintf("transactions[%d].category", i), Msg: textMsg}
 		}
 	}
 	return nil
