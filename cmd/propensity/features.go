@@ -77,6 +77,9 @@ func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 			env.log.Warn("bad rows", "file", f.File, "reason", reason, "rows", n)
 		}
 	}
+	if w := rep.AsOfOutside(opts.AsOf); w != "" {
+		env.log.Warn(w)
+	}
 	if *asJSON {
 		return env.printJSON(map[string]any{
 			"out": *out, "people": rep.People, "events": rep.Events, "transactions": rep.Transactions,
