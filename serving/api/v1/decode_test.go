@@ -2,6 +2,7 @@ package v1
 
 import (
 	"bytes"
+	"context"
 
 	"errors"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -72,7 +73,7 @@ func FuzzDecodeArrow(f *testing.F) {
 	f.Add([]byte("ARROW1"))
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x10, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, body []byte) {
-		_, err := decodeArrow(bytes.NewReader(body), fuzzNow, 50, 1<<20)
+		_, err := decodeArrow(context.Background(), bytes.NewReader(body), fuzzNow, 50, 1<<20)
 		if err != nil {
 			var ae *apiError
 			if !errors.As(err, &ae) || ae.typ != ErrBadData {
