@@ -5,13 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
-	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -23,43 +18,6 @@ import (
 
 // heapLimit is the most live heap an Arrow attack may cause in these tests.
 const heapLimit = 256 << 20
-
-// underMemoryLimit runs fn with a soft memory limit of heapLimit and a watchdog that ends
-// the test binary should the live heap pass it: without the schema bounds, the defect 1
-// stream makes arrow-go allocate gigabytes, and the test must fail rather than exhaust the
-// machine. It returns the bytes fn allocated (garbage included).
-func underMemoryLimit(t *testing.T, fn func()) uint64 {
-	t.Helper()
-	old := debug.SetMemoryLimit(heapLimit)
-	defer debug.SetMemoryLimit(old)
-	runtime.GC()
-	sample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(sample)
-	before := sample[0].Value.Uint64()
-	stop, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			metrics.Read(s)
-			if h := s[0].Value.Uint64(); h > heapLimit {
-				panic(fmt.Sprintf("%s: live heap reached %d MiB, past the %d MiB limit", t.Name(), h>>20, heapLimit>>20))
-			}
-		}
-	}()
-	fn()
-	close(stop)
-	<-stopped
-	metrics.Read(sample)
-	return sample[0].Value.Uint64() - before
-}
 
 // schemaMessage returns the metadata of the first message of an IPC stream.
 func schemaMessage(t *testing.T, stream []byte) []byte {
@@ -85,7 +43,7 @@ func TestArrowSharedSchemaFanOutIsRefused(t *testing.T) {
 		t.Fatalf("the defect 1 stream is %d bytes, want the 608 of the report", len(stream))
 	}
 	var err error
-	allocated := underMemoryLimit(t, func() {
+	allocated := servingtest.UnderMemoryLimit(t, heapLimit, func() {
 		_, err = decodeArrow(context.Background(), bytes.NewReader(stream), fuzzNow, 50, 1<<20)
 	})
 	var ae *apiError
