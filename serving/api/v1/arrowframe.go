@@ -183,6 +183,9 @@ func checkSchema(ctx context.Context, m []byte) error {
 // walkSchema is checkSchema, also returning what was counted.
 func walkSchema(ctx context.Context, m []byte) (*schemaWalk, error) {
 	w := &schemaWalk{ctx: ctx, m: m}
+	if len(m) < 4 {
+		return w, errMalformedSchema
+	}
 	root := int64(binary.LittleEndian.Uint32(m))
 	typ, ok := fbField(m, root, 1) // Message.header_type
 	if !ok {
