@@ -109,3 +109,25 @@ func TestMetricLabelsAreClosedSet(t *testing.T) {
 		t.Error("no request was counted")
 	}
 }
+
+// BenchmarkArrowSchemaAttack measures the answer to the defect 1 and 2 streams over
+// loopback HTTP, from sending the request to reading the 400.
+func BenchmarkArrowSchemaAttack(b *testing.B) {
+	ts := start(b, setup{})
+	for _, bb := range []struct {
+		name   string
+		stream []byte
+	}{
+		{"fanout8x9", servingtest.SharedSchemaStream(8, 9, servingtest.ArrowTypeUtf8)},
+		{"fanout40x8", servingtest.SharedSchemaStream(40, 8, servingtest.ArrowTypeInvalid)},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if a := do(b, "POST", ts.url+"/v1/score/batch", bytes.NewReader(bb.stream), "Content-Type", v1.MediaArrowStream); a.status != http.StatusBadRequest {
+					b.Fatalf("%d %s", a.status, a.body)
+				}
+			}
+		})
+	}
+}

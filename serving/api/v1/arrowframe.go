@@ -93,7 +93,7 @@ func messageBodyLength(m []byte) (int64, error) {
 	}
 	vtLen := int64(binary.LittleEndian.Uint16(m[vt:]))
 	const field = 4 + 2*3
-	if vtLen < field+2 {
+	if vtLen <= field { // as the FlatBuffers runtime decides presence (a field may straddle the vtable's end)
 		return 0, nil // absent: zero
 	}
 	if vt+field+2 > int64(len(m)) {
@@ -121,7 +121,7 @@ func fbField(m []byte, pos int64, i int) (int64, bool) {
 	}
 	vtLen := int64(binary.LittleEndian.Uint16(m[vt:]))
 	at := int64(4 + 2*i)
-	if vtLen < at+2 {
+	if vtLen <= at { // the FlatBuffers runtime's rule: a field may straddle the vtable's end
 		return 0, true
 	}
 	if vt+at+2 > int64(len(m)) {
