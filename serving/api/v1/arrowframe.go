@@ -63,7 +63,7 @@ func checkArrowFraming(ctx context.Context, b []byte) error {
 		o += int(n)
 		body, err := messageBodyLength(meta)
 		if err == nil {
-			err = checkSchema(ctx, meta)
+			_, err = walkSchema(ctx, meta)
 		}
 		if err != nil {
 			return fmt.Errorf("message at byte %d: %w", o-int(n), err)
@@ -173,14 +173,8 @@ type schemaWalk struct {
 
 var errMalformedSchema = errors.New("malformed schema metadata")
 
-// checkSchema checks, when the message m is a schema, that the vectors it declares fit in
-// it and that its expansion stays within the bounds on Arrow input.
-func checkSchema(ctx context.Context, m []byte) error {
-	_, err := walkSchema(ctx, m)
-	return err
-}
-
-// walkSchema is checkSchema, also returning what was counted.
+// walkSchema checks, when the message m is a schema, that the vectors it declares fit in it
+// and that its expansion stays within the bounds on Arrow input. It returns what it counted.
 func walkSchema(ctx context.Context, m []byte) (*schemaWalk, error) {
 	w := &schemaWalk{ctx: ctx, m: m}
 	if len(m) < 4 {
