@@ -21,6 +21,7 @@ import (
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/serving"
+	"github.com/propensity-dev/propensity/serving/internal/arrowipc"
 )
 
 // Media types of POST /v1/score/batch.
@@ -177,7 +178,7 @@ func (a *cappedAllocator) Free(b []byte) {
 
 // decodeArrow reads an Arrow IPC stream laid out as ArrowInputSchema, turning each row into
 // a CONTRACT §2 JSON document decoded by the same strict decoder as POST /v1/score.
-// The stream's framing and schema are checked before arrow-go reads it (checkArrowFraming),
+// The stream's framing and schema are checked before arrow-go reads it (arrowipc.Check),
 // allocation is capped at 4× maxBytes, and a panic of the Arrow reader on a malformed stream
 // is turned into bad_data. The batch is all or nothing: one bad row refuses it, naming the
 // row and column. ctx is looked at before each record batch.
@@ -195,7 +196,7 @@ func decodeArrow(ctx context.Context, r io.Reader, now time.Time, maxRows int, m
 	if err != nil {
 		return nil, inputError("arrow stream: ", err)
 	}
-	if err := checkArrowFraming(ctx, body); err != nil {
+	if err := arrowipc.Check(ctx, body); err != nil {
 		if ctx.Err() != nil {
 			return nil, err
 		}

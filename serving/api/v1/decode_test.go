@@ -3,13 +3,11 @@ package v1
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -125,56 +123,4 @@ func arrowAttackSeeds() [][]byte {
 		servingtest.SharedSchemaStream(1, 40, servingtest.ArrowTypeUtf8),
 		servingtest.SharedMetadataStream(1000, 2<<10),
 	}
-}
-
-// FuzzArrowSchema checks the schema bounds (checkArrowFraming, walkSchema) on arbitrary
-// message metadata: the check never panics, its work stays within maxSchemaSteps, and a
-// schema it accepts is one that arrow-go reads into at most maxSchemaFields fields.
-func FuzzArrowSchema(f *testing.F) {
-	for _, s := range arrowAttackSeeds() {
-		f.Add(s[8 : 8+binary.LittleEndian.Uint32(s[4:])])
-	}
-	in := validArrowStream(f)
-	f.Add(in[8 : 8+binary.LittleEndian.Uint32(in[4:])])
-	f.Fuzz(func(t *testing.T, meta []byte) {
-		w, err := walkSchema(context.Background(), meta)
-		if w.steps > maxSchemaSteps {
-			t.Fatalf("%d steps, past %d", w.steps, maxSchemaSteps)
-		}
-		if err != nil {
-			return
-		}
-		stream := binary.LittleEndian.AppendUint32(nil, 0xFFFFFFFF)
-		stream = binary.LittleEndian.AppendUint32(stream, uint32(len(meta)))
-		stream = append(stream, meta...)
-		stream = append(stream, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0)
-		if checkArrowFraming(context.Background(), stream) != nil {
-			return
-		}
-		schema := func() (s *arrow.Schema) {
-			defer func() { _ = recover() }() // arrow-go's own panics are decodeArrow's business
-			rd, err := ipc.NewReader(bytes.NewReader(stream), ipc.WithAllocator(&cappedAllocator{Allocator: memory.NewGoAllocator(), left: 1 << 20}))
-			if err != nil {
-				return nil
-			}
-			defer rd.Release()
-			return rd.Schema()
-		}()
-		if schema == nil {
-			return
-		}
-		var count func(fs []arrow.Field) int
-		count = func(fs []arrow.Field) int {
-			n := len(fs)
-			for _, f := range fs {
-				if nt, ok := f.Type.(arrow.NestedType); ok {
-					n += count(nt.Fields())
-				}
-			}
-			return n
-		}
-		if n := count(schema.Fields()); n > maxSchemaFields {
-			t.Fatalf("accepted a schema that arrow-go reads as %d fields", n)
-		}
-	})
 }

@@ -3,8 +3,10 @@ package serving_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -15,16 +17,19 @@ import (
 
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/serving"
+	"github.com/propensity-dev/propensity/serving/servingtest"
 )
 
-// scoreFile is a small batch score file: contact_id, a number and a timestamp.
-func scoreFile(tb testing.TB) []byte {
+// scoreFile is a small batch score file: contact_id, a number and a timestamp; meta is
+// written into the file's key-value metadata.
+func scoreFile(tb testing.TB, meta map[string]string) []byte {
 	tb.Helper()
+	md := arrow.MetadataFrom(meta)
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "contact_id", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "rules_total", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 		{Name: "as_of", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
-	}, nil)
+	}, &md)
 	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 	defer b.Release()
 	for i, id := range []string{"c-1", "c-2", ""} {
@@ -52,10 +57,36 @@ func scoreFile(tb testing.TB) []byte {
 	return buf.Bytes()
 }
 
+// TestScoreFileSharedArrowSchemaIsRefused is issue 17, defect 1, in a file: a Parquet score
+// file carries its Arrow schema as an IPC stream (key ARROW:schema), which pqarrow decodes
+// with arrow-go. The 608-byte shared-table schema there must be refused, not expanded into
+// 8^9 fields while models load.
+func TestScoreFileSharedArrowSchemaIsRefused(t *testing.T) {
+	attack := base64.StdEncoding.EncodeToString(servingtest.SharedSchemaStream(8, 9, servingtest.ArrowTypeUtf8))
+	path := filepath.Join(t.TempDir(), "scores.parquet")
+	if err := os.WriteFile(path, scoreFile(t, map[string]string{"ARROW:schema": attack}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	servingtest.UnderMemoryLimit(t, 256<<20, func() {
+		_, err = serving.OpenContactStore(t.Context(), path)
+	})
+	if err == nil || !strings.Contains(err.Error(), "ARROW:schema") || !strings.Contains(err.Error(), "more than 1024 fields") {
+		t.Fatalf("got %v, want the stored schema refused", err)
+	}
+	// The same file with the schema pqarrow itself stores opens.
+	if err := os.WriteFile(path, scoreFile(t, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := serving.OpenContactStore(t.Context(), path); err != nil || s.Len() != 2 {
+		t.Fatalf("valid file: %v", err)
+	}
+}
+
 // FuzzOpenContactStore checks that no score file makes OpenContactStore panic: it is read
 // when models are loaded, and a panic there would stop the server.
 func FuzzOpenContactStore(f *testing.F) {
-	f.Add(scoreFile(f))
+	f.Add(scoreFile(f, nil))
 	f.Add([]byte("PAR1PAR1"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -1,4 +1,6 @@
-package v1
+// Package arrowipc checks Arrow IPC bytes before arrow-go reads them: framing lengths, and
+// schemas bounded as arrow-go would expand them (shared FlatBuffers tables counted per use).
+package arrowipc
 
 import (
 	"context"
@@ -22,10 +24,10 @@ const (
 	maxSchemaStrings = 1 << 20 // bytes of field names, metadata keys and values
 )
 
-// errSchemaBounds is wrapped by the error of a schema past one of the bounds above.
-var errSchemaBounds = errors.New("schema exceeds the bounds on Arrow input")
+// ErrBounds is wrapped by the error of a schema past one of the bounds above.
+var ErrBounds = errors.New("schema exceeds the bounds on Arrow input")
 
-// checkArrowFraming walks the messages of an Arrow IPC stream held in b and checks that every
+// Check walks the messages of an Arrow IPC stream held in b and checks that every
 // declared metadata and body length fits in what remains of b. The Arrow reader allocates
 // what a message declares before reading it, so without this check an 8-byte body could
 // make the server allocate gigabytes. See the Arrow columnar format, "Encapsulated message
@@ -33,7 +35,7 @@ var errSchemaBounds = errors.New("schema exceeds the bounds on Arrow input")
 //
 // Schema messages are also checked against the bounds above (see schemaWalk). ctx is looked
 // at between messages and while walking a schema.
-func checkArrowFraming(ctx context.Context, b []byte) error {
+func Check(ctx context.Context, b []byte) error {
 	o := 0
 	for msg := 0; o < len(b); msg++ {
 		if msg%1024 == 0 {
@@ -247,7 +249,7 @@ func (w *schemaWalk) str(table int64, i int) error {
 	w.strs += n
 	if w.strs > maxSchemaStrings {
 		return fmt.Errorf("%w: names and metadata total more than %d bytes (a table shared by several fields counts once per field)",
-			errSchemaBounds, maxSchemaStrings)
+			ErrBounds, maxSchemaStrings)
 	}
 	return nil
 }
@@ -260,7 +262,7 @@ func (w *schemaWalk) metadata(table int64, i int) error {
 	}
 	if w.pairs += int(n); w.pairs > maxSchemaPairs {
 		return fmt.Errorf("%w: more than %d custom metadata pairs (a table shared by several fields counts once per field)",
-			errSchemaBounds, maxSchemaPairs)
+			ErrBounds, maxSchemaPairs)
 	}
 	for j := range n {
 		if err := w.step(); err != nil {
@@ -289,12 +291,12 @@ func (w *schemaWalk) children(table int64, i, depth int) error {
 		return err
 	}
 	if depth > maxSchemaDepth {
-		return fmt.Errorf("%w: fields nested more than %d deep", errSchemaBounds, maxSchemaDepth)
+		return fmt.Errorf("%w: fields nested more than %d deep", ErrBounds, maxSchemaDepth)
 	}
 	w.depth = max(w.depth, depth)
 	if w.fields += int(n); w.fields > maxSchemaFields {
 		return fmt.Errorf("%w: more than %d fields (a table shared by several fields counts once per field)",
-			errSchemaBounds, maxSchemaFields)
+			ErrBounds, maxSchemaFields)
 	}
 	for j := range n {
 		if err := w.step(); err != nil {
