@@ -20,8 +20,9 @@ import (
 	"github.com/propensity-dev/propensity/serving/servingtest"
 )
 
-// scoreFile is a small batch score file: contact_id, a number and a timestamp; meta is
-// written into the file's key-value metadata.
+// scoreFile is a small batch score file: contact_id, a number and a timestamp, with its
+// Arrow schema stored (ARROW:schema); or, when meta is not nil, with meta as the file's
+// key-value metadata instead.
 func scoreFile(tb testing.TB, meta map[string]string) []byte {
 	tb.Helper()
 	md := arrow.MetadataFrom(meta)
@@ -44,7 +45,11 @@ func scoreFile(tb testing.TB, meta map[string]string) []byte {
 	rec := b.NewRecordBatch()
 	defer rec.Release()
 	var buf bytes.Buffer
-	w, err := pqarrow.NewFileWriter(schema, &buf, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps())
+	props := pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()) // as pyarrow writes by default
+	if meta != nil {
+		props = pqarrow.DefaultWriterProps() // meta's keys only
+	}
+	w, err := pqarrow.NewFileWriter(schema, &buf, parquet.NewWriterProperties(), props)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -74,7 +79,7 @@ func TestScoreFileSharedArrowSchemaIsRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "ARROW:schema") || !strings.Contains(err.Error(), "more than 1024 fields") {
 		t.Fatalf("got %v, want the stored schema refused", err)
 	}
-	// The same file with the schema pqarrow itself stores opens.
+	// The same file with the schema pqarrow itself stores opens, through the check.
 	if err := os.WriteFile(path, scoreFile(t, nil), 0o644); err != nil {
 		t.Fatal(err)
 	}
