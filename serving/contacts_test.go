@@ -17,6 +17,7 @@ import (
 
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/serving"
+	"github.com/propensity-dev/propensity/serving/internal/arrowipc/arrowipctest"
 	"github.com/propensity-dev/propensity/serving/servingtest"
 )
 
@@ -67,7 +68,7 @@ func scoreFile(tb testing.TB, meta map[string]string) []byte {
 // with arrow-go. The 608-byte shared-table schema there must be refused, not expanded into
 // 8^9 fields while models load.
 func TestScoreFileSharedArrowSchemaIsRefused(t *testing.T) {
-	attack := base64.StdEncoding.EncodeToString(servingtest.SharedSchemaStream(8, 9, servingtest.ArrowTypeUtf8))
+	attack := base64.StdEncoding.EncodeToString(arrowipctest.SharedSchemaStream(8, 9, arrowipctest.ArrowTypeUtf8))
 	path := filepath.Join(t.TempDir(), "scores.parquet")
 	if err := os.WriteFile(path, scoreFile(t, map[string]string{"ARROW:schema": attack}), 0o644); err != nil {
 		t.Fatal(err)

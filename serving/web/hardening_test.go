@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	v1 "github.com/propensity-dev/propensity/serving/api/v1"
+	"github.com/propensity-dev/propensity/serving/internal/arrowipc/arrowipctest"
 	"github.com/propensity-dev/propensity/serving/servingtest"
 )
 
@@ -20,8 +21,8 @@ func TestArrowSchemaAttacksAnswer400(t *testing.T) {
 		name   string
 		stream []byte
 	}{
-		{"defect 1: fan-out 8, 9 levels, utf8 leaf", servingtest.SharedSchemaStream(8, 9, servingtest.ArrowTypeUtf8)},
-		{"defect 2: fan-out 40, 8 levels, invalid leaf", servingtest.SharedSchemaStream(40, 8, servingtest.ArrowTypeInvalid)},
+		{"defect 1: fan-out 8, 9 levels, utf8 leaf", arrowipctest.SharedSchemaStream(8, 9, arrowipctest.ArrowTypeUtf8)},
+		{"defect 2: fan-out 40, 8 levels, invalid leaf", arrowipctest.SharedSchemaStream(40, 8, arrowipctest.ArrowTypeInvalid)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var a answer
@@ -118,8 +119,8 @@ func BenchmarkArrowSchemaAttack(b *testing.B) {
 		name   string
 		stream []byte
 	}{
-		{"fanout8x9", servingtest.SharedSchemaStream(8, 9, servingtest.ArrowTypeUtf8)},
-		{"fanout40x8", servingtest.SharedSchemaStream(40, 8, servingtest.ArrowTypeInvalid)},
+		{"fanout8x9", arrowipctest.SharedSchemaStream(8, 9, arrowipctest.ArrowTypeUtf8)},
+		{"fanout40x8", arrowipctest.SharedSchemaStream(40, 8, arrowipctest.ArrowTypeInvalid)},
 	} {
 		b.Run(bb.name, func(b *testing.B) {
 			b.ReportAllocs()

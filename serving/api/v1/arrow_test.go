@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/propensity-dev/propensity/serving/internal/arrowipc/arrowipctest"
 	"github.com/propensity-dev/propensity/serving/servingtest"
 )
 
@@ -23,7 +24,7 @@ const heapLimit = 256 << 20
 // one and runs out of memory. It must be refused as bad_data before arrow-go reads it, with
 // the work bounded and the heap small.
 func TestArrowSharedSchemaFanOutIsRefused(t *testing.T) {
-	stream := servingtest.SharedSchemaStream(8, 9, servingtest.ArrowTypeUtf8)
+	stream := arrowipctest.SharedSchemaStream(8, 9, arrowipctest.ArrowTypeUtf8)
 	if len(stream) != 608 {
 		t.Fatalf("the defect 1 stream is %d bytes, want the 608 of the report", len(stream))
 	}
@@ -43,7 +44,7 @@ func TestArrowSharedSchemaFanOutIsRefused(t *testing.T) {
 // TestArrowSharedSchemaFanOut40IsRefused is issue 17, defect 2, at the decoder: the 40-way,
 // 8-level schema with an invalid leaf is bad_data (the bounded walk is tested in arrowipc).
 func TestArrowSharedSchemaFanOut40IsRefused(t *testing.T) {
-	stream := servingtest.SharedSchemaStream(40, 8, servingtest.ArrowTypeInvalid)
+	stream := arrowipctest.SharedSchemaStream(40, 8, arrowipctest.ArrowTypeInvalid)
 	_, err := decodeArrow(t.Context(), bytes.NewReader(stream), fuzzNow, 50, 1<<20)
 	var ae *apiError
 	if !errors.As(err, &ae) || ae.typ != ErrBadData || !strings.Contains(ae.msg, "more than 1024 fields") {
@@ -56,7 +57,7 @@ func TestArrowSharedSchemaFanOut40IsRefused(t *testing.T) {
 func TestArrowDecodeHonoursCancellation(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	stream := servingtest.SharedSchemaStream(40, 8, servingtest.ArrowTypeInvalid)
+	stream := arrowipctest.SharedSchemaStream(40, 8, arrowipctest.ArrowTypeInvalid)
 	if _, err := decodeArrow(ctx, bytes.NewReader(stream), fuzzNow, 50, 1<<20); !errors.Is(err, context.Canceled) {
 		t.Errorf("decodeArrow: %v, want context.Canceled", err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/propensity-dev/propensity/serving/servingtest"
+	"github.com/propensity-dev/propensity/serving/internal/arrowipc/arrowipctest"
 )
 
 var fuzzNow = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
@@ -117,10 +117,10 @@ func validArrowStream(f *testing.F) []byte {
 // relatives, as whole streams.
 func arrowAttackSeeds() [][]byte {
 	return [][]byte{
-		servingtest.SharedSchemaStream(8, 9, servingtest.ArrowTypeUtf8),
-		servingtest.SharedSchemaStream(40, 8, servingtest.ArrowTypeInvalid),
-		servingtest.SharedSchemaStream(3, 3, servingtest.ArrowTypeUtf8),
-		servingtest.SharedSchemaStream(1, 40, servingtest.ArrowTypeUtf8),
-		servingtest.SharedMetadataStream(1000, 2<<10),
+		arrowipctest.SharedSchemaStream(8, 9, arrowipctest.ArrowTypeUtf8),
+		arrowipctest.SharedSchemaStream(40, 8, arrowipctest.ArrowTypeInvalid),
+		arrowipctest.SharedSchemaStream(3, 3, arrowipctest.ArrowTypeUtf8),
+		arrowipctest.SharedSchemaStream(1, 40, arrowipctest.ArrowTypeUtf8),
+		arrowipctest.SharedMetadataStream(1000, 2<<10),
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/propensity-dev/propensity/serving/servingtest"
+	"github.com/propensity-dev/propensity/serving/internal/arrowipc/arrowipctest"
 )
 
 // schemaMessage returns the metadata of the first message of an IPC stream.
@@ -34,7 +34,7 @@ const maxSchemaSteps = 3*(maxSchemaFields+1) + maxSchemaPairs + 4
 // 8-entry vectors all point at one table, 9 levels deep, stands for 8^9 fields. The check
 // refuses it within its counted budget.
 func TestArrowSharedSchemaFanOutWorkIsBounded(t *testing.T) {
-	stream := servingtest.SharedSchemaStream(8, 9, servingtest.ArrowTypeUtf8)
+	stream := arrowipctest.SharedSchemaStream(8, 9, arrowipctest.ArrowTypeUtf8)
 	w, err := walkSchema(t.Context(), schemaMessage(t, stream))
 	if !errors.Is(err, ErrBounds) || !strings.Contains(err.Error(), "more than 1024 fields") {
 		t.Fatalf("walkSchema: %v, want the field bound", err)
@@ -48,7 +48,7 @@ func TestArrowSharedSchemaFanOutWorkIsBounded(t *testing.T) {
 // type, arrow-go gives up at the first leaf, but a schema check that follows every path
 // walks 40^8 of them. The check must stop within its counted budget.
 func TestArrowSchemaGuardWorkIsBounded(t *testing.T) {
-	stream := servingtest.SharedSchemaStream(40, 8, servingtest.ArrowTypeInvalid)
+	stream := arrowipctest.SharedSchemaStream(40, 8, arrowipctest.ArrowTypeInvalid)
 	w, err := walkSchema(t.Context(), schemaMessage(t, stream))
 	if !errors.Is(err, ErrBounds) || !strings.Contains(err.Error(), "more than 1024 fields") {
 		t.Fatalf("walkSchema: %v, want the field bound", err)
@@ -63,12 +63,12 @@ func TestArrowSchemaGuardWorkIsBounded(t *testing.T) {
 func TestArrowSchemaGuardHonoursCancellation(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	stream := servingtest.SharedSchemaStream(40, 8, servingtest.ArrowTypeInvalid)
+	stream := arrowipctest.SharedSchemaStream(40, 8, arrowipctest.ArrowTypeInvalid)
 	if err := Check(ctx, stream); !errors.Is(err, context.Canceled) {
 		t.Errorf("Check: %v, want context.Canceled", err)
 	}
 	// Within the budget, the walk itself looks at ctx (every 64 steps).
-	w, err := walkSchema(ctx, schemaMessage(t, servingtest.SharedSchemaStream(30, 1, servingtest.ArrowTypeUtf8)))
+	w, err := walkSchema(ctx, schemaMessage(t, arrowipctest.SharedSchemaStream(30, 1, arrowipctest.ArrowTypeUtf8)))
 	if !errors.Is(err, context.Canceled) || w.steps > 64 {
 		t.Errorf("walkSchema: %v after %d steps, want context.Canceled within 64", err, w.steps)
 	}
@@ -103,22 +103,22 @@ func flatStream(t testing.TB) []byte {
 // TestArrowSchemaBounds checks each bound at and past its edge; shared tables count once per
 // path that reaches them.
 func TestArrowSchemaBounds(t *testing.T) {
-	utf8 := servingtest.ArrowTypeUtf8
+	utf8 := arrowipctest.ArrowTypeUtf8
 	for _, tt := range []struct {
 		name   string
 		stream []byte
 		want   string // "" when accepted
 	}{
 		{"five flat columns", flatStream(t), ""},
-		{"shared 3x3", servingtest.SharedSchemaStream(3, 3, utf8), ""},
-		{"1024 fields", servingtest.SharedSchemaStream(1024, 1, utf8), ""},
-		{"1025 fields", servingtest.SharedSchemaStream(1025, 1, utf8), "more than 1024 fields"},
-		{"32x32 shared", servingtest.SharedSchemaStream(32, 2, utf8), "more than 1024 fields"},
-		{"32 deep", servingtest.SharedSchemaStream(1, 32, utf8), ""},
-		{"33 deep", servingtest.SharedSchemaStream(1, 33, utf8), "nested more than 32 deep"},
-		{"1024 pairs", servingtest.SharedMetadataStream(1024, 8), ""},
-		{"1025 pairs", servingtest.SharedMetadataStream(1025, 8), "more than 1024 custom metadata pairs"},
-		{"shared 2 KiB value", servingtest.SharedMetadataStream(1000, 2<<10), "more than 1048576 bytes"},
+		{"shared 3x3", arrowipctest.SharedSchemaStream(3, 3, utf8), ""},
+		{"1024 fields", arrowipctest.SharedSchemaStream(1024, 1, utf8), ""},
+		{"1025 fields", arrowipctest.SharedSchemaStream(1025, 1, utf8), "more than 1024 fields"},
+		{"32x32 shared", arrowipctest.SharedSchemaStream(32, 2, utf8), "more than 1024 fields"},
+		{"32 deep", arrowipctest.SharedSchemaStream(1, 32, utf8), ""},
+		{"33 deep", arrowipctest.SharedSchemaStream(1, 33, utf8), "nested more than 32 deep"},
+		{"1024 pairs", arrowipctest.SharedMetadataStream(1024, 8), ""},
+		{"1025 pairs", arrowipctest.SharedMetadataStream(1025, 8), "more than 1024 custom metadata pairs"},
+		{"shared 2 KiB value", arrowipctest.SharedMetadataStream(1000, 2<<10), "more than 1048576 bytes"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := Check(t.Context(), tt.stream)
@@ -150,7 +150,7 @@ func countFields(fs []arrow.Field) int {
 // scale: arrow-go expands a shared schema into fanout^levels leaves, which is what the
 // bounds count.
 func TestArrowSharedSchemaWithinBoundsIsWhatArrowGoReads(t *testing.T) {
-	stream := servingtest.SharedSchemaStream(3, 4, servingtest.ArrowTypeUtf8)
+	stream := arrowipctest.SharedSchemaStream(3, 4, arrowipctest.ArrowTypeUtf8)
 	w, err := walkSchema(t.Context(), schemaMessage(t, stream))
 	if err != nil {
 		t.Fatal(err)
@@ -171,11 +171,11 @@ func TestArrowSharedSchemaWithinBoundsIsWhatArrowGoReads(t *testing.T) {
 // memory ends the fuzzing process, which reports it).
 func FuzzArrowSchema(f *testing.F) {
 	for _, s := range [][]byte{
-		servingtest.SharedSchemaStream(8, 9, servingtest.ArrowTypeUtf8),
-		servingtest.SharedSchemaStream(40, 8, servingtest.ArrowTypeInvalid),
-		servingtest.SharedSchemaStream(3, 3, servingtest.ArrowTypeUtf8),
-		servingtest.SharedSchemaStream(1, 40, servingtest.ArrowTypeUtf8),
-		servingtest.SharedMetadataStream(1000, 2<<10),
+		arrowipctest.SharedSchemaStream(8, 9, arrowipctest.ArrowTypeUtf8),
+		arrowipctest.SharedSchemaStream(40, 8, arrowipctest.ArrowTypeInvalid),
+		arrowipctest.SharedSchemaStream(3, 3, arrowipctest.ArrowTypeUtf8),
+		arrowipctest.SharedSchemaStream(1, 40, arrowipctest.ArrowTypeUtf8),
+		arrowipctest.SharedMetadataStream(1000, 2<<10),
 		flatStream(f),
 	} {
 		f.Add(schemaMessage(f, s))

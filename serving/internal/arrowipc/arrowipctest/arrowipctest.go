@@ -1,4 +1,6 @@
-package servingtest
+// Package arrowipctest builds Arrow IPC streams for tests of arrowipc's bounds: schemas whose
+// FlatBuffers tables are shared, as an attacker would write them.
+package arrowipctest
 
 import (
 	"encoding/binary"
