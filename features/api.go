@@ -187,6 +187,17 @@ type Report struct {
 	// likely a mistake: see AsOfOutside.
 	First time.Time `json:"first,omitzero"`
 	Last  time.Time `json:"last,omitzero"`
+	// IgnoredColumns lists the contacts columns that were not used as attributes because of
+	// their type (when Options.Attributes is nil and attributes are discovered from the file).
+	IgnoredColumns []IgnoredColumn `json:"ignored_columns,omitempty"`
+}
+
+// IgnoredColumn is a column left out of the features because of its type.
+type IgnoredColumn struct {
+	File     string `json:"file"`
+	Column   string `json:"column"`
+	Found    string `json:"found"`    // its type, e.g. "LIST" or "FIXED_LEN_BYTE_ARRAY"
+	Expected string `json:"expected"` // what a column must be to be used
 }
 
 // AsOfOutside returns a warning when asOf lies outside the report's time span: before its

@@ -205,13 +205,17 @@ func (h *history) readContacts(ctx context.Context) error {
 			return err
 		}
 		attrs := []Attribute{}
-		for _, name := range p.other {
-			leaf, _ := p.pf.Schema().Lookup(name)
-			c, _, ok := chooseConv(leaf.Node.Type(), wantAny)
-			if !ok || leaf.MaxRepetitionLevel > 0 {
-				continue // timestamps, nested and decimal columns are not attributes
+		for _, fld := range p.other {
+			// Timestamps, nested (LIST, STRUCT, MAP), decimal, interval and other fixed-size
+			// columns are not attributes: say so in the report rather than drop them unseen.
+			if fld.Leaf() && !fld.Repeated() {
+				if c, _, ok := chooseConv(fld.Type(), wantAny); ok {
+					attrs = append(attrs, Attribute{Name: fld.Name(), Categorical: c.isStr()})
+					continue
+				}
 			}
-			attrs = append(attrs, Attribute{Name: name, Categorical: c.isStr()})
+			h.rep.IgnoredColumns = append(h.rep.IgnoredColumns, IgnoredColumn{File: parts[0], Column: fld.Name(),
+				Found: describeField(fld), Expected: wantAny.String()})
 		}
 		p.Close()
 		h.opts.Attributes = attrs

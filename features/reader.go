@@ -241,8 +241,8 @@ type pqFile struct {
 	path  string
 	f     *os.File
 	pf    *parquet.File
-	cols  []*colRef // one per spec; nil when an optional column is absent
-	other []string  // top-level columns not asked for (attributes)
+	cols  []*colRef       // one per spec; nil when an optional column is absent
+	other []parquet.Field // top-level columns not asked for (attributes), nested ones included
 }
 
 type colRef struct {
@@ -364,11 +364,35 @@ func openParquet(path string, specs []colSpec) (*pqFile, error) {
 		p.cols[i] = newColRef(s, leaf, c, mult)
 	}
 	for _, fld := range pf.Schema().Fields() {
-		if !asked[fld.Name()] && fld.Leaf() {
-			p.other = append(p.other, fld.Name())
+		if !asked[fld.Name()] {
+			p.other = append(p.other, fld)
 		}
 	}
 	return p, nil
+}
+
+// describeField names the type of a top-level column for a message: the physical type of a
+// leaf (with its logical type), or the kind of a nested column.
+func describeField(f parquet.Field) string {
+	if f.Leaf() {
+		s := physical(f.Type())
+		if f.Repeated() {
+			s = "repeated " + s
+		}
+		return s
+	}
+	if lt := f.Type().LogicalType(); lt != nil {
+		switch lt.Value.(type) {
+		case *format.ListType:
+			return "LIST"
+		case *format.MapType:
+			return "MAP"
+		}
+	}
+	if f.Repeated() {
+		return "repeated group"
+	}
+	return "STRUCT (group)"
 }
 
 // openParquetSafe guards against panics inside the Parquet decoder on corrupt input.

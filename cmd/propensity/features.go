@@ -80,6 +80,9 @@ func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 	if w := rep.AsOfOutside(opts.AsOf); w != "" {
 		env.log.Warn(w)
 	}
+	for _, c := range rep.IgnoredColumns {
+		env.log.Warn("column not used as an attribute", "file", c.File, "column", c.Column, "type", c.Found, "expected", c.Expected)
+	}
 	if *asJSON {
 		return env.printJSON(map[string]any{
 			"out": *out, "people": rep.People, "events": rep.Events, "transactions": rep.Transactions,
