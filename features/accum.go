@@ -196,7 +196,7 @@ func (t *txAcc) add(ts, asOf, horizonEnd int64, amount float64, cat int, prod in
 	if ts > t.last {
 		t.last = ts
 	}
-	if asOf-ts <= windowNanos[2] {
+	if ageNanos(asOf, ts) <= windowNanos[2] {
 		t.count90++
 		t.sum90 += amount
 	}
@@ -253,7 +253,7 @@ type rowFiller struct {
 }
 
 func newRowFiller(s *Schema, opts Options) *rowFiller {
-	f := &rowFiller{schema: s, asOf: opts.AsOf.UnixNano(), horizon: opts.Horizon > 0, cats: len(opts.ProductCategories)}
+	f := &rowFiller{schema: s, asOf: nanos(opts.AsOf), horizon: opts.Horizon > 0, cats: len(opts.ProductCategories)}
 	ix := s.Index
 	f.idx.daysLastEvent = ix("days_since_last_event")
 	f.idx.purchaseCount = ix("purchase_count")
@@ -301,7 +301,7 @@ func (f *rowFiller) daysSince(ts int64) float64 {
 	if ts == noTS {
 		return math.NaN()
 	}
-	return float64(f.asOf-ts) / float64(dayNanos)
+	return daysBetween(f.asOf, ts)
 }
 
 func ratio(a, b int32) float64 {

@@ -3,6 +3,7 @@ package features
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -181,6 +182,65 @@ type Report struct {
 	Unattributed int64 `json:"unattributed"`
 	// BadRows is the sum of FileReport.Bad over all files.
 	BadRows int64 `json:"bad_rows"`
+	// First and Last are the earliest and latest times of the attributed events and
+	// transactions read (zero when there are none). An as-of time outside them is most
+	// likely a mistake: see AsOfOutside.
+	First time.Time `json:"first,omitzero"`
+	Last  time.Time `json:"last,omitzero"`
+	// IgnoredColumns lists the contacts columns that were not used as attributes because of
+	// their type (when Options.Attributes is nil and attributes are discovered from the file).
+	IgnoredColumns []IgnoredColumn `json:"ignored_columns,omitempty"`
+}
+
+// IgnoredColumn is a column left out of the features because of its type.
+type IgnoredColumn struct {
+	File     string `json:"file"`
+	Column   string `json:"column"`
+	Found    string `json:"found"`    // its type, e.g. "LIST" or "FIXED_LEN_BYTE_ARRAY"
+	Expected string `json:"expected"` // what a column must be to be used
+}
+
+// AsOfOutside returns a warning when asOf lies outside the report's time span: before its
+// first event or transaction, or more than 90 days (the longest feature window) after its
+// last; else "". Commands log it: features as of such a time are computed, but every event
+// is in the future, or every windowed count is zero.
+func (r *Report) AsOfOutside(asOf time.Time) string {
+	if r.First.IsZero() {
+		return ""
+	}
+	switch {
+	case asOf.Before(r.First):
+		return fmt.Sprintf("as-of %s is before the history's first event or transaction (%s): every feature is empty",
+			asOf.UTC().Format(time.RFC3339), r.First.UTC().Format(time.RFC3339))
+	case asOf.After(r.Last.Add(90 * 24 * time.Hour)):
+		return fmt.Sprintf("as-of %s is more than 90 days after the history's last event or transaction (%s): every windowed count is zero and labels are empty",
+			asOf.UTC().Format(time.RFC3339), r.Last.UTC().Format(time.RFC3339))
+	}
+	return ""
+}
+
+// span widens the report's time span to [lo, hi] (Unix nanoseconds; lo > hi: nothing).
+func (r *Report) span(lo, hi int64) {
+	if lo > hi {
+		return
+	}
+	first, last := time.Unix(0, lo).UTC(), time.Unix(0, hi).UTC()
+	if r.First.IsZero() || first.Before(r.First) {
+		r.First = first
+	}
+	if r.Last.IsZero() || last.After(r.Last) {
+		r.Last = last
+	}
+}
+
+// tsSpan tracks the earliest and latest of a run of times.
+type tsSpan struct{ lo, hi int64 }
+
+func newSpan() tsSpan { return tsSpan{lo: math.MaxInt64, hi: math.MinInt64} }
+
+func (s *tsSpan) add(ts int64) {
+	s.lo = min(s.lo, ts)
+	s.hi = max(s.hi, ts)
 }
 
 // FileReport is what one file (or part file) contributed.

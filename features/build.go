@@ -44,7 +44,7 @@ type history struct {
 }
 
 func newHistory(dir string, opts Options, rep *Report) *history {
-	return &history{dir: dir, opts: opts, asOf: opts.AsOf.UnixNano(), hEnd: opts.AsOf.Add(opts.Horizon).UnixNano(),
+	return &history{dir: dir, opts: opts, asOf: nanos(opts.AsOf), hEnd: nanos(opts.AsOf.Add(opts.Horizon)),
 		halfLife: float64(opts.HalfLife), rep: rep, ids: make(map[string]int32)}
 }
 
@@ -150,6 +150,9 @@ func (h *history) scan(ctx context.Context, name string, required bool, check, r
 				break
 			}
 			st.Rows += int64(n)
+			if n = dropRejected(p.cols, st, it.views, n); n == 0 {
+				continue
+			}
 			if err := fn(p, st, it.views, n); err != nil {
 				it.close()
 				p.Close()
@@ -202,13 +205,17 @@ func (h *history) readContacts(ctx context.Context) error {
 			return err
 		}
 		attrs := []Attribute{}
-		for _, name := range p.other {
-			leaf, _ := p.pf.Schema().Lookup(name)
-			c, _, ok := chooseConv(leaf.Node.Type(), wantAny)
-			if !ok || leaf.MaxRepetitionLevel > 0 {
-				continue // timestamps, nested and decimal columns are not attributes
+		for _, fld := range p.other {
+			// Timestamps, nested (LIST, STRUCT, MAP), decimal, interval and other fixed-size
+			// columns are not attributes: say so in the report rather than drop them unseen.
+			if fld.Leaf() && !fld.Repeated() {
+				if c, _, ok := chooseConv(fld.Type(), wantAny); ok {
+					attrs = append(attrs, Attribute{Name: fld.Name(), Categorical: c.isStr()})
+					continue
+				}
 			}
-			attrs = append(attrs, Attribute{Name: name, Categorical: c.isStr()})
+			h.rep.IgnoredColumns = append(h.rep.IgnoredColumns, IgnoredColumn{File: parts[0], Column: fld.Name(),
+				Found: describeField(fld), Expected: wantAny.String()})
 		}
 		p.Close()
 		h.opts.Attributes = attrs
@@ -261,6 +268,10 @@ func (h *history) readContacts(ctx context.Context) error {
 				st.bad("duplicate " + m.ContactID)
 				continue
 			}
+			if a := nonFiniteAttribute(h.opts.Attributes, p.cols[len(base):], v[len(base):], i); a != "" {
+				st.bad("non-finite " + a) // a text column of a numeric attribute saying "Infinity"
+				continue
+			}
 			sid := string(id)
 			seen[sid] = true
 			nd := h.node(id)
@@ -311,6 +322,20 @@ func (h *history) readContacts(ctx context.Context) error {
 		h.rep.Contacts += int64(n)
 		return nil
 	})
+}
+
+// nonFiniteAttribute returns the name of the first numeric attribute of row i read from a
+// text column whose text parses as a number that is not finite ("NaN", "-inf"), or "".
+func nonFiniteAttribute(attrs []Attribute, cols []*colRef, v []vec, i int) string {
+	for a, attr := range attrs {
+		if attr.Categorical || cols[a] == nil || v[a].str == nil || !v[a].valid[i] {
+			continue
+		}
+		if parsesNonFinite(string(v[a].str[i])) {
+			return attr.Name
+		}
+	}
+	return ""
 }
 
 // readIdentities links id_a with id_b.
@@ -556,6 +581,8 @@ func (h *history) readTransactions(ctx context.Context, keys, prods *products) (
 	// page faults of each new copy) took 4 s of 30 on a million contacts' 6 million rows.
 	var chunks [][]txRec
 	var out []txRec
+	span := newSpan()
+	defer func() { h.rep.span(span.lo, span.hi) }()
 	err := h.scan(ctx, m.File, false, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
 		h.rep.Transactions += int64(n)
 		for i := range n {
@@ -585,6 +612,7 @@ func (h *history) readTransactions(ctx context.Context, keys, prods *products) (
 			if len(key) == 0 {
 				key = prod
 			}
+			span.add(v[1].i64[i])
 			if len(out) == cap(out) {
 				out = make([]txRec, 0, txChunk)
 				chunks = append(chunks, out)

@@ -46,6 +46,11 @@
 //   - contact attributes: every other contacts column, numeric as is, strings and booleans as
 //     categorical strings (renamed attr_<name> if the name is taken).
 //
+// Accepted values (values.go, docs/operations.md): times from 1900-01-01 to the end of
+// 2200-12-31, amounts and event values finite within ±1e15, text in UTF-8. Readers count a
+// row holding anything else as a bad row naming the column; CheckProfile names the field of
+// a profile.
+//
 // Memory: Build holds the identifiers, the contacts, one accumulator per person (about 0.5 KB)
 // and the transactions; events are streamed in two passes (links, then features) over row
 // groups decoded in parallel. ForEachPerson holds every event in memory.

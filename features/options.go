@@ -25,6 +25,8 @@ func (o Options) Validate() error {
 	var errs []error
 	if o.AsOf.IsZero() {
 		errs = append(errs, fmt.Errorf("%w: as-of time is required", ErrBadOptions))
+	} else if err := CheckTime(o.AsOf); err != nil {
+		errs = append(errs, fmt.Errorf("%w: as-of: %w", ErrBadOptions, err))
 	}
 	if o.Horizon < 0 {
 		errs = append(errs, fmt.Errorf("%w: horizon must not be negative", ErrBadOptions))

@@ -108,7 +108,9 @@ func (h *history) scanRowGroups(ctx context.Context, name string, check, read []
 					n, err := it.next()
 					if err == nil && n > 0 {
 						st.Rows += int64(n)
-						err = fn(w, j, st, it.views, n)
+						if k := dropRejected(p.cols, st, it.views, n); k > 0 {
+							err = fn(w, j, st, it.views, k)
+						}
 					}
 					if err == nil {
 						err = ctx.Err()
@@ -257,7 +259,9 @@ func (h *history) accumulateEvents(ctx context.Context, accs []eventAcc) error {
 	pageCache := make([]map[string]int8, workers)
 	events := make([]int64, workers)
 	unattributed := make([]int64, workers)
+	spans := make([]tsSpan, workers)
 	for w := range workers {
+		spans[w] = newSpan()
 		cur[w] = make([]evRec, 0, batch)
 		pageCache[w] = map[string]int8{}
 	}
@@ -279,6 +283,7 @@ func (h *history) accumulateEvents(ctx context.Context, accs []eventAcc) error {
 						continue
 					}
 					ts := v[3].i64[i]
+					spans[w].add(ts)
 					if ts >= asOf {
 						continue
 					}
@@ -320,7 +325,7 @@ func (h *history) accumulateEvents(ctx context.Context, accs []eventAcc) error {
 	for b := range ch {
 		for k := range b {
 			r := &b[k]
-			accs[r.person].add(asOf-r.ts, r.ts, int(r.code), int(r.page), r.value, hl)
+			accs[r.person].add(ageNanos(asOf, r.ts), r.ts, int(r.code), int(r.page), r.value, hl)
 		}
 		select {
 		case free <- b[:0]:
@@ -330,6 +335,7 @@ func (h *history) accumulateEvents(ctx context.Context, accs []eventAcc) error {
 	for w := range workers {
 		h.rep.Events += events[w]
 		h.rep.Unattributed += unattributed[w]
+		h.rep.span(spans[w].lo, spans[w].hi)
 	}
 	if scanErr != nil {
 		return scanErr

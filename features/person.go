@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // ForEachPerson calls fn, in contact_id order, for every stitched person of the history
@@ -145,7 +146,9 @@ func (src *people) loadEvents(ctx context.Context) error {
 	src.names = make([][]string, workers)
 	own := make([][]*evBlock, workers)
 	events, unattributed := make([]int64, workers), make([]int64, workers)
+	spans := make([]tsSpan, workers)
 	for w := range workers {
+		spans[w] = newSpan()
 		for c := range codes[w] {
 			codes[w][c] = map[string]int32{}
 		}
@@ -212,6 +215,7 @@ func (src *people) loadEvents(ctx context.Context) error {
 						continue
 					}
 				}
+				spans[w].add(v[3].i64[i])
 				e := rawEvent{ts: v[3].i64[i], value: math.NaN(), person: p, typ: typ, page: page,
 					channel: code(2, str(&v[7], i)), campaign: code(3, str(&v[8], i)),
 					anonymous: code(4, str(&v[1], i)), mail: code(5, str(&v[2], i))}
@@ -240,6 +244,7 @@ func (src *people) loadEvents(ctx context.Context) error {
 	for w := range workers {
 		h.rep.Events += events[w]
 		h.rep.Unattributed += unattributed[w]
+		h.rep.span(spans[w].lo, spans[w].hi)
 	}
 	var blocks []*evBlock
 	for _, b := range own {
@@ -490,12 +495,24 @@ func readTransactionsCSV(path string, m TransactionColumns) ([]CustomerTransacti
 			st.bad("bad " + m.TS)
 			continue
 		}
+		if !timeInRange(ts) {
+			st.bad("out-of-range " + m.TS)
+			continue
+		}
 		a, err := strconv.ParseFloat(get(rec, ai), 64)
-		if err != nil || math.IsNaN(a) || math.IsInf(a, 0) {
+		switch {
+		case err != nil && !errors.Is(err, strconv.ErrRange), math.IsNaN(a):
 			st.bad("null or NaN " + m.Amount)
+			continue
+		case CheckAmount(a) != nil:
+			st.bad("non-finite or out-of-range " + m.Amount)
 			continue
 		}
 		t := CustomerTransaction{Customer: id, TS: ts, Amount: a, Product: get(rec, pi), Category: get(rec, ki)}
+		if bad := firstNonUTF8(rec, [3]int{ci, pi, ki}, [3]string{m.ContactID, m.Product, m.Category}); bad != "" {
+			st.bad("non-UTF-8 " + bad)
+			continue
+		}
 		if q, err := strconv.ParseInt(get(rec, qi), 10, 64); err == nil {
 			t.Quantity = q
 		}
@@ -507,6 +524,17 @@ func readTransactionsCSV(path string, m TransactionColumns) ([]CustomerTransacti
 		rep.BadRows += n
 	}
 	return out, rep, nil
+}
+
+// firstNonUTF8 returns the name of the first of the fields at idx (-1: absent) of rec that
+// is not UTF-8, or "".
+func firstNonUTF8(rec []string, idx [3]int, names [3]string) string {
+	for k, i := range idx {
+		if i >= 0 && i < len(rec) && !utf8.ValidString(rec[i]) {
+			return names[k]
+		}
+	}
+	return ""
 }
 
 // parseCSVTime accepts RFC 3339, YYYY-MM-DD, "YYYY-MM-DD HH:MM:SS" and YYYYMMDD (CDNOW).

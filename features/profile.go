@@ -89,6 +89,11 @@ func DecodeProfile(r io.Reader, now time.Time) (Profile, error) {
 	if dec.More() {
 		return Profile{}, &FieldError{Field: "(body)", Msg: "data after the profile object"}
 	}
+	if suspectText(data) {
+		if f, bad := textField(data); bad {
+			return Profile{}, &FieldError{Field: f, Msg: textMsg + " (or holds a lone surrogate escape)"}
+		}
+	}
 	p := Profile{ContactID: pj.ContactID, AsOf: now.UTC(), Attributes: pj.Attributes}
 	if pj.AsOf != nil {
 		t, err := parseTime(*pj.AsOf)
@@ -138,6 +143,9 @@ func DecodeProfile(r io.Reader, now time.Time) (Profile, error) {
 			return Profile{}, &FieldError{Field: f("amount"), Msg: "required"}
 		}
 		p.Transactions[i] = Transaction{TS: ts, Amount: *t.Amount, Product: t.Product, Category: t.Category, Quantity: t.Quantity}
+	}
+	if err := CheckProfile(&p, ContactColumns{}); err != nil {
+		return Profile{}, err
 	}
 	return p, nil
 }
@@ -190,22 +198,54 @@ func (p Profile) MarshalJSON() ([]byte, error) {
 }
 
 // attrTime reads a time attribute (time.Time, RFC 3339 or date string); noTS otherwise.
+// checkValues has refused times outside TimeRange.
 func attrTime(v any) int64 {
 	switch x := v.(type) {
 	case time.Time:
 		if !x.IsZero() {
-			return x.UnixNano()
+			return nanos(x)
 		}
 	case string:
 		if t, err := parseTime(x); err == nil {
-			return t.UnixNano()
+			return nanos(t)
 		}
 	}
 	return noTS
 }
 
 // attrValue turns an attribute value into the numeric or categorical form of the batch path.
-func attrValue(v any, categorical bool) (float64, string) {
+// ok is false for a value of a numeric attribute that is a number, or a string that parses
+// as one, but not a finite one ("Infinity", "-inf", "NaN"): bad input, not a missing value.
+// Other strings ("lots") are missing (NaN).
+func attrValue(v any, categorical bool) (num float64, str string, ok bool) {
+	num, str = attrValueOf(v, categorical)
+	if !categorical && !isFinite(num) {
+		switch x := v.(type) {
+		case nil:
+			return num, str, true
+		case float64:
+			return num, str, math.IsNaN(x) // NaN: a missing value (Person.Attributes never has one)
+		case float32:
+			return num, str, math.IsNaN(float64(x))
+		}
+	}
+	switch x := v.(type) {
+	case string:
+		return num, str, categorical || !parsesNonFinite(x)
+	case json.Number:
+		return num, str, categorical || !parsesNonFinite(string(x))
+	}
+	return num, str, true
+}
+
+// parsesNonFinite reports whether s parses as a number that is not finite: "NaN", "Infinity",
+// "-inf", or one beyond the float64 range such as "1e400".
+func parsesNonFinite(s string) bool {
+	f, err := strconv.ParseFloat(s, 64)
+	return (err == nil || errors.Is(err, strconv.ErrRange)) && !isFinite(f)
+}
+
+func attrValueOf(v any, categorical bool) (float64, string) {
 	if categorical {
 		switch x := v.(type) {
 		case string:
@@ -308,6 +348,9 @@ func computeProfile(p Profile, opts Options, schema *Schema, filler *rowFiller) 
 		return Row{}, err
 	}
 	cm := opts.Mapping.Contacts
+	if err := checkValues(&p, cm); err != nil {
+		return Row{}, err
+	}
 	if opts.Attributes == nil {
 		reserved := reservedAttributes(cm)
 		keys := make([]string, 0, len(p.Attributes))
@@ -335,23 +378,23 @@ func computeProfile(p Profile, opts Options, schema *Schema, filler *rowFiller) 
 	var rf *rowFiller
 	if filler != nil {
 		f := *filler
-		f.asOf = opts.AsOf.UnixNano()
+		f.asOf = nanos(opts.AsOf)
 		rf = &f
 	} else {
 		rf = newRowFiller(schema, opts)
 	}
 	row := newRow(schema)
-	asOf := opts.AsOf.UnixNano()
-	hEnd := opts.AsOf.Add(opts.Horizon).UnixNano()
+	asOf := nanos(opts.AsOf)
+	hEnd := nanos(opts.AsOf.Add(opts.Horizon))
 	var ev eventAcc
 	ev.reset()
 	hl := float64(opts.HalfLife)
 	for _, e := range p.Events {
-		ts := e.TS.UnixNano()
+		ts := nanos(e.TS)
 		if e.TS.IsZero() || ts >= asOf {
 			continue
 		}
-		ev.add(asOf-ts, ts, typeCode([]byte(e.Type)), pageCategory([]byte(e.Page)), e.Value, hl)
+		ev.add(ageNanos(asOf, ts), ts, typeCode([]byte(e.Type)), pageCategory([]byte(e.Page)), e.Value, hl)
 	}
 	order := make([]int, 0, len(p.Transactions))
 	for i, t := range p.Transactions {
@@ -369,7 +412,7 @@ func computeProfile(p Profile, opts Options, schema *Schema, filler *rowFiller) 
 		if key == "" {
 			key = t.Product
 		}
-		tx.add(t.TS.UnixNano(), asOf, hEnd, t.Amount, slices.Index(opts.ProductCategories, key), prods.code([]byte(key)))
+		tx.add(nanos(t.TS), asOf, hEnd, t.Amount, slices.Index(opts.ProductCategories, key), prods.code([]byte(key)))
 	}
 	ci := contactInfo{id: p.ContactID, created: attrTime(p.Attributes[cm.CreatedAt]), stageSince: attrTime(p.Attributes[cm.StageSince])}
 	if s, ok := p.Attributes[cm.Stage].(string); ok {
@@ -377,7 +420,10 @@ func computeProfile(p Profile, opts Options, schema *Schema, filler *rowFiller) 
 	}
 	attrNum, attrStr := make([]float64, len(opts.Attributes)), make([]string, len(opts.Attributes))
 	for i, a := range opts.Attributes {
-		attrNum[i], attrStr[i] = attrValue(p.Attributes[a.Name], a.Categorical)
+		var ok bool
+		if attrNum[i], attrStr[i], ok = attrValue(p.Attributes[a.Name], a.Categorical); !ok {
+			return Row{}, &FieldError{Field: "attributes." + a.Name, Msg: fmt.Sprintf("%v is not a finite number", p.Attributes[a.Name])}
+		}
 	}
 	rf.fill(&row, &ci, &ev, &tx, attrNum, attrStr, func(c int32) string { return prods.names[c] })
 	return row, nil

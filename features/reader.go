@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding"
@@ -71,10 +72,34 @@ type vec struct {
 	str   [][]byte
 	i64   []int64
 	f64   []float64
+	// rej marks rows whose value the reader refuses (a time outside TimeRange, a number that
+	// is not finite or beyond its bound, text that is not UTF-8); nil when there is none.
+	// dropRejected takes such rows out, counted as bad rows naming the column.
+	rej []bool
+}
+
+// move copies row src to row dst (dst <= src), for dropRejected.
+func (v *vec) move(dst, src int) {
+	if v.valid == nil {
+		return // a column absent from the file
+	}
+	v.valid[dst] = v.valid[src]
+	if v.str != nil {
+		v.str[dst] = v.str[src]
+	}
+	if v.i64 != nil {
+		v.i64[dst] = v.i64[src]
+	}
+	if v.f64 != nil {
+		v.f64[dst] = v.f64[src]
+	}
 }
 
 func (v *vec) slice(i, j int) vec {
 	out := vec{valid: v.valid[i:j]}
+	if v.rej != nil {
+		out.rej = v.rej[i:j]
+	}
 	if v.str != nil {
 		out.str = v.str[i:j]
 	}
@@ -216,8 +241,8 @@ type pqFile struct {
 	path  string
 	f     *os.File
 	pf    *parquet.File
-	cols  []*colRef // one per spec; nil when an optional column is absent
-	other []string  // top-level columns not asked for (attributes)
+	cols  []*colRef       // one per spec; nil when an optional column is absent
+	other []parquet.Field // top-level columns not asked for (attributes), nested ones included
 }
 
 type colRef struct {
@@ -226,6 +251,77 @@ type colRef struct {
 	conv   conv
 	mult   int64
 	maxDef int
+	// The accepted values: times in [lo, hi) in the column's own unit, before conversion
+	// to nanoseconds (where an out-of-range one would overflow); numbers up to lim in
+	// magnitude (NaN and infinities never).
+	lo, hi int64
+	lim    float64
+}
+
+// newColRef returns the reference to a column read by conversion c, with its accepted range.
+func newColRef(s colSpec, leaf parquet.LeafColumn, c conv, mult int64) *colRef {
+	r := &colRef{spec: s, leaf: leaf, conv: c, mult: mult, maxDef: leaf.MaxDefinitionLevel, lim: math.Inf(1)}
+	switch c {
+	case convTimeNanos:
+		r.lo, r.hi = minTimeNanos/mult, endTimeNanos/mult
+	case convDate:
+		r.lo, r.hi = minTimeDays, endTimeDays
+	}
+	if s.want == wantFloat {
+		r.lim = MaxAmount
+	} else {
+		r.lim = math.MaxFloat64
+	}
+	return r
+}
+
+// rejectReason is the bad-row reason of a row whose value in this column is refused.
+func (r *colRef) rejectReason() string {
+	switch {
+	case r.conv == convTimeNanos || r.conv == convDate:
+		return "out-of-range " + r.spec.name
+	case r.conv.isNum() && r.spec.want == wantFloat:
+		return "non-finite or out-of-range " + r.spec.name
+	case r.conv.isNum():
+		return "non-finite " + r.spec.name
+	}
+	return "non-UTF-8 " + r.spec.name
+}
+
+// dropRejected takes the rows with a refused value (vec.rej) out of the n rows of views,
+// counting each in st under the reason of its first refused column, and returns the number
+// of rows left. Rows keep their order.
+func dropRejected(cols []*colRef, st *fileStats, views []vec, n int) int {
+	some := false
+	for i := range views {
+		if views[i].rej != nil {
+			some = true
+		}
+	}
+	if !some {
+		return n
+	}
+	k := 0
+	for r := range n {
+		bad := -1
+		for i := range views {
+			if views[i].rej != nil && views[i].rej[r] {
+				bad = i
+				break
+			}
+		}
+		if bad >= 0 {
+			st.bad(cols[bad].rejectReason())
+			continue
+		}
+		if k != r {
+			for i := range views {
+				views[i].move(k, r)
+			}
+		}
+		k++
+	}
+	return k
 }
 
 // openParquet opens path and checks the asked columns' types.
@@ -265,14 +361,38 @@ func openParquet(path string, specs []colSpec) (*pqFile, error) {
 			f.Close()
 			return nil, &ColumnError{File: path, Column: s.name, Expected: s.want.String(), Found: found, Err: ErrColumnType}
 		}
-		p.cols[i] = &colRef{spec: s, leaf: leaf, conv: c, mult: mult, maxDef: leaf.MaxDefinitionLevel}
+		p.cols[i] = newColRef(s, leaf, c, mult)
 	}
 	for _, fld := range pf.Schema().Fields() {
-		if !asked[fld.Name()] && fld.Leaf() {
-			p.other = append(p.other, fld.Name())
+		if !asked[fld.Name()] {
+			p.other = append(p.other, fld)
 		}
 	}
 	return p, nil
+}
+
+// describeField names the type of a top-level column for a message: the physical type of a
+// leaf (with its logical type), or the kind of a nested column.
+func describeField(f parquet.Field) string {
+	if f.Leaf() {
+		s := physical(f.Type())
+		if f.Repeated() {
+			s = "repeated " + s
+		}
+		return s
+	}
+	if lt := f.Type().LogicalType(); lt != nil {
+		switch lt.Value.(type) {
+		case *format.ListType:
+			return "LIST"
+		case *format.MapType:
+			return "MAP"
+		}
+	}
+	if f.Repeated() {
+		return "repeated group"
+	}
+	return "STRUCT (group)"
 }
 
 // openParquetSafe guards against panics inside the Parquet decoder on corrupt input.
@@ -296,6 +416,22 @@ type cursor struct {
 	n     int
 	pos   int
 	buf   []byte // scratch for formatted ints
+	rej   []bool // storage of v.rej
+	// The dictionary whose text was last checked (its data's first byte and length), and
+	// whether all of it is UTF-8: pages of a chunk share one dictionary.
+	textData *byte
+	textLen  int
+	textOK   bool
+}
+
+// reject marks row i's value as refused.
+func (c *cursor) reject(i int) {
+	if c.v.rej == nil {
+		c.rej = grow(c.rej, c.n)
+		clear(c.rej)
+		c.v.rej = c.rej
+	}
+	c.v.rej[i] = true
 }
 
 func (c *cursor) close() {
@@ -331,6 +467,29 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
+// pageRows is a decoded page's layout: which rows hold a value, and where in data the j-th
+// value is (through the dictionary indexes when the page is dictionary-encoded).
+type pageRows struct {
+	n      int
+	defs   []byte
+	maxDef byte
+	idx    []int32 // dictionary indexes; nil for a plain page
+	dict   bool    // data is the dictionary's
+	data   encoding.Values
+}
+
+// present reports whether row i holds a value (is not null).
+func (p *pageRows) present(i int) bool { return len(p.defs) == 0 || p.defs[i] == p.maxDef }
+
+// pos returns the position in data of the j-th present value.
+func (p *pageRows) pos(j int) int {
+	if p.idx != nil {
+		return int(p.idx[j])
+	}
+	return j
+}
+
+// decode turns a page into c.v, one value (or null) per row, by the column's conversion.
 func (c *cursor) decode(page parquet.Page) error {
 	n := int(page.NumRows())
 	defs := page.DefinitionLevels()
@@ -338,194 +497,250 @@ func (c *cursor) decode(page parquet.Page) error {
 		return fmt.Errorf("column %q: unsupported page layout", c.ref.spec.name)
 	}
 	c.n = n
-	v := &c.v
-	v.valid = grow(v.valid, n)
-	maxDef := byte(c.ref.maxDef)
-	present := func(i int) bool { return len(defs) == 0 || defs[i] == maxDef }
-	data := page.Data()
-	dict := page.Dictionary()
-	var idx []int32
-	if dict != nil {
-		idx = data.Int32()
-		data = dict.Page().Data()
-	}
-	// at returns the position in data of the j-th present value.
-	count := 0
-	for i := range n {
-		if present(i) {
-			count++
-		}
-	}
-	pos := func(j int) (int, bool) {
-		if idx != nil {
-			if j >= len(idx) {
-				return 0, false
+	c.v.valid = grow(c.v.valid, n)
+	c.v.rej = nil
+	pr := pageRows{n: n, defs: defs, maxDef: byte(c.ref.maxDef), data: page.Data()}
+	if dict := page.Dictionary(); dict != nil {
+		pr.dict = true
+		pr.idx = pr.data.Int32()
+		pr.data = dict.Page().Data()
+		count := 0
+		for i := range n {
+			if pr.present(i) {
+				count++
 			}
-			return int(idx[j]), true
 		}
-		return j, true
+		if len(pr.idx) < count {
+			return fmt.Errorf("column %q: page has %d values for %d rows", c.ref.spec.name, len(pr.idx), count)
+		}
 	}
-	if idx != nil && len(idx) < count {
-		return fmt.Errorf("column %q: page has %d values for %d rows", c.ref.spec.name, len(idx), count)
-	}
-	bad := func() error {
-		return fmt.Errorf("column %q: corrupt page", c.ref.spec.name)
-	}
-	j := 0
 	switch c.ref.conv {
 	case convBytes:
-		v.str = grow(v.str, n)
-		d, offs := data.ByteArray()
-		for i := range n {
-			if !present(i) {
-				v.valid[i], v.str[i] = false, nil
-				continue
-			}
-			k, _ := pos(j)
-			j++
-			if k+1 >= len(offs) || offs[k] > offs[k+1] || int(offs[k+1]) > len(d) {
-				return bad()
-			}
-			v.valid[i], v.str[i] = true, d[offs[k]:offs[k+1]]
-		}
+		return c.decodeBytes(&pr)
 	case convBoolStr:
-		v.str = grow(v.str, n)
-		vals := make([]parquet.Value, page.NumValues())
-		r := page.Values()
-		m, err := r.ReadValues(vals)
-		if err != nil && !errors.Is(err, io.EOF) {
-			return err
-		}
-		if m != n {
-			return bad()
-		}
-		for i := range n {
-			if vals[i].IsNull() {
-				v.valid[i], v.str[i] = false, nil
-			} else if vals[i].Boolean() {
-				v.valid[i], v.str[i] = true, []byte("true")
-			} else {
-				v.valid[i], v.str[i] = true, []byte("false")
-			}
-		}
+		return c.decodeBools(page, n)
 	case convIntStr:
-		v.str = grow(v.str, n)
-		c.buf = c.buf[:0]
-		starts := make([]int, 0, n+1)
-		var i32 []int32
-		var i64 []int64
-		if data.Kind() == encoding.Int32 {
-			i32 = data.Int32()
-		} else {
-			i64 = data.Int64()
-		}
-		for i := range n {
-			if !present(i) {
-				v.valid[i] = false
-				starts = append(starts, -1)
-				continue
-			}
-			k, _ := pos(j)
-			j++
-			var x int64
-			if i32 != nil {
-				if k >= len(i32) {
-					return bad()
-				}
-				x = int64(i32[k])
-			} else {
-				if k >= len(i64) {
-					return bad()
-				}
-				x = i64[k]
-			}
-			starts = append(starts, len(c.buf))
-			c.buf = strconv.AppendInt(c.buf, x, 10)
-			v.valid[i] = true
-		}
-		end := len(c.buf)
-		for i := n - 1; i >= 0; i-- {
-			if starts[i] < 0 {
-				v.str[i] = nil
-				continue
-			}
-			v.str[i] = c.buf[starts[i]:end:end]
-			end = starts[i]
-		}
+		return c.decodeIntStrings(&pr)
 	case convTimeNanos, convDate, convI32I, convI64I:
-		v.i64 = grow(v.i64, n)
-		var i32 []int32
-		var i64 []int64
-		if data.Kind() == encoding.Int32 {
-			i32 = data.Int32()
-		} else {
-			i64 = data.Int64()
+		return c.decodeInts(&pr)
+	}
+	return c.decodeFloats(&pr)
+}
+
+func (c *cursor) corrupt() error { return fmt.Errorf("column %q: corrupt page", c.ref.spec.name) }
+
+// decodeBytes reads a byte-array column: each value is a sub-slice of the page's data.
+// Values that are not UTF-8 are refused; the text is checked once per page (or dictionary)
+// and value by value only when some of it is not UTF-8.
+func (c *cursor) decodeBytes(pr *pageRows) error {
+	v := &c.v
+	v.str = grow(v.str, pr.n)
+	d, offs := pr.data.ByteArray()
+	var textOK bool
+	switch {
+	case len(d) == 0:
+		textOK = true
+	case pr.dict && c.textData == &d[0] && c.textLen == len(d):
+		textOK = c.textOK
+	default:
+		textOK = allText(d, offs)
+		if pr.dict {
+			c.textData, c.textLen, c.textOK = &d[0], len(d), textOK
 		}
-		for i := range n {
-			if !present(i) {
-				v.valid[i], v.i64[i] = false, 0
-				continue
-			}
-			k, _ := pos(j)
-			j++
-			var x int64
-			if i32 != nil {
-				if k >= len(i32) {
-					return bad()
-				}
-				x = int64(i32[k])
-			} else {
-				if k >= len(i64) {
-					return bad()
-				}
-				x = i64[k]
-			}
-			switch c.ref.conv {
-			case convTimeNanos:
-				x *= c.ref.mult
-			case convDate:
-				x *= dayNanos
-			}
-			v.valid[i], v.i64[i] = true, x
+	}
+	j := 0
+	for i := range pr.n {
+		if !pr.present(i) {
+			v.valid[i], v.str[i] = false, nil
+			continue
 		}
-	default: // numeric → f64
-		v.f64 = grow(v.f64, n)
-		var f64 []float64
-		var f32 []float32
-		var i32 []int32
-		var i64 []int64
+		k := pr.pos(j)
+		j++
+		if k+1 >= len(offs) || offs[k] > offs[k+1] || int(offs[k+1]) > len(d) {
+			return c.corrupt()
+		}
+		v.valid[i], v.str[i] = true, d[offs[k]:offs[k+1]]
+		if !textOK && !utf8.Valid(v.str[i]) {
+			c.reject(i)
+		}
+	}
+	return nil
+}
+
+// allText reports whether every value of a byte-array page (d cut at offs) is UTF-8: d is,
+// and no value starts inside a multi-byte character.
+func allText(d []byte, offs []uint32) bool {
+	if !utf8.Valid(d) {
+		return false
+	}
+	for _, o := range offs {
+		if int(o) < len(d) && !utf8.RuneStart(d[o]) {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeBools reads a boolean column as the strings "true" and "false".
+func (c *cursor) decodeBools(page parquet.Page, n int) error {
+	v := &c.v
+	v.str = grow(v.str, n)
+	vals := make([]parquet.Value, page.NumValues())
+	m, err := page.Values().ReadValues(vals)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	if m != n {
+		return c.corrupt()
+	}
+	for i := range n {
+		switch {
+		case vals[i].IsNull():
+			v.valid[i], v.str[i] = false, nil
+		case vals[i].Boolean():
+			v.valid[i], v.str[i] = true, []byte("true")
+		default:
+			v.valid[i], v.str[i] = true, []byte("false")
+		}
+	}
+	return nil
+}
+
+// intAt returns the k-th value of an int32 or int64 page as an int64.
+func intAt(i32 []int32, i64 []int64, k int) (int64, bool) {
+	if i32 != nil {
+		if k >= len(i32) {
+			return 0, false
+		}
+		return int64(i32[k]), true
+	}
+	if k >= len(i64) {
+		return 0, false
+	}
+	return i64[k], true
+}
+
+// ints returns the page's values as int32 or int64, whichever it holds.
+func ints(data encoding.Values) ([]int32, []int64) {
+	if data.Kind() == encoding.Int32 {
+		return data.Int32(), nil
+	}
+	return nil, data.Int64()
+}
+
+// decodeIntStrings reads an integer id column as decimal strings, formatted into c.buf.
+func (c *cursor) decodeIntStrings(pr *pageRows) error {
+	v := &c.v
+	v.str = grow(v.str, pr.n)
+	c.buf = c.buf[:0]
+	starts := make([]int, 0, pr.n+1)
+	i32, i64 := ints(pr.data)
+	j := 0
+	for i := range pr.n {
+		if !pr.present(i) {
+			v.valid[i] = false
+			starts = append(starts, -1)
+			continue
+		}
+		x, ok := intAt(i32, i64, pr.pos(j))
+		j++
+		if !ok {
+			return c.corrupt()
+		}
+		starts = append(starts, len(c.buf))
+		c.buf = strconv.AppendInt(c.buf, x, 10)
+		v.valid[i] = true
+	}
+	// c.buf may have moved while growing: slice it once it is complete.
+	end := len(c.buf)
+	for i := pr.n - 1; i >= 0; i-- {
+		if starts[i] < 0 {
+			v.str[i] = nil
+			continue
+		}
+		v.str[i] = c.buf[starts[i]:end:end]
+		end = starts[i]
+	}
+	return nil
+}
+
+// decodeInts reads an integer column, or a timestamp or date column as Unix nanoseconds.
+func (c *cursor) decodeInts(pr *pageRows) error {
+	v := &c.v
+	v.i64 = grow(v.i64, pr.n)
+	i32, i64 := ints(pr.data)
+	j := 0
+	for i := range pr.n {
+		if !pr.present(i) {
+			v.valid[i], v.i64[i] = false, 0
+			continue
+		}
+		x, ok := intAt(i32, i64, pr.pos(j))
+		j++
+		if !ok {
+			return c.corrupt()
+		}
 		switch c.ref.conv {
-		case convF64:
-			f64 = data.Double()
-		case convF32:
-			f32 = data.Float()
-		case convI32F:
-			i32 = data.Int32()
-		case convI64F:
-			i64 = data.Int64()
-		}
-		for i := range n {
-			if !present(i) {
-				v.valid[i], v.f64[i] = false, math.NaN()
-				continue
+		case convTimeNanos, convDate:
+			if x < c.ref.lo || x >= c.ref.hi {
+				c.reject(i)
+				x = 0
+			} else if c.ref.conv == convDate {
+				x *= dayNanos
+			} else {
+				x *= c.ref.mult
 			}
-			k, _ := pos(j)
-			j++
-			var x float64
-			switch {
-			case f64 != nil && k < len(f64):
-				x = f64[k]
-			case f32 != nil && k < len(f32):
-				x = float64(f32[k])
-			case i32 != nil && k < len(i32):
-				x = float64(i32[k])
-			case i64 != nil && k < len(i64):
-				x = float64(i64[k])
-			default:
-				return bad()
-			}
-			v.valid[i], v.f64[i] = true, x
 		}
+		v.valid[i], v.i64[i] = true, x
+	}
+	return nil
+}
+
+// decodeFloats reads a numeric column as float64.
+func (c *cursor) decodeFloats(pr *pageRows) error {
+	v := &c.v
+	v.f64 = grow(v.f64, pr.n)
+	var (
+		f64 []float64
+		f32 []float32
+		i32 []int32
+		i64 []int64
+	)
+	switch c.ref.conv {
+	case convF64:
+		f64 = pr.data.Double()
+	case convF32:
+		f32 = pr.data.Float()
+	case convI32F:
+		i32 = pr.data.Int32()
+	case convI64F:
+		i64 = pr.data.Int64()
+	}
+	j := 0
+	for i := range pr.n {
+		if !pr.present(i) {
+			v.valid[i], v.f64[i] = false, math.NaN()
+			continue
+		}
+		k := pr.pos(j)
+		j++
+		var x float64
+		switch {
+		case f64 != nil && k < len(f64):
+			x = f64[k]
+		case f32 != nil && k < len(f32):
+			x = float64(f32[k])
+		case i32 != nil && k < len(i32):
+			x = float64(i32[k])
+		case i64 != nil && k < len(i64):
+			x = float64(i64[k])
+		default:
+			return c.corrupt()
+		}
+		if !(math.Abs(x) <= c.ref.lim) {
+			c.reject(i)
+		}
+		v.valid[i], v.f64[i] = true, x
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // Alternative layouts the readers must accept: date instead of timestamp, integer ids.
@@ -360,10 +361,17 @@ func TestDecodeProfile(t *testing.T) {
 func FuzzDecodeProfile(f *testing.F) {
 	f.Add([]byte(`{"contact_id":"c","as_of":"2026-01-01","events":[{"type":"page_view","ts":"2025-12-01T00:00:00Z","page":"/pricing","value":1}],"transactions":[{"ts":"2025-01-01","amount":3}]}`))
 	f.Add([]byte(`{"attributes":{"x":null,"y":true}}`))
+	// Edges of the accepted values (issue 17): times, amounts, text.
+	f.Add([]byte(`{"contact_id":"c","as_of":"2200-12-31","events":[{"type":"x","ts":"1900-01-01"}],"transactions":[{"ts":"1900-01-02","amount":1e15},{"ts":"1900-01-03","amount":-1e15}]}`))
+	f.Add([]byte(`{"contact_id":"c \ud83d\ude00","events":[{"type":"x","ts":"9999-12-31","page":"\udc00"}],"transactions":[{"ts":"2025-01-01","amount":1e308}]}`))
+	f.Add([]byte("{\"contact_id\":\"c\xff\",\"attributes\":{\"\xc3\":\"Infinity\",\"created_at\":\"1899-12-31\"}}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := DecodeProfile(bytes.NewReader(data), testAsOf)
 		if err != nil {
 			return
+		}
+		if err := CheckProfile(&p, ContactColumns{}); err != nil {
+			t.Fatalf("DecodeProfile accepted a profile CheckProfile refuses: %v", err)
 		}
 		row, err := ComputeProfile(p, Options{Horizon: 24 * time.Hour})
 		if err != nil {
@@ -372,6 +380,12 @@ func FuzzDecodeProfile(f *testing.F) {
 		for i, c := range row.Schema.Columns {
 			if c.Kind == KindCount && (math.IsNaN(row.Nums[i]) || row.Nums[i] < 0) {
 				t.Fatalf("%s = %v", c.Name, row.Nums[i])
+			}
+			if math.IsInf(row.Nums[i], 0) {
+				t.Fatalf("%s = %v: an aggregate overflowed", c.Name, row.Nums[i])
+			}
+			if !utf8.ValidString(row.Strs[i]) {
+				t.Fatalf("%s = %q: not UTF-8", c.Name, row.Strs[i])
 			}
 		}
 	})

@@ -195,13 +195,12 @@ func (h *history) readContactRows(ctx context.Context, fn func(ContactRow) error
 		return err
 	}
 	var attrs []Attribute
-	for _, name := range p.other {
-		leaf, _ := p.pf.Schema().Lookup(name)
-		c, _, ok := chooseConv(leaf.Node.Type(), wantAny)
-		if !ok || leaf.MaxRepetitionLevel > 0 {
-			continue
+	for _, fld := range p.other {
+		if fld.Leaf() && !fld.Repeated() {
+			if c, _, ok := chooseConv(fld.Type(), wantAny); ok {
+				attrs = append(attrs, Attribute{Name: fld.Name(), Categorical: c.isStr()})
+			}
 		}
-		attrs = append(attrs, Attribute{Name: name, Categorical: c.isStr()})
 	}
 	p.Close()
 	specs := base

@@ -2,6 +2,7 @@ package serving
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/propensity-dev/propensity/serving/internal/arrowipc"
 )
 
 // ErrNoContactID: a batch score file without a contact_id column.
@@ -50,6 +53,9 @@ func OpenContactStore(ctx context.Context, path string) (*ContactStore, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	defer pf.Close()
+	if err := checkStoredArrowSchema(ctx, pf); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 64 << 10}, memory.DefaultAllocator)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -102,6 +108,27 @@ func OpenContactStore(ctx context.Context, path string) (*ContactStore, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
+}
+
+// checkStoredArrowSchema bounds the Arrow schema a Parquet file may carry (key
+// "ARROW:schema", a base64 IPC stream) before pqarrow decodes it with arrow-go: the schema of
+// a file is as able as that of a request to stand for billions of fields (see arrowipc).
+func checkStoredArrowSchema(ctx context.Context, pf *file.Reader) error {
+	v := pf.MetaData().KeyValueMetadata().FindValue("ARROW:schema")
+	if v == nil {
+		return nil
+	}
+	// pqarrow accepts padded and unpadded base64; what decodes with neither, it refuses.
+	b, err := base64.StdEncoding.DecodeString(*v)
+	if err != nil || len(b) == 0 {
+		if b, err = base64.RawStdEncoding.DecodeString(*v); err != nil {
+			return nil
+		}
+	}
+	if err := arrowipc.Check(ctx, b); err != nil {
+		return fmt.Errorf("stored Arrow schema (ARROW:schema): %w", err)
+	}
+	return nil
 }
 
 // jsonValue returns the value of row i of a as something encoding/json marshals faithfully.

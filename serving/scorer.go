@@ -80,6 +80,11 @@ func (s *Scorer) ScoreWith(ctx context.Context, set *ModelSet, p *features.Profi
 	if p.AsOf.IsZero() {
 		p.AsOf = s.now().UTC()
 	}
+	// Every decoder (JSON, Arrow) and the command line end here: one check of the values
+	// (times in range, finite amounts, UTF-8 text), before any block reads them.
+	if err := features.CheckProfile(p, set.FeatureOptions.Mapping.Contacts); err != nil {
+		return Response{}, err
+	}
 	r := Response{ContactID: p.ContactID, AsOf: p.AsOf}
 	in, _ := s.inputs.Get().(*Input)
 	if in == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -270,5 +271,41 @@ func TestFeatureOptionsFromManifest(t *testing.T) {
 	}
 	if _, err := s.Score(context.Background(), profile()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestScoreRefusesValues: profiles from any decoder (Arrow strings are not checked for
+// UTF-8, Go callers build times freely) are checked before scoring; an event in 2300 made
+// the feature accumulator panic (HTTP 500), an invalid contact_id was answered as U+FFFD,
+// two amounts of 1e308 summed to +Inf (issue 17, defects 4, 5, 9). Each is an
+// ErrBadProfile naming the field.
+func TestScoreRefusesValues(t *testing.T) {
+	dir := t.TempDir()
+	if err := servingtest.WriteAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	s := serving.NewScorer(serving.Static{Set: loadSet(t, dir)}, nil)
+	for _, c := range []struct {
+		field string
+		edit  func(p *features.Profile)
+	}{
+		{"events[1].ts", func(p *features.Profile) { p.Events[1].TS = time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC) }},
+		{"events[0].ts", func(p *features.Profile) { p.Events[0].TS = time.Date(1677, 1, 1, 0, 0, 0, 0, time.UTC) }},
+		{"as_of", func(p *features.Profile) { p.AsOf = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC) }},
+		{"contact_id", func(p *features.Profile) { p.ContactID = "c\xff" }},
+		{"events[2].page", func(p *features.Profile) { p.Events[2].Page = "/\xc3" }},
+		{"transactions[0].amount", func(p *features.Profile) { p.Transactions[0].Amount, p.Transactions[1].Amount = 1e308, 1e308 }},
+		{"attributes.age", func(p *features.Profile) { p.Attributes["age"] = math.Inf(1) }},
+		{"attributes.created_at", func(p *features.Profile) {
+			p.Attributes["created_at"] = time.Date(1700, 1, 1, 0, 0, 0, 0, time.UTC)
+		}},
+	} {
+		p := profile()
+		c.edit(&p)
+		_, err := s.Score(context.Background(), p)
+		var fe *features.FieldError
+		if !errors.Is(err, features.ErrBadProfile) || !errors.As(err, &fe) || fe.Field != c.field {
+			t.Errorf("%s: err = %v, want a FieldError naming it", c.field, err)
+		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/propensity-dev/propensity/features"
 )
 
 // Exit statuses (../shared/CONTRACT.md §4).
@@ -119,15 +121,19 @@ func requireFlags(pairs ...string) error {
 	return nil
 }
 
-// parseDate parses DATE as YYYY-MM-DD (midnight UTC) or RFC 3339 (CONTRACT §4).
+// parseDate parses DATE as YYYY-MM-DD (midnight UTC) or RFC 3339 (CONTRACT §4), within the
+// accepted range of times (features.TimeRange, docs/operations.md).
 func parseDate(flagName, s string) (time.Time, error) {
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t.UTC(), nil
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return time.Time{}, usagef("--%s: %q is not a date (want YYYY-MM-DD or RFC 3339)", flagName, s)
+		}
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
+	if err := features.CheckTime(t); err != nil {
+		return time.Time{}, usagef("--%s: %q is outside the accepted range: %v", flagName, s, err)
 	}
-	return time.Time{}, usagef("--%s: %q is not a date (want YYYY-MM-DD or RFC 3339)", flagName, s)
+	return t.UTC(), nil
 }
 
 // parseDuration parses a duration with d (days), w (weeks) or h (hours) suffix, as well as

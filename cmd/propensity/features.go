@@ -77,6 +77,12 @@ func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 			env.log.Warn("bad rows", "file", f.File, "reason", reason, "rows", n)
 		}
 	}
+	if w := rep.AsOfOutside(opts.AsOf); w != "" {
+		env.log.Warn(w)
+	}
+	for _, c := range rep.IgnoredColumns {
+		env.log.Warn("column not used as an attribute", "file", c.File, "column", c.Column, "type", c.Found, "expected", c.Expected)
+	}
 	if *asJSON {
 		return env.printJSON(map[string]any{
 			"out": *out, "people": rep.People, "events": rep.Events, "transactions": rep.Transactions,

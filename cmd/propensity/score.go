@@ -365,6 +365,9 @@ func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set
 	if len(missing) > 0 {
 		env.log.Warn("scorecard attributes that no person in the history has", "attributes", strings.Join(missing, ","))
 	}
+	if w := report.AsOfOutside(asOf); w != "" {
+		env.log.Warn(w)
+	}
 	elapsed := time.Since(start)
 	env.log.Info("scored history", "people", n, "mql", mql, "disqualified", disq,
 		"no_matching_scorecard", unscored, "out", out, "files", len(report.Files),

@@ -391,13 +391,17 @@ func asNumber(v any) (float64, bool) {
 		return float64(x), true
 	case json.Number:
 		f, err := x.Float64()
-		return f, err == nil
+		return f, err == nil && finite(f)
 	case string:
+		// Text reads as a number only when it is a finite one: "Infinity", "-inf" and "NaN"
+		// are no more a number than "forty" is (comparing them is a type error).
 		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		return f, err == nil
+		return f, err == nil && finite(f)
 	}
 	return 0, false
 }
+
+func finite(f float64) bool { return !math.IsInf(f, 0) && !math.IsNaN(f) }
 
 // asString gives the text of strings, and of numbers and booleans for regex matching.
 func asString(v any) (string, bool) {

@@ -162,6 +162,26 @@ func TestMatchTypeError(t *testing.T) {
 	}
 }
 
+// TestMatchNonFiniteText: the strings "Infinity", "-inf", "+Inf" and "NaN" were read as
+// numbers, so that "age >= 60" held for "Infinity" (issue 17, defect 5). They are text that
+// is not a number, like "forty": comparing them with a number is a type error.
+func TestMatchNonFiniteText(t *testing.T) {
+	c, err := ParseExpr(`age >= 60`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []any{"Infinity", "-inf", "+Inf", "NaN", "1e400", json.Number("NaN")} {
+		ok, err := c.Match(map[string]any{"age": v})
+		var me *MatchError
+		if ok || !errors.As(err, &me) || !errors.Is(err, ErrType) || me.Field != "age" {
+			t.Errorf("age %q: Match = %v, %v; want a type error on age", v, ok, err)
+		}
+	}
+	if ok, err := c.Match(map[string]any{"age": "1e308"}); !ok || err != nil {
+		t.Errorf("age \"1e308\": Match = %v, %v; want true (a finite number)", ok, err)
+	}
+}
+
 func TestConditionFieldsAndZero(t *testing.T) {
 	c, err := ParseExpr(`clv > 200 and (p_alive < 0.3 or not clv missing)`)
 	if err != nil {

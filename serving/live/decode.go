@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/serving/store"
 )
 
@@ -22,12 +23,6 @@ const (
 	KindIdentities   = "identities"
 )
 
-// Times outside [MinTime, MaxTime) are refused.
-// TODO: use the shared history time-range check of package features once it has landed.
-var (
-	MinTime = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
-	MaxTime = time.Date(2201, 1, 1, 0, 0, 0, 0, time.UTC)
-)
 
 // ErrBadRecord: a record that is refused. Errors of refused records wrap it.
 var ErrBadRecord = errors.New("live: bad record")
@@ -183,7 +178,7 @@ func parseTime(field string, s *string, required bool) (time.Time, error) {
 		return time.Time{}, refuse(field, "%q is not a time (want RFC 3339 or YYYY-MM-DD)", *s)
 	}
 	t = t.UTC()
-	if t.Before(MinTime) || !t.Before(MaxTime) {
+	if features.CheckTime(t) != nil { // the range every reader of histories accepts
 		return time.Time{}, refuse(field, "%s is outside 1900-01-01..2200-12-31", t.Format(time.RFC3339))
 	}
 	return t, nil
@@ -195,6 +190,15 @@ func finite(field string, n json.Number) (float64, error) {
 		return 0, refuse(field, "%s is not a finite number", n)
 	}
 	return f, nil
+}
+
+// amount is finite with the bound every reader of histories applies to amounts and values.
+func amount(field string, n json.Number) (float64, error) {
+	f, err := finite(field, n)
+	if err == nil && features.CheckAmount(f) != nil {
+		return 0, refuse(field, "%s is beyond ±1e15", n)
+	}
+	return f, err
 }
 
 type eventJSON struct {
@@ -235,7 +239,7 @@ func DecodeEvent(data []byte) (store.Event, error) {
 		return store.Event{}, refuse("contact_id", "an event needs contact_id, anonymous_id or email")
 	}
 	if j.Value != nil {
-		v, err := finite("value", *j.Value)
+		v, err := amount("value", *j.Value)
 		if err != nil {
 			return store.Event{}, err
 		}
@@ -272,7 +276,7 @@ func DecodeTransaction(data []byte) (store.Transaction, error) {
 	if j.Amount == nil {
 		return store.Transaction{}, refuse("amount", "required")
 	}
-	a, err := finite("amount", *j.Amount)
+	a, err := amount("amount", *j.Amount)
 	if err != nil {
 		return store.Transaction{}, err
 	}

@@ -62,7 +62,7 @@ func Import(ctx context.Context, st *store.Store, dir string, m features.Mapping
 		}
 		return ctx.Err()
 	}
-	inRange := func(t time.Time) bool { return t.IsZero() || !t.Before(MinTime) && t.Before(MaxTime) }
+	inRange := func(t time.Time) bool { return t.IsZero() || features.CheckTime(t) == nil }
 	g := st.BulkGroup(4096)
 	rep, err := features.ReadRows(ctx, dir, m, features.RowVisitor{
 		Contact: func(r features.ContactRow) error {

@@ -82,6 +82,7 @@ const (
 	DefaultBaseBackoff = 10 * time.Second // Delivery.BaseBackoff
 	DefaultMaxBackoff  = time.Hour        // Delivery.MaxBackoff
 	DefaultPauseAfter  = 5                // Delivery.PauseAfter
+	DefaultMaxInFlight = 4                // Endpoint.MaxInFlight
 )
 
 // Config is a parsed and validated triggers file.
@@ -106,6 +107,9 @@ type Endpoint struct {
 	SecretEnv string `json:"secret_env,omitempty"`
 	// Timeout of one delivery attempt; default DefaultTimeout.
 	Timeout time.Duration `json:"timeout"`
+	// MaxInFlight is the most requests sent to the endpoint at once; default
+	// DefaultMaxInFlight. Records of one contact always go one at a time, in order.
+	MaxInFlight int `json:"max_in_flight"`
 }
 
 // Trigger is one named condition and the endpoints its transitions go to.
@@ -533,7 +537,7 @@ func (s DeliverySettings) withDefaults() DeliverySettings {
 }
 
 func (d *decoder) endpoint(n *yaml.Node, path string) (Endpoint, nodeAt) {
-	e := Endpoint{Timeout: DefaultTimeout}
+	e := Endpoint{Timeout: DefaultTimeout, MaxInFlight: DefaultMaxInFlight}
 	at := nodeAt{n, path}
 	var secretNode *yaml.Node
 	keys := d.fields(n, path, map[string]func(*yaml.Node, string){
@@ -588,6 +592,13 @@ func (d *decoder) endpoint(n *yaml.Node, path string) (Endpoint, nodeAt) {
 			}
 		},
 		"timeout": func(v *yaml.Node, p string) { d.duration(v, p, &e.Timeout) },
+		"max_in_flight": func(v *yaml.Node, p string) {
+			d.int(v, p, &e.MaxInFlight)
+			if e.MaxInFlight > 256 {
+				d.problem(v, p, ErrInvalid, "want at most 256, found %d", e.MaxInFlight)
+				e.MaxInFlight = DefaultMaxInFlight
+			}
+		},
 	})
 	if n.Kind != yaml.MappingNode {
 		return e, at

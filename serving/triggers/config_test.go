@@ -25,6 +25,15 @@ func testEnv(name string) (string, bool) {
 	return "", false
 }
 
+func mustRead(tb testing.TB, path string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
 func load(t *testing.T, path string) (*Config, error) {
 	t.Helper()
 	data, err := os.ReadFile(path)
@@ -159,7 +168,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := DeliverySettings{MaxAttempts: DefaultMaxAttempts, BaseBackoff: DefaultBaseBackoff, MaxBackoff: DefaultMaxBackoff, PauseAfter: DefaultPauseAfter}
-	if c.Delivery != want || c.Endpoints[0].Timeout != DefaultTimeout || c.Triggers[0].When.Kind != KindMQLLeft {
+	if c.Delivery != want || c.Endpoints[0].Timeout != DefaultTimeout || c.Endpoints[0].MaxInFlight != DefaultMaxInFlight || c.Triggers[0].When.Kind != KindMQLLeft {
 		t.Errorf("defaults: %+v", c)
 	}
 }

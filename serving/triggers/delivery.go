@@ -31,7 +31,7 @@ const (
 type Delivery struct {
 	ID          string    `json:"id"`       // unique, random 128-bit hex; the idempotency id
 	Endpoint    string    `json:"endpoint"` // endpoint name as in the YAML
-	URL         string    `json:"url"`
+	URL         string    `json:"url"`      // the endpoint's URL when created; sends use the file's current one
 	ContactID   string    `json:"contact_id"`
 	Trigger     string    `json:"trigger"`
 	Body        []byte    `json:"body"` // the JSON body, see Body

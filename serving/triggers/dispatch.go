@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
@@ -66,6 +67,7 @@ type Dispatcher struct {
 	busy      map[string]bool      // endpoints with a worker running
 	endpoints map[string]*epHealth // consecutive failures and pauses
 	nextWake  time.Time            // earliest retry or pause end scheduled, zero if none
+	lastDepth time.Time            // when the depth gauge was last set
 	sem       chan struct{}
 	wg        sync.WaitGroup
 
@@ -90,21 +92,7 @@ const (
 // NewDispatcher returns a dispatcher of cfg's endpoints that reads and updates ob. It
 // registers its metrics with opts.Registerer, and panics if they are registered already.
 func NewDispatcher(cfg *Config, ob Outbox, opts DispatcherOptions) *Dispatcher {
-	set := cfg.Delivery
-	if opts.MaxAttempts > 0 {
-		set.MaxAttempts = opts.MaxAttempts
-	}
-	if opts.BaseBackoff > 0 {
-		set.BaseBackoff = opts.BaseBackoff
-	}
-	if opts.MaxBackoff > 0 {
-		set.MaxBackoff = opts.MaxBackoff
-	}
-	if opts.PauseAfter > 0 {
-		set.PauseAfter = opts.PauseAfter
-	}
-	set = set.withDefaults()
-	set.MaxBackoff = max(set.MaxBackoff, set.BaseBackoff)
+	set := settings(cfg, opts)
 	if opts.Client == nil {
 		opts.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
@@ -166,7 +154,54 @@ func NewDispatcher(cfg *Config, ob Outbox, opts DispatcherOptions) *Dispatcher {
 }
 
 // Settings returns the delivery settings in force.
-func (d *Dispatcher) Settings() DeliverySettings { return d.set }
+func (d *Dispatcher) Settings() DeliverySettings {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.set
+}
+
+// SetConfig replaces the triggers file, e.g. after a reload; attempts already started use the
+// old one. Records whose endpoint the new file lacks become dead when they fall due, and
+// DispatcherOptions still override its delivery settings.
+func (d *Dispatcher) SetConfig(cfg *Config) {
+	set := settings(cfg, d.opts)
+	d.mu.Lock()
+	d.cfg, d.set = cfg, set
+	d.mu.Unlock()
+}
+
+func (d *Dispatcher) config() *Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+// failing says whether the endpoint's last attempt failed.
+func (d *Dispatcher) failing(name string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.endpoints[name] != nil
+}
+
+// settings merges the file's delivery settings, the options' overrides and the defaults.
+func settings(cfg *Config, opts DispatcherOptions) DeliverySettings {
+	set := cfg.Delivery
+	if opts.MaxAttempts > 0 {
+		set.MaxAttempts = opts.MaxAttempts
+	}
+	if opts.BaseBackoff > 0 {
+		set.BaseBackoff = opts.BaseBackoff
+	}
+	if opts.MaxBackoff > 0 {
+		set.MaxBackoff = opts.MaxBackoff
+	}
+	if opts.PauseAfter > 0 {
+		set.PauseAfter = opts.PauseAfter
+	}
+	set = set.withDefaults()
+	set.MaxBackoff = max(set.MaxBackoff, set.BaseBackoff)
+	return set
+}
 
 // Notify tells the dispatcher that new records were committed; Run looks at the outbox at
 // once. It never blocks.
@@ -284,7 +319,16 @@ func (d *Dispatcher) start(ctx context.Context, wg *sync.WaitGroup) (*round, err
 	return res, nil
 }
 
+// updateDepth sets the outbox depth gauge, at most once a second: counting may mean a scan.
 func (d *Dispatcher) updateDepth(ctx context.Context) {
+	now := d.opts.Now()
+	d.mu.Lock()
+	if !d.lastDepth.IsZero() && now.Sub(d.lastDepth) < time.Second {
+		d.mu.Unlock()
+		return
+	}
+	d.lastDepth = now
+	d.mu.Unlock()
 	var n int
 	var err error
 	if c, ok := d.ob.(Counter); ok {
@@ -299,14 +343,54 @@ func (d *Dispatcher) updateDepth(ctx context.Context) {
 	}
 }
 
-// work attempts the records of one endpoint in order, persisting each result before the
-// next. It stops at the first outbox error, and when ctx is done.
+// work attempts the records of one endpoint. A healthy endpoint gets up to MaxInFlight
+// lanes, records going to a lane by contact so that each contact's records keep their order;
+// an endpoint that has been failing gets one lane, so that a single probe tests it.
 func (d *Dispatcher) work(ctx context.Context, name string, rs []Delivery) (int, error) {
+	ep, known := d.config().Endpoint(name)
+	lanes := 1
+	if known && ep.MaxInFlight > 1 && !d.failing(name) {
+		lanes = min(ep.MaxInFlight, len(rs))
+	}
+	if lanes <= 1 {
+		return d.lane(ctx, ep, known, name, rs)
+	}
+	split := make([][]Delivery, lanes)
+	for _, r := range rs {
+		h := fnv.New32a()
+		h.Write([]byte(r.ContactID))
+		i := int(h.Sum32() % uint32(lanes))
+		split[i] = append(split[i], r)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	attempts := 0
+	var errs []error
+	for _, part := range split {
+		if len(part) == 0 {
+			continue
+		}
+		wg.Go(func() {
+			n, err := d.lane(ctx, ep, known, name, part)
+			mu.Lock()
+			attempts += n
+			if err != nil {
+				errs = append(errs, err)
+			}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return attempts, errors.Join(errs...)
+}
+
+// lane attempts records in order, persisting each result before the next. It stops at the
+// first outbox error, and when ctx is done.
+func (d *Dispatcher) lane(ctx context.Context, ep Endpoint, known bool, name string, rs []Delivery) (int, error) {
 	attempts := 0
 	// A result is persisted even when ctx ends meanwhile: a delivered record must not be
 	// sent again after a restart.
 	uctx := context.WithoutCancel(ctx)
-	ep, known := d.cfg.Endpoint(name)
 	for _, r := range rs {
 		if ctx.Err() != nil {
 			return attempts, nil
@@ -352,7 +436,7 @@ func (d *Dispatcher) work(ctx context.Context, name string, rs []Delivery) (int,
 		} else {
 			r.LastError = truncate(err.Error(), 500)
 			pausedUntil := d.failed(name, now)
-			if r.Attempts >= d.set.MaxAttempts {
+			if r.Attempts >= d.Settings().MaxAttempts {
 				r.State, outcome = StateDead, OutcomeDead
 			} else {
 				r.NextAttempt, outcome = now.Add(d.Backoff(r.Attempts)), OutcomeFailed
@@ -383,7 +467,9 @@ func (d *Dispatcher) work(ctx context.Context, name string, rs []Delivery) (int,
 func (d *Dispatcher) send(ctx context.Context, ep Endpoint, r Delivery) error {
 	ctx, cancel := context.WithTimeout(ctx, ep.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
+	// The endpoint's URL in the file now, not the one stored with the record: a record
+	// outlives a file edit, and its signature uses the secret of the file now.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(r.Body))
 	if err != nil {
 		return err
 	}
@@ -412,11 +498,12 @@ func (d *Dispatcher) send(ctx context.Context, ep Endpoint, r Delivery) error {
 // so that records failed together do not retry together, after Brooker, "Exponential Backoff
 // And Jitter", AWS Architecture Blog, 2015.
 func (d *Dispatcher) Backoff(n int) time.Duration {
-	b := d.set.BaseBackoff
-	for i := 1; i < n && b < d.set.MaxBackoff; i++ {
+	set := d.Settings()
+	b := set.BaseBackoff
+	for i := 1; i < n && b < set.MaxBackoff; i++ {
 		b *= 2
 	}
-	b = min(b, d.set.MaxBackoff)
+	b = min(b, set.MaxBackoff)
 	half := b / 2
 	d.randMu.Lock()
 	j := time.Duration(d.rnd.Int64N(int64(b-half) + 1))
@@ -460,8 +547,8 @@ func (d *Dispatcher) failed(name string, now time.Time) time.Time {
 	}
 	h.failures++
 	failures := h.failures
-	d.mu.Unlock()
 	n := failures - d.set.PauseAfter + 1
+	d.mu.Unlock()
 	if n < 1 {
 		return time.Time{}
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"hash/fnv"
 	"io"
 	mrand "math/rand/v2"
 	"net/http"
@@ -114,6 +116,11 @@ func always(status int) func(int) int { return func(int) int { return status } }
 // setup starts one receiver per endpoint name and returns a config naming them, with one
 // trigger per endpoint.
 func setup(t *testing.T, clock *fakeClock, respond map[string]func(int) int, extra string) (*Config, map[string]*receiver) {
+	return setupEndpoints(t, clock, respond, "", extra)
+}
+
+// setupEndpoints is setup with more keys for every endpoint (epKeys, e.g. ", max_in_flight: 1").
+func setupEndpoints(t *testing.T, clock *fakeClock, respond map[string]func(int) int, epKeys, extra string) (*Config, map[string]*receiver) {
 	t.Helper()
 	recv := map[string]*receiver{}
 	var eps, trs strings.Builder
@@ -126,7 +133,7 @@ func setup(t *testing.T, clock *fakeClock, respond map[string]func(int) int, ext
 		srv := httptest.NewServer(r)
 		t.Cleanup(srv.Close)
 		recv[name] = r
-		eps.WriteString("  - {name: " + name + ", url: '" + srv.URL + "/hook', secret: secret-" + name + ", timeout: 2s}\n")
+		eps.WriteString("  - {name: " + name + ", url: '" + srv.URL + "/hook', secret: secret-" + name + ", timeout: 2s" + epKeys + "}\n")
 		trs.WriteString("  - {name: to-" + name + ", when: {stage_entered: mql}, endpoints: " + name + "}\n")
 	}
 	c, err := ParseEnv([]byte("endpoints:\n"+eps.String()+"triggers:\n"+trs.String()+extra), "test.yml", testEnv)
@@ -365,7 +372,8 @@ func TestEndpointPause(t *testing.T) {
 	clock := newClock()
 	var mu sync.Mutex
 	downHealthy := false
-	c, recv := setup(t, clock, map[string]func(int) int{
+	// One lane, so that the counts below are exact; lanes are tested in TestLanes.
+	c, recv := setupEndpoints(t, clock, map[string]func(int) int{
 		"down": func(int) int {
 			mu.Lock()
 			defer mu.Unlock()
@@ -375,7 +383,7 @@ func TestEndpointPause(t *testing.T) {
 			return http.StatusInternalServerError
 		},
 		"up": always(http.StatusOK),
-	}, "delivery: {max_attempts: 100, base_backoff: 1m, max_backoff: 10m, pause_after: 2}\n")
+	}, ", max_in_flight: 1", "delivery: {max_attempts: 100, base_backoff: 1m, max_backoff: 10m, pause_after: 2}\n")
 	ob := &MemOutbox{}
 	d := newDispatcher(t, c, ob, clock, prometheus.NewRegistry())
 	var all []Delivery
@@ -486,7 +494,7 @@ func (failingOutbox) Update(context.Context, Delivery) error { return errors.New
 
 func TestOutboxError(t *testing.T) {
 	clock := newClock()
-	c, recv := setup(t, clock, map[string]func(int) int{"crm": always(http.StatusOK)}, "")
+	c, recv := setupEndpoints(t, clock, map[string]func(int) int{"crm": always(http.StatusOK)}, ", max_in_flight: 1", "")
 	mem := &MemOutbox{}
 	enqueue(t, c, mem, clock, "c-1")
 	enqueue(t, c, mem, clock, "c-2")
@@ -608,5 +616,126 @@ func TestStaleDueList(t *testing.T) {
 	}
 	if _, ok, _ := mem.Get(context.Background(), erased.ID); ok {
 		t.Error("an erased record came back")
+	}
+}
+
+// TestLanes: a healthy endpoint gets up to max_in_flight requests at once, and each
+// contact's records still arrive in order.
+func TestLanes(t *testing.T) {
+	clock := newClock()
+	var mu sync.Mutex
+	var order []string               // contact ids in arrival order
+	arrived := map[string][]string{} // delivery ids by contact, in arrival order
+	inFlight, most := 0, 0
+	both := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b Body
+		_ = json.NewDecoder(r.Body).Decode(&b)
+		mu.Lock()
+		order = append(order, b.ContactID)
+		arrived[b.ContactID] = append(arrived[b.ContactID], b.DeliveryID)
+		inFlight++
+		most = max(most, inFlight)
+		if inFlight == 2 && most == 2 && len(order) == 2 {
+			close(both)
+		}
+		first := len(order) == 1
+		mu.Unlock()
+		if first {
+			// The first request is answered only once a second one is in flight, which
+			// one lane could never do (it would time out and fail).
+			select {
+			case <-both:
+			case <-r.Context().Done():
+			}
+		}
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	c, err := ParseEnv([]byte(`
+endpoints: [{name: crm, url: "`+srv.URL+`", secret: s, max_in_flight: 2, timeout: 30s}]
+triggers: [{name: t, when: {stage_entered: mql}, endpoints: crm}]
+`), "", testEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two contacts that fall in different lanes of two.
+	lane := func(id string) uint32 {
+		h := fnv.New32a()
+		h.Write([]byte(id))
+		return h.Sum32() % 2
+	}
+	a, b := "contact-a", ""
+	for i := 0; b == ""; i++ {
+		if id := fmt.Sprintf("contact-b%d", i); lane(id) != lane(a) {
+			b = id
+		}
+	}
+	ob := &MemOutbox{}
+	created := map[string][]string{}
+	for _, id := range []string{a, b, a, a, b} {
+		created[id] = append(created[id], enqueue(t, c, ob, clock, id)[0].ID)
+		clock.Advance(time.Second)
+	}
+	d := newDispatcher(t, c, ob, clock, nil)
+	if n := deliverDue(t, d); n != 5 {
+		t.Fatalf("%d attempts, want 5", n)
+	}
+	if l, _ := ob.List(context.Background(), StateDelivered, 0); len(l) != 5 {
+		t.Errorf("%d delivered, want 5", len(l))
+	}
+	if most != 2 {
+		t.Errorf("at most %d requests in flight, want 2", most)
+	}
+	// Each contact's records arrive in the order they were created.
+	for contact, want := range created {
+		if got := strings.Join(arrived[contact], ","); got != strings.Join(want, ",") {
+			t.Errorf("contact %s: arrivals %s, want %s", contact, got, strings.Join(want, ","))
+		}
+	}
+}
+
+// TestSetConfig: after a reload, records of a removed endpoint die without an attempt,
+// records of a moved endpoint go to its new URL, and the new delivery settings apply.
+func TestSetConfig(t *testing.T) {
+	clock := newClock()
+	c, recv := setup(t, clock, map[string]func(int) int{"crm": always(http.StatusOK), "up": always(http.StatusOK)}, "")
+	ob := &MemOutbox{}
+	ds := enqueue(t, c, ob, clock, "c-1") // one to crm, one to up
+	d := newDispatcher(t, c, ob, clock, nil)
+	moved := &receiver{t: t, secret: "secret-moved", clock: clock, respond: always(http.StatusOK)}
+	srv := httptest.NewServer(moved)
+	defer srv.Close()
+	next, err := ParseEnv([]byte("endpoints: [{name: up, url: '"+srv.URL+"', secret: secret-moved}]\n"+
+		"triggers: [{name: t, when: {mql: entered}, endpoints: up}]\ndelivery: {max_attempts: 3}\n"), "", testEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.SetConfig(next)
+	if d.Settings().MaxAttempts != 3 {
+		t.Errorf("settings after SetConfig: %+v", d.Settings())
+	}
+	deliverDue(t, d)
+	for _, r := range ds {
+		got := get(t, ob, r.ID)
+		switch r.Endpoint {
+		case "crm":
+			if got.State != StateDead || got.Attempts != 0 {
+				t.Errorf("record of the removed endpoint: %+v", got)
+			}
+		case "up":
+			if got.State != StateDelivered {
+				t.Errorf("record of the kept endpoint: %+v", got)
+			}
+		}
+	}
+	// The record goes where the file says now, signed with the file's secret now.
+	if len(recv["crm"].requests()) != 0 || len(recv["up"].requests()) != 0 {
+		t.Errorf("requests to the old endpoints: crm %d, up %d", len(recv["crm"].requests()), len(recv["up"].requests()))
+	}
+	if q := moved.requests(); len(q) != 1 || q[0].verr != nil {
+		t.Errorf("requests to the moved endpoint: %+v", q)
 	}
 }

@@ -68,6 +68,8 @@ type Server struct {
 	opts   Options
 	log    *slog.Logger
 
+	routes map[string]bool // route templates: the values of the route label, with "unmatched"
+
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	inFlight prometheus.Gauge
@@ -139,6 +141,10 @@ func New(reg Registry, opts Options, logger *slog.Logger) *Server {
 	})
 	v1.New(reg, opts.API, logger).Register(e.Group("/v1"))
 	s.engine = e
+	s.routes = map[string]bool{}
+	for _, r := range e.Routes() {
+		s.routes[r.Path] = true
+	}
 	return s
 }
 
@@ -148,22 +154,42 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.Se
 // Routes lists the registered routes (method and Gin path).
 func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }
 
+// methodLabel maps a request method to the closed set of label values: the methods of
+// RFC 9110 and PATCH as they are, anything else (the client chooses it freely) "other".
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "other"
+}
+
+// routeLabel maps the matched route to the closed set of label values: a registered route
+// template, or "unmatched" for an unknown path or a known one with the wrong method.
+func (s *Server) routeLabel(c *gin.Context) string {
+	if r := c.FullPath(); s.routes[r] {
+		return r
+	}
+	return "unmatched"
+}
+
 // observe counts requests and their latency by route template, and logs failures (every
 // request with AccessLog). Paths and client addresses are logged only with LogPersonalData.
+// Every label value comes from a closed set, so that clients cannot create series: each
+// series costs memory for the life of the process and lengthens every scrape.
 func (s *Server) observe(c *gin.Context) {
 	start := time.Now()
 	s.inFlight.Inc()
 	defer s.inFlight.Dec()
 	c.Next()
-	route := c.FullPath()
-	if route == "" {
-		route = "unmatched"
-	}
+	route := s.routeLabel(c)
+	method := methodLabel(c.Request.Method)
 	status := c.Writer.Status()
 	code := strconv.Itoa(status)
 	took := time.Since(start)
-	s.requests.WithLabelValues(route, c.Request.Method, code).Inc()
-	s.duration.WithLabelValues(route, c.Request.Method, code).Observe(took.Seconds())
+	s.requests.WithLabelValues(route, method, code).Inc()
+	s.duration.WithLabelValues(route, method, code).Observe(took.Seconds())
 	if !s.opts.AccessLog && status < 500 {
 		return
 	}
@@ -172,7 +198,7 @@ func (s *Server) observe(c *gin.Context) {
 		level = slog.LevelWarn
 	}
 	attrs := []slog.Attr{
-		slog.String("method", c.Request.Method), slog.String("route", route),
+		slog.String("method", method), slog.String("route", route),
 		slog.Int("status", status), slog.Duration("took", took), slog.Int("bytes", c.Writer.Size()),
 	}
 	if s.opts.LogPersonalData {

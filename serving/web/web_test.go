@@ -70,7 +70,7 @@ type setup struct {
 	noLoad bool
 }
 
-func start(t *testing.T, su setup) *testServer {
+func start(t testing.TB, su setup) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	if err := servingtest.WriteAll(dir); err != nil {

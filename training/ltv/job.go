@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/models/btyd"
 )
 
@@ -66,6 +67,13 @@ func (o Options) Validate() error {
 	var errs []error
 	if o.CalibrationEnd.IsZero() {
 		errs = append(errs, errors.New("calibration end is required"))
+	} else if err := features.CheckTime(o.CalibrationEnd); err != nil {
+		errs = append(errs, fmt.Errorf("calibration end: %w", err))
+	}
+	if !o.HoldoutEnd.IsZero() {
+		if err := features.CheckTime(o.HoldoutEnd); err != nil {
+			errs = append(errs, fmt.Errorf("holdout end: %w", err))
+		}
 	}
 	if !o.HoldoutEnd.IsZero() && !o.HoldoutEnd.After(o.CalibrationEnd) {
 		errs = append(errs, fmt.Errorf("holdout end %s is not after the calibration end %s", day(o.HoldoutEnd), day(o.CalibrationEnd)))
@@ -223,6 +231,9 @@ func Fit(ctx context.Context, tx *Transactions, o Options) (*Result, error) {
 		return nil, fmt.Errorf("%w: no customer purchased on or before the calibration end %s (%d customers first purchase after it)",
 			ErrData, day(o.CalibrationEnd), s.AfterCalibrationOnly)
 	}
+	if err := checkDates(s, calEnd, holdEnd, log); err != nil {
+		return nil, err
+	}
 	log.Info("ltv: summarised", "customers", s.Len(), "transactions", len(tx.Day), "skipped_rows", tx.Skipped, "seconds", res.Seconds.Summary)
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -288,6 +299,29 @@ func Fit(ctx context.Context, tx *Transactions, o Options) (*Result, error) {
 		res.Seconds.Write = time.Since(t0).Seconds()
 	}
 	return res, nil
+}
+
+// checkDates compares the calibration and holdout ends with the data. A calibration end
+// after the last purchase makes every customer look inactive since then: past a period it
+// is worth a warning, and longer than the data's own span it is refused (ErrData), since the
+// model would then mostly fit the empty stretch (a calibration end in 2100 on 1990s data
+// also took minutes in the report's plot). A holdout end after the last purchase is warned
+// about: the holdout's actual purchases stop there.
+func checkDates(s *Summaries, calEnd, holdEnd int64, log *slog.Logger) error {
+	period := int64(math.Ceil(s.Period.Days()))
+	dayStr := func(d int64) string { return day(time.Unix(d*86400, 0)) }
+	if gap, span := calEnd-s.LastDay, s.LastDay-s.FirstDay; gap > max(span, period) {
+		return fmt.Errorf("%w: calibration end %s is %d days after the last transaction (%s), longer than the %d days the data span (%s to %s)",
+			ErrData, dayStr(calEnd), gap, dayStr(s.LastDay), span, dayStr(s.FirstDay), dayStr(s.LastDay))
+	} else if gap > period {
+		log.Warn("ltv: the calibration end is after the last transaction: every customer looks inactive since then",
+			"calibration_end", dayStr(calEnd), "last_transaction", dayStr(s.LastDay), "days_after", gap)
+	}
+	if holdEnd > calEnd && holdEnd-s.LastDay > period {
+		log.Warn("ltv: the holdout end is after the last transaction: the holdout's actual purchases stop there",
+			"holdout_end", dayStr(holdEnd), "last_transaction", dayStr(s.LastDay), "days_after", holdEnd-s.LastDay)
+	}
+	return nil
 }
 
 type scoreKey struct{ x, tx, T float64 }

@@ -3,6 +3,7 @@ package ltv
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -234,5 +235,71 @@ func TestNonPositiveSpend(t *testing.T) {
 		if math.IsNaN(s.CLV) || math.IsInf(s.CLV, 0) || s.ExpectedSpendPerPurchase <= 0 {
 			t.Fatalf("customer %s: %+v", res.Summaries.IDs[i], s)
 		}
+	}
+}
+
+// repeatCSV has four customers with repeat purchases from 2025-01-01 to 2025-03-30.
+const repeatCSV = "contact_id,ts,amount\na,2025-01-01,5\na,2025-02-01,7\nb,2025-01-03,5\nb,2025-02-11,6\n" +
+	"c,2025-01-05,10\nc,2025-01-20,12\nc,2025-03-02,8\nd,2025-02-01,4\ne,2025-01-01,3\ne,2025-03-30,6\n"
+
+// TestCalibrationEndPastData: a calibration end of 2100 or 3000 on data of 2025 took 15 s
+// and 210 s in the report's tracking plot (issue 17, defect 8). A calibration end further
+// after the last purchase than the data span is refused naming both dates; one a little
+// after it is fitted with a warning; a holdout end far after it is warned about, and the
+// plot stops at the data.
+func TestCalibrationEndPastData(t *testing.T) {
+	path := writeFile(t, "tx.csv", repeatCSV)
+	for _, calEnd := range []string{"2100-01-01", "2200-12-31", "2025-07-01"} {
+		_, err := Run(context.Background(), Options{Transactions: path, CalibrationEnd: date(calEnd)})
+		if !errors.Is(err, ErrData) || !strings.Contains(err.Error(), "calibration end "+calEnd) || !strings.Contains(err.Error(), "2025-03-30") {
+			t.Errorf("calibration end %s: err = %v, want ErrData naming it and the last transaction", calEnd, err)
+		}
+	}
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	_, err := Run(context.Background(), Options{Transactions: path, CalibrationEnd: date("2025-04-30"),
+		HoldoutEnd: date("2200-12-31"), Logger: log})
+	if err != nil && !errors.Is(err, btyd.ErrNotConverged) && !errors.Is(err, btyd.ErrBoundary) {
+		t.Fatal(err) // tiny data may not identify the model; the dates must pass
+	}
+	for _, w := range []string{"calibration end is after the last transaction", "holdout end is after the last transaction"} {
+		if !strings.Contains(logs.String(), w) {
+			t.Errorf("no warning %q in the log:\n%s", w, logs.String())
+		}
+	}
+	tx, err := ReadTransactions(path, Columns{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calDay, holdDay := btyd.DayNumber(date("2025-04-30")), btyd.DayNumber(date("2200-12-31"))
+	if end := trackingEnd(Summarize(tx, calDay, holdDay, btyd.Week), calDay, holdDay); end != calDay {
+		t.Errorf("tracking plot ends on day %d, want the calibration end %d", end, calDay)
+	}
+	if err := (Options{CalibrationEnd: date("3000-01-01")}).Validate(); !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), "outside the accepted range") {
+		t.Errorf("calibration end 3000: %v", err)
+	}
+}
+
+// TestReadRefusesValues: a date outside the accepted range or a customer id that is not
+// UTF-8 is an error naming line and column (defects 4 and 9); an amount that is not finite
+// or beyond ±1e15 is a skipped row, so no sum overflows (defect 5).
+func TestReadRefusesValues(t *testing.T) {
+	for _, c := range []struct{ name, csv, column string }{
+		{"year 9999", "contact_id,ts,amount\na,9999-12-31,5\n", "ts"},
+		{"year 1600", "contact_id,ts,amount\na,1600-01-01,5\n", "ts"},
+		{"id not UTF-8", "contact_id,ts,amount\na\xff,2025-01-01,5\n", "contact_id"},
+	} {
+		_, err := ReadTransactions(writeFile(t, "tx.csv", c.csv), Columns{})
+		var re *ReadError
+		if !errors.As(err, &re) || re.Line != 2 || re.Column != c.column {
+			t.Errorf("%s: err = %v, want a ReadError at line 2, column %s", c.name, err, c.column)
+		}
+	}
+	tx, err := ReadTransactions(writeFile(t, "tx.csv", "contact_id,ts,amount\na,2025-01-01,1e308\na,2025-01-02,1e308\na,2025-01-03,Infinity\na,2025-01-04,5\n"), Columns{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tx.Skipped != 3 || len(tx.Amount) != 1 {
+		t.Errorf("skipped %d, kept %d; want 3 skipped, 1 kept", tx.Skipped, len(tx.Amount))
 	}
 }

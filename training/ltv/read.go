@@ -7,16 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/propensity-dev/propensity/features"
 )
 
 // Errors of reading a transactions file, wrapped in *ReadError.
@@ -316,6 +318,9 @@ func (b *builder) readParquet(path string, cols Columns) (err error) {
 			} else {
 				day = floorDiv(t.Int64(), unit[1])
 			}
+			if !dayInRange(day) {
+				return &ReadError{Path: path, Column: names[1], Err: dayRangeError(day)}
+			}
 			var amt float64
 			switch a.Kind() {
 			case parquet.Int32:
@@ -327,12 +332,15 @@ func (b *builder) readParquet(path string, cols Columns) (err error) {
 			default:
 				amt = a.Double()
 			}
-			if math.IsNaN(amt) || math.IsInf(amt, 0) {
+			if features.CheckAmount(amt) != nil { // NaN, infinite or beyond ±1e15
 				b.tx.Skipped++
 				continue
 			}
 			var id int32
 			if kind[0] == pqString {
+				if !utf8.Valid(c.ByteArray()) {
+					return &ReadError{Path: path, Column: names[0], Err: fmt.Errorf("%w: customer id %q is not UTF-8", ErrMalformed, c.ByteArray())}
+				}
 				id = b.idString(c.ByteArray())
 			} else if c.Kind() == parquet.Int32 {
 				id = b.idInt(int64(c.Int32()))
@@ -469,21 +477,36 @@ func (b *builder) readCSV(path string, cols Columns) error {
 			if !ok {
 				return &ReadError{Path: path, Line: line, Column: names[1], Err: fmt.Errorf("%w: %q is not a date (want YYYY-MM-DD, YYYYMMDD or RFC 3339)", ErrMalformed, ts)}
 			}
+			if !dayInRange(d) {
+				return &ReadError{Path: path, Line: line, Column: names[1], Err: dayRangeError(d)}
+			}
 			day, lastDate, lastDay = d, ts, d
 		}
 		amt, err := strconv.ParseFloat(am, 64)
 		if err != nil {
 			return &ReadError{Path: path, Line: line, Column: names[2], Err: fmt.Errorf("%w: %q is not a number", ErrMalformed, am)}
 		}
-		if math.IsNaN(amt) || math.IsInf(amt, 0) {
+		if features.CheckAmount(amt) != nil { // NaN, infinite or beyond ±1e15
 			b.tx.Skipped++
 			continue
+		}
+		if !utf8.ValidString(id) {
+			return &ReadError{Path: path, Line: line, Column: names[0], Err: fmt.Errorf("%w: customer id %q is not UTF-8", ErrMalformed, id)}
 		}
 		b.tx.Customer = append(b.tx.Customer, b.idString([]byte(id)))
 		b.tx.Day = append(b.tx.Day, day)
 		b.tx.Amount = append(b.tx.Amount, amt)
 	}
 	return nil
+}
+
+// dayInRange reports whether a day number lies in the accepted range of features.TimeRange.
+func dayInRange(d int64) bool {
+	return d >= features.MinTimeUnix/86400 && d < features.EndTimeUnix/86400
+}
+
+func dayRangeError(d int64) error {
+	return fmt.Errorf("%w: %s", features.ErrTimeRange, time.Unix(d*86400, 0).UTC().Format("2006-01-02"))
 }
 
 // parseDay parses a date or timestamp as its UTC calendar day number.

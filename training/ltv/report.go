@@ -84,6 +84,14 @@ func (r *Result) frequencyPlot() (template.HTML, error) {
 	return svg(p, 16*vg.Centimeter, 10*vg.Centimeter)
 }
 
+// trackingEnd is the last day of the tracking plot: the holdout end, but never after both
+// the calibration end and the data's last purchase. Past them the actual curve is flat, and
+// E[X(t)] over lags of centuries cost minutes (a holdout end far past the data is only
+// warned about; a calibration end far past it is refused by checkDates).
+func trackingEnd(s *Summaries, calEnd, holdEnd int64) int64 {
+	return min(max(holdEnd, calEnd), max(calEnd, s.LastDay))
+}
+
 // trackingPlot draws cumulative repeat purchases, actual against the model's expectation
 // Σ_cohorts n_d · E[X((t − d)/period)] over cohorts d of first-purchase day (Fader, Hardie &
 // Lee 2005, figure 2).
@@ -94,7 +102,7 @@ func (r *Result) trackingPlot(calEnd, holdEnd int64) (template.HTML, error) {
 		cohort[f]++
 	}
 	start := slices.Min(s.First)
-	end := max(holdEnd, calEnd)
+	end := trackingEnd(s, calEnd, holdEnd)
 	step := int64(math.Max(1, math.Round(s.Period.Days())))
 	for (end-start)/step > 150 {
 		step *= 2

@@ -26,6 +26,10 @@ type Summaries struct {
 	// AfterCalibrationOnly counts customers whose first purchase is after the calibration
 	// end: they are not summarised (the model conditions on a first purchase).
 	AfterCalibrationOnly int
+
+	// FirstDay and LastDay are the earliest and latest purchase days of the whole data
+	// (every customer, calibration and after), for checking the dates against the data.
+	FirstDay, LastDay int64
 }
 
 // Summarize computes the per-customer summary with the conventions of the lifetimes
@@ -53,6 +57,9 @@ func Summarize(tx *Transactions, calEnd, holdEnd int64, period btyd.Period) *Sum
 		pos[c]++
 	}
 	s := &Summaries{Period: period}
+	if len(tx.Day) > 0 {
+		s.FirstDay, s.LastDay = slices.Min(tx.Day), slices.Max(tx.Day)
+	}
 	withHold := holdEnd > calEnd
 	pd := period.Days()
 	type dayAmt struct {

@@ -217,7 +217,7 @@ func HistoryDefaults(o Options) Options {
 // snapshot builds the feature table at fopts.AsOf and turns it into a labelled dataset
 // with the feature columns (and, when schema is set, checks they are the same).
 func (j HistoryJob) snapshot(ctx context.Context, fopts features.Options, label string, schema []string) (*Dataset, features.Options, error) {
-	t, _, err := features.Build(ctx, j.Dir, fopts)
+	t, rep, err := features.Build(ctx, j.Dir, fopts)
 	if err != nil {
 		if isHistoryInputError(err) {
 			err = fmt.Errorf("%w: %w", ErrHistory, err)
@@ -225,6 +225,9 @@ func (j HistoryJob) snapshot(ctx context.Context, fopts features.Options, label 
 		return nil, fopts, fmt.Errorf("features as of %s: %w", fopts.AsOf.Format(time.DateOnly), err)
 	}
 	defer t.Release()
+	if w := rep.AsOfOutside(fopts.AsOf); w != "" && j.Train.Log != nil {
+		j.Train.Log.Warn(w)
+	}
 	f := &frame.Frame{}
 	excluded := make(map[string]bool, len(j.Exclude))
 	for _, e := range j.Exclude {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/serving"
+	"github.com/propensity-dev/propensity/serving/internal/arrowipc"
 )
 
 // Media types of POST /v1/score/batch.
@@ -104,7 +105,7 @@ func (a *API) scoreBatch(c *gin.Context) {
 	now := a.opts.Now()
 	var profiles []features.Profile
 	if mediaType(c.GetHeader("Content-Type")) == MediaArrowStream {
-		profiles, err = decodeArrow(c.Request.Body, now, a.opts.MaxBatchRows, a.opts.MaxBatchBodyBytes)
+		profiles, err = decodeArrow(ctx, c.Request.Body, now, a.opts.MaxBatchRows, a.opts.MaxBatchBodyBytes)
 	} else {
 		profiles, err = decodeBatch(c.Request.Body, now, a.opts.MaxBatchRows)
 	}
@@ -177,9 +178,11 @@ func (a *cappedAllocator) Free(b []byte) {
 
 // decodeArrow reads an Arrow IPC stream laid out as ArrowInputSchema, turning each row into
 // a CONTRACT §2 JSON document decoded by the same strict decoder as POST /v1/score.
-// Allocation is capped at 4× maxBytes, and a panic of the Arrow reader on a malformed stream
-// is turned into bad_data.
-func decodeArrow(r io.Reader, now time.Time, maxRows int, maxBytes int64) (out []features.Profile, err error) {
+// The stream's framing and schema are checked before arrow-go reads it (arrowipc.Check),
+// allocation is capped at 4× maxBytes, and a panic of the Arrow reader on a malformed stream
+// is turned into bad_data. The batch is all or nothing: one bad row refuses it, naming the
+// row and column. ctx is looked at before each record batch.
+func decodeArrow(ctx context.Context, r io.Reader, now time.Time, maxRows int, maxBytes int64) (out []features.Profile, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			if e, ok := p.(error); ok && errors.Is(e, errArrowMemory) {
@@ -193,7 +196,10 @@ func decodeArrow(r io.Reader, now time.Time, maxRows int, maxBytes int64) (out [
 	if err != nil {
 		return nil, inputError("arrow stream: ", err)
 	}
-	if err := checkArrowFraming(body); err != nil {
+	if err := arrowipc.Check(ctx, body); err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
 		return nil, badData("arrow stream: " + err.Error())
 	}
 	rd, err := ipc.NewReader(bytes.NewReader(body), ipc.WithAllocator(&cappedAllocator{Allocator: memory.NewGoAllocator(), left: 4 * maxBytes}),
@@ -205,6 +211,9 @@ func decodeArrow(r io.Reader, now time.Time, maxRows int, maxBytes int64) (out [
 	schema := rd.Schema()
 	cols := map[string]int{}
 	for i, f := range schema.Fields() {
+		if _, dup := cols[f.Name]; dup {
+			return nil, badData(fmt.Sprintf("arrow stream: column %q appears more than once", f.Name))
+		}
 		switch f.Name {
 		case "contact_id", "attributes", "events", "transactions":
 			if f.Type.ID() != arrow.STRING {
@@ -222,12 +231,20 @@ func decodeArrow(r io.Reader, now time.Time, maxRows int, maxBytes int64) (out [
 	if _, ok := cols["contact_id"]; !ok {
 		return nil, badData(`arrow stream: missing column "contact_id"`)
 	}
+	id := cols["contact_id"]
 	var doc bytes.Buffer
 	for rd.Next() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		rec := rd.RecordBatch()
+		ids := rec.Column(id).(*array.String)
 		for i := range int(rec.NumRows()) {
 			if len(out) >= maxRows {
 				return nil, badData(fmt.Sprintf("batch has more than %d profiles", maxRows))
+			}
+			if ids.IsNull(i) || ids.Value(i) == "" {
+				return nil, badData(fmt.Sprintf(`profile %d: column "contact_id" is null or empty; every row needs a contact id`, len(out)))
 			}
 			m := map[string]any{}
 			for name, c := range cols {

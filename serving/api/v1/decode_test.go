@@ -2,14 +2,17 @@ package v1
 
 import (
 	"bytes"
-
+	"context"
 	"errors"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/propensity-dev/propensity/serving/internal/arrowipc/arrowipctest"
 )
 
 var fuzzNow = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
@@ -69,10 +72,13 @@ func FuzzDecodeBatch(f *testing.F) {
 // FuzzDecodeArrow feeds arbitrary bytes to the Arrow batch decoder.
 func FuzzDecodeArrow(f *testing.F) {
 	f.Add(validArrowStream(f))
+	for _, s := range arrowAttackSeeds() {
+		f.Add(s)
+	}
 	f.Add([]byte("ARROW1"))
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x10, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, body []byte) {
-		_, err := decodeArrow(bytes.NewReader(body), fuzzNow, 50, 1<<20)
+		_, err := decodeArrow(context.Background(), bytes.NewReader(body), fuzzNow, 50, 1<<20)
 		if err != nil {
 			var ae *apiError
 			if !errors.As(err, &ae) || ae.typ != ErrBadData {
@@ -105,4 +111,16 @@ func validArrowStream(f *testing.F) []byte {
 		f.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// arrowAttackSeeds are the shared-table schemas of issue 17 (defects 1 and 2) and smaller
+// relatives, as whole streams.
+func arrowAttackSeeds() [][]byte {
+	return [][]byte{
+		arrowipctest.SharedSchemaStream(8, 9, arrowipctest.ArrowTypeUtf8),
+		arrowipctest.SharedSchemaStream(40, 8, arrowipctest.ArrowTypeInvalid),
+		arrowipctest.SharedSchemaStream(3, 3, arrowipctest.ArrowTypeUtf8),
+		arrowipctest.SharedSchemaStream(1, 40, arrowipctest.ArrowTypeUtf8),
+		arrowipctest.SharedMetadataStream(1000, 2<<10),
+	}
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/serving"
 )
@@ -89,6 +91,10 @@ func writeErr(c *gin.Context, err error) {
 		WriteError(c, ErrUnavailable, "request canceled")
 	case errors.Is(err, serving.ErrNotReady):
 		WriteError(c, ErrUnavailable, "models not loaded yet")
+	case errors.Is(err, features.ErrBadProfile):
+		// A profile value outside what features accepts (a time out of range, a
+		// non-finite number, text that is not UTF-8), with the field named.
+		WriteError(c, ErrBadData, strings.TrimPrefix(err.Error(), "features: "))
 	case errors.Is(err, serving.ErrUnknownScorecard):
 		WriteError(c, ErrBadData, "scorecard: "+err.Error())
 	case errors.Is(err, scorecard.ErrType):

@@ -59,6 +59,9 @@ func fastProfile(body []byte, now time.Time) (features.Profile, deferral) {
 	if d.why != accepted {
 		return features.Profile{}, d.why
 	}
+	if features.CheckProfile(&p, features.ContactColumns{}) != nil {
+		return features.Profile{}, deferInvalid // a value out of range: the strict decoder names it
+	}
 	return p, accepted
 }
 
