@@ -23,7 +23,6 @@ const (
 	KindIdentities   = "identities"
 )
 
-
 // ErrBadRecord: a record that is refused. Errors of refused records wrap it.
 var ErrBadRecord = errors.New("live: bad record")
 
