@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/training/evaluate"
 )
 
@@ -34,6 +35,10 @@ func runEvaluate(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	if err := requireFlags("data", *dir, "as-of", *asOfFlag, "horizon", *horizonFlag, "scorecard", *scorecardPath, "out", *out); err != nil {
+		return err
+	}
+	if err := refuseClobber("--out", *out, historyInput("--data", *dir, features.Mapping{}),
+		inputPath("--scorecard", *scorecardPath), inputPath("--models", *models)); err != nil {
 		return err
 	}
 	asOf, err := parseDate("as-of", *asOfFlag)

@@ -35,6 +35,9 @@ func runLTV(ctx context.Context, env *cliEnv, args []string) error {
 	if err := requireFlags("transactions", *path, "calibration-end", *calEnd); err != nil {
 		return err
 	}
+	if err := refuseClobber("--out", *out, inputPath("--transactions", *path)); err != nil {
+		return err
+	}
 	opts := ltv.Options{
 		Transactions:   *path,
 		Columns:        ltv.Columns{Customer: *customer, Time: *timeCol, Amount: *amount},

@@ -66,6 +66,10 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	if (*data == "") == (*table == "") {
 		return usagef("give exactly one of --data DIR (with --as-of) or --table FILE")
 	}
+	if err := refuseClobber("--out", *out, historyInput("--data", *data, features.Mapping{}),
+		inputPath("--table", *table), inputPath("--segments", *segFile)); err != nil {
+		return err
+	}
 	ps := persona.Settings{KMin: *kMin, KMax: *kMax, KMeans: kmeans.Settings{Restarts: *restarts, BatchSize: *batch}}
 	ps.Transform.Impute = *impute
 	switch *kFlag {

@@ -47,6 +47,12 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 	case *profile == "" && *dir == "":
 		return usagef("missing --profile FILE.json (one contact) or --data DIR (a whole history)")
 	}
+	if *dir != "" {
+		if err := refuseClobber("--out", *out, historyInput("--data", *dir, features.Mapping{}),
+			inputPath("--scorecard", *scorecardPath), inputPath("--models", *models)); err != nil {
+			return err
+		}
+	}
 	var asOf time.Time
 	if *asOfFlag != "" {
 		t, err := parseDate("as-of", *asOfFlag)

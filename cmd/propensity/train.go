@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"strings"
 
+	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/encode"
 	"github.com/propensity-dev/propensity/training/tabular"
@@ -60,6 +62,18 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 		if mode != "" {
 			*kind = mode
 		}
+	}
+	// The artifact and its report go to OUT/<kind>/ (OUT/<mode>/ from a history), which the
+	// job replaces; the rest of the models directory is left alone.
+	outDir, target := "", *kind
+	if mode != "" {
+		target = mode
+	}
+	if *out != "" {
+		outDir = filepath.Join(*out, target)
+	}
+	if err := refuseClobber("--out", outDir, inputPath("--table", *table), historyInput("--data", *data, features.Mapping{})); err != nil {
+		return err
 	}
 	topts := tabular.Options{Model: *model, Kind: *kind, Folds: *cv, Seed: *seed, MinPositives: *minPos, Tune: *tune,
 		Encode: encode.Options{}, Log: env.log}
