@@ -1,0 +1,23 @@
+//go:build !unix
+
+package atomicfile
+
+import (
+	"os"
+	"time"
+)
+
+// renameWhileOpen: elsewhere (Windows) an open file cannot be renamed.
+const renameWhileOpen = false
+
+func createLocked(dir, prefix string) (*os.File, error) {
+	return os.CreateTemp(dir, prefix+"*")
+}
+
+// removeIfStale removes the temporary file at path once it has not been written for a day:
+// without locks, age is the only sign that its writer is gone.
+func removeIfStale(path string) {
+	if fi, err := os.Lstat(path); err == nil && time.Since(fi.ModTime()) > staleAge {
+		os.Remove(path)
+	}
+}
