@@ -37,7 +37,7 @@ func runEvaluate(ctx context.Context, env *cliEnv, args []string) error {
 	if err := requireFlags("data", *dir, "as-of", *asOfFlag, "horizon", *horizonFlag, "scorecard", *scorecardPath, "out", *out); err != nil {
 		return err
 	}
-	if err := refuseClobber("--out", *out, historyInput("--data", *dir, features.Mapping{}),
+	if err := checkOutput(dirOutput, "--out", *out, historyInput("--data", *dir, features.Mapping{}),
 		inputPath("--scorecard", *scorecardPath), inputPath("--models", *models)); err != nil {
 		return err
 	}

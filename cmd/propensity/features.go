@@ -59,7 +59,7 @@ func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 	if *amount != "" {
 		opts.Mapping.Transactions.Amount = *amount
 	}
-	if err := refuseClobber("--out", *out, historyInput("--data", *data, opts.Mapping), inputPath("--config", *config)); err != nil {
+	if err := checkOutput(fileOutput, "--out", *out, historyInput("--data", *data, opts.Mapping), inputPath("--config", *config)); err != nil {
 		return err
 	}
 	began := time.Now()

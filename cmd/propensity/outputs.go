@@ -1,16 +1,63 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/internal/clobber"
 )
 
-// refuseClobber is called by every command that writes, before it reads anything: an output
-// (file or directory) that is one of the inputs, lies inside a path the command reads, or
-// contains one, is bad usage (exit 2), naming both paths. An empty outPath checks nothing.
-func refuseClobber(outFlag, outPath string, inputs ...clobber.Path) error {
-	if err := clobber.Check([]clobber.Path{{Flag: outFlag, Path: outPath}}, inputs); err != nil {
+// outputKind says whether a command writes a file or a directory (created if missing).
+type outputKind int
+
+const (
+	fileOutput outputKind = iota
+	dirOutput
+)
+
+// checkOutput is called by every command that writes, before it reads anything, so that a
+// mistaken output path is bad usage (exit 2) at once rather than a failure after the work:
+//   - the output (file or directory) must not be one of the inputs, lie inside a path the
+//     command reads, or contain one (the message names both paths);
+//   - a file output needs an existing directory to go in, and must not be a directory; a
+//     directory output must not be a file, nor lie under one.
+//
+// An empty path checks nothing.
+func checkOutput(kind outputKind, flag, path string, inputs ...clobber.Path) error {
+	if path == "" {
+		return nil
+	}
+	if err := clobber.Check([]clobber.Path{{Flag: flag, Path: path}}, inputs); err != nil {
 		return badInput(err)
+	}
+	st, err := os.Stat(path)
+	switch {
+	case err == nil && kind == fileOutput && st.IsDir():
+		return usagef("%s %s is a directory; want a file path", flag, path)
+	case err == nil && kind == dirOutput && !st.IsDir():
+		return usagef("%s %s is a file; want a directory", flag, path)
+	case err == nil:
+		return nil
+	}
+	parent := filepath.Dir(path)
+	if kind == dirOutput {
+		// The directory is created with its missing parents: the nearest existing one must
+		// be a directory.
+		for {
+			if _, err := os.Stat(parent); err == nil || filepath.Dir(parent) == parent {
+				break
+			}
+			parent = filepath.Dir(parent)
+		}
+	}
+	if st, err := os.Stat(parent); err != nil || !st.IsDir() {
+		reason := "is not a directory"
+		if err != nil {
+			reason = fmt.Sprint(err)
+		}
+		return usagef("%s %s: cannot be created: %s %s", flag, path, parent, reason)
 	}
 	return nil
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -72,8 +72,16 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	if *out != "" {
 		outDir = filepath.Join(*out, target)
 	}
-	if err := refuseClobber("--out", outDir, inputPath("--table", *table), historyInput("--data", *data, features.Mapping{})); err != nil {
+	if err := checkOutput(dirOutput, "--out", outDir, inputPath("--table", *table), historyInput("--data", *data, features.Mapping{})); err != nil {
 		return err
+	}
+	for _, in := range []struct{ flag, path string }{{"table", *table}, {"data", *data}} {
+		if in.path == "" {
+			continue
+		}
+		if _, err := os.Stat(in.path); err != nil {
+			return usagef("--%s: %v", in.flag, err)
+		}
 	}
 	topts := tabular.Options{Model: *model, Kind: *kind, Folds: *cv, Seed: *seed, MinPositives: *minPos, Tune: *tune,
 		Encode: encode.Options{}, Log: env.log}
@@ -139,7 +147,9 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
-// trainError marks errors caused by the user's data or flags as bad input (exit 2).
+// trainError marks errors caused by the user's data or flags as bad input (exit 2). The
+// inputs' existence is checked before the job, so a missing path later on (the output
+// directory removed while running) is a failure while running.
 func trainError(err error) error {
 	var re *tabular.ReadError
 	var se *tabular.SchemaError
@@ -147,8 +157,7 @@ func trainError(err error) error {
 	case errors.As(err, &re), errors.As(err, &se),
 		errors.Is(err, tabular.ErrLabel), errors.Is(err, tabular.ErrColumn),
 		errors.Is(err, tabular.ErrInsufficient), errors.Is(err, tabular.ErrOptions),
-		errors.Is(err, tabular.ErrHistory), errors.Is(err, encode.ErrNoFeatures), errors.Is(err, encode.ErrRange),
-		errors.Is(err, fs.ErrNotExist):
+		errors.Is(err, tabular.ErrHistory), errors.Is(err, encode.ErrNoFeatures), errors.Is(err, encode.ErrRange):
 		return badInput(err)
 	}
 	return err
