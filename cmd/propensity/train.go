@@ -75,6 +75,11 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	if err := checkOutput(dirOutput, "--out", outDir, inputPath("--table", *table), historyInput("--data", *data, features.Mapping{})); err != nil {
 		return err
 	}
+	topts := tabular.Options{Model: *model, Kind: *kind, Folds: *cv, Seed: *seed, MinPositives: *minPos, Tune: *tune,
+		Encode: encode.Options{}, Log: env.log}
+	if err := topts.EnsureDefaults().Validate(); err != nil {
+		return badInput(err)
+	}
 	for _, in := range []struct{ flag, path string }{{"table", *table}, {"data", *data}} {
 		if in.path == "" {
 			continue
@@ -82,11 +87,6 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 		if _, err := os.Stat(in.path); err != nil {
 			return usagef("--%s: %v", in.flag, err)
 		}
-	}
-	topts := tabular.Options{Model: *model, Kind: *kind, Folds: *cv, Seed: *seed, MinPositives: *minPos, Tune: *tune,
-		Encode: encode.Options{}, Log: env.log}
-	if err := topts.EnsureDefaults().Validate(); err != nil {
-		return badInput(err)
 	}
 
 	var sum tabular.Summary
