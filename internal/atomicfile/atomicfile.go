@@ -6,7 +6,7 @@
 // power loss) leaves it behind; the next write of the same NAME removes such leftovers. A
 // writer holds an exclusive lock (flock) on its temporary file until it is renamed into
 // place, and the kernel drops that lock when the process dies, so a leftover is told from a
-// write in progress by whether its lock can be taken. Where locks are not available (not a
+// write in progress by whether its lock can be taken. Where flock is not available (not a
 // Unix system), a leftover is removed once it is a day old.
 package atomicfile
 

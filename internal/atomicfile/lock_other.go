@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
 
 package atomicfile
 
@@ -7,8 +7,11 @@ import (
 	"time"
 )
 
-// renameWhileOpen: elsewhere (Windows) an open file cannot be renamed.
+// renameWhileOpen: on Windows an open file cannot be renamed.
 const renameWhileOpen = false
+
+// lockedTemps: without flock, only a leftover's age (staleAge) shows its writer is gone.
+const lockedTemps = false
 
 func createLocked(dir, prefix string) (*os.File, error) {
 	return os.CreateTemp(dir, prefix+"*")

@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
 
 package atomicfile
 
@@ -9,6 +9,9 @@ import (
 
 // renameWhileOpen: on Unix an open file can be renamed, so the lock is kept until then.
 const renameWhileOpen = true
+
+// lockedTemps: leftovers are told from live writes by their lock, whatever their age.
+const lockedTemps = true
 
 // createLocked creates a new temporary file in dir and takes an exclusive lock on it. A
 // cleaner may, in the instant between the two, take the unlocked new file for a leftover
