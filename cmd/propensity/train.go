@@ -63,8 +63,9 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 			*kind = mode
 		}
 	}
-	// The artifact and its report go to OUT/<kind>/ (OUT/<mode>/ from a history), which the
-	// job replaces; the rest of the models directory is left alone.
+	// The artifact and its report go to OUT/<kind>/ (OUT/<mode>/ from a history); nothing
+	// else in the models directory is written, so only that directory must stay clear of
+	// the inputs.
 	outDir, target := "", *kind
 	if mode != "" {
 		target = mode
