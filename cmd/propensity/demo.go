@@ -40,9 +40,6 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	if n, err := strconv.Atoi(*contacts); err != nil || n < 500 {
 		return usagef("--contacts: %q is not a whole number of at least 500 (the models need enough converters)", *contacts)
 	}
-	if err := checkOutput(dirOutput, "--out", *out); err != nil {
-		return err
-	}
 	asOf := synth.DefaultAsOf()
 	const horizon = 90 * 24 * time.Hour
 	T := asOf.Format(time.DateOnly)

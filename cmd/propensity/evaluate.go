@@ -37,10 +37,6 @@ func runEvaluate(ctx context.Context, env *cliEnv, args []string) error {
 	if err := requireFlags("data", *dir, "as-of", *asOfFlag, "horizon", *horizonFlag, "scorecard", *scorecardPath, "out", *out); err != nil {
 		return err
 	}
-	if err := checkOutput(dirOutput, "--out", *out, historyInput("--data", *dir, features.Mapping{}),
-		inputPath("--scorecard", *scorecardPath), inputPath("--models", *models)); err != nil {
-		return err
-	}
 	asOf, err := parseDate("as-of", *asOfFlag)
 	if err != nil {
 		return err
@@ -61,6 +57,10 @@ func runEvaluate(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if !(*mqlRate >= 0 && *mqlRate < 1) {
 		return usagef("--mql-rate must be in [0, 1), got %v", *mqlRate)
+	}
+	if err := checkOutput(dirOutput, "--out", *out, historyInput("--data", *dir, features.Mapping{}),
+		inputPath("--scorecard", *scorecardPath), inputPath("--models", *models)); err != nil {
+		return err
 	}
 	res, err := evaluate.Run(ctx, evaluate.Options{Dir: *dir, AsOf: asOf, Horizon: horizon, Scorecard: set,
 		Models: *models, Seed: *seed, MaxRules: *maxRules, MQLRate: *mqlRate, Log: env.log})

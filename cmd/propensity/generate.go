@@ -28,9 +28,6 @@ func runGenerate(ctx context.Context, env *cliEnv, args []string) error {
 	if err := requireFlags("out", *out); err != nil {
 		return err
 	}
-	if err := checkOutput(dirOutput, "--out", *out); err != nil {
-		return err
-	}
 	opts, err := synthOptions(*contacts, *seed, *asOf, *horizon, *personas)
 	if err != nil {
 		return err

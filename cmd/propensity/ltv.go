@@ -38,9 +38,6 @@ func runLTV(ctx context.Context, env *cliEnv, args []string) error {
 	if err := checkOutput(dirOutput, "--out", *out, inputPath("--transactions", *path)); err != nil {
 		return err
 	}
-	if _, err := os.Stat(*path); err != nil {
-		return usagef("--transactions: %v", err)
-	}
 	opts := ltv.Options{
 		Transactions:   *path,
 		Columns:        ltv.Columns{Customer: *customer, Time: *timeCol, Amount: *amount},
@@ -69,6 +66,9 @@ func runLTV(ctx context.Context, env *cliEnv, args []string) error {
 	opts.HorizonDays = h.Hours() / 24
 	if err := opts.Validate(); err != nil {
 		return badInput(err)
+	}
+	if _, err := os.Stat(*path); err != nil {
+		return usagef("--transactions: %v", err)
 	}
 	res, err := ltv.Run(ctx, opts)
 	if err != nil {

@@ -63,7 +63,11 @@ func TestDefect6OutOverlapsInput(t *testing.T) {
 	os.WriteFile(segs, []byte("hot: n_events_90d > 3\n"), 0o644)
 	cards := filepath.Join(root, "cards")
 	os.MkdirAll(cards, 0o755)
-	os.WriteFile(filepath.Join(cards, "a.yaml"), []byte("name: a\n"), 0o644)
+	dealership, err := os.ReadFile(filepath.Join("..", "..", "data", "scorecards", "dealership.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(cards, "a.yaml"), dealership, 0o644)
 	link := filepath.Join(root, "link")
 	if err := os.Symlink(hist, link); err != nil {
 		t.Fatal(err)
