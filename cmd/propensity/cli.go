@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -73,8 +74,11 @@ func exitCode(env *cliEnv, name string, err error) int {
 	}
 	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
 	fmt.Fprintf(env.stderr, "propensity %s: %s\n", name, msg)
+	// The rule (docs/operations.md, "Exit codes"): 2 for anything wrong with what the user
+	// gave (flags, files, data, configs, artifacts), 1 for a failure while running. An
+	// interrupted run is a failure whatever the library wrapped the cancellation in.
 	var u *usageError
-	if errors.As(err, &u) {
+	if errors.As(err, &u) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		return exitUsage
 	}
 	return exitFailure

@@ -47,6 +47,12 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 	case *profile == "" && *dir == "":
 		return usagef("missing --profile FILE.json (one contact) or --data DIR (a whole history)")
 	}
+	if *dir != "" {
+		if err := checkOutput(fileOutput, "--out", *out, historyInput("--data", *dir, features.Mapping{}),
+			inputPath("--scorecard", *scorecardPath), inputPath("--models", *models)); err != nil {
+			return err
+		}
+	}
 	var asOf time.Time
 	if *asOfFlag != "" {
 		t, err := parseDate("as-of", *asOfFlag)
@@ -353,13 +359,7 @@ func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set
 		return pw.Close()
 	})
 	if err != nil {
-		for _, bad := range []error{features.ErrEmptyDir, features.ErrMissingColumn, features.ErrColumnType,
-			features.ErrUnreadable, features.ErrBadMapping} {
-			if errors.Is(err, bad) {
-				return badInput(err)
-			}
-		}
-		return err
+		return featuresError(err)
 	}
 	missing := slices.Sorted(maps.Keys(unseen))
 	if len(missing) > 0 {

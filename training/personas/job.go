@@ -21,6 +21,9 @@ import (
 // ErrColumn is wrapped by errors about a named column that is not in the table.
 var ErrColumn = errors.New("personas: no such column")
 
+// ErrNoRows is returned for a table with no rows (a history with no contacts).
+var ErrNoRows = errors.New("personas: the table has no rows")
+
 // Options configure Run. The zero value clusters every column but a detected identifier,
 // choosing k by silhouette in [2, 10].
 type Options struct {
@@ -92,7 +95,7 @@ func Run(ctx context.Context, f *frame.Frame, opts Options) (*Output, error) {
 		return nil, err
 	}
 	if f.Rows() == 0 {
-		return nil, fmt.Errorf("personas: the table has no rows")
+		return nil, ErrNoRows
 	}
 	idCol := opts.ID
 	if idCol != "" && f.Index(idCol) < 0 {
