@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/propensity-dev/propensity/models/frame"
 )
 
 // Errors of the condition language.
@@ -362,33 +364,10 @@ func isMissing(v any) bool {
 	return false
 }
 
-// asNumber converts numeric Go values (and numeric strings) to float64.
+// asNumber converts numeric Go values (frame.Number), json.Number and numeric strings to
+// float64.
 func asNumber(v any) (float64, bool) {
 	switch x := v.(type) {
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case int16:
-		return float64(x), true
-	case int8:
-		return float64(x), true
-	case uint:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	case uint32:
-		return float64(x), true
-	case uint16:
-		return float64(x), true
-	case uint8:
-		return float64(x), true
 	case json.Number:
 		f, err := x.Float64()
 		return f, err == nil && finite(f)
@@ -398,7 +377,7 @@ func asNumber(v any) (float64, bool) {
 		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
 		return f, err == nil && finite(f)
 	}
-	return 0, false
+	return frame.Number(v)
 }
 
 func finite(f float64) bool { return !math.IsInf(f, 0) && !math.IsNaN(f) }
