@@ -12,7 +12,6 @@ import (
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/models/artifact"
-	"github.com/propensity-dev/propensity/models/frame"
 	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/training/tabular"
 )
@@ -459,25 +458,17 @@ func dataset(t *features.Table, inputs []string) (*labelled, error) {
 	for _, n := range inputs {
 		want[n] = true
 	}
-	f := &frame.Frame{}
-	for _, c := range t.Schema().Columns {
-		if inputs == nil && (!c.IsFeature() || leaky[c.Name]) || inputs != nil && !want[c.Name] {
-			continue
+	f, err := tabular.FeatureFrame(t, func(c features.Column) bool {
+		if inputs == nil {
+			return c.IsFeature() && !leaky[c.Name]
 		}
-		delete(want, c.Name)
-		if c.Kind == features.KindCategorical {
-			v, err := t.Strings(c.Name)
-			if err != nil {
-				return nil, err
-			}
-			f.AddCategorical(c.Name, v)
-			continue
-		}
-		v, err := t.Float64s(c.Name)
-		if err != nil {
-			return nil, err
-		}
-		f.AddNumeric(c.Name, v)
+		return want[c.Name]
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range f.Names() {
+		delete(want, n)
 	}
 	if len(want) > 0 {
 		miss := sortedKeys(want)

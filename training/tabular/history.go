@@ -9,7 +9,6 @@ import (
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/models/artifact"
-	"github.com/propensity-dev/propensity/models/frame"
 )
 
 // ErrHistory is wrapped around errors caused by the history directory (missing files or
@@ -228,7 +227,6 @@ func (j HistoryJob) snapshot(ctx context.Context, fopts features.Options, label 
 	if w := rep.AsOfOutside(fopts.AsOf); w != "" && j.Train.Log != nil {
 		j.Train.Log.Warn(w)
 	}
-	f := &frame.Frame{}
 	excluded := make(map[string]bool, len(j.Exclude))
 	for _, e := range j.Exclude {
 		excluded[e] = true
@@ -237,23 +235,9 @@ func (j HistoryJob) snapshot(ctx context.Context, fopts features.Options, label 
 		excluded[StageColumn] = true
 		excluded[DaysInStageColumn] = true
 	}
-	for _, c := range t.Schema().Columns {
-		if !c.IsFeature() || excluded[c.Name] {
-			continue
-		}
-		if c.Kind == features.KindCategorical {
-			v, err := t.Strings(c.Name)
-			if err != nil {
-				return nil, fopts, err
-			}
-			f.AddCategorical(c.Name, v)
-			continue
-		}
-		v, err := t.Float64s(c.Name)
-		if err != nil {
-			return nil, fopts, err
-		}
-		f.AddNumeric(c.Name, v)
+	f, err := FeatureFrame(t, func(c features.Column) bool { return c.IsFeature() && !excluded[c.Name] })
+	if err != nil {
+		return nil, fopts, err
 	}
 	y, err := t.Float64s(label)
 	if err != nil {
