@@ -227,7 +227,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			newCards[i] = sg.cfg
 		}
 	}
-	yaml := MarshalScorecards(newCards, []string{
+	yaml := scorecard.MarshalConfigs(newCards, []string{
 		fmt.Sprintf("Suggested by propensity evaluate: fitted on prospects as of %s (conversions in [%s, %s)).",
 			train.Format(time.DateOnly), train.Format(time.DateOnly), o.AsOf.Format(time.DateOnly)),
 		fmt.Sprintf("Points: %.1f points double the odds; a person with none of these scores 0 (log-odds %.2f), the MQL threshold %d is log-odds %.2f.",
