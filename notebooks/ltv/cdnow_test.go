@@ -25,7 +25,7 @@ const cdnow = "../../../shared/datasets/cdnow/transactions_sample.parquet"
 
 // fitCDNOW runs `propensity ltv` on the CDNOW sample: weekly periods, calibration up to
 // 1997-09-30 inclusive, holdout to 1998-06-30, outputs (report.html, customers.csv, the
-// model artifact) in notebooks/figures/ltv/cdnow.
+// model artifact) in notebooks/figures/ltv/cdnow when PROPENSITY_FIGURES=1 keeps them.
 func fitCDNOW(t *testing.T) *ltv.Result {
 	t.Helper()
 	if _, err := os.Stat(cdnow); errors.Is(err, fs.ErrNotExist) {
