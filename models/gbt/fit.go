@@ -15,9 +15,9 @@ import (
 type gh struct{ g, h float64 }
 
 // Below these sizes a job runs on one goroutine. Spawning costs microseconds, but that is not
-// the main reason: split over two cores, the work of a tree on 10,000 rows took 40% more CPU
-// time (its histograms, gradients and row lists move between the cores' caches), and a fit of
-// Online Shoppers was slower with two threads than with one, even on an idle machine.
+// the main reason: split over two cores, a small job's histograms, gradients and row lists
+// move between the cores' caches, which costs more than the second core saves
+// (docs/performance.md).
 const (
 	parallelCells = 1 << 18 // rows × features of a histogram
 	parallelRows  = 1 << 16 // rows of a partition or a gradient pass
@@ -333,8 +333,8 @@ func (t *trainer) putHist(h []gh) {
 // of active features.
 func (t *trainer) histsAndSplits(rows []int32, og []gh, identity bool, a, b *task) {
 	// In parallel, a task is hist over a run of features. Each task reads all the gradient
-	// pairs, so there is one per thread (two per thread, which would balance a thread slowed
-	// by other work, were 3–7% slower in three alternating runs of 100 trees on 1,000,000 × 40).
+	// pairs, so there is one per thread: more tasks would balance a thread slowed by other
+	// work, but every extra task reads all the pairs again (docs/performance.md).
 	na := len(t.active)
 	parallel := len(rows)*na >= t.minCells && t.o.Threads > 1
 	nt, per := 1, na

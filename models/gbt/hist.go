@@ -8,15 +8,15 @@ package gbt
 //
 // The rows are taken in blocks of histBlockRows, and each block in passes over a few columns
 // at once (histWidth). Blocks keep a block's gradient pairs in the cache while every column
-// is summed over them (100 trees on 1,000,000 × 40, before the assembly kernels: 6.4–6.5 s
-// against 6.7–7.5 s streaming every pair from memory once per pass). Several columns per pass keep several chains of additions in flight:
+// is summed over them, where streaming every pair from memory once per pass would wait on
+// memory. Several columns per pass keep several chains of additions in flight:
 // consecutive rows often fall in the same bin (most rows of a one-hot column do), and then an
 // addition waits for the previous one's store. (A row-wise pass over all features, as
-// XGBoost's, was twice as slow on Online Shoppers, whose 17 histograms do not fit L1.) Each
+// XGBoost's, needs every feature's histogram at once, more than L1 holds on wide tables.) Each
 // bin sums its rows in row order, so the result does not depend on the blocks, on how
 // features are grouped or on how they are shared among goroutines. The pairs are gathered in
 // row order beforehand because a pass over scattered rows of a large table would otherwise
-// fetch their pairs from all over memory.
+// fetch their pairs from all over memory. docs/performance.md has the measurements.
 func (t *trainer) hist(fs []int, rows []int32, og []gh, dst []gh) {
 	for _, f := range fs {
 		clear(dst[256*f : 256*f+t.nb[f]+1])
@@ -68,15 +68,15 @@ func histGo(k int, hs *[8]*[256]gh, cs *[8][]uint8, rows []int32, og []gh) {
 	}
 }
 
-// histBlockRows is the number of rows hist sums at a time: their gradient pairs take 128 KiB.
-// (100 trees on 1,000,000 × 40: 8,192 took 4.5–4.6 s, 4,096 6.2–7.1 s, 16,384 4.4–5.7 s.)
+// histBlockRows is the number of rows hist sums at a time: their gradient pairs take 128 KiB,
+// which stay in cache while the block's columns are summed. Halving it was clearly slower and
+// doubling it no faster (docs/performance.md).
 const histBlockRows = 8192
 
 // histWidth is the number of columns hist takes per pass over a node of rows rows. Wide
-// passes pay where chains of equal bins are common, on small nodes (5-fold CV on Telco churn
-// one-hot: 0.61 s with 8 columns a pass, 0.76–0.79 s with 4); on large nodes of numeric
-// columns 4 do better than 8, which in the assembly kernel keeps its column pointers in memory
-// (100 trees on 1,000,000 × 40: 5.5–5.7 s against 6.0–6.6 s).
+// passes pay where chains of equal bins are common, on small nodes (one-hot columns); on
+// large nodes of numeric columns 4 do better than 8, which in the assembly kernel keeps its
+// column pointers in memory rather than in registers (docs/performance.md).
 func histWidth(rows int) int {
 	if rows >= 1<<15 {
 		return 4
@@ -85,8 +85,8 @@ func histWidth(rows int) int {
 }
 
 // hist8, hist4, hist2 and hist1 are hist's passes over 8, 4, 2 and 1 columns, written out,
-// over all rows in order when rows is nil (going through a list of all rows made a pass over a
-// million rows 30% slower).
+// over all rows in order when rows is nil (a list of all rows would add a load per row and
+// per column; docs/performance.md).
 func hist8(hs *[8]*[256]gh, cs *[8][]uint8, rows []int32, og []gh) {
 	h1, h2, h3, h4, h5, h6, h7, h8 := hs[0], hs[1], hs[2], hs[3], hs[4], hs[5], hs[6], hs[7]
 	c1, c2, c3, c4, c5, c6, c7, c8 := cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], cs[6], cs[7]
