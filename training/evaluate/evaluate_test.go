@@ -264,50 +264,25 @@ func TestRunErrors(t *testing.T) {
 	}
 }
 
-// panicky is a miner that panics, as golearn's trees do on some inputs.
-type panicky struct{}
-
-func (panicky) Mine([][]bool, []float64) ([]MinedRule, error) { panic("index out of range") }
-
-func TestSafeMine(t *testing.T) {
+// TestCARTErrors: input the tree cannot mine gives ErrMining and no rules.
+func TestCARTErrors(t *testing.T) {
 	x := [][]bool{{true, false, true, false}}
 	for _, tc := range []struct {
 		name string
-		m    ruleMiner
 		x    [][]bool
 		y    []float64
 	}{
-		{"panic", panicky{}, x, []float64{1, 0, 1, 0}},
-		{"empty", cart{}, nil, nil},
-		{"single class", cart{}, x, []float64{1, 1, 1, 1}},
-		{"bad label", cart{}, x, []float64{1, 2, 0, 0}},
-		{"ragged", cart{}, [][]bool{{true}}, []float64{1, 0}},
+		{"empty", nil, nil},
+		{"single class", x, []float64{1, 1, 1, 1}},
+		{"bad label", x, []float64{1, 2, 0, 0}},
+		{"ragged", [][]bool{{true}}, []float64{1, 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rules, err := safeMine(tc.m, tc.x, tc.y)
+			rules, err := cart{}.Mine(tc.x, tc.y)
 			if !errors.Is(err, ErrMining) || rules != nil {
 				t.Errorf("rules %v, err %v; want ErrMining", rules, err)
 			}
 		})
-	}
-}
-
-// TestRunMinerPanics: a miner that panics leaves the evaluation standing, with the error
-// reported.
-func TestRunMinerPanics(t *testing.T) {
-	if testing.Short() {
-		t.Skip("generates and evaluates a history")
-	}
-	dir, err := history()
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(context.Background(), Options{Dir: dir, AsOf: asOf, Horizon: 90 * day, Scorecard: dealership(t), miner: panicky{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(res.MiningError, "panic") || len(res.Mined) != 0 {
-		t.Errorf("mining error %q, %d rules", res.MiningError, len(res.Mined))
 	}
 }
 
@@ -339,7 +314,7 @@ func TestCARTFindsInteraction(t *testing.T) {
 			y[i] = 1
 		}
 	}
-	rules, err := safeMine(cart{MaxDepth: 2}, x, y)
+	rules, err := cart{MaxDepth: 2}.Mine(x, y)
 	if err != nil {
 		t.Fatal(err)
 	}

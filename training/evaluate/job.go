@@ -64,8 +64,6 @@ type Options struct {
 	Seed uint64
 	// Log receives progress; nil means none.
 	Log *slog.Logger
-
-	miner ruleMiner // tests swap the miner
 }
 
 // EnsureDefaults fills zero fields.
@@ -90,9 +88,6 @@ func (o Options) EnsureDefaults() Options {
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
-	}
-	if o.miner == nil {
-		o.miner = cart{MaxDepth: o.TreeDepth}
 	}
 	return o
 }
@@ -209,7 +204,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	hx := matrix(cands, mineHold)
 	res.Candidates = len(cands)
 
-	mined, err := safeMine(o.miner, x, ty)
+	mined, err := cart{MaxDepth: o.TreeDepth}.Mine(x, ty)
 	if err != nil {
 		o.Log.Warn("rule mining failed; no candidate rules", "err", err)
 		res.MiningError = err.Error()
