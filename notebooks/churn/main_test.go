@@ -8,8 +8,4 @@ import (
 )
 
 // TestMain removes the figures the cells wrote, unless figures.KeepEnv asks to keep them.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	figures.Remove()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(figures.Run(m)) }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"testing"
 )
 
 // KeepEnv is the environment variable that asks for the figures to be kept in
@@ -57,7 +58,15 @@ func Write(notebook, name string, svg template.HTML) (string, error) {
 }
 
 // Remove deletes this process's temporary figures; kept figures stay. Notebook packages call
-// it from TestMain after m.Run.
+// it from TestMain after m.Run (or let Run do both).
 func Remove() error {
 	return os.RemoveAll(tempRoot())
+}
+
+// Run runs a notebook package's tests and examples, then Remove, and returns the exit code:
+// func TestMain(m *testing.M) { os.Exit(figures.Run(m)) }.
+func Run(m *testing.M) int {
+	code := m.Run()
+	Remove()
+	return code
 }
