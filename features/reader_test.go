@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/propensity-dev/propensity/internal/shareddata"
 )
 
 // Alternative layouts the readers must accept: date instead of timestamp, integer ids.
@@ -282,10 +284,7 @@ func TestReadTransactions(t *testing.T) {
 
 // TestCDNOW reads the published CDNOW sample (customer_id int64, date DATE, amount double).
 func TestCDNOW(t *testing.T) {
-	p := filepath.Join(repoRoot(t), "..", "shared", "datasets", "cdnow", "transactions_sample.parquet")
-	if _, err := os.Stat(p); err != nil {
-		t.Skip("../shared/datasets/cdnow is absent")
-	}
+	p := filepath.Join(shareddata.Dir(t), "cdnow", "transactions_sample.parquet")
 	txs, rep, err := ReadTransactions(p, TransactionColumns{ContactID: "customer_id", TS: "date", Amount: "amount"})
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/propensity-dev/propensity/models/frame"
 	"github.com/propensity-dev/propensity/models/kmeans"
 	"github.com/propensity-dev/propensity/models/persona"
+	"github.com/propensity-dev/propensity/training/tabular"
 )
 
 // ErrColumn is wrapped by errors about a named column that is not in the table.
@@ -262,25 +263,12 @@ func (o *Output) Summary() Summary {
 // FromFeatures converts a feature table (features.Build) to a frame of its feature columns
 // and the contact ids. Labels and id lists are left out.
 func FromFeatures(t *features.Table) (*frame.Frame, error) {
+	feats, err := tabular.FeatureFrame(t, nil)
+	if err != nil {
+		return nil, err
+	}
 	f := &frame.Frame{}
 	f.AddCategorical("contact_id", t.ContactIDs())
-	for _, c := range t.Schema().Columns {
-		if !c.IsFeature() {
-			continue
-		}
-		if c.Kind == features.KindCategorical {
-			v, err := t.Strings(c.Name)
-			if err != nil {
-				return nil, err
-			}
-			f.AddCategorical(c.Name, v)
-			continue
-		}
-		v, err := t.Float64s(c.Name)
-		if err != nil {
-			return nil, err
-		}
-		f.AddNumeric(c.Name, v)
-	}
+	f.Columns = append(f.Columns, feats.Columns...)
 	return f, nil
 }
