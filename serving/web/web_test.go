@@ -195,7 +195,7 @@ func TestBadRequests(t *testing.T) {
 		{"trailing data", "POST", "/v1/score", `{} {}`, 400, "bad_data", ""},
 		{"oversized body", "POST", "/v1/score", big, 413, "bad_data", "4096"},
 		{"unknown query parameter", "POST", "/v1/score?foo=1", `{}`, 400, "bad_data", "foo"},
-		{"unknown scorecard", "POST", "/v1/score?scorecard=nope", `{}`, 400, "bad_data", "nope"},
+		{"unknown scorecard", "POST", "/v1/score?scorecard=nope", `{"contact_id": "c"}`, 400, "bad_data", "nope"},
 		{"no such route", "GET", "/v2/score", ``, 404, "not_found", ""},
 		{"wrong method", "GET", "/v1/score", ``, 405, "bad_data", ""},
 		{"no score file", "GET", "/v1/contacts/c-1", ``, 404, "not_found", ""},

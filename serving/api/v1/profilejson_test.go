@@ -110,7 +110,7 @@ func TestFastProfile(t *testing.T) {
 		{`{"contact_id":"\u00e9"}`, accepted},
 		{`{"events":[{"type":"a"}]}`, deferInvalid},
 		{`null`, deferNotObject},
-		{`{}}`, deferTrailing},
+		{`{"contact_id":"a"}}`, deferTrailing},
 		{`{"contact_id":"a","contact_id":"b"}`, deferDuplicate},
 		{`{"Contact_ID":"x"}`, deferKey},
 		{`{"contact_id":"\ud83d\ude00"}`, deferText},
