@@ -66,6 +66,9 @@ func TestScoreProfileContract(t *testing.T) {
 			AsOf        string            `json:"as_of"`
 			Rules       *scorecard.Result `json:"rules"`
 			Unavailable []string          `json:"unavailable"`
+			// Added by issue 17 (CONTRACT §3 is extended, never renamed).
+			UnavailableReasons []serving.Unavailability `json:"unavailable_reasons"`
+			Warnings           []serving.Warning        `json:"warnings"`
 		}
 		dec := json.NewDecoder(strings.NewReader(stdout))
 		dec.DisallowUnknownFields()
