@@ -168,8 +168,17 @@ func describe(v any) string {
 // hasInputs reports whether p gives the model block anything to go on: an attribute it
 // reads, a contact column with a meaning of its own (created_at, stage), or an event or
 // transaction before the as-of time. Without any, a model would answer its prior as if it
-// knew the contact.
-func (info *inputInfo) hasInputs(block string, p *features.Profile) bool {
+// knew the contact. A precomputed feature row (Options.Row) tells of the history instead of
+// the profile's events, which may then be only those the scorecards read.
+func (info *inputInfo) hasInputs(block string, p *features.Profile, row *features.Row) bool {
+	if row != nil {
+		if v, ok := row.Float("days_since_last_event"); ok && !math.IsNaN(v) {
+			return true
+		}
+		if v, ok := row.Float("purchase_count"); ok && v > 0 {
+			return true
+		}
+	}
 	for _, e := range p.Events {
 		if e.TS.Before(p.AsOf) {
 			return true

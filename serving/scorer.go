@@ -61,6 +61,12 @@ func NewScorer(src Source, now func() time.Time) *Scorer {
 type Options struct {
 	// Scorecard names the scorecard of the rules block; "" means the default one.
 	Scorecard string
+	// Row, when not nil, is the profile's feature row computed beforehand with the set's
+	// feature options (batch scoring takes it from the feature table, streamed from the
+	// history files), so that the models do not need the profile's events: the profile may
+	// then hold only the events its scorecards read. Nil: the row is computed from the
+	// profile.
+	Row *features.Row
 }
 
 // Score scores one profile with the current model set and the default scorecard.
@@ -91,6 +97,9 @@ func (s *Scorer) ScoreWith(ctx context.Context, set *ModelSet, p *features.Profi
 		in = new(Input)
 	}
 	in.reuse(p, set.FeatureOptions, set.onlineFeatures())
+	if opts.Row != nil {
+		in.once.Do(func() { in.row = *opts.Row })
+	}
 	defer func() {
 		in.reuse(nil, features.Options{}, nil) // keep no profile alive
 		s.inputs.Put(in)
@@ -131,7 +140,7 @@ func (s *Scorer) ScoreWith(ctx context.Context, set *ModelSet, p *features.Profi
 			out(b.name, ReasonNotLoaded, "no "+b.name+" model is loaded")
 			continue
 		}
-		if !info.hasInputs(b.name, p) {
+		if !info.hasInputs(b.name, p, opts.Row) {
 			out(b.name, ReasonNoAnswer, noInputs)
 			continue
 		}
@@ -159,7 +168,7 @@ func (s *Scorer) ScoreWith(ctx context.Context, set *ModelSet, p *features.Profi
 	switch {
 	case set.Personas == nil:
 		out(BlockPersona, ReasonNotLoaded, "no personas model is loaded")
-	case !info.hasInputs(BlockPersona, p):
+	case !info.hasInputs(BlockPersona, p, opts.Row):
 		out(BlockPersona, ReasonNoAnswer, noInputs)
 	default:
 		if r.Persona, err = set.Personas.Persona(in); err != nil {
