@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -865,5 +866,43 @@ func TestDefect7ConcurrentBatchesAreCapped(t *testing.T) {
 	}
 	if a := do(t, "POST", ts.url+"/v1/score/batch", strings.NewReader(one)); a.status != 200 {
 		t.Errorf("batch after the first finished: %d %s", a.status, a.body)
+	}
+}
+
+// TestOpenAPIDocumentsResponseFields keeps the response shapes of openapi.json true: every
+// JSON field of a score response and of a batch record error is documented, and nothing
+// else (issue 17: warnings, unavailable_reasons and the batch record errors are in it).
+func TestOpenAPIDocumentsResponseFields(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(web.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		schema string
+		typ    reflect.Type
+	}{
+		{"ScoreResponse", reflect.TypeFor[serving.Response]()},
+		{"BatchRecordError", reflect.TypeFor[v1.BatchRecordError]()},
+	} {
+		var fields []string
+		for i := range c.typ.NumField() {
+			name, _, _ := strings.Cut(c.typ.Field(i).Tag.Get("json"), ",")
+			fields = append(fields, name)
+		}
+		var documented []string
+		for k := range doc.Components.Schemas[c.schema].Properties {
+			documented = append(documented, k)
+		}
+		slices.Sort(fields)
+		slices.Sort(documented)
+		if !slices.Equal(fields, documented) {
+			t.Errorf("%s: fields %v, openapi.json documents %v", c.schema, fields, documented)
+		}
 	}
 }
