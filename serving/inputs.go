@@ -40,6 +40,8 @@ type inputInfo struct {
 	blockAttrs map[string][]string
 	// reserved are the contact columns with a meaning of their own.
 	reserved []string
+	// numeric holds the models' attributes read as numbers.
+	numeric map[string]bool
 }
 
 type modelAttr struct {
@@ -56,7 +58,7 @@ func (s *ModelSet) inputInfo() *inputInfo {
 
 func newInputInfo(s *ModelSet) *inputInfo {
 	cm := s.FeatureOptions.EnsureDefaults().Mapping.Contacts
-	info := &inputInfo{known: map[string]bool{}, blockAttrs: map[string][]string{},
+	info := &inputInfo{known: map[string]bool{}, blockAttrs: map[string][]string{}, numeric: map[string]bool{},
 		reserved: []string{cm.CreatedAt, cm.Stage, cm.StageSince}}
 	for _, k := range []string{cm.CreatedAt, cm.Stage, cm.StageSince, cm.Email} {
 		info.known[k] = true
@@ -108,6 +110,7 @@ func newInputInfo(s *ModelSet) *inputInfo {
 		if len(ma.blocks) > 0 {
 			info.attrs = append(info.attrs, ma)
 			info.known[a.Name] = true
+			info.numeric[a.Name] = ma.numeric
 		}
 	}
 	return info
@@ -204,7 +207,8 @@ func (info *inputInfo) hasInputs(block string, p *features.Profile, row *feature
 		return false
 	}
 	for _, k := range info.blockAttrs[block] {
-		if present(k) {
+		// A value the model cannot read (wrong_type) gives it nothing either.
+		if present(k) && (!info.numeric[k] || isNumber(p.Attributes[k])) {
 			return true
 		}
 	}

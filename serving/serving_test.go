@@ -380,6 +380,11 @@ func TestDefect11WarningsAndUnavailableReasons(t *testing.T) {
 			t.Errorf("conversion: %+v", u)
 		}
 	}
+	// A value the model cannot read gives it nothing either.
+	r, err = s.Score(context.Background(), features.Profile{ContactID: "c-3", AsOf: asOf, Attributes: map[string]any{"income": "lots"}})
+	if err != nil || r.Conversion != nil || calls != 1 {
+		t.Fatalf("conversion %+v (%v) for a profile whose only input is of the wrong type", r.Conversion, err)
+	}
 	b, _ := json.Marshal(r)
 	for _, k := range []string{`"warnings":[`, `"unavailable_reasons":[`} {
 		if !strings.Contains(string(b), k) {

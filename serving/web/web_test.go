@@ -202,6 +202,11 @@ func TestBadRequests(t *testing.T) {
 		{"wrong method", "GET", "/v1/score", ``, 405, "bad_data", ""},
 		{"no score file", "GET", "/v1/contacts/c-1", ``, 404, "not_found", ""},
 		{"empty batch", "POST", "/v1/score/batch", "  ", 400, "bad_data", ""},
+		// issue 17, defect 11: accepted silently before.
+		{"duplicate attribute key", "POST", "/v1/score", `{"contact_id": "a", "attributes": {"age": 40, "age": 41}}`, 400, "bad_data", "attributes.age"},
+		{"duplicate key", "POST", "/v1/score", `{"contact_id": "a", "contact_id": "b"}`, 400, "bad_data", "contact_id"},
+		{"null body", "POST", "/v1/score", `null`, 400, "bad_data", "null"},
+		{"no contact_id", "POST", "/v1/score", `{}`, 400, "bad_data", "contact_id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

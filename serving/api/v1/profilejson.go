@@ -451,6 +451,10 @@ func (d *profileDecoder) profile(now time.Time) features.Profile {
 func (d *profileDecoder) attributes() map[string]any {
 	m := map[string]any{}
 	d.object(func(key string) bool {
+		if _, dup := m[key]; dup {
+			d.fail(deferDuplicate) // the strict decoder refuses it, naming the key
+			return false
+		}
 		switch d.peek() {
 		case '"':
 			m[key] = d.str()
