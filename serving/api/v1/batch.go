@@ -140,7 +140,7 @@ func (a *API) scoreBatch(c *gin.Context) {
 	// Arrow in or out: all or nothing. Everything is decoded and scored before the answer
 	// starts, so that a bad record is still an error status.
 	var profiles []features.Profile
-	where := func(i int) string { return fmt.Sprintf("row %d", i) }
+	where := func(i int) string { return fmt.Sprintf("profile %d", i) } // as decodeArrow names rows
 	if arrowIn {
 		profiles, err = decodeArrow(ctx, c.Request.Body, now, a.opts.MaxBatchRows, a.opts.MaxBatchBodyBytes)
 	} else {
