@@ -97,7 +97,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		API: v1.Options{
 			APIKeySHA256: apiKeys, AdminKeySHA256: adminKeys,
 			MaxBodyBytes: cfg.MaxBodyBytes, MaxBatchBodyBytes: cfg.MaxBatchBodyBytes, MaxBatchRows: cfg.MaxBatchRows,
-			RequestTimeout: time.Duration(cfg.RequestTimeout), BatchTimeout: time.Duration(cfg.BatchTimeout),
+			MaxConcurrentBatches: cfg.MaxConcurrentBatches,
+			RequestTimeout:       time.Duration(cfg.RequestTimeout), BatchTimeout: time.Duration(cfg.BatchTimeout),
 		},
 		ReadHeaderTimeout: time.Duration(cfg.ReadHeaderTimeout),
 		IdleTimeout:       time.Duration(cfg.IdleTimeout),
