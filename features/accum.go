@@ -4,9 +4,11 @@ import (
 	"math"
 	"math/bits"
 	"strings"
+
+	"github.com/propensity-dev/propensity/internal/eventtype"
 )
 
-// Event type codes: the canonical types in canonicalTypes order, then e-mail sends (the
+// Event type codes: the canonical types in eventtype.Canonical order, then e-mail sends (the
 // denominator of open and click rates), then everything else.
 const (
 	typeSurvey = 10
@@ -265,8 +267,9 @@ func newRowFiller(s *Schema, opts Options) *rowFiller {
 	f.idx.evTotal = ix("n_events_total")
 	f.idx.other90 = ix("n_other_events_90d")
 	f.idx.decayedAll = ix("decayed_events")
-	f.idx.decayed = ix("decayed_" + canonicalTypes[0])
-	f.idx.daysLastType = ix("recency_" + canonicalTypes[0] + "_days")
+	first := eventtype.Canonical()[0]
+	f.idx.decayed = ix("decayed_" + first)
+	f.idx.daysLastType = ix("recency_" + first + "_days")
 	f.idx.active7 = ix("active_days_7d")
 	f.idx.active30 = ix("active_days_30d")
 	f.idx.active90 = ix("active_days_90d")

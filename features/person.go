@@ -337,14 +337,16 @@ func (src *people) fill(p int, b *personBuf) *Person {
 			attrs[at.Name] = x
 		}
 	}
-	b.events = b.events[:0]
+	// Sized at once: growing by appends would copy a person with millions of events
+	// several times over and leave the copies for the collector.
+	b.events = slices.Grow(b.events[:0], src.evOff[p+1]-src.evOff[p])
 	for _, pos := range src.evPos[src.evOff[p]:src.evOff[p+1]] {
 		blk := src.blocks[pos/eventBlock]
 		e, n := &blk.recs[pos%eventBlock], src.names[blk.worker]
 		b.events = append(b.events, Event{TS: time.Unix(0, e.ts).UTC(), Type: n[e.typ], Page: n[e.page],
 			Channel: n[e.channel], Campaign: n[e.campaign], AnonymousID: n[e.anonymous], Email: n[e.mail], Value: e.value})
 	}
-	b.txs = b.txs[:0]
+	b.txs = slices.Grow(b.txs[:0], src.txOff[p+1]-src.txOff[p])
 	for _, x := range src.txs[src.txOff[p]:src.txOff[p+1]] {
 		prod, cat := "", ""
 		if x.prod >= 0 {

@@ -57,6 +57,9 @@ const maxProfileBytes = 32 << 20
 
 // DecodeProfile decodes a profile (CONTRACT §2) strictly: unknown fields, wrong types,
 // missing or unparsable times and non-finite amounts are errors (*FieldError) naming the field.
+// So are a body that is not a JSON object (null included), a missing or empty contact_id, a
+// key given twice in one object, and a key in another case than the contract's (encoding/json
+// would let the last duplicate win and match keys case-insensitively, silently).
 // as_of defaults to now. Attribute values must be numbers, strings, booleans or null.
 func DecodeProfile(r io.Reader, now time.Time) (Profile, error) {
 	data, err := readBody(r)
@@ -74,6 +77,8 @@ func DecodeProfile(r io.Reader, now time.Time) (Profile, error) {
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
 		switch {
+		case errors.As(err, &te) && te.Field == "":
+			return Profile{}, &FieldError{Field: "(body)", Msg: "expected a JSON object, got JSON " + te.Value}
 		case errors.As(err, &te):
 			return Profile{}, &FieldError{Field: te.Field, Msg: fmt.Sprintf("expected %s, got JSON %s", te.Type, te.Value)}
 		case errors.As(err, &se):
@@ -93,6 +98,12 @@ func DecodeProfile(r io.Reader, now time.Time) (Profile, error) {
 		if f, bad := textField(data); bad {
 			return Profile{}, &FieldError{Field: f, Msg: textMsg + " (or holds a lone surrogate escape)"}
 		}
+	}
+	if i := bytes.IndexFunc(data, func(r rune) bool { return !isJSONSpace(r) }); i < 0 || data[i] != '{' {
+		return Profile{}, &FieldError{Field: "(body)", Msg: "expected a JSON object, got " + jsonKind(data[max(i, 0):])}
+	}
+	if err := checkKeys(data); err != nil {
+		return Profile{}, err
 	}
 	p := Profile{ContactID: pj.ContactID, AsOf: now.UTC(), Attributes: pj.Attributes}
 	if pj.AsOf != nil {
@@ -147,7 +158,129 @@ func DecodeProfile(r io.Reader, now time.Time) (Profile, error) {
 	if err := CheckProfile(&p, ContactColumns{}); err != nil {
 		return Profile{}, err
 	}
+	if pj.ContactID == "" {
+		return Profile{}, &FieldError{Field: "contact_id", Msg: "required (a non-empty string)"}
+	}
 	return p, nil
+}
+
+func isJSONSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' }
+
+// jsonKind names the kind of the JSON value that b starts with, for error messages.
+func jsonKind(b []byte) string {
+	if len(b) == 0 {
+		return "nothing"
+	}
+	switch b[0] {
+	case 'n':
+		return "null"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	}
+	return "a number"
+}
+
+// profileKeys are the keys of the objects of a profile, by their place; attributes take any key.
+var profileKeys = map[string][]string{
+	"":             {"contact_id", "as_of", "attributes", "events", "transactions"},
+	"events":       {"type", "ts", "page", "channel", "campaign", "anonymous_id", "email", "value"},
+	"transactions": {"ts", "amount", "product", "category", "quantity"},
+}
+
+// checkKeys walks a syntactically valid profile body and refuses a key given twice in one
+// object, and a contract key written in another case ("Contact_ID"), which encoding/json
+// accepts for the field. The error names the key's path.
+func checkKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	type frame struct {
+		object bool
+		path   string // of the container
+		place  string // "", "events", "transactions", "attributes" or "other"
+		index  int    // next element of an array
+		key    string // last key of an object
+		seen   map[string]bool
+	}
+	var stack []*frame
+	// child returns the path and place of the value about to be read in the top frame.
+	child := func() (string, string) {
+		if len(stack) == 0 {
+			return "", ""
+		}
+		f := stack[len(stack)-1]
+		if !f.object {
+			p := fmt.Sprintf("%s[%d]", f.path, f.index)
+			f.index++
+			return p, f.place
+		}
+		p := f.key
+		if f.path != "" {
+			p = f.path + "." + f.key
+		}
+		place := "other"
+		if f.place == "" {
+			switch f.key {
+			case "events", "transactions", "attributes":
+				place = f.key
+			}
+		}
+		return p, place
+	}
+	expectKey := false
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return nil // syntax is the decoder's to report
+		}
+		if expectKey {
+			if d, ok := tok.(json.Delim); ok && d == '}' {
+				stack = stack[:len(stack)-1]
+				expectKey = len(stack) > 0 && stack[len(stack)-1].object
+				continue
+			}
+			f := stack[len(stack)-1]
+			k, _ := tok.(string)
+			path := k
+			if f.path != "" {
+				path = f.path + "." + k
+			}
+			if f.seen[k] {
+				return &FieldError{Field: path, Msg: "key given twice (each key may appear once)"}
+			}
+			f.seen[k] = true
+			if known, ok := profileKeys[f.place]; ok && f.place != "other" && !slices.Contains(known, k) {
+				for _, want := range known {
+					if strings.EqualFold(want, k) {
+						return &FieldError{Field: path, Msg: fmt.Sprintf("unknown field (keys are case-sensitive: %q)", want)}
+					}
+				}
+			}
+			f.key = k
+			expectKey = false
+			continue
+		}
+		switch d, _ := tok.(json.Delim); d {
+		case '{':
+			p, place := child() // an element of events or transactions takes its array's place
+			stack = append(stack, &frame{object: true, path: p, place: place, seen: map[string]bool{}})
+			expectKey = true
+		case '[':
+			p, place := child()
+			stack = append(stack, &frame{path: p, place: place})
+		case ']':
+			stack = stack[:len(stack)-1]
+			expectKey = len(stack) > 0 && stack[len(stack)-1].object
+		default: // a scalar value
+			child()
+			expectKey = len(stack) > 0 && stack[len(stack)-1].object
+		}
+	}
 }
 
 // readBody reads up to maxProfileBytes+1 bytes of r, in one allocation when r knows its

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/propensity-dev/propensity/internal/shareddata"
 )
 
 // Alternative layouts the readers must accept: date instead of timestamp, integer ids.
@@ -282,10 +284,7 @@ func TestReadTransactions(t *testing.T) {
 
 // TestCDNOW reads the published CDNOW sample (customer_id int64, date DATE, amount double).
 func TestCDNOW(t *testing.T) {
-	p := filepath.Join(repoRoot(t), "..", "shared", "datasets", "cdnow", "transactions_sample.parquet")
-	if _, err := os.Stat(p); err != nil {
-		t.Skip("../shared/datasets/cdnow is absent")
-	}
+	p := filepath.Join(shareddata.Dir(t), "cdnow", "transactions_sample.parquet")
 	txs, rep, err := ReadTransactions(p, TransactionColumns{ContactID: "customer_id", TS: "date", Amount: "amount"})
 	if err != nil {
 		t.Fatal(err)
@@ -449,4 +448,36 @@ func FuzzParseMapping(f *testing.F) {
 			t.Fatal("defaults not applied")
 		}
 	})
+}
+
+// TestDefect11StrictProfileJSON: bodies encoding/json accepted silently (issue 17, defect
+// 11) are refused, naming the field: duplicate keys (the last used to win), a null body (an
+// empty profile), {} (an empty contact_id), and keys in another case.
+func TestDefect11StrictProfileJSON(t *testing.T) {
+	now := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct{ name, body, field, msg string }{
+		{"duplicate top-level key", `{"contact_id":"a","contact_id":"b"}`, "contact_id", "twice"},
+		{"duplicate attribute", `{"contact_id":"a","attributes":{"age":40,"age":"x"}}`, "attributes.age", "twice"},
+		{"duplicate event key", `{"contact_id":"a","events":[{"type":"x","ts":"2026-01-01"},{"type":"a","ts":"2026-01-01","type":"b"}]}`, "events[1].type", "twice"},
+		{"duplicate transaction key", `{"contact_id":"a","transactions":[{"ts":"2026-01-01","amount":1,"amount":2}]}`, "transactions[0].amount", "twice"},
+		{"null body", `null`, "(body)", "got null"},
+		{"array body", ` [] `, "(body)", "array"},
+		{"empty object", `{}`, "contact_id", "required"},
+		{"null id", `{"contact_id":null}`, "contact_id", "required"},
+		{"empty id", `{"contact_id":""}`, "contact_id", "required"},
+		{"case variant", `{"Contact_ID":"x"}`, "Contact_ID", "case-sensitive"},
+		{"case duplicate", `{"contact_id":"a","CONTACT_ID":"b"}`, "CONTACT_ID", "case-sensitive"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := DecodeProfile(strings.NewReader(c.body), now)
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != c.field || !strings.Contains(fe.Msg, c.msg) {
+				t.Errorf("%s: error %v, want field %s (%q)", c.body, err, c.field, c.msg)
+			}
+		})
+	}
+	// Attribute keys differing only in case are distinct attributes.
+	if _, err := DecodeProfile(strings.NewReader(`{"contact_id":"a","attributes":{"age":1,"Age":2}}`), now); err != nil {
+		t.Errorf("attributes age and Age: %v", err)
+	}
 }

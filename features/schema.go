@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/propensity-dev/propensity/internal/eventtype"
 )
 
 // Kind says what a feature table column is for.
@@ -94,12 +96,9 @@ func (s *Schema) FeatureNames() []string {
 	return out
 }
 
-// CanonicalTypes are the canonical event types of CONTRACT §1, in the order of their columns.
-var canonicalTypes = [...]string{"page_view", "email_open", "email_click", "email_unsubscribe",
-	"form_submit", "download", "webinar", "chat", "social", "trial_start", "survey", "purchase"}
-
-// CanonicalTypes returns the canonical event types of CONTRACT §1.
-func CanonicalTypes() []string { return append([]string(nil), canonicalTypes[:]...) }
+// CanonicalTypes returns the canonical event types of CONTRACT §1, in the order of their
+// columns.
+func CanonicalTypes() []string { return eventtype.Canonical() }
 
 // PageCategories are the page categories counted by page_<category>_<N>d: a page counts for a
 // category when its path or name contains the word (case-insensitive).
@@ -109,7 +108,7 @@ var pageCategories = [...]string{"pricing", "directions", "careers", "blog", "pr
 var windows = [...]int{7, 30, 90}
 
 const (
-	nTypes     = len(canonicalTypes)
+	nTypes     = eventtype.N
 	nPageCats  = len(pageCategories)
 	maxProdCat = 8
 )
@@ -130,7 +129,8 @@ func SchemaFor(opts Options) *Schema {
 	add(Column{Name: "merged_ids", Kind: KindIDList})
 	// canonical (CONTRACT §6), in the DuckDB reference's order
 	count("n_events_30d", true)
-	for _, ty := range canonicalTypes {
+	types := eventtype.Canonical()
+	for _, ty := range types {
 		for _, n := range windows {
 			count(fmt.Sprintf("n_%s_%dd", ty, n), true)
 		}
@@ -146,10 +146,10 @@ func SchemaFor(opts Options) *Schema {
 	count("n_events_total", false)
 	count("n_other_events_90d", false)
 	num("decayed_events", false, false)
-	for _, ty := range canonicalTypes {
+	for _, ty := range types {
 		num("decayed_"+ty, false, false)
 	}
-	for _, ty := range canonicalTypes {
+	for _, ty := range types {
 		num("recency_"+ty+"_days", true, false)
 	}
 	count("active_days_7d", false)

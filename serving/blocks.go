@@ -39,6 +39,16 @@ func (s *scorecardRules) Scorecards() []ScorecardInfo {
 	return out
 }
 
+// Fields implements FieldNamer: the attributes any of the scorecards reads.
+func (s *scorecardRules) Fields() []string {
+	var out []string
+	for _, sc := range s.set.Scorecards() {
+		out = append(out, sc.Fields()...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 func (s *scorecardRules) Rules(in *Input, name string) (*Rules, error) {
 	buf, _ := s.events.Get().(*[]scorecard.Event)
 	if buf == nil {
@@ -142,6 +152,9 @@ type RecordClassifier struct {
 
 	plan atomic.Pointer[recordPlan] // column positions of Inputs in the last schema seen
 }
+
+// InputNames implements InputNamer.
+func (c *RecordClassifier) InputNames() []string { return c.Inputs }
 
 // Predict implements Classifier.
 func (c *RecordClassifier) Predict(in *Input) (*Prediction, error) {
@@ -315,6 +328,9 @@ func LoadPersonas(dir string) (PersonaModel, artifact.Manifest, error) {
 	}
 	return NewPersonas(m), man, nil
 }
+
+// InputNames implements InputNamer.
+func (b *personaBlock) InputNames() []string { return b.inputs }
 
 func (b *personaBlock) Persona(in *Input) (*Persona, error) {
 	row, err := in.Features()

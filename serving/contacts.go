@@ -18,8 +18,13 @@ import (
 	"github.com/propensity-dev/propensity/serving/internal/arrowipc"
 )
 
-// ErrNoContactID: a batch score file without a contact_id column.
-var ErrNoContactID = errors.New("serving: score file has no contact_id string column")
+// Errors of OpenContactStore.
+var (
+	// ErrNoContactID: a batch score file without a contact_id column.
+	ErrNoContactID = errors.New("serving: score file has no contact_id string column")
+	// ErrDuplicateContact: a batch score file with two rows for one contact_id.
+	ErrDuplicateContact = errors.New("serving: score file has two rows for one contact_id")
+)
 
 // ContactStore answers one contact's row of a batch score file (the output of
 // `propensity score --data ... --out FILE.parquet`). The whole file is read once, when the
@@ -77,6 +82,8 @@ func OpenContactStore(ctx context.Context, path string) (*ContactStore, error) {
 	}
 	s := &ContactStore{Path: path, ModTime: st.ModTime().UTC(), rows: make(map[string]json.RawMessage, pf.NumRows())}
 	row := make(map[string]any, len(schema.Fields()))
+	rowNum := map[string]int64{} // first row of each id, to name both rows of a duplicate
+	var n int64
 	for rr.Next() {
 		rec := rr.RecordBatch()
 		ids, ok := rec.Column(idCol).(interface {
@@ -87,9 +94,16 @@ func OpenContactStore(ctx context.Context, path string) (*ContactStore, error) {
 			return nil, fmt.Errorf("%s: %w", path, ErrNoContactID)
 		}
 		for i := range int(rec.NumRows()) {
+			n++
 			if ids.IsNull(i) {
 				continue
 			}
+			// A second row for an id would silently replace the first (and the count of
+			// contacts would be wrong): the file is not a score file of one row per contact.
+			if first, ok := rowNum[ids.Value(i)]; ok {
+				return nil, fmt.Errorf("%s: contact_id %q at rows %d and %d: %w", path, ids.Value(i), first, n, ErrDuplicateContact)
+			}
+			rowNum[ids.Value(i)] = n
 			clear(row)
 			for c, f := range schema.Fields() {
 				row[f.Name] = jsonValue(rec.Column(c), i)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,4 +127,41 @@ func FuzzManifestFeatureOptions(f *testing.F) {
 			t.Fatalf("per-run options carried over: %v %v", o.AsOf, o.Horizon)
 		}
 	})
+}
+
+// TestDefect11ScoresFileDuplicateIDs (issue 17, defect 11): a batch score file with two rows
+// for one contact_id is refused when loaded, naming the id and both rows; before, the last
+// row won and the contact count was wrong.
+func TestDefect11ScoresFileDuplicateIDs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "scores.parquet")
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "contact_id", Type: arrow.BinaryTypes.String},
+		{Name: "total", Type: arrow.PrimitiveTypes.Int64},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	for i, id := range []string{"c-1", "c-2", "c-3", "c-2"} {
+		b.Field(0).(*array.StringBuilder).Append(id)
+		b.Field(1).(*array.Int64Builder).Append(int64(i))
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pqarrow.NewFileWriter(schema, f, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = serving.OpenContactStore(context.Background(), path)
+	if !errors.Is(err, serving.ErrDuplicateContact) || !strings.Contains(err.Error(), `"c-2" at rows 2 and 4`) {
+		t.Errorf("error %v, want the duplicate c-2 named", err)
+	}
 }

@@ -194,6 +194,9 @@ type ModelSet struct {
 
 	// online computes feature rows with FeatureOptions' schema built once (set by Loader).
 	online *features.Online
+	// info is what the set reads of a profile's attributes (see inputInfo).
+	infoOnce sync.Once
+	info     *inputInfo
 }
 
 // Input returns the input of one score of p with the set: its feature row is computed with

@@ -40,6 +40,52 @@ type Response struct {
 	Persona    *Persona    `json:"persona,omitempty"`
 	// Unavailable names the blocks left out, in response order; never null.
 	Unavailable []string `json:"unavailable"`
+	// UnavailableReasons says why each block of Unavailable is left out, in the same order;
+	// never null.
+	UnavailableReasons []Unavailability `json:"unavailable_reasons"`
+	// Warnings names what the models did not get as sent: model inputs missing from the
+	// profile, attributes nothing reads, values of the wrong type; never null.
+	Warnings []Warning `json:"warnings"`
+}
+
+// Reasons of Unavailability.
+const (
+	// ReasonNotLoaded: no model of the block is loaded; no contact gets the block.
+	ReasonNotLoaded = "not_loaded"
+	// ReasonNoAnswer: the model is loaded but has no answer for this contact (LTV of a
+	// contact without purchases, no scorecard audience matching, none of the model's inputs
+	// in the profile).
+	ReasonNoAnswer = "no_answer"
+)
+
+// Unavailability says why a block is left out of a response.
+type Unavailability struct {
+	Block string `json:"block"`
+	// Reason is ReasonNotLoaded or ReasonNoAnswer.
+	Reason string `json:"reason"`
+	// Message says it in words.
+	Message string `json:"message"`
+}
+
+// Warning codes.
+const (
+	// WarnMissingInput: an attribute a loaded model reads is not in the profile (or null);
+	// the model takes it as missing.
+	WarnMissingInput = "missing_input"
+	// WarnUnknownAttribute: no loaded model or scorecard reads the attribute.
+	WarnUnknownAttribute = "unknown_attribute"
+	// WarnWrongType: a value a model reads as a number is not one ("age": "forty"); the
+	// model takes it as missing.
+	WarnWrongType = "wrong_type"
+)
+
+// Warning names one thing of a profile the models did not get as sent.
+type Warning struct {
+	// Field is the profile's field, such as "attributes.age".
+	Field string `json:"field"`
+	// Code is one of the Warn* codes.
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 // Prediction is a calibrated probability block (conversion, churn).

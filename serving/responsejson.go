@@ -42,7 +42,8 @@ func (e *JSONEncoder) Append(dst []byte, r *Response) (out []byte, ok bool) {
 const knownResponseLayout = `serving.Response{ContactID string "contact_id"; AsOf time.Time "as_of"; ` +
 	`Rules *scorecard.Result "rules,omitempty"; Conversion *serving.Prediction "conversion,omitempty"; ` +
 	`Churn *serving.Prediction "churn,omitempty"; LTV *btyd.LTVScore "ltv,omitempty"; ` +
-	`Persona *serving.Persona "persona,omitempty"; Unavailable []string "unavailable"} ` +
+	`Persona *serving.Persona "persona,omitempty"; Unavailable []string "unavailable"; ` +
+	`UnavailableReasons []serving.Unavailability "unavailable_reasons"; Warnings []serving.Warning "warnings"} ` +
 	`scorecard.Result{Scorecard string "scorecard"; Version string "version"; Total int "total"; Fit int "fit"; ` +
 	`Engagement int "engagement"; Lifecycle int "lifecycle"; Grade string "grade"; Stage string "stage"; MQL bool "mql"; ` +
 	`Disqualified bool "disqualified"; DisqualifiedBy string "disqualified_by"; ` +
@@ -54,7 +55,9 @@ const knownResponseLayout = `serving.Response{ContactID string "contact_id"; AsO
 	`btyd.LTVScore{PAlive float64 "p_alive"; ExpectedPurchases float64 "expected_purchases"; ` +
 	`ExpectedSpendPerPurchase float64 "expected_spend_per_purchase"; CLV float64 "clv"; ` +
 	`HorizonDays float64 "horizon_days"; ModelVersion string "model_version"} ` +
-	`serving.Persona{ID int "id"; Name string "name"; Distance float64 "distance"} `
+	`serving.Persona{ID int "id"; Name string "name"; Distance float64 "distance"} ` +
+	`serving.Unavailability{Block string "block"; Reason string "reason"; Message string "message"} ` +
+	`serving.Warning{Field string "field"; Code string "code"; Message string "message"} `
 
 // responseLayout describes the fields of the response types: names, types and JSON tags,
 // and which of them have methods encoding/json would call.
@@ -63,6 +66,7 @@ func responseLayout() string {
 	for _, t := range []reflect.Type{
 		reflect.TypeFor[Response](), reflect.TypeFor[scorecard.Result](), reflect.TypeFor[scorecard.Contribution](),
 		reflect.TypeFor[Prediction](), reflect.TypeFor[Reason](), reflect.TypeFor[btyd.LTVScore](), reflect.TypeFor[Persona](),
+		reflect.TypeFor[Unavailability](), reflect.TypeFor[Warning](),
 	} {
 		fmt.Fprintf(&b, "%s{", t)
 		for i := range t.NumField() {
@@ -137,6 +141,44 @@ func (w *jsonWriter) response(r *Response) {
 				w.b = append(w.b, ',')
 			}
 			w.str(u)
+		}
+		w.b = append(w.b, ']')
+	}
+	w.key(`,"unavailable_reasons`)
+	if r.UnavailableReasons == nil {
+		w.b = append(w.b, "null"...)
+	} else {
+		w.b = append(w.b, '[')
+		for i, u := range r.UnavailableReasons {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			w.b = append(w.b, `{"block":`...)
+			w.str(u.Block)
+			w.key(`,"reason`)
+			w.str(u.Reason)
+			w.key(`,"message`)
+			w.str(u.Message)
+			w.b = append(w.b, '}')
+		}
+		w.b = append(w.b, ']')
+	}
+	w.key(`,"warnings`)
+	if r.Warnings == nil {
+		w.b = append(w.b, "null"...)
+	} else {
+		w.b = append(w.b, '[')
+		for i, x := range r.Warnings {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			w.b = append(w.b, `{"field":`...)
+			w.str(x.Field)
+			w.key(`,"code`)
+			w.str(x.Code)
+			w.key(`,"message`)
+			w.str(x.Message)
+			w.b = append(w.b, '}')
 		}
 		w.b = append(w.b, ']')
 	}

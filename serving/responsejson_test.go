@@ -108,6 +108,13 @@ func randomResponse(rng *rand.Rand) *Response {
 			r.Unavailable = append(r.Unavailable, str())
 		}
 	}
+	if rng.IntN(5) > 0 {
+		r.UnavailableReasons, r.Warnings = []Unavailability{}, []Warning{}
+		for range rng.IntN(3) {
+			r.UnavailableReasons = append(r.UnavailableReasons, Unavailability{Block: str(), Reason: str(), Message: str()})
+			r.Warnings = append(r.Warnings, Warning{Field: str(), Code: str(), Message: str()})
+		}
+	}
 	return r
 }
 
@@ -127,6 +134,7 @@ func TestJSONEncoder(t *testing.T) {
 	for _, f := range jsonFloats {
 		for _, s := range jsonStrings {
 			r := &Response{ContactID: s, AsOf: time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC), Unavailable: []string{s},
+				UnavailableReasons: []Unavailability{{Block: s, Reason: s, Message: s}}, Warnings: []Warning{{Field: s, Code: s, Message: s}},
 				Rules:      &Rules{Scorecard: s, Contributions: []scorecard.Contribution{{Rule: s}}},
 				Conversion: &Prediction{Probability: f, ModelVersion: s, Reasons: []Reason{{Feature: s, Value: f, Effect: f}, {Value: s}}},
 				LTV:        &LTV{PAlive: f, CLV: -f}, Persona: &Persona{Name: s, Distance: f}}
@@ -146,6 +154,7 @@ func FuzzJSONEncoder(f *testing.F) {
 	e := NewJSONEncoder()
 	f.Fuzz(func(t *testing.T, s string, x float64, n int64) {
 		r := &Response{ContactID: s, AsOf: time.Unix(n%(1<<35), 0).UTC(), Unavailable: []string{s},
+			UnavailableReasons: []Unavailability{{Block: s, Reason: s, Message: s}}, Warnings: []Warning{{Field: s, Code: s, Message: s}},
 			Rules:      &Rules{Scorecard: s, Total: int(n), Contributions: []scorecard.Contribution{{Rule: s, Points: int(n)}}},
 			Conversion: &Prediction{Probability: x, Decile: int(n % 11), ModelVersion: s, Reasons: []Reason{{Feature: s, Value: x, Effect: x}, {Value: s}}},
 			LTV:        &LTV{PAlive: x, ModelVersion: s}, Persona: &Persona{ID: int(n), Name: s, Distance: x}}

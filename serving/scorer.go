@@ -61,6 +61,12 @@ func NewScorer(src Source, now func() time.Time) *Scorer {
 type Options struct {
 	// Scorecard names the scorecard of the rules block; "" means the default one.
 	Scorecard string
+	// Row, when not nil, is the profile's feature row computed beforehand with the set's
+	// feature options (batch scoring takes it from the feature table, streamed from the
+	// history files), so that the models do not need the profile's events: the profile may
+	// then hold only the events its scorecards read. Nil: the row is computed from the
+	// profile.
+	Row *features.Row
 }
 
 // Score scores one profile with the current model set and the default scorecard.
@@ -91,13 +97,24 @@ func (s *Scorer) ScoreWith(ctx context.Context, set *ModelSet, p *features.Profi
 		in = new(Input)
 	}
 	in.reuse(p, set.FeatureOptions, set.onlineFeatures())
+	if opts.Row != nil {
+		in.once.Do(func() { in.row = *opts.Row })
+	}
 	defer func() {
 		in.reuse(nil, features.Options{}, nil) // keep no profile alive
 		s.inputs.Put(in)
 	}()
 	var err error
+	info := set.inputInfo()
+	r.Warnings = info.warnings(p)
 	// Blocks run in response order. Each is optional: a nil model, or a model that has no
-	// answer for this profile (nil result), leaves its block out and named in Unavailable.
+	// answer for this profile (nil result), leaves its block out, named in Unavailable with
+	// its reason in UnavailableReasons.
+	r.Unavailable, r.UnavailableReasons = make([]string, 0, 5), make([]Unavailability, 0, 5)
+	out := func(block, reason, msg string) {
+		r.Unavailable = append(r.Unavailable, block)
+		r.UnavailableReasons = append(r.UnavailableReasons, Unavailability{Block: block, Reason: reason, Message: msg})
+	}
 	if set.Rules != nil {
 		if r.Rules, err = set.Rules.Rules(in, opts.Scorecard); err != nil {
 			if errors.Is(err, ErrUnknownScorecard) {
@@ -105,15 +122,26 @@ func (s *Scorer) ScoreWith(ctx context.Context, set *ModelSet, p *features.Profi
 			}
 			return Response{}, &BlockError{BlockRules, err}
 		}
+		if r.Rules == nil {
+			out(BlockRules, ReasonNoAnswer, "no scorecard's audience matches this contact")
+		}
 	} else if opts.Scorecard != "" {
 		return Response{}, fmt.Errorf("%w %q (no scorecards loaded)", ErrUnknownScorecard, opts.Scorecard)
+	} else {
+		out(BlockRules, ReasonNotLoaded, "no scorecards are loaded")
 	}
+	noInputs := "none of the model's inputs are in the profile (no attribute it reads, no events or transactions before as_of)"
 	for _, b := range []struct {
 		name string
 		m    Classifier
 		dst  **Prediction
 	}{{BlockConversion, set.Conversion, &r.Conversion}, {BlockChurn, set.Churn, &r.Churn}} {
 		if b.m == nil {
+			out(b.name, ReasonNotLoaded, "no "+b.name+" model is loaded")
+			continue
+		}
+		if !info.hasInputs(b.name, p, opts.Row) {
+			out(b.name, ReasonNoAnswer, noInputs)
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -122,32 +150,37 @@ func (s *Scorer) ScoreWith(ctx context.Context, set *ModelSet, p *features.Profi
 		if *b.dst, err = b.m.Predict(in); err != nil {
 			return Response{}, &BlockError{b.name, err}
 		}
+		if *b.dst == nil {
+			out(b.name, ReasonNoAnswer, "the model has no answer for this contact")
+		}
 	}
-	if set.LTV != nil {
+	switch {
+	case set.LTV == nil:
+		out(BlockLTV, ReasonNotLoaded, "no ltv model is loaded")
+	default:
 		if r.LTV, err = set.LTV.LTV(in); err != nil {
 			return Response{}, &BlockError{BlockLTV, err}
 		}
+		if r.LTV == nil {
+			out(BlockLTV, ReasonNoAnswer, "no purchases before as_of: no lifetime value to forecast")
+		}
 	}
-	if set.Personas != nil {
+	switch {
+	case set.Personas == nil:
+		out(BlockPersona, ReasonNotLoaded, "no personas model is loaded")
+	case !info.hasInputs(BlockPersona, p, opts.Row):
+		out(BlockPersona, ReasonNoAnswer, noInputs)
+	default:
 		if r.Persona, err = set.Personas.Persona(in); err != nil {
 			return Response{}, &BlockError{BlockPersona, err}
+		}
+		if r.Persona == nil {
+			out(BlockPersona, ReasonNoAnswer, "the model has no answer for this contact")
 		}
 	}
 	for _, pr := range []*Prediction{r.Conversion, r.Churn} {
 		if pr != nil {
 			sanitizeReasons(pr.Reasons)
-		}
-	}
-	r.Unavailable = make([]string, 0, 5)
-	for _, b := range []struct {
-		name    string
-		missing bool
-	}{
-		{BlockRules, r.Rules == nil}, {BlockConversion, r.Conversion == nil},
-		{BlockChurn, r.Churn == nil}, {BlockLTV, r.LTV == nil}, {BlockPersona, r.Persona == nil},
-	} {
-		if b.missing {
-			r.Unavailable = append(r.Unavailable, b.name)
 		}
 	}
 	return r, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -306,6 +307,88 @@ func TestScoreRefusesValues(t *testing.T) {
 		var fe *features.FieldError
 		if !errors.Is(err, features.ErrBadProfile) || !errors.As(err, &fe) || fe.Field != c.field {
 			t.Errorf("%s: err = %v, want a FieldError naming it", c.field, err)
+		}
+	}
+}
+
+// TestDefect11WarningsAndUnavailableReasons (issue 17, defect 11 and "Also"): a response
+// names what the models did not get (unknown attributes, missing inputs, values of the wrong
+// type), says why each block is unavailable (not loaded, or no answer for this contact), and
+// a model none of whose inputs the profile holds gives no probability.
+func TestDefect11WarningsAndUnavailableReasons(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := servingtest.WriteLTV(dir); err != nil {
+		t.Fatal(err)
+	}
+	ltv, _, err := serving.LoadLTV(filepath.Join(dir, artifact.KindLTV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	set := &serving.ModelSet{
+		Conversion: &serving.RecordClassifier{Inputs: []string{"age", "income", "n_events_30d"},
+			PredictRecord: func(map[string]any) (float64, []serving.Reason, error) { calls++; return 0.3, nil, nil }},
+		LTV: ltv,
+		FeatureOptions: features.Options{Attributes: []features.Attribute{
+			{Name: "age"}, {Name: "income"}, {Name: "occupation", Categorical: true}}},
+	}
+	s := serving.NewScorer(serving.Static{Set: set}, nil)
+	p := features.Profile{ContactID: "c-1", AsOf: asOf,
+		Attributes: map[string]any{"agee": 40.0, "income": "lots", "occupation": "x"},
+		Events:     []features.Event{{Type: "page_view", TS: asOf.Add(-time.Hour)}}}
+	r, err := s.Score(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type w struct{ field, code string }
+	var got []w
+	for _, x := range r.Warnings {
+		got = append(got, w{x.Field, x.Code})
+	}
+	want := []w{
+		{"attributes.agee", serving.WarnUnknownAttribute},
+		{"attributes.occupation", serving.WarnUnknownAttribute}, // no loaded model reads it
+		{"attributes.age", serving.WarnMissingInput},
+		{"attributes.income", serving.WarnWrongType},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("warnings %+v, want %+v", r.Warnings, want)
+	}
+	if r.Conversion == nil || calls != 1 {
+		t.Fatalf("conversion %+v (calls %d)", r.Conversion, calls)
+	}
+	reasons := map[string]string{}
+	for _, u := range r.UnavailableReasons {
+		reasons[u.Block] = u.Reason
+	}
+	wantReasons := map[string]string{"rules": serving.ReasonNotLoaded, "churn": serving.ReasonNotLoaded,
+		"ltv": serving.ReasonNoAnswer, "persona": serving.ReasonNotLoaded}
+	if !maps.Equal(reasons, wantReasons) || !slices.Equal(r.Unavailable, []string{"rules", "churn", "ltv", "persona"}) {
+		t.Errorf("unavailable %v, reasons %+v", r.Unavailable, r.UnavailableReasons)
+	}
+
+	// Nothing the conversion model reads: no probability, and the reason says so.
+	r, err = s.Score(context.Background(), features.Profile{ContactID: "c-2", AsOf: asOf, Attributes: map[string]any{"occupation": "x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Conversion != nil || calls != 1 || !slices.Contains(r.Unavailable, "conversion") {
+		t.Fatalf("conversion %+v for a profile without any input", r.Conversion)
+	}
+	for _, u := range r.UnavailableReasons {
+		if u.Block == "conversion" && (u.Reason != serving.ReasonNoAnswer || !strings.Contains(u.Message, "none of the model's inputs")) {
+			t.Errorf("conversion: %+v", u)
+		}
+	}
+	// A value the model cannot read gives it nothing either.
+	r, err = s.Score(context.Background(), features.Profile{ContactID: "c-3", AsOf: asOf, Attributes: map[string]any{"income": "lots"}})
+	if err != nil || r.Conversion != nil || calls != 1 {
+		t.Fatalf("conversion %+v (%v) for a profile whose only input is of the wrong type", r.Conversion, err)
+	}
+	b, _ := json.Marshal(r)
+	for _, k := range []string{`"warnings":[`, `"unavailable_reasons":[`} {
+		if !strings.Contains(string(b), k) {
+			t.Errorf("JSON lacks %s: %s", k, b)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -8,13 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/term"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/models/scorecard"
 )
 
 // Exit statuses (../shared/CONTRACT.md §4).
@@ -73,8 +74,11 @@ func exitCode(env *cliEnv, name string, err error) int {
 	}
 	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
 	fmt.Fprintf(env.stderr, "propensity %s: %s\n", name, msg)
+	// The rule (docs/operations.md, "Exit codes"): 2 for anything wrong with what the user
+	// gave (flags, files, data, configs, artifacts), 1 for a failure while running. An
+	// interrupted run is a failure whatever the library wrapped the cancellation in.
 	var u *usageError
-	if errors.As(err, &u) {
+	if errors.As(err, &u) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		return exitUsage
 	}
 	return exitFailure
@@ -136,34 +140,13 @@ func parseDate(flagName, s string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// parseDuration parses a duration with d (days), w (weeks) or h (hours) suffix, as well as
-// anything time.ParseDuration accepts. It must be positive.
+// parseDuration reads a flag's duration with scorecard.ParseDuration (d, w or h suffix, or
+// anything time.ParseDuration accepts; positive, finite, at most a century), so that flags and
+// scorecard YAML accept the same spellings.
 func parseDuration(flagName, s string) (time.Duration, error) {
-	bad := usagef("--%s: %q is not a positive duration (want e.g. 90d, 12w, 36h)", flagName, s)
-	if s == "" {
-		return 0, bad
-	}
-	var d time.Duration
-	unit := s[len(s)-1]
-	switch unit {
-	case 'd', 'w':
-		n, err := strconv.ParseFloat(s[:len(s)-1], 64)
-		if err != nil {
-			return 0, bad
-		}
-		day := 24 * time.Hour
-		if unit == 'w' {
-			day *= 7
-		}
-		d = time.Duration(n * float64(day))
-	default:
-		var err error
-		if d, err = time.ParseDuration(s); err != nil {
-			return 0, bad
-		}
-	}
-	if d <= 0 {
-		return 0, bad
+	d, err := scorecard.ParseDuration(s)
+	if err != nil {
+		return 0, usagef("--%s: %q is not a positive duration (want e.g. 90d, 12w, 36h)", flagName, s)
 	}
 	return d, nil
 }

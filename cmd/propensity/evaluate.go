@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/training/evaluate"
 )
 
@@ -56,6 +57,10 @@ func runEvaluate(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if !(*mqlRate >= 0 && *mqlRate < 1) {
 		return usagef("--mql-rate must be in [0, 1), got %v", *mqlRate)
+	}
+	if err := checkOutput(dirOutput, "--out", *out, historyInput("--data", *dir, features.Mapping{}),
+		inputPath("--scorecard", *scorecardPath), inputPath("--models", *models)); err != nil {
+		return err
 	}
 	res, err := evaluate.Run(ctx, evaluate.Options{Dir: *dir, AsOf: asOf, Horizon: horizon, Scorecard: set,
 		Models: *models, Seed: *seed, MaxRules: *maxRules, MQLRate: *mqlRate, Log: env.log})

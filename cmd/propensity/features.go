@@ -59,6 +59,9 @@ func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 	if *amount != "" {
 		opts.Mapping.Transactions.Amount = *amount
 	}
+	if err := checkOutput(fileOutput, "--out", *out, historyInput("--data", *data, opts.Mapping), inputPath("--config", *config)); err != nil {
+		return err
+	}
 	began := time.Now()
 	table, rep, err := features.Build(ctx, *data, opts)
 	if err != nil {

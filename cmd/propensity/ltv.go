@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	iofs "io/fs"
+	"os"
 
 	"github.com/propensity-dev/propensity/models/btyd"
 	"github.com/propensity-dev/propensity/training/ltv"
@@ -33,6 +33,9 @@ func runLTV(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	if err := requireFlags("transactions", *path, "calibration-end", *calEnd); err != nil {
+		return err
+	}
+	if err := checkOutput(dirOutput, "--out", *out, inputPath("--transactions", *path)); err != nil {
 		return err
 	}
 	opts := ltv.Options{
@@ -64,10 +67,15 @@ func runLTV(ctx context.Context, env *cliEnv, args []string) error {
 	if err := opts.Validate(); err != nil {
 		return badInput(err)
 	}
+	if _, err := os.Stat(*path); err != nil {
+		return usagef("--transactions: %v", err)
+	}
 	res, err := ltv.Run(ctx, opts)
 	if err != nil {
 		var re *ltv.ReadError
-		if errors.Is(err, ltv.ErrData) || errors.Is(err, ltv.ErrOptions) || errors.As(err, &re) || errors.Is(err, iofs.ErrNotExist) {
+		// A missing path later on (the output directory removed while running) is a
+		// failure while running, not bad input: the transactions were checked above.
+		if errors.Is(err, ltv.ErrData) || errors.Is(err, ltv.ErrOptions) || errors.As(err, &re) {
 			return badInput(err)
 		}
 		return err

@@ -66,6 +66,10 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	if (*data == "") == (*table == "") {
 		return usagef("give exactly one of --data DIR (with --as-of) or --table FILE")
 	}
+	if err := checkOutput(dirOutput, "--out", *out, historyInput("--data", *data, features.Mapping{}),
+		inputPath("--table", *table), inputPath("--segments", *segFile)); err != nil {
+		return err
+	}
 	ps := persona.Settings{KMin: *kMin, KMax: *kMax, KMeans: kmeans.Settings{Restarts: *restarts, BatchSize: *batch}}
 	ps.Transform.Impute = *impute
 	switch *kFlag {
@@ -119,7 +123,7 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		tab, _, err := features.Build(ctx, *data, features.Options{AsOf: t})
 		if err != nil {
-			return personasError(err)
+			return featuresError(err)
 		}
 		f, err = personas.FromFeatures(tab)
 		tab.Release()
@@ -172,7 +176,7 @@ func personasError(err error) error {
 	var se *personas.SegmentError
 	var re *tabular.ReadError
 	for _, target := range []error{persona.ErrMissing, persona.ErrAllConstant, persona.ErrNoColumns, persona.ErrField,
-		kmeans.ErrRows, kmeans.ErrK, kmeans.ErrNaN, personas.ErrColumn, personas.ErrSegments, scorecard.ErrType, scorecard.ErrSyntax} {
+		kmeans.ErrRows, kmeans.ErrK, kmeans.ErrNaN, personas.ErrColumn, personas.ErrNoRows, personas.ErrSegments, scorecard.ErrType, scorecard.ErrSyntax} {
 		if errors.Is(err, target) {
 			return badInput(err)
 		}

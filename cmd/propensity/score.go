@@ -47,6 +47,12 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 	case *profile == "" && *dir == "":
 		return usagef("missing --profile FILE.json (one contact) or --data DIR (a whole history)")
 	}
+	if *dir != "" {
+		if err := checkOutput(fileOutput, "--out", *out, historyInput("--data", *dir, features.Mapping{}),
+			inputPath("--scorecard", *scorecardPath), inputPath("--models", *models)); err != nil {
+			return err
+		}
+	}
 	var asOf time.Time
 	if *asOfFlag != "" {
 		t, err := parseDate("as-of", *asOfFlag)
@@ -263,6 +269,32 @@ func reasonsString(rs []serving.Reason) string {
 	return b.String()
 }
 
+// scoreCmdFeatureRows builds the feature table of the history with the model set's feature
+// options, when a loaded model reads feature rows, and returns a lookup of a person's row by
+// contact_id (nil when no model needs one) and a function releasing the table.
+func scoreCmdFeatureRows(ctx context.Context, dir string, set *serving.ModelSet, asOf time.Time) (func(id string) (features.Row, bool), func(), error) {
+	if set.Conversion == nil && set.Churn == nil && set.Personas == nil {
+		return nil, func() {}, nil
+	}
+	fo := set.FeatureOptions
+	fo.AsOf, fo.Horizon, fo.KeepEvent = asOf, 0, nil
+	table, _, err := features.Build(ctx, dir, fo)
+	if err != nil {
+		return nil, nil, err
+	}
+	index := make(map[string]int, table.Len())
+	for i, id := range table.ContactIDs() {
+		index[id] = i
+	}
+	return func(id string) (features.Row, bool) {
+		i, ok := index[id]
+		if !ok {
+			return features.Row{}, false
+		}
+		return table.Row(i), true
+	}, table.Release, nil
+}
+
 // scoreCmdSummary is what batch scoring prints with --json.
 type scoreCmdSummary struct {
 	Out                 string    `json:"out"`
@@ -303,11 +335,16 @@ func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set
 			attrs             []string
 		}
 		fields := slices.Sorted(maps.Keys(unseen))
-		fopts := features.Options{AsOf: asOf}
-		if set.Conversion == nil && set.Churn == nil && set.LTV == nil && set.Personas == nil {
-			// Rules only: the events no scorecard reads need not be loaded.
-			fopts.KeepEvent = cards.Needs
+		// The models read feature rows: they come from the feature table, built by the same
+		// streaming code as `propensity features`, so the walk over people loads only the
+		// events the scorecards read. (Materialising every event of every person for the
+		// models took 2.7 GB for one contact with 5M events, against 55 MB for features.)
+		rows, release, err := scoreCmdFeatureRows(ctx, dir, set, asOf)
+		if err != nil {
+			return err
 		}
+		defer release()
+		fopts := features.Options{AsOf: asOf, KeepEvent: cards.Needs}
 		report, err = features.MapPersons(ctx, dir, fopts, 0, func(p *features.Person) (scored, error) {
 			var seen []string
 			for _, f := range fields {
@@ -316,7 +353,15 @@ func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set
 				}
 			}
 			prof := p.Profile(asOf)
-			resp, err := scorer.ScoreWith(ctx, set, &prof, serving.Options{})
+			var sopts serving.Options
+			if rows != nil {
+				row, ok := rows(p.ContactID)
+				if !ok {
+					return scored{}, fmt.Errorf("contact %s: not in the feature table", p.ContactID)
+				}
+				sopts.Row = &row
+			}
+			resp, err := scorer.ScoreWith(ctx, set, &prof, sopts)
 			if err != nil {
 				return scored{}, badInput(fmt.Errorf("contact %s: %w", p.ContactID, err))
 			}
@@ -353,13 +398,7 @@ func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set
 		return pw.Close()
 	})
 	if err != nil {
-		for _, bad := range []error{features.ErrEmptyDir, features.ErrMissingColumn, features.ErrColumnType,
-			features.ErrUnreadable, features.ErrBadMapping} {
-			if errors.Is(err, bad) {
-				return badInput(err)
-			}
-		}
-		return err
+		return featuresError(err)
 	}
 	missing := slices.Sorted(maps.Keys(unseen))
 	if len(missing) > 0 {

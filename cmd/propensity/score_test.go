@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -66,6 +68,9 @@ func TestScoreProfileContract(t *testing.T) {
 			AsOf        string            `json:"as_of"`
 			Rules       *scorecard.Result `json:"rules"`
 			Unavailable []string          `json:"unavailable"`
+			// Added by issue 17 (CONTRACT §3 is extended, never renamed).
+			UnavailableReasons []serving.Unavailability `json:"unavailable_reasons"`
+			Warnings           []serving.Warning        `json:"warnings"`
 		}
 		dec := json.NewDecoder(strings.NewReader(stdout))
 		dec.DisallowUnknownFields()
@@ -264,5 +269,73 @@ func TestServeRefusesBadScorecard(t *testing.T) {
 	code, _, stderr := scoreRunCLI(t, "serve", "--models", t.TempDir(), "--scorecard", bad, "--addr", "127.0.0.1:0")
 	if code != exitUsage || !strings.Contains(stderr, "bad.yaml:4") || !strings.Contains(stderr, "pionts") {
 		t.Errorf("exit %d, stderr %q; want 2 naming bad.yaml:4 and the field", code, stderr)
+	}
+}
+
+// TestDefect7ScoreHistoryWithModelsMatchesProfiles (issue 17, defect 7): batch scoring with
+// models takes the models' feature rows from the streamed feature table, and loads only the
+// events the scorecards read; each person's row must still be what scoring the person's
+// whole profile gives online.
+func TestDefect7ScoreHistoryWithModelsMatchesProfiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains the demo models")
+	}
+	demo := t.TempDir()
+	if code, _, stderr := scoreRunCLI(t, "demo", "--out", demo, "--contacts", "2000", "--no-serve", "--json"); code != exitOK {
+		t.Fatalf("demo: exit %d: %s", code, stderr)
+	}
+	dir, models := filepath.Join(demo, "history"), filepath.Join(demo, "models")
+	asOf := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	out := filepath.Join(t.TempDir(), "scores.parquet")
+	if code, _, stderr := scoreRunCLI(t, "score", "--data", dir, "--as-of", "2026-01-01", "--models", models, "--out", out); code != exitOK {
+		t.Fatalf("score: exit %d: %s", code, stderr)
+	}
+	rows, err := parquet.ReadFile[scoreFileRow](out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]scoreFileRow{}
+	for _, r := range rows {
+		byID[r.ContactID] = r
+	}
+	env := &cliEnv{stdout: io.Discard, stderr: io.Discard, log: slog.New(slog.DiscardHandler)}
+	cards, err := loadScorecardFlag("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := scoreCmdModelSet(context.Background(), env, cards, "", models)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.Conversion == nil || set.Churn == nil || set.Personas == nil {
+		t.Fatal("the demo's models did not load")
+	}
+	scorer := serving.NewScorer(serving.Static{Set: set}, nil)
+	near := func(a, b *float64) bool {
+		return (a == nil) == (b == nil) && (a == nil || math.Abs(*a-*b) <= 1e-9)
+	}
+	checked := 0
+	_, err = features.ForEachPerson(context.Background(), dir, features.Options{AsOf: asOf}, func(p *features.Person) error {
+		if checked >= 60 {
+			return nil
+		}
+		checked++
+		prof := p.Profile(asOf)
+		resp, err := scorer.ScoreWith(context.Background(), set, &prof, serving.Options{})
+		if err != nil {
+			return err
+		}
+		want, got := newScoreFileRow(resp), byID[p.ContactID]
+		if !near(want.PConvert, got.PConvert) || !near(want.PChurn, got.PChurn) || !near(want.CLV, got.CLV) ||
+			!reflect.DeepEqual(want.PersonaID, got.PersonaID) || want.Total != got.Total || want.Grade != got.Grade {
+			t.Errorf("%s: online %+v, batch %+v", p.ContactID, want, got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked == 0 {
+		t.Fatal("no person checked")
 	}
 }

@@ -117,7 +117,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		API: v1.Options{
 			APIKeySHA256: apiKeys, AdminKeySHA256: adminKeys,
 			MaxBodyBytes: cfg.MaxBodyBytes, MaxBatchBodyBytes: cfg.MaxBatchBodyBytes, MaxBatchRows: cfg.MaxBatchRows,
-			RequestTimeout: time.Duration(cfg.RequestTimeout), BatchTimeout: time.Duration(cfg.BatchTimeout),
+			MaxConcurrentBatches: cfg.MaxConcurrentBatches,
+			RequestTimeout:       time.Duration(cfg.RequestTimeout), BatchTimeout: time.Duration(cfg.BatchTimeout),
 			Live: v1.LiveOptions{Service: lv.svc, IngestKeySHA256: ingestKeys,
 				MaxIngestBodyBytes: cfg.MaxIngestBodyBytes, CheckpointDir: cfg.CheckpointDir},
 		},

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/encode"
 	"github.com/propensity-dev/propensity/training/tabular"
@@ -61,10 +63,31 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 			*kind = mode
 		}
 	}
+	// The artifact and its report go to OUT/<kind>/ (OUT/<mode>/ from a history); nothing
+	// else in the models directory is written, so only that directory must stay clear of
+	// the inputs.
+	outDir, target := "", *kind
+	if mode != "" {
+		target = mode
+	}
+	if *out != "" {
+		outDir = filepath.Join(*out, target)
+	}
+	if err := checkOutput(dirOutput, "--out", outDir, inputPath("--table", *table), historyInput("--data", *data, features.Mapping{})); err != nil {
+		return err
+	}
 	topts := tabular.Options{Model: *model, Kind: *kind, Folds: *cv, Seed: *seed, MinPositives: *minPos, Tune: *tune,
 		Encode: encode.Options{}, Log: env.log}
 	if err := topts.EnsureDefaults().Validate(); err != nil {
 		return badInput(err)
+	}
+	for _, in := range []struct{ flag, path string }{{"table", *table}, {"data", *data}} {
+		if in.path == "" {
+			continue
+		}
+		if _, err := os.Stat(in.path); err != nil {
+			return usagef("--%s: %v", in.flag, err)
+		}
 	}
 
 	var sum tabular.Summary
@@ -125,7 +148,9 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
-// trainError marks errors caused by the user's data or flags as bad input (exit 2).
+// trainError marks errors caused by the user's data or flags as bad input (exit 2). The
+// inputs' existence is checked before the job, so a missing path later on (the output
+// directory removed while running) is a failure while running.
 func trainError(err error) error {
 	var re *tabular.ReadError
 	var se *tabular.SchemaError
@@ -133,8 +158,7 @@ func trainError(err error) error {
 	case errors.As(err, &re), errors.As(err, &se),
 		errors.Is(err, tabular.ErrLabel), errors.Is(err, tabular.ErrColumn),
 		errors.Is(err, tabular.ErrInsufficient), errors.Is(err, tabular.ErrOptions),
-		errors.Is(err, tabular.ErrHistory), errors.Is(err, encode.ErrNoFeatures), errors.Is(err, encode.ErrRange),
-		errors.Is(err, fs.ErrNotExist):
+		errors.Is(err, tabular.ErrHistory), errors.Is(err, encode.ErrNoFeatures), errors.Is(err, encode.ErrRange):
 		return badInput(err)
 	}
 	return err

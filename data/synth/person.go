@@ -169,20 +169,35 @@ func hexID(prefix string, a, b uint64) string {
 	return string(buf)
 }
 
-// simulate generates person index i into s.events / s.txs and returns its summary.
+// simulate generates person index i into s.events / s.txs and returns its summary. The steps
+// run in a fixed order because they share one random stream: reordering them, or a draw
+// within them, changes every later value (the generator promises identical files per seed).
 func (s *sim) simulate(i int) person {
 	g := s.g
 	s.src.seed(g.o.Seed, i)
 	s.events = s.events[:0]
 	s.txs = s.txs[:0]
-	t := g.tab
 	var pr person
 	pr.index = i
 	pr.persona = s.pick(g.weights)
 	ps := &g.personas[pr.persona]
 
-	// Identity and attributes.
-	pr.id = hexID("c-", g.o.Seed, uint64(2*i))
+	s.identity(&pr, ps)
+	h := s.drawHabits(&pr, ps)
+	s.web(&pr, ps, h)
+	s.email(&pr, ps, h)
+	s.touches(&pr, ps, h)
+	s.duplicate(&pr)
+	slices.SortFunc(s.events, func(x, y ev) int { return int(min(max(x.ts-y.ts, -1), 1)) })
+	s.conversion(&pr, ps)
+	slices.SortFunc(s.events, func(x, y ev) int { return int(min(max(x.ts-y.ts, -1), 1)) })
+	return pr
+}
+
+// identity draws the person's ids, contact attributes and e-mail address.
+func (s *sim) identity(pr *person, ps *Persona) {
+	g, t := s.g, s.g.tab
+	pr.id = hexID("c-", g.o.Seed, uint64(2*pr.index))
 	span := float64(g.asOf - g.start)
 	pr.created = g.asOf - int64(span*math.Pow(s.rng.Float64(), ps.CreatedShape)) - 1 - s.rng.Int64N(dayUs)
 	pr.created = max(pr.created, g.start)
@@ -289,48 +304,66 @@ func (s *sim) simulate(i int) person {
 		} else {
 			a.JobRole = t.staffRoles[s.rng.IntN(len(t.staffRoles))]
 		}
-		pr.email = first + "." + last + strconv.Itoa(i) + "@" + "company" + strconv.Itoa(i%5000) + ".example"
+		pr.email = first + "." + last + strconv.Itoa(pr.index) + "@" + "company" + strconv.Itoa(pr.index%5000) + ".example"
 		a.AccountType = "business"
 	} else {
-		pr.email = first + "." + last + strconv.Itoa(i) + "@" + t.consumerDomains[i%len(t.consumerDomains)]
+		pr.email = first + "." + last + strconv.Itoa(pr.index) + "@" + t.consumerDomains[pr.index%len(t.consumerDomains)]
 		a.AccountType = "consumer"
 	}
 	a.Email = pr.email
+}
 
-	// Web behaviour: bursts of sessions.
-	engage := s.gamma(8, 8)
-	activeEnd := pr.created + int64(s.exp(ps.ActiveWeeks*float64(weekUs)))
-	hasAnon := s.rng.Float64() < 0.75
-	viaForm := s.rng.Float64() < 0.65
-	espOnly := s.rng.Float64() < 0.3
+// habits are per-person draws made after the attributes and before any event (in this order,
+// for the random stream); the event steps read them.
+type habits struct {
+	engage    float64 // multiplies the web, webinar and social rates (Gamma(8, 8), mean 1)
+	activeEnd int64   // end of the active period; after it rates fall to the residual
+	hasAnon   bool    // browsed anonymously (a cookie) before signing up
+	viaForm   bool    // signed up through the web form
+	espOnly   bool    // e-mail events carry only the address (an e-mail service export)
+}
+
+func (s *sim) drawHabits(pr *person, ps *Persona) habits {
+	var h habits
+	h.engage = s.gamma(8, 8)
+	h.activeEnd = pr.created + int64(s.exp(ps.ActiveWeeks*float64(weekUs)))
+	h.hasAnon = s.rng.Float64() < 0.75
+	h.viaForm = s.rng.Float64() < 0.65
+	h.espOnly = s.rng.Float64() < 0.3
+	return h
+}
+
+// web adds the sign-up and the web sessions, which come in bursts.
+func (s *sim) web(pr *person, ps *Persona, h habits) {
+	g, t := s.g, s.g.tab
 	begin := pr.created
-	if hasAnon {
-		pr.anonID = hexID("a-", g.o.Seed, uint64(2*i+1))
+	if h.hasAnon {
+		pr.anonID = hexID("a-", g.o.Seed, uint64(2*pr.index+1))
 		begin = pr.created - dayUs - int64(s.exp(20*float64(dayUs)))
 		// The visit that led to the sign-up.
-		s.session(&pr, ps, pr.created-int64(s.rng.Float64()*float64(6*time.Hour/time.Microsecond)), true)
+		s.session(pr, ps, pr.created-int64(s.rng.Float64()*float64(6*time.Hour/time.Microsecond)), true)
 	}
-	if viaForm {
+	if h.viaForm {
 		w := uint8(whoContact)
-		if hasAnon {
+		if h.hasAnon {
 			w = whoLink
 		}
 		s.add(ev{ts: pr.created, typ: evFormSubmit, who: w, page: t.pSignup, channel: t.chWeb0})
-	} else if hasAnon {
+	} else if h.hasAnon {
 		pr.identityLink = true
 	}
-	rate := ps.BurstRate * engage / float64(weekUs)
+	rate := ps.BurstRate * h.engage / float64(weekUs)
 	for tt := begin; ; {
 		r := rate
-		if tt >= activeEnd {
+		if tt >= h.activeEnd {
 			r *= ps.ResidualActivity
 		}
 		if r <= 0 {
 			break
 		}
 		next := s.after(tt, 1/r)
-		if tt < activeEnd && next >= activeEnd { // memoryless restart at the rate change
-			tt = activeEnd
+		if tt < h.activeEnd && next >= h.activeEnd { // memoryless restart at the rate change
+			tt = h.activeEnd
 			continue
 		}
 		tt = next
@@ -340,20 +373,23 @@ func (s *sim) simulate(i int) person {
 		n := 1 + s.poisson(ps.SessionsPerBurst-1)
 		st := tt
 		for range n {
-			s.session(&pr, ps, st, st < pr.created)
+			s.session(pr, ps, st, st < pr.created)
 			st += int64(s.exp(1.5 * float64(dayUs)))
 		}
 	}
+}
 
-	// Email: opens of the weekly campaigns, clicks, unsubscribe.
+// email adds opens of the weekly campaigns, clicks and an unsubscribe.
+func (s *sim) email(pr *person, ps *Persona, h habits) {
+	g, t := s.g, s.g.tab
 	emailEng := s.gamma(8, 8)
 	emailWho := uint8(whoContact)
-	if espOnly {
+	if h.espOnly {
 		emailWho = whoEmail
 	}
 	for tt := pr.created + dayUs; ; {
 		r := ps.OpenRate * emailEng / float64(weekUs)
-		if tt >= activeEnd {
+		if tt >= h.activeEnd {
 			r *= 0.3 + 0.7*ps.ResidualActivity
 		}
 		if r <= 0 {
@@ -382,32 +418,41 @@ func (s *sim) simulate(i int) person {
 			}
 		}
 	}
+}
 
-	// Webinars, social, unsolicited surveys.
-	s.poissonTouches(pr.created, activeEnd, ps.WebinarRate*engage, ps.ResidualActivity, func(ts int64) {
+// touches adds webinars, social interactions and unsolicited surveys.
+func (s *sim) touches(pr *person, ps *Persona, h habits) {
+	g, t := s.g, s.g.tab
+	s.poissonTouches(pr.created, h.activeEnd, ps.WebinarRate*h.engage, ps.ResidualActivity, func(ts int64) {
 		w := uint16(s.rng.IntN(nWebinars))
 		s.add(ev{ts: ts, typ: evWebinar, who: whoContact, channel: t.chWebinar, campaign: t.webCamp0 + w, page: t.web0 + w, value: -1})
 	})
-	s.poissonTouches(pr.created, activeEnd, ps.SocialRate*engage, ps.ResidualActivity, func(ts int64) {
+	s.poissonTouches(pr.created, h.activeEnd, ps.SocialRate*h.engage, ps.ResidualActivity, func(ts int64) {
 		s.add(ev{ts: ts, typ: evSocial, who: whoContact, channel: t.chSocial + uint8(s.rng.IntN(4)), page: t.blog0 + uint16(s.rng.IntN(int(t.nBlog))), value: -1})
 	})
 	s.poissonTouches(pr.created, g.end, ps.SurveyRate, 1, func(ts int64) {
 		s.add(ev{ts: ts, typ: evSurvey, who: whoContact, channel: t.chEmail, value: s.nps(ps.NPSMean - 1)})
 	})
+}
 
-	// A duplicate contact row sharing the email, created later, with its own sign-up.
+// duplicate sometimes adds a duplicate contact row sharing the email, created later, with its
+// own sign-up.
+func (s *sim) duplicate(pr *person) {
+	g, t := s.g, s.g.tab
 	if s.rng.Float64() < g.o.DuplicateRate {
-		pr.dupID = hexID("c-", g.o.Seed^0x5bd1e995, uint64(i))
+		pr.dupID = hexID("c-", g.o.Seed^0x5bd1e995, uint64(pr.index))
 		pr.dupCreated = pr.created + 1 + int64(s.rng.Float64()*float64(g.asOf-pr.created-1))
 		if pr.dupCreated >= g.asOf {
 			pr.dupCreated = g.asOf - 1
 		}
 		s.add(ev{ts: pr.dupCreated, typ: evFormSubmit, who: whoDuplicate, page: t.pNewsletter, channel: t.chWeb0 + 1, value: -1})
 	}
+}
 
-	slices.SortFunc(s.events, func(x, y ev) int { return int(min(max(x.ts-y.ts, -1), 1)) })
-
-	// Purchases: the individual's BG/NBD and Gamma-Gamma draws.
+// conversion draws the person's BG/NBD and Gamma-Gamma parameters, whether and when they first
+// buy, and their purchases.
+func (s *sim) conversion(pr *person, ps *Persona) {
+	g := s.g
 	bg, gg := ps.Purchases, ps.Spend
 	pr.lambda = s.gamma(bg.R, bg.Alpha)
 	pr.p = s.beta(bg.A, bg.B)
@@ -423,7 +468,7 @@ func (s *sim) simulate(i int) person {
 			if pr.created >= ws {
 				continue
 			}
-			f := s.features(&pr, ws)
+			f := s.features(pr, ws)
 			pc := g.conv.Probability(f)
 			if wi == len(g.windows)-1 {
 				pr.pConvert = pc
@@ -435,11 +480,9 @@ func (s *sim) simulate(i int) person {
 		}
 	}
 	if pr.first != 0 {
-		s.purchases(&pr, ps, gg)
+		s.purchases(pr, ps, gg)
 	}
 	pr.customerAtT = pr.first != 0 && pr.first < g.asOf
-	slices.SortFunc(s.events, func(x, y ev) int { return int(min(max(x.ts-y.ts, -1), 1)) })
-	return pr
 }
 
 // session adds one web session starting at ts: page views and, for identified visitors,

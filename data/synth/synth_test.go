@@ -439,3 +439,21 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
 }
+
+// TestEventCodes ties the generator's event constants to the canonical names they index.
+func TestEventCodes(t *testing.T) {
+	types := EventTypes()
+	if nEventTypes != len(types) {
+		t.Fatalf("nEventTypes = %d, want %d", nEventTypes, len(types))
+	}
+	for code, want := range map[int]string{
+		evPageView: "page_view", evEmailOpen: "email_open", evEmailClick: "email_click",
+		evUnsubscribe: "email_unsubscribe", evFormSubmit: "form_submit", evDownload: "download",
+		evWebinar: "webinar", evChat: "chat", evSocial: "social", evTrialStart: "trial_start",
+		evSurvey: "survey", evPurchase: "purchase",
+	} {
+		if types[code] != want {
+			t.Errorf("constant %d names %q, want %q", code, types[code], want)
+		}
+	}
+}

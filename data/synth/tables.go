@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/propensity-dev/propensity/internal/eventtype"
 )
 
-// Event types (canonical, CONTRACT §1), indexes into eventTypes.
+// Event types (canonical, CONTRACT §1), indexes into EventTypes(); TestEventCodes ties them
+// to the names.
 const (
 	evPageView = iota
 	evEmailOpen
@@ -24,10 +27,7 @@ const (
 )
 
 // EventTypes returns the canonical event types Generate emits.
-func EventTypes() []string {
-	return []string{"page_view", "email_open", "email_click", "email_unsubscribe", "form_submit",
-		"download", "webinar", "chat", "social", "trial_start", "survey", "purchase"}
-}
+func EventTypes() []string { return eventtype.Canonical() }
 
 // tables holds the interned strings of one generation run, so that events reference them by
 // index and no string is built per event.

@@ -1,6 +1,13 @@
 // Package atomicfile writes files so that readers see either the old content or the whole new
 // content, never a half-written file: write to a temporary file in the same directory, sync,
 // then rename over the destination.
+//
+// The temporary file is named ".NAME.tmp-DIGITS". A process killed while writing (SIGKILL,
+// power loss) leaves it behind; the next write of the same NAME removes such leftovers. A
+// writer holds an exclusive lock (flock) on its temporary file until it is renamed into
+// place, and the kernel drops that lock when the process dies, so a leftover is told from a
+// write in progress by whether its lock can be taken. Where flock is not available (not a
+// Unix system), a leftover is removed once it is a day old.
 package atomicfile
 
 import (
@@ -8,20 +15,30 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 )
+
+// staleAge is how old a leftover must be before it is removed where locks are not available.
+const staleAge = 24 * time.Hour
 
 // Write creates path by calling fill with a writer on a temporary file in the same directory
 // and renaming it into place when fill succeeds. On any error the temporary file is removed
-// and path is left untouched.
+// and path is left untouched. Leftover temporary files of path from writers that died are
+// removed first.
 func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	removeStale(dir, filepath.Base(path))
+	tmp, err := createLocked(dir, tempPrefix(filepath.Base(path)))
 	if err != nil {
 		return fmt.Errorf("creating temporary file for %s: %w", path, err)
 	}
+	closed := false
 	defer func() {
 		if err != nil {
-			tmp.Close()
+			if !closed {
+				tmp.Close()
+			}
 			os.Remove(tmp.Name())
 		}
 	}()
@@ -31,11 +48,24 @@ func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err err
 	if err = tmp.Sync(); err != nil {
 		return fmt.Errorf("syncing %s: %w", path, err)
 	}
+	if err = tmp.Chmod(perm); err != nil {
+		return fmt.Errorf("setting mode of %s: %w", path, err)
+	}
+	if renameWhileOpen {
+		// Renamed while still open, so the lock is held until the file is in place: a
+		// concurrent writer of the same path never takes the finished file for a leftover.
+		if err = os.Rename(tmp.Name(), path); err != nil {
+			return fmt.Errorf("renaming into %s: %w", path, err)
+		}
+		closed = true
+		if err = tmp.Close(); err != nil {
+			return fmt.Errorf("closing %s: %w", path, err)
+		}
+		return nil
+	}
+	closed = true
 	if err = tmp.Close(); err != nil {
 		return fmt.Errorf("closing %s: %w", path, err)
-	}
-	if err = os.Chmod(tmp.Name(), perm); err != nil {
-		return fmt.Errorf("setting mode of %s: %w", path, err)
 	}
 	if err = os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("renaming into %s: %w", path, err)
@@ -49,4 +79,38 @@ func WriteBytes(path string, data []byte, perm os.FileMode) error {
 		_, err := w.Write(data)
 		return err
 	})
+}
+
+// tempPrefix is the name of base's temporary files up to the random digits os.CreateTemp adds.
+func tempPrefix(base string) string { return "." + base + ".tmp-" }
+
+// isTemp reports whether name is one of base's temporary files: the prefix and then only
+// digits, as os.CreateTemp writes them, so nobody else's file is ever matched.
+func isTemp(name, base string) bool {
+	digits, ok := strings.CutPrefix(name, tempPrefix(base))
+	if !ok || digits == "" {
+		return false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// removeStale removes the leftover temporary files of base in dir. It is best effort: a
+// leftover that cannot be examined or removed is left for a later write, and never fails
+// this one.
+func removeStale(dir, base string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() || !isTemp(e.Name(), base) {
+			continue
+		}
+		removeIfStale(filepath.Join(dir, e.Name()))
+	}
 }

@@ -15,8 +15,8 @@ import (
 // the byte up in a table saying which way it goes. Trees are walked one at a time over a block
 // of rows (the block's bytes and the tree's nodes stay in L1), eight rows in lockstep so that
 // their chains of dependent loads overlap; rows are binned four at a time, for the same
-// reason. (Byte tables beat testing a bit of a per-node bitset by 18% on Online Shoppers, and
-// walking a block level by level instead of row by row was slower.)
+// reason. (Byte tables were faster than testing a bit of a per-node bitset, and walking a block
+// level by level instead of row by row was slower: docs/performance.md.)
 //
 // The bins are exact for the float thresholds, not an approximation. A numeric feature's
 // prediction bins are cut at the distinct thresholds c₀ < c₁ < … that the trees use on it, and
@@ -199,9 +199,9 @@ func (e *ensemble) add(x []uint8, nf int, out []float64) {
 	}
 }
 
-// addTree adds tree t's outputs for the rows of x to out, walking eight rows in lockstep (four
-// were 20% slower on a million rows × 300 trees) so that their chains of dependent loads
-// overlap; the last rows go four and one at a time.
+// addTree adds tree t's outputs for the rows of x to out, walking eight rows in lockstep so
+// that their chains of dependent loads overlap (four overlap too few; docs/performance.md);
+// the last rows go four and one at a time.
 func (e *ensemble) addTree(t etree, x []uint8, nf int, out []float64) {
 	nodes, luts, leafv := e.nodes, e.luts, e.leafv
 	r := 0

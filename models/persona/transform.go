@@ -658,23 +658,6 @@ func toFloat(v any) (float64, error) {
 	switch v := v.(type) {
 	case nil:
 		return math.NaN(), nil
-	case float64:
-		if math.IsInf(v, 0) {
-			return 0, errors.New("infinite value")
-		}
-		return v, nil
-	case float32:
-		return float64(v), nil
-	case int:
-		return float64(v), nil
-	case int64:
-		return float64(v), nil
-	case int32:
-		return float64(v), nil
-	case uint64:
-		return float64(v), nil
-	case uint32:
-		return float64(v), nil
 	case bool:
 		if v {
 			return 1, nil
@@ -692,7 +675,14 @@ func toFloat(v any) (float64, error) {
 		}
 		return x, nil
 	}
-	return 0, fmt.Errorf("%T is not a number", v)
+	x, ok := frame.Number(v)
+	if !ok {
+		return 0, fmt.Errorf("%T is not a number", v)
+	}
+	if math.IsInf(x, 0) {
+		return 0, errors.New("infinite value")
+	}
+	return x, nil
 }
 
 func median(v []float64) float64 {

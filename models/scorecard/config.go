@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/propensity-dev/propensity/internal/eventtype"
 )
 
 // Errors wrapped by *ConfigError.
@@ -64,15 +66,9 @@ const (
 	Lifecycle  = "lifecycle"
 )
 
-// EventTypes are the canonical event types (CONTRACT §1). Scorecards may name other types
-// after declaring them in Config.EventTypes.
-var canonicalEventTypes = []string{
-	"page_view", "email_open", "email_click", "email_unsubscribe", "form_submit", "download",
-	"webinar", "chat", "social", "trial_start", "survey", "purchase",
-}
-
-// CanonicalEventTypes returns the canonical event types of CONTRACT §1.
-func CanonicalEventTypes() []string { return slices.Clone(canonicalEventTypes) }
+// CanonicalEventTypes returns the canonical event types of CONTRACT §1. Scorecards may name
+// other types after declaring them in Config.EventTypes.
+func CanonicalEventTypes() []string { return eventtype.Canonical() }
 
 // StageDisqualified is the stage of a contact a gate has disqualified.
 const StageDisqualified = "disqualified"
@@ -302,7 +298,7 @@ func (c *Config) validate() []error {
 		c.problem(&errs, "version", ErrMissing, "a scorecard needs a version string")
 	}
 	known := map[string]bool{}
-	for _, t := range canonicalEventTypes {
+	for _, t := range eventtype.Canonical() {
 		known[t] = true
 	}
 	for i, t := range c.EventTypes {
@@ -431,7 +427,7 @@ func (c *Config) validateEvent(errs *[]error, p string, e *EventMatch, known map
 	for i, t := range e.Types {
 		if !known[t] {
 			c.problem(errs, fmt.Sprintf("%s.type[%d]", p, i), ErrEventType,
-				"unknown event type %q (want one of %s, or declare it under event_types)", t, strings.Join(canonicalEventTypes, ", "))
+				"unknown event type %q (want one of %s, or declare it under event_types)", t, strings.Join(eventtype.Canonical(), ", "))
 		}
 	}
 	if e.Page != "" && e.PageRegex != "" {

@@ -206,3 +206,32 @@ func TestDurationTextRoundTrip(t *testing.T) {
 		t.Errorf("zero duration: %q, want empty", durationText(0))
 	}
 }
+
+// TestParseDuration covers the spellings the YAML and the command-line flags share, and the
+// values both must refuse: non-positive, NaN, Inf and anything over a century.
+func TestParseDuration(t *testing.T) {
+	day := 24 * time.Hour
+	for _, tt := range []struct {
+		in   string
+		want time.Duration // 0: an error is expected
+	}{
+		{"90d", 90 * day}, {"2w", 14 * day}, {"36h", 36 * time.Hour}, {"1.5d", 36 * time.Hour},
+		{" 30d ", 30 * day}, {"1h30m", 90 * time.Minute}, {"36500d", 36500 * day},
+		{"0d", 0}, {"-3d", 0}, {"d", 0}, {"", 0}, {"ten days", 0}, {"3x", 0},
+		{"NaNd", 0}, {"Infd", 0}, {"+Infw", 0}, {"36501d", 0}, {"5215w", 0}, {"15000w", 0},
+		{"876001h", 0}, {"1e300d", 0},
+	} {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseDuration(tt.in)
+			if tt.want == 0 {
+				if err == nil {
+					t.Errorf("ParseDuration(%q) = %v, want an error", tt.in, got)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("ParseDuration(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}

@@ -534,8 +534,14 @@ func sortProblems(errs []error) {
 	slices.SortStableFunc(errs, func(a, b error) int { return line(a) - line(b) })
 }
 
+// maxDuration is the longest duration ParseDuration accepts. No scorecard window or job
+// horizon spans a century, so a longer one is a typo; the bound also keeps d and w values
+// clear of time.Duration's range (about 292 years), where the float conversion is undefined.
+const maxDuration = 100 * 365 * 24 * time.Hour
+
 // ParseDuration parses a duration with a d (days), w (weeks) or h suffix, or anything
-// time.ParseDuration accepts. It must be positive.
+// time.ParseDuration accepts. It must be positive and at most maxDuration (a century); NaN and Inf are
+// rejected. The scorecard YAML and the command-line flags both read durations with it.
 func ParseDuration(s string) (time.Duration, error) {
 	bad := fmt.Errorf("%q is not a positive duration (want e.g. 30d, 2w, 12h)", s)
 	s = strings.TrimSpace(s)
@@ -546,12 +552,12 @@ func ParseDuration(s string) (time.Duration, error) {
 	switch unit := s[len(s)-1]; unit {
 	case 'd', 'w':
 		n, err := strconv.ParseFloat(s[:len(s)-1], 64)
-		if err != nil || math.IsNaN(n) || n <= 0 || n > 100*365 {
-			return 0, bad
-		}
 		day := 24 * time.Hour
 		if unit == 'w' {
 			day *= 7
+		}
+		if err != nil || math.IsNaN(n) || n <= 0 || n*float64(day) > float64(maxDuration) {
+			return 0, bad
 		}
 		d = time.Duration(n * float64(day))
 	default:
@@ -560,7 +566,7 @@ func ParseDuration(s string) (time.Duration, error) {
 			return 0, bad
 		}
 	}
-	if d <= 0 {
+	if d <= 0 || d > maxDuration {
 		return 0, bad
 	}
 	return d, nil

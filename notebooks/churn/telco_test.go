@@ -2,13 +2,11 @@ package churn_test
 
 import (
 	"context"
-	"errors"
-	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/propensity-dev/propensity/internal/shareddata"
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/metrics"
 	"github.com/propensity-dev/propensity/notebooks/internal/figures"
@@ -16,7 +14,11 @@ import (
 	"github.com/propensity-dev/propensity/training/tabular"
 )
 
-const telco = "../../../shared/datasets/telco_churn/telco_churn.csv"
+// telcoPath returns the Telco churn file's path, skipping t where the shared datasets are
+// absent.
+func telcoPath(t *testing.T) string {
+	return filepath.Join(shareddata.Dir(t), "telco_churn", "telco_churn.csv")
+}
 
 // # 2. Real data: IBM Telco churn
 //
@@ -30,9 +32,7 @@ const telco = "../../../shared/datasets/telco_churn/telco_churn.csv"
 // This cell needs ../shared/datasets, so it is a test that skips without it; go test -v
 // shows its table.
 func TestTelco(t *testing.T) {
-	if _, err := os.Stat(telco); errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("Telco churn not found at %s (../shared/datasets is only in CI)", telco)
-	}
+	telco := telcoPath(t)
 	dir, err := figures.Dir("churn")
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestTelco(t *testing.T) {
 // is risky: each reason is a feature's signed contribution to the log-odds.
 func reasons(t *testing.T, m *tabular.Model) {
 	t.Helper()
-	f, err := tabular.ReadTable(telco, tabular.ReadOptions{})
+	f, err := tabular.ReadTable(telcoPath(t), tabular.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -284,7 +284,8 @@ func Example_rulesVersusModel() {
 	}
 
 	// The full report of the gbt comparison (ROC, gains, calibration, the diff, mined
-	// rules), the suggested YAML and the disagreements go to figures/leadscoring/evaluation.
+	// rules), the suggested YAML and the disagreements go to figures/leadscoring/evaluation
+	// (kept with PROPENSITY_FIGURES=1; see notebooks/README.md).
 	dir, err := figures.Dir("leadscoring")
 	must(err)
 	must(evGBT.Write(filepath.Join(dir, "evaluation")))

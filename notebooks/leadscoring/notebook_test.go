@@ -15,6 +15,7 @@ import (
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/scorecard"
+	"github.com/propensity-dev/propensity/notebooks/internal/figures"
 	"github.com/propensity-dev/propensity/training/tabular"
 )
 
@@ -47,6 +48,7 @@ func TestMain(m *testing.M) {
 	if nb.dir != "" {
 		os.RemoveAll(nb.dir)
 	}
+	figures.Remove()
 	os.Exit(code)
 }
 

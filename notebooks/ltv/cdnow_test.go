@@ -2,15 +2,13 @@ package ltv_test
 
 import (
 	"context"
-	"errors"
-	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/propensity-dev/propensity/internal/shareddata"
 	"github.com/propensity-dev/propensity/models/btyd"
 	"github.com/propensity-dev/propensity/notebooks/internal/figures"
 	"github.com/propensity-dev/propensity/training/ltv"
@@ -21,16 +19,17 @@ import (
 // Example cannot skip: they are Test functions that log their tables (go test -v) and
 // assert the published numbers with tolerances.
 
-const cdnow = "../../../shared/datasets/cdnow/transactions_sample.parquet"
+// cdnowPath returns the CDNOW sample's path, skipping t where the shared datasets are absent.
+func cdnowPath(t *testing.T) string {
+	return filepath.Join(shareddata.Dir(t), "cdnow", "transactions_sample.parquet")
+}
 
 // fitCDNOW runs `propensity ltv` on the CDNOW sample: weekly periods, calibration up to
 // 1997-09-30 inclusive, holdout to 1998-06-30, outputs (report.html, customers.csv, the
-// model artifact) in notebooks/figures/ltv/cdnow.
+// model artifact) in notebooks/figures/ltv/cdnow when PROPENSITY_FIGURES=1 keeps them.
 func fitCDNOW(t *testing.T) *ltv.Result {
 	t.Helper()
-	if _, err := os.Stat(cdnow); errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("CDNOW sample not found at %s (../shared/datasets is only in CI)", cdnow)
-	}
+	cdnow := cdnowPath(t)
 	dir, err := figures.Dir("ltv")
 	if err != nil {
 		t.Fatal(err)

@@ -39,6 +39,7 @@ func TestMain(m *testing.M) {
 	if nb.dir != "" {
 		os.RemoveAll(nb.dir)
 	}
+	figures.Remove()
 	os.Exit(code)
 }
 
@@ -200,7 +201,7 @@ func Example_personas() {
 // (clustered or not) and the persona fields persona, persona_id and distance. The job
 // writes personas.json (the catalog), assignments.parquet/.csv (one row per contact with
 // its persona and a boolean per segment), report.html and the model artifact; here into
-// notebooks/figures/personas/generated.
+// notebooks/figures/personas/generated when PROPENSITY_FIGURES=1 keeps them.
 func Example_segments() {
 	n := people()
 	segs, err := personas.ParseSegments("segments.yaml", []byte(`

@@ -2,19 +2,15 @@ package personas_test
 
 import (
 	"context"
-	"errors"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/propensity-dev/propensity/internal/shareddata"
 	"github.com/propensity-dev/propensity/models/kmeans"
 	"github.com/propensity-dev/propensity/notebooks/internal/figures"
 	"github.com/propensity-dev/propensity/training/personas"
 	"github.com/propensity-dev/propensity/training/tabular"
 )
-
-const wholesale = "../../../shared/datasets/wholesale_customers/wholesale_customers.csv"
 
 // # 4. Real data: UCI Wholesale customers
 //
@@ -25,9 +21,7 @@ const wholesale = "../../../shared/datasets/wholesale_customers/wholesale_custom
 // cell needs ../shared/datasets, so it is a test that skips without it (go test -v shows
 // the tables).
 func TestWholesale(t *testing.T) {
-	if _, err := os.Stat(wholesale); errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("wholesale customers not found at %s (../shared/datasets is only in CI)", wholesale)
-	}
+	wholesale := filepath.Join(shareddata.Dir(t), "wholesale_customers", "wholesale_customers.csv")
 	f, err := tabular.ReadTable(wholesale, tabular.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -48,6 +48,9 @@ type Config struct {
 	MaxBatchBodyBytes int64 `yaml:"max_batch_body_bytes"`
 	// MaxBatchRows caps the number of profiles in one batch request. Default 100000.
 	MaxBatchRows int `yaml:"max_batch_rows"`
+	// MaxConcurrentBatches caps the batch requests handled at once; one more is answered
+	// 503 unavailable with a Retry-After header. Default 4.
+	MaxConcurrentBatches int `yaml:"max_concurrent_batches"`
 	// RequestTimeout bounds the handling of one request; past it the request is answered
 	// 503 unavailable. Default 10s.
 	RequestTimeout Duration `yaml:"request_timeout"`
@@ -112,15 +115,16 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 
 // DefaultConfig holds the defaults of every field.
 var DefaultConfig = Config{
-	Addr:              "127.0.0.1:8080",
-	MaxBodyBytes:      1 << 20,
-	MaxBatchBodyBytes: 64 << 20,
-	MaxBatchRows:      100000,
-	RequestTimeout:    Duration(10 * time.Second),
-	BatchTimeout:      Duration(5 * time.Minute),
-	ReadHeaderTimeout: Duration(5 * time.Second),
-	IdleTimeout:       Duration(2 * time.Minute),
-	ShutdownTimeout:   Duration(30 * time.Second),
+	Addr:                 "127.0.0.1:8080",
+	MaxBodyBytes:         1 << 20,
+	MaxBatchBodyBytes:    64 << 20,
+	MaxBatchRows:         100000,
+	MaxConcurrentBatches: 4,
+	RequestTimeout:       Duration(10 * time.Second),
+	BatchTimeout:         Duration(5 * time.Minute),
+	ReadHeaderTimeout:    Duration(5 * time.Second),
+	IdleTimeout:          Duration(2 * time.Minute),
+	ShutdownTimeout:      Duration(30 * time.Second),
 
 	TriggerSweepInterval: Duration(time.Hour),
 	MaxIngestBodyBytes:   16 << 20,
@@ -187,6 +191,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBatchRows <= 0 {
 		errs = append(errs, errors.New("max_batch_rows: must be positive"))
+	}
+	if c.MaxConcurrentBatches <= 0 {
+		errs = append(errs, errors.New("max_concurrent_batches: must be positive"))
 	}
 	for _, d := range []struct {
 		name string

@@ -27,7 +27,7 @@ func TestFullFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "0.0.0.0:9090" || time.Duration(c.RequestTimeout) != 2*time.Second || c.MaxBatchRows != 1000 || len(c.APIKeySHA256) != 1 || !c.AccessLog {
+	if c.Addr != "0.0.0.0:9090" || time.Duration(c.RequestTimeout) != 2*time.Second || c.MaxBatchRows != 1000 || c.MaxConcurrentBatches != 2 || len(c.APIKeySHA256) != 1 || !c.AccessLog {
 		t.Errorf("unexpected config %+v", c)
 	}
 }
@@ -39,7 +39,8 @@ func TestDefaultsKept(t *testing.T) {
 	}
 	want := DefaultConfig
 	want.ModelsDir = "models"
-	if c.Addr != want.Addr || c.MaxBodyBytes != want.MaxBodyBytes || c.RequestTimeout != want.RequestTimeout || c.ModelsDir != "models" {
+	if c.Addr != want.Addr || c.MaxBodyBytes != want.MaxBodyBytes || c.RequestTimeout != want.RequestTimeout || c.ModelsDir != "models" ||
+		c.MaxConcurrentBatches != 4 {
 		t.Errorf("got %+v, want defaults with models_dir", c)
 	}
 }
@@ -51,6 +52,7 @@ func TestBadFiles(t *testing.T) {
 		"timeout.bad.yml":       {"line 1", `"soon" is not a duration`},
 		"unknown_field.bad.yml": {`unknown field "listen"`},
 		"several.bad.yml":       {"max_body_bytes: must be positive", "max_batch_rows: must be positive", "idle_timeout: must be positive"},
+		"batches.bad.yml":       {"max_concurrent_batches: must be positive"},
 		"wrong_type.bad.yml":    {"lots"},
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")

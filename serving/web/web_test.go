@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -198,12 +200,16 @@ func TestBadRequests(t *testing.T) {
 		{"trailing data", "POST", "/v1/score", `{} {}`, 400, "bad_data", ""},
 		{"oversized body", "POST", "/v1/score", big, 413, "bad_data", "4096"},
 		{"unknown query parameter", "POST", "/v1/score?foo=1", `{}`, 400, "bad_data", "foo"},
-		{"unknown scorecard", "POST", "/v1/score?scorecard=nope", `{}`, 400, "bad_data", "nope"},
+		{"unknown scorecard", "POST", "/v1/score?scorecard=nope", `{"contact_id": "c"}`, 400, "bad_data", "nope"},
 		{"no such route", "GET", "/v2/score", ``, 404, "not_found", ""},
 		{"wrong method", "GET", "/v1/score", ``, 405, "bad_data", ""},
 		{"no score file", "GET", "/v1/contacts/c-1", ``, 404, "not_found", ""},
-		{"bad batch row", "POST", "/v1/score/batch", "{}\n{\"x\": 1}\n", 400, "bad_data", "profile 1"},
 		{"empty batch", "POST", "/v1/score/batch", "  ", 400, "bad_data", ""},
+		// issue 17, defect 11: accepted silently before.
+		{"duplicate attribute key", "POST", "/v1/score", `{"contact_id": "a", "attributes": {"age": 40, "age": 41}}`, 400, "bad_data", "attributes.age"},
+		{"duplicate key", "POST", "/v1/score", `{"contact_id": "a", "contact_id": "b"}`, 400, "bad_data", "contact_id"},
+		{"null body", "POST", "/v1/score", `null`, 400, "bad_data", "null"},
+		{"no contact_id", "POST", "/v1/score", `{}`, 400, "bad_data", "contact_id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -722,5 +728,196 @@ func writeScores(t *testing.T, path string) {
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAlsoBatchBadRecordsDoNotSinkTheBatch (issue 17, "Also" and defect 11): bad records of
+// a JSON or NDJSON batch are answered in their place with their NDJSON line number or array
+// index, and the good ones are scored. null, {}, two objects on one line and a duplicate key
+// are bad records, not empty profiles.
+func TestAlsoBatchBadRecordsDoNotSinkTheBatch(t *testing.T) {
+	ts := start(t, setup{})
+	good := func(id string) string { return `{"contact_id":"` + id + `","as_of":"2026-03-10T00:00:00Z"}` }
+	type want struct {
+		id          string // a score response for this contact
+		line, index int    // or a record error at this line / index (-1: none)
+		msg         string // naming this
+	}
+	for _, tt := range []struct {
+		name, body string
+		want       []want
+	}{
+		{"ndjson", good("c-1") + "\n" +
+			`{"contact_id":"c-x","emial":"a@b"}` + "\n" +
+			"\n" + // blank lines are skipped but counted
+			"null\n" +
+			"{}\n" +
+			good("c-2") + " " + good("c-3") + "\n" +
+			`{"contact_id":"c-4","contact_id":"c-5"}` + "\r\n" +
+			good("c-6"), // no final newline
+			[]want{{id: "c-1"}, {line: 2, index: -1, msg: "emial"}, {line: 4, index: -1, msg: "null"},
+				{line: 5, index: -1, msg: "contact_id"}, {line: 6, index: -1, msg: "data after"},
+				{line: 7, index: -1, msg: "twice"}, {id: "c-6"}}},
+		{"array", "[" + good("c-1") + `, null, {"contact_id": 5},` + good("c-2") + "]",
+			[]want{{id: "c-1"}, {index: 1, msg: "null"}, {index: 2, msg: "contact_id"}, {id: "c-2"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := do(t, "POST", ts.url+"/v1/score/batch", strings.NewReader(tt.body))
+			if a.status != 200 || a.header.Get("Content-Type") != v1.MediaNDJSON {
+				t.Fatalf("%d %s", a.status, a.body)
+			}
+			lines := strings.Split(strings.TrimSpace(string(a.body)), "\n")
+			if len(lines) != len(tt.want) {
+				t.Fatalf("%d answer lines, want %d:\n%s", len(lines), len(tt.want), a.body)
+			}
+			for i, w := range tt.want {
+				var got struct {
+					ContactID   string          `json:"contact_id"`
+					Line        int             `json:"line"`
+					Index       *int            `json:"index"`
+					Error       *v1.ErrorDetail `json:"error"`
+					Unavailable []string        `json:"unavailable"`
+				}
+				if err := json.Unmarshal([]byte(lines[i]), &got); err != nil {
+					t.Fatalf("line %d: %v", i, err)
+				}
+				if w.id != "" {
+					if got.Error != nil || got.ContactID != w.id || got.Unavailable == nil {
+						t.Errorf("answer %d: %s, want the score of %s", i, lines[i], w.id)
+					}
+					continue
+				}
+				idx := -1
+				if got.Index != nil {
+					idx = *got.Index
+				}
+				if got.Error == nil || got.Error.Type != v1.ErrBadData || got.Line != w.line || idx != w.index ||
+					!strings.Contains(got.Error.Message, w.msg) {
+					t.Errorf("answer %d: %s, want a bad_data error at line %d / index %d naming %q", i, lines[i], w.line, w.index, w.msg)
+				}
+			}
+		})
+	}
+	// A broken array cannot be read past the break: the answer ends with the error envelope.
+	a := do(t, "POST", ts.url+"/v1/score/batch", strings.NewReader("["+good("c-1")+", {nope"))
+	lines := strings.Split(strings.TrimSpace(string(a.body)), "\n")
+	if a.status != 200 || len(lines) != 2 || !strings.Contains(lines[1], `{"error":{"type":"bad_data","message":"index 1: `) {
+		t.Errorf("broken array: %d %s", a.status, a.body)
+	}
+}
+
+// TestDefect7BatchIsStreamed (issue 17, defect 7): an NDJSON batch is answered record by
+// record while its body is still arriving, so that memory holds one record at a time, not
+// the batch.
+func TestDefect7BatchIsStreamed(t *testing.T) {
+	ts := start(t, setup{})
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a guard against a hang, not a timing check
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "POST", ts.url+"/v1/score/batch", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", v1.MediaNDJSON)
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		got <- result{resp, err}
+	}()
+	if _, err := io.WriteString(pw, `{"contact_id":"c-1","as_of":"2026-03-10T00:00:00Z"}`+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	r := <-got // the answer starts before the body ends
+	if r.err != nil {
+		t.Fatalf("no answer before the body ended: %v", r.err)
+	}
+	defer r.resp.Body.Close()
+	rd := bufio.NewReader(r.resp.Body)
+	first, err := rd.ReadString('\n')
+	if err != nil || !strings.Contains(first, `"contact_id":"c-1"`) {
+		t.Fatalf("first answer line %q: %v", first, err)
+	}
+	_, _ = io.WriteString(pw, `{"contact_id":"c-2","as_of":"2026-03-10T00:00:00Z"}`+"\n")
+	pw.Close()
+	second, err := rd.ReadString('\n')
+	if err != nil || !strings.Contains(second, `"contact_id":"c-2"`) {
+		t.Fatalf("second answer line %q: %v", second, err)
+	}
+}
+
+// TestDefect7ConcurrentBatchesAreCapped (issue 17, defect 7): past max_concurrent_batches
+// batches in progress, one more is refused at once with 503 and Retry-After; single scores
+// still go through, and the batch is accepted again once one finishes.
+func TestDefect7ConcurrentBatchesAreCapped(t *testing.T) {
+	b := blocking{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	ts := start(t, setup{opts: web.Options{API: v1.Options{MaxConcurrentBatches: 1}}, loader: func(dir string) *serving.Loader {
+		l := servingtest.Loader(dir)
+		l.Churn = func(dir string) (serving.Classifier, artifact.Manifest, error) {
+			m, err := artifact.ReadManifest(dir)
+			return b, m, err
+		}
+		return l
+	}})
+	var c bytes.Buffer
+	_ = json.Compact(&c, []byte(profileJSON))
+	one := c.String() // one NDJSON line
+	first := make(chan answer, 1)
+	go func() {
+		first <- do(t, "POST", ts.url+"/v1/score/batch", strings.NewReader(one))
+	}()
+	<-b.entered // the first batch holds the only slot
+	a := do(t, "POST", ts.url+"/v1/score/batch", strings.NewReader(one))
+	if a.status != 503 || a.errType() != "unavailable" || a.header.Get("Retry-After") == "" ||
+		!strings.Contains(a.errMessage(), "max_concurrent_batches") {
+		t.Errorf("second batch: %d %v %s", a.status, a.header, a.body)
+	}
+	close(b.release)
+	if a := <-first; a.status != 200 {
+		t.Fatalf("first batch: %d %s", a.status, a.body)
+	}
+	if a := do(t, "POST", ts.url+"/v1/score/batch", strings.NewReader(one)); a.status != 200 {
+		t.Errorf("batch after the first finished: %d %s", a.status, a.body)
+	}
+}
+
+// TestOpenAPIDocumentsResponseFields keeps the response shapes of openapi.json true: every
+// JSON field of a score response and of a batch record error is documented, and nothing
+// else (issue 17: warnings, unavailable_reasons and the batch record errors are in it).
+func TestOpenAPIDocumentsResponseFields(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(web.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		schema string
+		typ    reflect.Type
+	}{
+		{"ScoreResponse", reflect.TypeFor[serving.Response]()},
+		{"BatchRecordError", reflect.TypeFor[v1.BatchRecordError]()},
+	} {
+		var fields []string
+		for i := range c.typ.NumField() {
+			name, _, _ := strings.Cut(c.typ.Field(i).Tag.Get("json"), ",")
+			fields = append(fields, name)
+		}
+		var documented []string
+		for k := range doc.Components.Schemas[c.schema].Properties {
+			documented = append(documented, k)
+		}
+		slices.Sort(fields)
+		slices.Sort(documented)
+		if !slices.Equal(fields, documented) {
+			t.Errorf("%s: fields %v, openapi.json documents %v", c.schema, fields, documented)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/propensity-dev/propensity/models/frame"
 	"github.com/propensity-dev/propensity/models/scorecard"
 )
 
@@ -85,23 +86,11 @@ func (c *candidate) ruleConfig(cur []scorecard.RuleConfig, keys []eventKey, poin
 	}
 }
 
+// number reads an attribute for attribute_min candidates: a finite value of a Go numeric
+// kind. Text attributes give attribute_equals candidates instead.
 func number(v any) (float64, bool) {
-	var x float64
-	switch v := v.(type) {
-	case float64:
-		x = v
-	case float32:
-		x = float64(v)
-	case int:
-		x = float64(v)
-	case int64:
-		x = float64(v)
-	case int32:
-		x = float64(v)
-	default:
-		return 0, false
-	}
-	return x, !math.IsNaN(x) && !math.IsInf(x, 0)
+	x, ok := frame.Number(v)
+	return x, ok && !math.IsNaN(x) && !math.IsInf(x, 0)
 }
 
 func text(v any) (string, bool) {

@@ -19,10 +19,8 @@
 // and the model rank furthest apart) and suggested_scorecard.yaml (loadable by
 // scorecard.Load) into a directory.
 //
-// The tree and the binning are our own rather than golearn's: golearn's base package needs
-// a module (rocketlaunchr/dataframe-go) missing from go.sum, its CART has no minimum leaf
-// size (a shallow tree then yields rules about a handful of people) and keeps no node
-// counts, and on 0/1 characteristics and small event counts a split is one count per
-// characteristic and fixed cut points lose little against ChiMerge. The miner sits behind
-// an interface and runs under recover, so a panicking implementation is an error.
+// The tree and the binning are small and our own: rule mining needs a minimum leaf size (else
+// a shallow tree yields rules about a handful of people) and counts at every node, on 0/1
+// characteristics a split is one count per characteristic, and on small event counts fixed
+// cut points lose little against ChiMerge.
 package evaluate

@@ -12,7 +12,6 @@ import (
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/models/artifact"
-	"github.com/propensity-dev/propensity/models/frame"
 	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/training/tabular"
 )
@@ -65,8 +64,6 @@ type Options struct {
 	Seed uint64
 	// Log receives progress; nil means none.
 	Log *slog.Logger
-
-	miner ruleMiner // tests swap the miner
 }
 
 // EnsureDefaults fills zero fields.
@@ -91,9 +88,6 @@ func (o Options) EnsureDefaults() Options {
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
-	}
-	if o.miner == nil {
-		o.miner = cart{MaxDepth: o.TreeDepth}
 	}
 	return o
 }
@@ -210,7 +204,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	hx := matrix(cands, mineHold)
 	res.Candidates = len(cands)
 
-	mined, err := safeMine(o.miner, x, ty)
+	mined, err := cart{MaxDepth: o.TreeDepth}.Mine(x, ty)
 	if err != nil {
 		o.Log.Warn("rule mining failed; no candidate rules", "err", err)
 		res.MiningError = err.Error()
@@ -228,7 +222,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			newCards[i] = sg.cfg
 		}
 	}
-	yaml := MarshalScorecards(newCards, []string{
+	yaml := scorecard.MarshalConfigs(newCards, []string{
 		fmt.Sprintf("Suggested by propensity evaluate: fitted on prospects as of %s (conversions in [%s, %s)).",
 			train.Format(time.DateOnly), train.Format(time.DateOnly), o.AsOf.Format(time.DateOnly)),
 		fmt.Sprintf("Points: %.1f points double the odds; a person with none of these scores 0 (log-odds %.2f), the MQL threshold %d is log-odds %.2f.",
@@ -459,25 +453,17 @@ func dataset(t *features.Table, inputs []string) (*labelled, error) {
 	for _, n := range inputs {
 		want[n] = true
 	}
-	f := &frame.Frame{}
-	for _, c := range t.Schema().Columns {
-		if inputs == nil && (!c.IsFeature() || leaky[c.Name]) || inputs != nil && !want[c.Name] {
-			continue
+	f, err := tabular.FeatureFrame(t, func(c features.Column) bool {
+		if inputs == nil {
+			return c.IsFeature() && !leaky[c.Name]
 		}
-		delete(want, c.Name)
-		if c.Kind == features.KindCategorical {
-			v, err := t.Strings(c.Name)
-			if err != nil {
-				return nil, err
-			}
-			f.AddCategorical(c.Name, v)
-			continue
-		}
-		v, err := t.Float64s(c.Name)
-		if err != nil {
-			return nil, err
-		}
-		f.AddNumeric(c.Name, v)
+		return want[c.Name]
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range f.Names() {
+		delete(want, n)
 	}
 	if len(want) > 0 {
 		miss := sortedKeys(want)

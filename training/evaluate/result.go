@@ -420,8 +420,11 @@ func ruleText(r *scorecard.RuleConfig) string {
 		if r.MinCount > 1 {
 			e = fmt.Sprintf("%s ≥ %d", e, r.MinCount)
 		}
-		if r.Within > 0 {
-			e += " in " + durationYAML(r.Within)
+		switch {
+		case r.Within > 0 && r.Within%day == 0:
+			e += " in " + windowText(r.Within)
+		case r.Within > 0:
+			e += " in " + r.Within.String()
 		}
 		parts = append(parts, e)
 	}

@@ -4,12 +4,10 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"slices"
-	"strings"
 )
 
-// ErrMining is wrapped by errors of the rule miner, including a recovered panic.
+// ErrMining is wrapped by errors of the rule miner.
 var ErrMining = errors.New("evaluate: rule mining failed")
 
 // Condition is one step of a mined rule: a candidate characteristic that holds or not.
@@ -33,39 +31,18 @@ type MinedRule struct {
 	Expressible bool        `json:"expressible"` // one scorecard rule can test it (one event condition at most, all conditions holding)
 }
 
-// ruleMiner finds conjunctions of characteristics with a high or low conversion rate.
-// x[j][i] is characteristic j of row i.
-type ruleMiner interface {
-	Mine(x [][]bool, y []float64) ([]MinedRule, error)
-}
-
-// safeMine runs m and turns a panic into an error: a miner is library code run on user
-// data, and no panic may reach the user.
-func safeMine(m ruleMiner, x [][]bool, y []float64) (rules []MinedRule, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			rules = nil
-			err = fmt.Errorf("%w: panic: %v\n%s", ErrMining, r, firstLines(debug.Stack(), 12))
-		}
-	}()
-	return m.Mine(x, y)
-}
-
-func firstLines(b []byte, n int) string {
-	lines := strings.SplitN(string(b), "\n", n+1)
-	return strings.Join(lines[:min(n, len(lines))], "\n")
-}
-
 // cart is a classification tree on 0/1 characteristics grown by Gini impurity decrease
 // (Breiman, Friedman, Olshen & Stone 1984, "Classification and Regression Trees"), shallow
-// enough for each leaf to read as a rule. We grow our own rather than golearn's trees:
-// golearn's base package needs a module (rocketlaunchr/dataframe-go) that our go.sum does
-// not hold, and on 0/1 inputs a split is one count per characteristic.
+// enough for each leaf to read as a rule. It is small because on 0/1 inputs a split is one
+// count per characteristic, and it has what rule mining needs: a minimum leaf size (so that
+// a leaf is a rule about enough people) and counts at every node.
 type cart struct {
 	MaxDepth int // default 3
 	MinLeaf  int // fewest rows in a leaf; default 1% of the rows, at least 30
 }
 
+// Mine finds conjunctions of characteristics with a high or low conversion rate: the
+// leaves of the tree. x[j][i] is characteristic j of row i.
 func (t cart) Mine(x [][]bool, y []float64) ([]MinedRule, error) {
 	n := len(y)
 	if n == 0 {

@@ -16,10 +16,14 @@ import (
 	"github.com/propensity-dev/propensity/models/frame"
 	"github.com/propensity-dev/propensity/models/kmeans"
 	"github.com/propensity-dev/propensity/models/persona"
+	"github.com/propensity-dev/propensity/training/tabular"
 )
 
 // ErrColumn is wrapped by errors about a named column that is not in the table.
 var ErrColumn = errors.New("personas: no such column")
+
+// ErrNoRows is returned for a table with no rows (a history with no contacts).
+var ErrNoRows = errors.New("personas: the table has no rows")
 
 // Options configure Run. The zero value clusters every column but a detected identifier,
 // choosing k by silhouette in [2, 10].
@@ -92,7 +96,7 @@ func Run(ctx context.Context, f *frame.Frame, opts Options) (*Output, error) {
 		return nil, err
 	}
 	if f.Rows() == 0 {
-		return nil, fmt.Errorf("personas: the table has no rows")
+		return nil, ErrNoRows
 	}
 	idCol := opts.ID
 	if idCol != "" && f.Index(idCol) < 0 {
@@ -259,25 +263,12 @@ func (o *Output) Summary() Summary {
 // FromFeatures converts a feature table (features.Build) to a frame of its feature columns
 // and the contact ids. Labels and id lists are left out.
 func FromFeatures(t *features.Table) (*frame.Frame, error) {
+	feats, err := tabular.FeatureFrame(t, nil)
+	if err != nil {
+		return nil, err
+	}
 	f := &frame.Frame{}
 	f.AddCategorical("contact_id", t.ContactIDs())
-	for _, c := range t.Schema().Columns {
-		if !c.IsFeature() {
-			continue
-		}
-		if c.Kind == features.KindCategorical {
-			v, err := t.Strings(c.Name)
-			if err != nil {
-				return nil, err
-			}
-			f.AddCategorical(c.Name, v)
-			continue
-		}
-		v, err := t.Float64s(c.Name)
-		if err != nil {
-			return nil, err
-		}
-		f.AddNumeric(c.Name, v)
-	}
+	f.Columns = append(f.Columns, feats.Columns...)
 	return f, nil
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/models/artifact"
-	"github.com/propensity-dev/propensity/models/frame"
 )
 
 // ErrHistory is wrapped around errors caused by the history directory (missing files or
@@ -140,16 +139,14 @@ const (
 	HistoryGBTMinChildWeight = 20
 	// HistoryGBTMinChildShare caps that minimum at 5% of the fitting rows' total hessian
 	// (Options.MinChildShare): on a few thousand contacts, with a few dozen converters, a
-	// weight of 20 allowed no split, and early stopping kept a constant model (test AUC 0.500
-	// in notebooks/leadscoring; 0.783 with the cap). On 50,000 contacts (seed 1: 34,127
-	// fitting rows at a 2.5% positive rate, a total hessian of about 840, 670 for the
-	// early-stopping fit) the cap is 34–42, above 20, and the models are unchanged (seeds 1,
-	// 2, 7); a 2% cap bound there and cost up to 0.003 of test AUC.
+	// weight of 20 allows no split, and early stopping keeps a constant model. On large
+	// histories the cap is above 20 and changes nothing; a lower cap would bind there and
+	// cost accuracy (docs/performance.md).
 	HistoryGBTMinChildShare = 0.05
 	// HistoryLog1pMinPositives is the fewest training positives for which the logistic
-	// model gets its log1p features (Options.Log1pMinPositives). On the 3,000-contact
-	// history of notebooks/leadscoring (65 positives in its training snapshots, 147 features
-	// already) they cost 0.035 of test AUC (0.750 to 0.715).
+	// model gets its log1p features (Options.Log1pMinPositives): with a few dozen positives
+	// and already ~150 features the extra columns add more variance than they remove bias
+	// (docs/performance.md).
 	HistoryLog1pMinPositives = 500
 	HistoryGBTSubsample      = 0.7
 	HistoryGBTColSample      = 0.5
@@ -164,21 +161,17 @@ const (
 // not, so library callers keep the models' plain defaults unless they ask.
 //
 // Snapshot tables are noisy (a few percent positives, labels from one horizon, ~120 correlated
-// count columns) and gbt's table defaults overfit them. On generated histories of 50,000
-// contacts (T = 2026-01-01, H = 90d; scripts/bench_generated.sh) the test AUC of conversion
-// with early stopping alone was 0.7930 / 0.8104 / 0.7935 (seeds 1 / 2 / 7), and with the
-// regularisation above as well 0.8032 / 0.8119 / 0.7957, against 0.8116 / 0.8202 / 0.8042 for
-// the generator's true probabilities (churn: 0.9232 and 0.9235 on seed 1). With 300 fixed
-// rounds and no early stopping it was 0.777 on seed 7 (an earlier generator). The table mode
-// keeps gbt's defaults, which match XGBoost's benchmark settings.
+// count columns) and gbt's table defaults overfit them: on generated histories early stopping
+// raised test AUC over fixed rounds, and the regularisation above raised it again, closer to
+// that of the generator's true probabilities (docs/performance.md, measured with
+// scripts/bench_generated.sh). The table mode keeps gbt's defaults, which match XGBoost's
+// benchmark settings.
 func HistoryDefaults(o Options) Options {
 	if o.Model != ModelGBT {
 		// The logistic model gets log(1 + x) of its count, amount and day columns as well
 		// (encode.Options.Log1p): snapshot features act through diminishing returns and
-		// the step from none to some. On the generated histories above its test AUC went
-		// from 0.7824 / 0.7949 / 0.7746 to 0.7863 / 0.8001 / 0.7781 (seeds 1 / 2 / 7; seeds
-		// 3 and 4: +0.003 and +0.007). On 20,000 contacts, where the extra columns cost
-		// more variance, it changed by −0.002 / +0.006 / −0.005 (seeds 1 / 2 / 3).
+		// the step from none to some. It raised test AUC on large generated histories and
+		// was neutral on smaller ones (docs/performance.md).
 		o.Encode.Log1p = true
 		if o.Log1pMinPositives == 0 {
 			o.Log1pMinPositives = HistoryLog1pMinPositives
@@ -228,7 +221,6 @@ func (j HistoryJob) snapshot(ctx context.Context, fopts features.Options, label 
 	if w := rep.AsOfOutside(fopts.AsOf); w != "" && j.Train.Log != nil {
 		j.Train.Log.Warn(w)
 	}
-	f := &frame.Frame{}
 	excluded := make(map[string]bool, len(j.Exclude))
 	for _, e := range j.Exclude {
 		excluded[e] = true
@@ -237,23 +229,9 @@ func (j HistoryJob) snapshot(ctx context.Context, fopts features.Options, label 
 		excluded[StageColumn] = true
 		excluded[DaysInStageColumn] = true
 	}
-	for _, c := range t.Schema().Columns {
-		if !c.IsFeature() || excluded[c.Name] {
-			continue
-		}
-		if c.Kind == features.KindCategorical {
-			v, err := t.Strings(c.Name)
-			if err != nil {
-				return nil, fopts, err
-			}
-			f.AddCategorical(c.Name, v)
-			continue
-		}
-		v, err := t.Float64s(c.Name)
-		if err != nil {
-			return nil, fopts, err
-		}
-		f.AddNumeric(c.Name, v)
+	f, err := FeatureFrame(t, func(c features.Column) bool { return c.IsFeature() && !excluded[c.Name] })
+	if err != nil {
+		return nil, fopts, err
 	}
 	y, err := t.Float64s(label)
 	if err != nil {

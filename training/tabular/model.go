@@ -274,18 +274,6 @@ func toNumber(v any) (float64, error) {
 	switch v := v.(type) {
 	case nil:
 		return math.NaN(), nil
-	case float64:
-		x = v
-	case float32:
-		x = float64(v)
-	case int:
-		x = float64(v)
-	case int64:
-		x = float64(v)
-	case int32:
-		x = float64(v)
-	case uint64:
-		x = float64(v)
 	case bool:
 		if v {
 			return 1, nil
@@ -308,7 +296,10 @@ func toNumber(v any) (float64, error) {
 		}
 		x = f
 	default:
-		return 0, fmt.Errorf("a %T is not a number", v)
+		var ok bool
+		if x, ok = frame.Number(v); !ok {
+			return 0, fmt.Errorf("a %T is not a number", v)
+		}
 	}
 	if math.IsInf(x, 0) {
 		return 0, fmt.Errorf("%v is not a finite number", x)

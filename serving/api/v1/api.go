@@ -38,6 +38,9 @@ type Options struct {
 	MaxBodyBytes, MaxBatchBodyBytes int64
 	// MaxBatchRows caps the profiles of one batch (default 100000).
 	MaxBatchRows int
+	// MaxConcurrentBatches caps the batch requests handled at once (default
+	// DefaultMaxConcurrentBatches); one more is answered 503 unavailable with Retry-After.
+	MaxConcurrentBatches int
 	// RequestTimeout bounds a request (default 10s); BatchTimeout a batch (default 5m).
 	RequestTimeout, BatchTimeout time.Duration
 	// Now gives the default as-of time of profiles without one; nil means time.Now.
@@ -45,6 +48,9 @@ type Options struct {
 	// Live configures the live contact routes (ingestion, score by id, erasure, triggers).
 	Live LiveOptions
 }
+
+// DefaultMaxConcurrentBatches is the default of Options.MaxConcurrentBatches.
+const DefaultMaxConcurrentBatches = 4
 
 // ParseKeyHashes decodes hex SHA-256 strings (as stored in the config file).
 func ParseKeyHashes(hexes []string) ([][32]byte, error) {
@@ -68,6 +74,8 @@ type API struct {
 	bufs   sync.Pool // request body buffers
 	enc    *serving.JSONEncoder
 	out    sync.Pool // response buffers (*[]byte)
+	// batches holds a token per batch request in progress (MaxConcurrentBatches).
+	batches chan struct{}
 }
 
 // New returns the API over reg.
@@ -81,6 +89,9 @@ func New(reg Registry, opts Options, logger *slog.Logger) *API {
 	if opts.MaxBatchRows <= 0 {
 		opts.MaxBatchRows = 100000
 	}
+	if opts.MaxConcurrentBatches <= 0 {
+		opts.MaxConcurrentBatches = DefaultMaxConcurrentBatches
+	}
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 10 * time.Second
 	}
@@ -93,7 +104,8 @@ func New(reg Registry, opts Options, logger *slog.Logger) *API {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &API{reg: reg, scorer: serving.NewScorer(reg, opts.Now), opts: opts, log: logger, enc: serving.NewJSONEncoder()}
+	return &API{reg: reg, scorer: serving.NewScorer(reg, opts.Now), opts: opts, log: logger, enc: serving.NewJSONEncoder(),
+		batches: make(chan struct{}, opts.MaxConcurrentBatches)}
 }
 
 // Register mounts the API's routes on g (the /v1 group).

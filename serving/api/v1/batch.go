@@ -86,6 +86,20 @@ func mediaType(h string) string {
 	return mt
 }
 
+// BatchRecordError is the line of an NDJSON batch answer that stands for a record that was
+// not scored: the record's NDJSON line (from 1) or JSON array index (from 0), its contact_id
+// when it could be read, and the error, as in ErrorBody. The batch goes on after it.
+type BatchRecordError struct {
+	Line      int         `json:"line,omitempty"`
+	Index     *int        `json:"index,omitempty"`
+	ContactID string      `json:"contact_id,omitempty"`
+	Error     ErrorDetail `json:"error"`
+}
+
+// batchRetryAfter is the Retry-After of a batch refused because MaxConcurrentBatches are in
+// progress, in seconds.
+const batchRetryAfter = "5"
+
 func (a *API) scoreBatch(c *gin.Context) {
 	opts, err := scoreOptions(c)
 	if err != nil {
@@ -100,28 +114,51 @@ func (a *API) scoreBatch(c *gin.Context) {
 		writeErr(c, serving.ErrNotReady)
 		return
 	}
+	// Each batch in progress holds a token: the memory and cores batches take are bounded by
+	// MaxConcurrentBatches, and one more is told to come back rather than queued.
+	select {
+	case a.batches <- struct{}{}:
+		defer func() { <-a.batches }()
+	default:
+		c.Header("Retry-After", batchRetryAfter)
+		WriteError(c, ErrUnavailable, fmt.Sprintf("%d batch requests in progress (max_concurrent_batches); retry later", a.opts.MaxConcurrentBatches))
+		return
+	}
+	if err := checkScorecard(set, opts); err != nil {
+		writeErr(c, err)
+		return
+	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), a.opts.BatchTimeout)
 	defer cancel()
 	now := a.opts.Now()
+	arrowIn := mediaType(c.GetHeader("Content-Type")) == MediaArrowStream
+	arrowOut := strings.Contains(c.GetHeader("Accept"), MediaArrowStream)
+	if !arrowIn && !arrowOut {
+		a.streamBatch(ctx, c, set, opts, now)
+		return
+	}
+	// Arrow in or out: all or nothing. Everything is decoded and scored before the answer
+	// starts, so that a bad record is still an error status.
 	var profiles []features.Profile
-	if mediaType(c.GetHeader("Content-Type")) == MediaArrowStream {
+	where := func(i int) string { return fmt.Sprintf("profile %d", i) } // as decodeArrow names rows
+	if arrowIn {
 		profiles, err = decodeArrow(ctx, c.Request.Body, now, a.opts.MaxBatchRows, a.opts.MaxBatchBodyBytes)
 	} else {
-		profiles, err = decodeBatch(c.Request.Body, now, a.opts.MaxBatchRows)
+		profiles, err = decodeBatch(c.Request.Body, now, a.opts.MaxBatchRows, a.opts.MaxBodyBytes)
+		where = func(i int) string { return fmt.Sprintf("record %d", i) }
 	}
 	if err != nil {
 		writeErr(c, err)
 		return
 	}
-	// Score everything before answering, so that a failure is still an error status.
 	out := make([]serving.Response, len(profiles))
 	for i := range profiles {
 		if out[i], err = a.scorer.ScoreWith(ctx, set, &profiles[i], opts); err != nil {
-			writeErr(c, fmt.Errorf("profile %d: %w", i, err))
+			writeErr(c, fmt.Errorf("%s: %w", where(i), err))
 			return
 		}
 	}
-	if strings.Contains(c.GetHeader("Accept"), MediaArrowStream) {
+	if arrowOut {
 		c.Header("Content-Type", MediaArrowStream)
 		c.Status(http.StatusOK)
 		if err := writeArrow(c.Writer, out); err != nil {
@@ -140,6 +177,148 @@ func (a *API) scoreBatch(c *gin.Context) {
 		}
 	}
 	_ = bw.Flush()
+}
+
+// checkScorecard refuses at once a ?scorecard= that names no loaded scorecard, rather than
+// on every record.
+func checkScorecard(set *serving.ModelSet, opts serving.Options) error {
+	if opts.Scorecard == "" {
+		return nil
+	}
+	if set.Rules != nil {
+		for _, sc := range set.Rules.Scorecards() {
+			if sc.Name == opts.Scorecard {
+				return nil
+			}
+		}
+		return fmt.Errorf("%w %q", serving.ErrUnknownScorecard, opts.Scorecard)
+	}
+	return fmt.Errorf("%w %q (no scorecards loaded)", serving.ErrUnknownScorecard, opts.Scorecard)
+}
+
+// streamBatch scores a JSON array or NDJSON batch record by record, writing each answer line
+// as soon as it is ready: memory holds one record and its response at a time, whatever the
+// size of the batch. A record that cannot be decoded or scored becomes a BatchRecordError
+// line in its place, and the batch goes on. An error before the first answer line is an
+// error status; one after it (a body over its limit, a broken JSON array, too many records,
+// the batch timeout) ends the answer with an ErrorBody line.
+func (a *API) streamBatch(ctx context.Context, c *gin.Context, set *serving.ModelSet, opts serving.Options, now time.Time) {
+	br, err := newBatchReader(c.Request.Body, a.opts.MaxBatchRows, a.opts.MaxBodyBytes)
+	if err != nil {
+		writeErr(c, err)
+		return
+	}
+	var (
+		bw      *bufio.Writer
+		line    []byte // one answer line
+		started bool
+	)
+	// Answer lines are written while the body is still read: without full duplex, an HTTP/1
+	// server would read the rest of the body before the first answer byte.
+	rc := http.NewResponseController(c.Writer)
+	_ = rc.EnableFullDuplex() // unsupported writers (tests): the answer follows the body
+	start := func() {
+		if !started {
+			started = true
+			c.Header("Content-Type", MediaNDJSON)
+			c.Status(http.StatusOK)
+			bw = bufio.NewWriterSize(c.Writer, 64<<10)
+		}
+	}
+	// fail ends the batch: an error status before the answer started, else a last line.
+	fail := func(err error) {
+		if !started {
+			writeErr(c, err)
+			return
+		}
+		_, typ, msg := classify(err)
+		b, _ := json.Marshal(ErrorBody{ErrorDetail{Type: typ, Message: msg}})
+		_, _ = bw.Write(append(b, '\n'))
+		_ = bw.Flush()
+	}
+	recordErr := func(raw []byte, err error) []byte {
+		_, typ, msg := classify(err)
+		e := BatchRecordError{Error: ErrorDetail{Type: typ, Message: br.where() + ": " + msg}}
+		if br.isArray() {
+			i := br.index
+			e.Index = &i
+		} else {
+			e.Line = br.line
+		}
+		var id struct {
+			ContactID string `json:"contact_id"`
+		}
+		if raw != nil && json.Unmarshal(raw, &id) == nil {
+			e.ContactID = id.ContactID
+		}
+		b, _ := json.Marshal(e)
+		return append(b, '\n')
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			fail(err)
+			return
+		}
+		// Answer what is scored before waiting for more of the body: a client that sends
+		// records as it makes them gets their answers as they are ready.
+		if started && br.br.Buffered() == 0 {
+			if err := bw.Flush(); err != nil {
+				a.log.Warn("writing batch answer", "err", err)
+				return
+			}
+			_ = rc.Flush()
+		}
+		raw, err := br.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var re *errRecord
+		switch {
+		case errors.As(err, &re):
+			line = recordErr(nil, re.apiError)
+		case err != nil:
+			fail(err)
+			return
+		default:
+			line, err = a.scoreRecord(ctx, set, opts, now, raw, line[:0])
+			if err != nil {
+				if ctx.Err() != nil {
+					fail(ctx.Err())
+					return
+				}
+				line = recordErr(raw, err)
+			}
+		}
+		start()
+		if _, err := bw.Write(line); err != nil {
+			a.log.Warn("writing batch answer", "err", err)
+			return
+		}
+	}
+	start() // an empty JSON array: an empty answer
+
+	if err := bw.Flush(); err != nil {
+		a.log.Warn("writing batch answer", "err", err)
+	}
+}
+
+// scoreRecord decodes and scores one record, appending its answer line to dst.
+func (a *API) scoreRecord(ctx context.Context, set *serving.ModelSet, opts serving.Options, now time.Time, raw, dst []byte) ([]byte, error) {
+	p, err := decodeProfile(raw, now)
+	if err != nil {
+		return dst, inputError("", err)
+	}
+	resp, err := a.scorer.ScoreWith(ctx, set, &p, opts)
+	if err != nil {
+		return dst, err
+	}
+	b, ok := a.enc.Append(dst, &resp)
+	if !ok {
+		if b, err = json.Marshal(&resp); err != nil {
+			return dst, err
+		}
+	}
+	return append(b, '\n'), nil
 }
 
 // errArrowMemory is raised (as a panic, recovered by decodeArrow) when a stream declares

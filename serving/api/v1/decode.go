@@ -56,62 +56,171 @@ func inputError(prefix string, err error) *apiError {
 	return badData(prefix + strings.TrimPrefix(msg, "features: "))
 }
 
-// decodeBatch reads a JSON array of profiles, or NDJSON (one profile per line; blank lines
-// are skipped), and decodes every profile strictly. It stops at maxRows.
-func decodeBatch(r io.Reader, now time.Time, maxRows int) ([]features.Profile, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	first, err := peekNonSpace(br)
+// decodeBatch reads a whole JSON array or NDJSON batch (see batchReader), all or nothing:
+// the first bad record fails it, named by its line (NDJSON) or index (array). Batches
+// answered as Arrow use it; NDJSON answers stream instead (see API.streamBatch).
+func decodeBatch(r io.Reader, now time.Time, maxRows int, maxRecord int64) ([]features.Profile, error) {
+	br, err := newBatchReader(r, maxRows, maxRecord)
+	if err != nil {
+		return nil, err
+	}
+	var out []features.Profile
+	for {
+		raw, err := br.next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		p, err := decodeProfile(raw, now)
+		if err != nil {
+			return nil, inputError(br.where()+": ", err)
+		}
+		out = append(out, p)
+	}
+}
+
+// batchReader yields the records of a batch body one at a time, so that a batch is never
+// held in memory whole: a JSON array (its elements, by index from 0) or NDJSON (one record
+// per line, lines numbered from 1; blank lines are skipped).
+type batchReader struct {
+	br        *bufio.Reader
+	dec       *json.Decoder // JSON array; nil for NDJSON
+	maxRows   int
+	maxRecord int64 // NDJSON: longest line
+	records   int   // records returned so far
+	line      int   // NDJSON: line of the last record
+	index     int   // JSON array: index of the last record
+	buf       []byte
+}
+
+// newBatchReader peeks at the body to tell a JSON array from NDJSON. An empty body is
+// bad_data.
+func newBatchReader(r io.Reader, maxRows int, maxRecord int64) (*batchReader, error) {
+	b := &batchReader{br: bufio.NewReaderSize(r, 64<<10), maxRows: maxRows, maxRecord: maxRecord, index: -1}
+	first, err := peekNonSpace(b.br)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, badData("empty batch: want a JSON array or NDJSON profiles")
 		}
 		return nil, inputError("", err)
 	}
-	var out []features.Profile
-	add := func(raw []byte) error {
-		if len(out) >= maxRows {
-			return badData(fmt.Sprintf("batch has more than %d profiles", maxRows))
-		}
-		p, err := decodeProfile(raw, now)
-		if err != nil {
-			return inputError(fmt.Sprintf("profile %d: ", len(out)), err)
-		}
-		out = append(out, p)
-		return nil
-	}
-	dec := json.NewDecoder(br)
 	if first == '[' {
-		if _, err := dec.Token(); err != nil {
+		b.dec = json.NewDecoder(b.br)
+		if _, err := b.dec.Token(); err != nil {
 			return nil, inputError("", err)
 		}
-		for dec.More() {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return nil, inputError(fmt.Sprintf("profile %d: ", len(out)), err)
-			}
-			if err := add(raw); err != nil {
-				return nil, err
-			}
+	}
+	return b, nil
+}
+
+// isArray reports whether the batch is a JSON array.
+func (b *batchReader) isArray() bool { return b.dec != nil }
+
+// where names the last record: "line N" or "index N".
+func (b *batchReader) where() string {
+	if b.isArray() {
+		return fmt.Sprintf("index %d", b.index)
+	}
+	return fmt.Sprintf("line %d", b.line)
+}
+
+// errRecord marks an error of next that concerns the last record only: the batch goes on.
+type errRecord struct{ *apiError }
+
+func (e *errRecord) Unwrap() error { return e.apiError }
+
+// next returns the next record's bytes (valid until the next call), io.EOF after the last,
+// an *errRecord for a record refused before decoding (the batch goes on), or another error
+// that ends the batch (a body that cannot be read or is over its limit, a broken JSON array,
+// more than maxRows records).
+func (b *batchReader) next() ([]byte, error) {
+	if b.records >= b.maxRows {
+		if b.more() {
+			return nil, badData(fmt.Sprintf("batch has more than %d profiles", b.maxRows))
 		}
-		if _, err := dec.Token(); err != nil {
-			return nil, inputError("", err)
+		return nil, io.EOF
+	}
+	var raw []byte
+	var err error
+	if b.isArray() {
+		raw, err = b.nextElement()
+	} else {
+		raw, err = b.nextLine()
+	}
+	if err == nil {
+		b.records++
+	}
+	var re *errRecord
+	if errors.As(err, &re) {
+		b.records++
+	}
+	return raw, err
+}
+
+// more reports whether another record follows (for the row limit).
+func (b *batchReader) more() bool {
+	if b.isArray() {
+		return b.dec.More()
+	}
+	_, err := peekNonSpace(b.br)
+	return err == nil
+}
+
+func (b *batchReader) nextElement() ([]byte, error) {
+	if !b.dec.More() {
+		if _, err := b.dec.Token(); err != nil {
+			return nil, inputError(fmt.Sprintf("after index %d: ", b.index), err)
 		}
-		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if _, err := b.dec.Token(); !errors.Is(err, io.EOF) {
 			return nil, badData("unexpected data after the JSON array")
 		}
-		return out, nil
+		return nil, io.EOF
 	}
+	b.index++
+	var raw json.RawMessage
+	if err := b.dec.Decode(&raw); err != nil {
+		// The array itself is broken: nothing after it can be read.
+		return nil, inputError(fmt.Sprintf("index %d: ", b.index), err)
+	}
+	b.buf = raw
+	return raw, nil
+}
+
+// nextLine returns the next non-blank line, without its line end. A line over maxRecord
+// bytes is skipped and refused as a record.
+func (b *batchReader) nextLine() ([]byte, error) {
 	for {
-		var raw json.RawMessage
-		err := dec.Decode(&raw)
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, inputError(fmt.Sprintf("profile %d: ", len(out)), err)
-		}
-		if err := add(raw); err != nil {
-			return nil, err
+		b.line++
+		b.buf = b.buf[:0]
+		long := false
+		for {
+			chunk, err := b.br.ReadSlice('\n')
+			if !long {
+				if int64(len(b.buf)+len(chunk)) > b.maxRecord+2 { // room for "\r\n"
+					long, b.buf = true, b.buf[:0]
+				} else {
+					b.buf = append(b.buf, chunk...)
+				}
+			}
+			if errors.Is(err, bufio.ErrBufferFull) {
+				continue
+			}
+			if err != nil && !errors.Is(err, io.EOF) {
+				return nil, inputError(fmt.Sprintf("line %d: ", b.line), err)
+			}
+			if long {
+				return nil, &errRecord{badData(fmt.Sprintf("line %d: longer than %d bytes (max_body_bytes)", b.line, b.maxRecord))}
+			}
+			line := bytes.TrimRight(b.buf, "\r\n")
+			if len(bytes.TrimSpace(line)) > 0 {
+				return line, nil
+			}
+			if err != nil { // io.EOF after blank lines
+				return nil, io.EOF
+			}
+			break
 		}
 	}
 }

@@ -55,7 +55,7 @@ func FuzzDecodeProfile(f *testing.F) {
 func FuzzDecodeBatch(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ps, err := decodeBatch(bytes.NewReader(body), fuzzNow, 50)
+		ps, err := decodeBatch(bytes.NewReader(body), fuzzNow, 50, 1<<20)
 		if err != nil {
 			var ae *apiError
 			if !errors.As(err, &ae) || ae.typ != ErrBadData || ae.msg == "" {

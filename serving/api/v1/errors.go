@@ -73,36 +73,43 @@ func WriteErrorStatus(c *gin.Context, status int, t ErrorType, msg string) {
 	c.AbortWithStatusJSON(status, ErrorBody{ErrorDetail{Type: t, Message: msg}})
 }
 
-// writeErr maps err to an answer: *apiError as it says, timeouts and a missing model set to
+// writeErr maps err to an answer (see classify) and aborts the handler chain.
+func writeErr(c *gin.Context, err error) {
+	status, typ, msg := classify(err)
+	if typ == ErrInternal {
+		_ = c.Error(err) // for the access log
+	}
+	WriteErrorStatus(c, status, typ, msg)
+}
+
+// classify maps err to an answer: *apiError as it says, timeouts and a missing model set to
 // unavailable, an unknown scorecard and an attribute a rule cannot compare to bad_data,
 // anything else to internal.
-func writeErr(c *gin.Context, err error) {
+func classify(err error) (status int, typ ErrorType, msg string) {
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae):
-		status := ae.status
+		status = ae.status
 		if status == 0 {
 			status = ae.typ.Status()
 		}
-		WriteErrorStatus(c, status, ae.typ, ae.msg)
+		return status, ae.typ, ae.msg
 	case errors.Is(err, context.DeadlineExceeded):
-		WriteError(c, ErrUnavailable, "request timed out")
+		return http.StatusServiceUnavailable, ErrUnavailable, "request timed out"
 	case errors.Is(err, context.Canceled):
-		WriteError(c, ErrUnavailable, "request canceled")
+		return http.StatusServiceUnavailable, ErrUnavailable, "request canceled"
 	case errors.Is(err, serving.ErrNotReady):
-		WriteError(c, ErrUnavailable, "models not loaded yet")
+		return http.StatusServiceUnavailable, ErrUnavailable, "models not loaded yet"
 	case errors.Is(err, features.ErrBadProfile):
 		// A profile value outside what features accepts (a time out of range, a
 		// non-finite number, text that is not UTF-8), with the field named.
-		WriteError(c, ErrBadData, strings.TrimPrefix(err.Error(), "features: "))
+		return http.StatusBadRequest, ErrBadData, strings.TrimPrefix(err.Error(), "features: ")
 	case errors.Is(err, serving.ErrUnknownScorecard):
-		WriteError(c, ErrBadData, "scorecard: "+err.Error())
+		return http.StatusBadRequest, ErrBadData, "scorecard: " + err.Error()
 	case errors.Is(err, scorecard.ErrType):
 		// A profile attribute of the wrong kind for a rule (text where a number is
 		// compared): the client's data, named in the message, not a server fault.
-		WriteError(c, ErrBadData, err.Error())
-	default:
-		_ = c.Error(err) // for the access log
-		WriteError(c, ErrInternal, err.Error())
+		return http.StatusBadRequest, ErrBadData, err.Error()
 	}
+	return http.StatusInternalServerError, ErrInternal, err.Error()
 }

@@ -28,10 +28,10 @@ const (
 	// strict decoder refuses such a body.
 	deferInvalid
 	// The strict decoder may accept the bodies below; the fast one leaves them to it.
-	deferNotObject // the body is not an object (encoding/json takes null as an empty profile)
+	deferNotObject // the body is not an object (null included, which the strict decoder refuses)
 	deferTrailing  // data after the object (encoding/json ignores a stray '}' or ']')
-	deferDuplicate // a key given twice (encoding/json merges into the first value)
-	deferKey       // an unknown key (encoding/json also matches field names case-insensitively)
+	deferDuplicate // a key given twice (the strict decoder refuses it, naming the key)
+	deferKey       // an unknown key (or a known one in another case, which the strict decoder refuses)
 	deferText      // invalid UTF-8 or a surrogate escape (encoding/json substitutes U+FFFD)
 	deferAttribute // an object or array attribute value (refused unless a later duplicate replaces it)
 	deferLarge     // a body over features.DecodeProfile's limit
@@ -421,7 +421,7 @@ func (d *profileDecoder) profile(now time.Time) features.Profile {
 	if !d.ok() {
 		return p
 	}
-	if d.bad {
+	if d.bad || p.ContactID == "" { // contact_id is required
 		d.fail(deferInvalid)
 		return p
 	}
@@ -451,6 +451,10 @@ func (d *profileDecoder) profile(now time.Time) features.Profile {
 func (d *profileDecoder) attributes() map[string]any {
 	m := map[string]any{}
 	d.object(func(key string) bool {
+		if _, dup := m[key]; dup {
+			d.fail(deferDuplicate) // the strict decoder refuses it, naming the key
+			return false
+		}
 		switch d.peek() {
 		case '"':
 			m[key] = d.str()

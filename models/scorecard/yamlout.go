@@ -1,4 +1,4 @@
-package evaluate
+package scorecard
 
 import (
 	"bytes"
@@ -8,14 +8,12 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/propensity-dev/propensity/models/scorecard"
 )
 
-// MarshalScorecards writes configs in the scorecard YAML format of package scorecard (one
-// scorecard, or several under `scorecards:`), so that scorecard.Parse reads them back.
-// header lines are written first as comments.
-func MarshalScorecards(cfgs []scorecard.Config, header []string) []byte {
+// MarshalConfigs writes configs in the scorecard YAML format (one scorecard, or several under
+// `scorecards:`), so that ParseConfigs and Parse read them back to the same configs. header
+// lines are written first as comments.
+func MarshalConfigs(cfgs []Config, header []string) []byte {
 	var b bytes.Buffer
 	for _, h := range header {
 		for _, l := range strings.Split(h, "\n") {
@@ -43,9 +41,9 @@ func commentRune(r rune) rune {
 	return ' '
 }
 
-// quote returns s as a YAML double-quoted scalar: backslash and quote escaped, and every
+// yamlQuote returns s as a YAML double-quoted scalar: backslash and quote escaped, and every
 // character outside YAML's printable set (YAML 1.2 §5.1) written as \uXXXX.
-func quote(s string) string {
+func yamlQuote(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for _, r := range s {
@@ -70,41 +68,44 @@ func quote(s string) string {
 	return b.String()
 }
 
+// durationYAML writes a whole number of days as "Nd" (suggested scorecards have always
+// written 14 days as "14d", not durationText's "2w"), anything else in Go's form.
 func durationYAML(d time.Duration) string {
+	const day = 24 * time.Hour
 	if d%day == 0 {
 		return strconv.FormatInt(int64(d/day), 10) + "d"
 	}
 	return d.String()
 }
 
-func writeConfig(b *bytes.Buffer, c scorecard.Config, first, ind string) {
+func writeConfig(b *bytes.Buffer, c Config, first, ind string) {
 	line := func(format string, a ...any) {
 		b.WriteString(ind)
 		fmt.Fprintf(b, format, a...)
 		b.WriteByte('\n')
 	}
 	b.WriteString(first)
-	fmt.Fprintf(b, "name: %s\n", quote(c.Name))
-	line("version: %s", quote(c.Version))
+	fmt.Fprintf(b, "name: %s\n", yamlQuote(c.Name))
+	line("version: %s", yamlQuote(c.Version))
 	if c.Description != "" {
-		line("description: %s", quote(c.Description))
+		line("description: %s", yamlQuote(c.Description))
 	}
 	if !c.Audience.IsZero() {
-		line("audience: %s", quote(c.Audience.String()))
+		line("audience: %s", yamlQuote(c.Audience.String()))
 	}
 	if len(c.EventTypes) > 0 {
-		line("event_types: %s", quoteList(c.EventTypes))
+		line("event_types: %s", yamlQuoteList(c.EventTypes))
 	}
 	if len(c.Thresholds) > 0 {
 		line("thresholds:")
 		for _, t := range c.Thresholds {
-			line("  - {stage: %s, points: %d}", quote(t.Stage), t.Points)
+			line("  - {stage: %s, points: %d}", yamlQuote(t.Stage), t.Points)
 		}
 	}
 	if c.MQLStage != "" {
-		line("mql_stage: %s", quote(c.MQLStage))
+		line("mql_stage: %s", yamlQuote(c.MQLStage))
 	}
-	// Zero cut points are unset (the engine's defaults apply), as in scorecard.New.
+	// Zero cut points are unset (the engine's defaults apply), as in New.
 	if c.Grades.Fit != [3]int{} || c.Grades.Engagement != [3]int{} {
 		line("grades:")
 		if c.Grades.Fit != [3]int{} {
@@ -128,12 +129,12 @@ func writeConfig(b *bytes.Buffer, c scorecard.Config, first, ind string) {
 	}
 	if len(c.Lifecycle.Stages) > 0 {
 		line("lifecycle:")
-		line("  attribute: %s", quote(c.Lifecycle.Attribute))
+		line("  attribute: %s", yamlQuote(c.Lifecycle.Attribute))
 		line("  stages:")
 		for _, s := range c.Lifecycle.Stages {
-			parts := []string{"name: " + quote(s.Name), "points: " + strconv.Itoa(s.Points)}
+			parts := []string{"name: " + yamlQuote(s.Name), "points: " + strconv.Itoa(s.Points)}
 			if !s.When.IsZero() {
-				parts = append(parts, "when: "+quote(s.When.String()))
+				parts = append(parts, "when: "+yamlQuote(s.When.String()))
 			}
 			if s.Event != nil {
 				parts = append(parts, "event: "+eventYAML(s.Event))
@@ -147,7 +148,7 @@ func writeConfig(b *bytes.Buffer, c scorecard.Config, first, ind string) {
 	}
 	line("rules:")
 	for _, r := range c.Rules {
-		line("  - name: %s", quote(r.Name))
+		line("  - name: %s", yamlQuote(r.Name))
 		if r.Gate {
 			line("    gate: true")
 		} else {
@@ -157,7 +158,7 @@ func writeConfig(b *bytes.Buffer, c scorecard.Config, first, ind string) {
 			line("    points: %d", r.Points)
 		}
 		if !r.When.IsZero() {
-			line("    when: %s", quote(r.When.String()))
+			line("    when: %s", yamlQuote(r.When.String()))
 		}
 		if r.Event != nil {
 			line("    event: %s", eventYAML(r.Event))
@@ -183,24 +184,24 @@ func writeConfig(b *bytes.Buffer, c scorecard.Config, first, ind string) {
 	}
 }
 
-func quoteList(ss []string) string {
+func yamlQuoteList(ss []string) string {
 	q := make([]string, len(ss))
 	for i, s := range ss {
-		q[i] = quote(s)
+		q[i] = yamlQuote(s)
 	}
 	return "[" + strings.Join(q, ", ") + "]"
 }
 
-func eventYAML(e *scorecard.EventMatch) string {
+func eventYAML(e *EventMatch) string {
 	var parts []string
 	if len(e.Types) == 1 {
-		parts = append(parts, "type: "+quote(e.Types[0]))
+		parts = append(parts, "type: "+yamlQuote(e.Types[0]))
 	} else if len(e.Types) > 1 {
-		parts = append(parts, "type: "+quoteList(e.Types))
+		parts = append(parts, "type: "+yamlQuoteList(e.Types))
 	}
 	for _, f := range []struct{ k, v string }{{"page", e.Page}, {"page_regex", e.PageRegex}, {"channel", e.Channel}, {"campaign", e.Campaign}} {
 		if f.v != "" {
-			parts = append(parts, f.k+": "+quote(f.v))
+			parts = append(parts, f.k+": "+yamlQuote(f.v))
 		}
 	}
 	var vr []string
@@ -215,3 +216,6 @@ func eventYAML(e *scorecard.EventMatch) string {
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
 }
+
+// formatNum writes x in the shortest decimal form that reads back as x, without an exponent.
+func formatNum(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
