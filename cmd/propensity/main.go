@@ -31,6 +31,8 @@ func commands() []command {
 		{"personas", "cluster people into personas and evaluate segments", runPersonas},
 		{"evaluate", "compare a scorecard with model probabilities on real outcomes", runEvaluate},
 		{"serve", "serve scores over HTTP", runServe},
+		{"ingest", "bulk-load a history directory into a live store", runIngest},
+		{"export", "write a live store as a history directory", runExport},
 		{"demo", "generate, train, score and serve on embedded defaults", runDemo},
 	}
 }

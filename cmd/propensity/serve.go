@@ -33,15 +33,19 @@ import (
 const serveGCPercent = 400
 
 func runServe(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlagSet(env, "serve", "--models DIR [--scorecard FILE] [--addr HOST:PORT] [--config FILE]",
+	fs := newFlagSet(env, "serve", "--models DIR [--scorecard FILE] [--addr HOST:PORT] [--config FILE] [--store STOREDIR] [--triggers FILE]",
 		"Serve scores over HTTP: POST /v1/score, /v1/score/batch, GET /v1/models, /metrics, /openapi.json.\n"+
 			"SIGHUP or POST /v1/admin/reload reloads the models; a bad artifact is refused and the old models keep serving.\n"+
 			fmt.Sprintf("The garbage collector runs at GOGC=%d unless GOGC is set (scoring allocates briskly and keeps little);\n", serveGCPercent)+
-			"GOMEMLIMIT caps the heap as usual.")
+			"GOMEMLIMIT caps the heap as usual.\n"+
+			"With --store the live routes are on: POST /v1/events, /v1/contacts, /v1/transactions, /v1/identities,\n"+
+			"GET /v1/contacts/{id}[/score], DELETE /v1/contacts/{id}, GET /v1/admin/triggers (docs/operations.md).")
 	models := fs.String("models", "", "models directory (conversion/, churn/, ltv/, personas/; each optional)")
 	card := fs.String("scorecard", "", "scorecard YAML file or folder (default: the embedded "+data.DefaultScorecard+" scorecard)")
 	addr := fs.String("addr", "", "listen address HOST:PORT (default "+config.DefaultConfig.Addr+")")
-	cfgPath := fs.String("config", "", "YAML config file (keys, limits, timeouts, scores_file)")
+	cfgPath := fs.String("config", "", "YAML config file (keys, limits, timeouts, scores_file, store, triggers)")
+	storeDir := fs.String("store", "", "live store directory (created when absent): turns on ingestion and scores by id")
+	trigPath := fs.String("triggers", "", "triggers YAML file (webhooks on score transitions; needs --store)")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
@@ -62,6 +66,12 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if *addr != "" {
 		cfg.Addr = *addr
 	}
+	if *storeDir != "" {
+		cfg.Store = *storeDir
+	}
+	if *trigPath != "" {
+		cfg.Triggers = *trigPath
+	}
 	if err := requireFlags("models", cfg.ModelsDir); err != nil {
 		return err
 	}
@@ -73,6 +83,10 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return badInput(err)
 	}
 	adminKeys, err := v1.ParseKeyHashes(cfg.AdminKeySHA256)
+	if err != nil {
+		return badInput(err)
+	}
+	ingestKeys, err := v1.ParseKeyHashes(cfg.IngestKeySHA256)
 	if err != nil {
 		return badInput(err)
 	}
@@ -92,6 +106,12 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return badInput(fmt.Errorf("loading models: %w", err))
 	}
 
+	lv, err := startLive(ctx, env, &cfg, reg, prom)
+	if err != nil {
+		return err
+	}
+	defer lv.stop()
+
 	gin.SetMode(gin.ReleaseMode)
 	srv := web.New(reg, web.Options{
 		API: v1.Options{
@@ -99,7 +119,10 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 			MaxBodyBytes: cfg.MaxBodyBytes, MaxBatchBodyBytes: cfg.MaxBatchBodyBytes, MaxBatchRows: cfg.MaxBatchRows,
 			MaxConcurrentBatches: cfg.MaxConcurrentBatches,
 			RequestTimeout:       time.Duration(cfg.RequestTimeout), BatchTimeout: time.Duration(cfg.BatchTimeout),
+			Live: v1.LiveOptions{Service: lv.svc, IngestKeySHA256: ingestKeys,
+				MaxIngestBodyBytes: cfg.MaxIngestBodyBytes, CheckpointDir: cfg.CheckpointDir},
 		},
+		Ready:             lv.ready,
 		ReadHeaderTimeout: time.Duration(cfg.ReadHeaderTimeout),
 		IdleTimeout:       time.Duration(cfg.IdleTimeout),
 		ShutdownTimeout:   time.Duration(cfg.ShutdownTimeout),

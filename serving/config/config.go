@@ -66,6 +66,28 @@ type Config struct {
 	// AccessLog logs one line per request (method, route, status, latency) at info level.
 	// Default false: only failures are logged.
 	AccessLog bool `yaml:"access_log"`
+	// Store is the live store directory (a pebble database, created when absent). Empty
+	// disables the live routes. The --store flag overrides it.
+	Store string `yaml:"store"`
+	// Triggers is the triggers YAML file (documented in docs/triggers.md); empty: no
+	// triggers. Needs a store. The --triggers flag overrides it.
+	Triggers string `yaml:"triggers"`
+	// TriggerSweepInterval is how often every stored person is re-scored for transitions
+	// that time alone causes (decay, windows). Default 1h.
+	TriggerSweepInterval Duration `yaml:"trigger_sweep_interval"`
+	// IngestKeySHA256 holds the hex SHA-256 of each ingest key: it may post records to the
+	// ingestion routes and nothing else. Admin keys may post records too; with neither,
+	// the API keys may.
+	IngestKeySHA256 []string `yaml:"ingest_key_sha256"`
+	// MaxIngestBodyBytes caps the body of an ingestion request. Default 16 MiB.
+	MaxIngestBodyBytes int64 `yaml:"max_ingest_body_bytes"`
+	// StoreCacheBytes is the live store's block cache. Default 256 MiB; scores by id read
+	// from it, so size it to the store's working set (docs/operations.md).
+	StoreCacheBytes int64 `yaml:"store_cache_bytes"`
+	// CheckpointDir is where POST /v1/admin/checkpoint writes consistent copies of the
+	// store (backups). Empty disables the route.
+	CheckpointDir string `yaml:"checkpoint_dir"`
+
 	// LogPersonalData adds request paths, contact ids and client addresses to logs. Default
 	// false: logs carry route templates only, never ids or emails.
 	LogPersonalData bool `yaml:"log_personal_data"`
@@ -103,6 +125,10 @@ var DefaultConfig = Config{
 	ReadHeaderTimeout:    Duration(5 * time.Second),
 	IdleTimeout:          Duration(2 * time.Minute),
 	ShutdownTimeout:      Duration(30 * time.Second),
+
+	TriggerSweepInterval: Duration(time.Hour),
+	MaxIngestBodyBytes:   16 << 20,
+	StoreCacheBytes:      256 << 20,
 }
 
 // UnmarshalYAML applies DefaultConfig, then the document, refusing unknown keys.
@@ -141,7 +167,7 @@ func (c *Config) Validate() error {
 	for _, set := range []struct {
 		name string
 		v    []string
-	}{{"api_key_sha256", c.APIKeySHA256}, {"admin_key_sha256", c.AdminKeySHA256}} {
+	}{{"api_key_sha256", c.APIKeySHA256}, {"admin_key_sha256", c.AdminKeySHA256}, {"ingest_key_sha256", c.IngestKeySHA256}} {
 		for i, h := range set.v {
 			if b, err := hex.DecodeString(h); err != nil || len(b) != 32 {
 				errs = append(errs, fmt.Errorf("%s[%d]: not a hex SHA-256 (64 hex digits); store the hash of the key, never the key", set.name, i))
@@ -153,6 +179,15 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBatchBodyBytes <= 0 {
 		errs = append(errs, errors.New("max_batch_body_bytes: must be positive"))
+	}
+	if c.StoreCacheBytes <= 0 {
+		errs = append(errs, errors.New("store_cache_bytes: must be positive"))
+	}
+	if c.MaxIngestBodyBytes <= 0 {
+		errs = append(errs, errors.New("max_ingest_body_bytes: must be positive"))
+	}
+	if c.Triggers != "" && c.Store == "" {
+		errs = append(errs, errors.New("triggers: needs a store (store or --store)"))
 	}
 	if c.MaxBatchRows <= 0 {
 		errs = append(errs, errors.New("max_batch_rows: must be positive"))
@@ -166,7 +201,7 @@ func (c *Config) Validate() error {
 	}{
 		{"request_timeout", c.RequestTimeout}, {"batch_timeout", c.BatchTimeout},
 		{"read_header_timeout", c.ReadHeaderTimeout}, {"idle_timeout", c.IdleTimeout},
-		{"shutdown_timeout", c.ShutdownTimeout},
+		{"shutdown_timeout", c.ShutdownTimeout}, {"trigger_sweep_interval", c.TriggerSweepInterval},
 	} {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s: must be positive", d.name))

@@ -52,6 +52,9 @@ type Options struct {
 	// LogPersonalData adds request paths (which may hold contact ids) and client addresses
 	// to log lines. Off by default: logs carry route templates only.
 	LogPersonalData bool
+	// Ready, when set, must also report true for /readyz to answer ready (the live store
+	// is open).
+	Ready func() bool
 	// Registerer receives the server's metrics (nil: not registered); Gatherer is what
 	// GET /metrics exposes (nil: an empty registry).
 	Registerer prometheus.Registerer
@@ -124,6 +127,10 @@ func New(reg Registry, opts Options, logger *slog.Logger) *Server {
 	e.GET("/readyz", func(c *gin.Context) {
 		if !s.reg.Ready() {
 			v1.WriteError(c, v1.ErrUnavailable, "models not loaded yet")
+			return
+		}
+		if s.opts.Ready != nil && !s.opts.Ready() {
+			v1.WriteError(c, v1.ErrUnavailable, "store not open yet")
 			return
 		}
 		c.JSON(http.StatusOK, gin.H{"status": "ready"})

@@ -25,13 +25,16 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/serving"
 	v1 "github.com/propensity-dev/propensity/serving/api/v1"
+	"github.com/propensity-dev/propensity/serving/live"
 	"github.com/propensity-dev/propensity/serving/servingtest"
+	"github.com/propensity-dev/propensity/serving/store"
 	"github.com/propensity-dev/propensity/serving/web"
 )
 
@@ -535,7 +538,14 @@ func TestMetrics(t *testing.T) {
 // TestOpenAPIDocumentsEveryRoute keeps openapi.json true: every Gin route is documented with
 // its method, and every documented operation is a route.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
-	ts := start(t, setup{})
+	// With a live store, so that the live routes are registered too.
+	st, err := store.Open("db", store.Options{FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc := live.New(st, serving.Static{}, live.Options{})
+	ts := start(t, setup{opts: web.Options{API: v1.Options{Live: v1.LiveOptions{Service: svc}}}})
 	var doc struct {
 		OpenAPI string                                `json:"openapi"`
 		Paths   map[string]map[string]json.RawMessage `json:"paths"`

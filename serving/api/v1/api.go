@@ -45,6 +45,8 @@ type Options struct {
 	RequestTimeout, BatchTimeout time.Duration
 	// Now gives the default as-of time of profiles without one; nil means time.Now.
 	Now func() time.Time
+	// Live configures the live contact routes (ingestion, score by id, erasure, triggers).
+	Live LiveOptions
 }
 
 // DefaultMaxConcurrentBatches is the default of Options.MaxConcurrentBatches.
@@ -108,7 +110,8 @@ func New(reg Registry, opts Options, logger *slog.Logger) *API {
 
 // Register mounts the API's routes on g (the /v1 group).
 func (a *API) Register(g *gin.RouterGroup) {
-	api := g.Group("", requireKey(a.opts.APIKeySHA256))
+	read := requireKey(a.opts.APIKeySHA256)
+	api := g.Group("", read)
 	api.POST("/score", a.score)
 	api.POST("/score/batch", a.scoreBatch)
 	api.GET("/contacts/:id", a.contact)
@@ -122,6 +125,9 @@ func (a *API) Register(g *gin.RouterGroup) {
 	}
 	admin := g.Group("/admin", requireKey(adminKeys))
 	admin.POST("/reload", a.reload)
+	if a.opts.Live.Service != nil {
+		a.registerLive(g, read, requireKey(adminKeys))
+	}
 }
 
 // requireKey refuses requests without one of the keys whose hashes are given (none: open).
@@ -235,6 +241,10 @@ func (a *API) writeResponse(c *gin.Context, resp *serving.Response) {
 }
 
 func (a *API) contact(c *gin.Context) {
+	if a.opts.Live.Service != nil {
+		a.liveContact(c)
+		return
+	}
 	set := a.reg.Current()
 	if set == nil {
 		writeErr(c, serving.ErrNotReady)

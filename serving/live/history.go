@@ -1,0 +1,364 @@
+package live
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/snappy"
+
+	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/internal/atomicfile"
+	"github.com/propensity-dev/propensity/serving/store"
+)
+
+// ImportStats counts what Import stored.
+type ImportStats struct {
+	Contacts, Events, Transactions, Identities int64
+	// Duplicates counts rows already stored (resent events, equal transactions).
+	Duplicates int64
+	// Refused counts rows the store cannot hold (an identifier over store.MaxIDBytes bytes
+	// or with a NUL byte, a time outside 1900..2200).
+	Refused int64
+	// Report is the history reader's report (rows it could not use, by file and reason).
+	Report features.Report
+}
+
+// Records returns the number of rows stored.
+func (s ImportStats) Records() int64 { return s.Contacts + s.Events + s.Transactions + s.Identities }
+
+// Import loads the history directory dir (column names from m) into st: contacts,
+// identities, events, then transactions, each row one change. It does not re-score or fire
+// triggers. progress, when not nil, is called every 100,000 rows with the stats so far.
+// Rows are committed in batches of 4096 without a sync, and synced once at the end: a nil
+// error means every row is durable. Import holds the store's writers' mutex while it runs.
+func Import(ctx context.Context, st *store.Store, dir string, m features.Mapping, progress func(ImportStats)) (ImportStats, error) {
+	var s ImportStats
+	var seen int64
+	tick := func(res store.Result, err error, kind *int64) error {
+		seen++
+		if progress != nil && seen%100000 == 0 {
+			progress(s)
+		}
+		switch {
+		case err != nil:
+			if errorsIsBad(err) {
+				s.Refused++
+				return nil
+			}
+			return err
+		case res.Duplicate:
+			s.Duplicates++
+		default:
+			*kind++
+		}
+		return ctx.Err()
+	}
+	inRange := func(t time.Time) bool { return t.IsZero() || features.CheckTime(t) == nil }
+	g := st.BulkGroup(4096)
+	rep, err := features.ReadRows(ctx, dir, m, features.RowVisitor{
+		Contact: func(r features.ContactRow) error {
+			if !inRange(r.CreatedAt) || !inRange(r.StageSince) {
+				s.Refused++
+				return nil
+			}
+			c := store.Contact{ContactID: r.ContactID, CreatedAt: r.CreatedAt, Email: r.Email, Stage: r.Stage,
+				StageSince: r.StageSince, Attributes: r.Attributes}
+			res, err := g.PutContact(c, nil)
+			return tick(res, err, &s.Contacts)
+		},
+		Identity: func(r features.IdentityRow) error {
+			if !inRange(r.TS) {
+				s.Refused++
+				return nil
+			}
+			res, err := g.PutIdentity(store.Identity{IDA: r.IDA, IDB: r.IDB, TS: r.TS}, nil)
+			return tick(res, err, &s.Identities)
+		},
+		Event: func(r features.EventRow) error {
+			if !inRange(r.TS) {
+				s.Refused++
+				return nil
+			}
+			e := store.Event{EventID: r.EventID, TS: r.TS, Type: r.Type, ContactID: r.ContactID, AnonymousID: r.AnonymousID,
+				Email: r.Email, Page: r.Page, Channel: r.Channel, Campaign: r.Campaign}
+			if !math.IsNaN(r.Value) && !math.IsInf(r.Value, 0) {
+				v := r.Value
+				e.Value = &v
+			}
+			res, err := g.PutEvent(e, nil)
+			return tick(res, err, &s.Events)
+		},
+		Transaction: func(r features.CustomerTransaction) error {
+			if !inRange(r.TS) {
+				s.Refused++
+				return nil
+			}
+			res, err := g.PutTransaction(store.Transaction{ContactID: r.Customer, TS: r.TS, Amount: r.Amount,
+				Product: r.Product, Category: r.Category, Quantity: r.Quantity}, nil)
+			return tick(res, err, &s.Transactions)
+		},
+	})
+	s.Report = rep
+	if err != nil {
+		_ = g.Wait()
+		return s, err
+	}
+	if err := g.Wait(); err != nil {
+		return s, fmt.Errorf("syncing the store: %w", err)
+	}
+	return s, nil
+}
+
+func errorsIsBad(err error) bool { return errors.Is(err, store.ErrBadRecord) }
+
+// ExportStats counts what Export wrote.
+type ExportStats struct {
+	Contacts, Events, Transactions, Identities int64
+}
+
+// Export file format version, written in each file's key-value metadata.
+const exportFormatVersion = "1"
+
+// Export writes the store as a history directory in the CONTRACT §1 layout (contacts,
+// events, transactions and identities Parquet files, default column names; events carry
+// their event_id). Each file is written atomically; dir is created when absent.
+func Export(ctx context.Context, st *store.Store, dir string) (ExportStats, error) {
+	var s ExportStats
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return s, err
+	}
+	opts := func(kind string) []parquet.WriterOption {
+		return []parquet.WriterOption{parquet.Compression(&snappy.Codec{}), parquet.MaxRowsPerRowGroup(256 << 10),
+			parquet.CreatedBy("propensity-export", exportFormatVersion, ""),
+			parquet.KeyValueMetadata("propensity.format_version", exportFormatVersion),
+			parquet.KeyValueMetadata("propensity.kind", kind)}
+	}
+	write := func(name string, fill func(w io.Writer) error) error {
+		return atomicfile.Write(filepath.Join(dir, name), 0o644, func(w io.Writer) error {
+			bw := bufio.NewWriterSize(w, 1<<20)
+			if err := fill(bw); err != nil {
+				return err
+			}
+			return bw.Flush()
+		})
+	}
+	if err := write("contacts.parquet", func(w io.Writer) error {
+		n, err := exportContacts(ctx, st, w, opts("contacts"))
+		s.Contacts = n
+		return err
+	}); err != nil {
+		return s, err
+	}
+	if err := write("events.parquet", func(w io.Writer) error {
+		pw := parquet.NewGenericWriter[eventRow](w, opts("events")...)
+		buf := make([]eventRow, 0, 4096)
+		err := st.ForEachEvent(func(e store.Event) error {
+			buf = append(buf, eventRow{TS: e.TS.UnixNano(), Type: e.Type, ContactID: e.ContactID, AnonymousID: e.AnonymousID,
+				Email: e.Email, Page: e.Page, Channel: e.Channel, Campaign: e.Campaign, Value: e.Value, EventID: e.EventID})
+			s.Events++
+			return flushIfFull(ctx, pw, &buf)
+		})
+		return closeWriter(pw, buf, err)
+	}); err != nil {
+		return s, err
+	}
+	if err := write("transactions.parquet", func(w io.Writer) error {
+		pw := parquet.NewGenericWriter[txRow](w, opts("transactions")...)
+		buf := make([]txRow, 0, 4096)
+		err := st.ForEachTransaction(func(x store.Transaction) error {
+			buf = append(buf, txRow{ContactID: x.ContactID, TS: x.TS.UnixNano(), Amount: x.Amount, Product: x.Product,
+				Category: x.Category, Quantity: x.Quantity})
+			s.Transactions++
+			return flushIfFull(ctx, pw, &buf)
+		})
+		return closeWriter(pw, buf, err)
+	}); err != nil {
+		return s, err
+	}
+	err := write("identities.parquet", func(w io.Writer) error {
+		pw := parquet.NewGenericWriter[identityRow](w, opts("identities")...)
+		buf := make([]identityRow, 0, 4096)
+		err := st.ForEachIdentity(func(x store.Identity) error {
+			r := identityRow{IDA: x.IDA, IDB: x.IDB}
+			if !x.TS.IsZero() {
+				ts := x.TS.UnixNano()
+				r.TS = &ts
+			}
+			buf = append(buf, r)
+			s.Identities++
+			return flushIfFull(ctx, pw, &buf)
+		})
+		return closeWriter(pw, buf, err)
+	})
+	return s, err
+}
+
+type eventRow struct {
+	TS          int64    `parquet:"ts,timestamp(nanosecond)"`
+	Type        string   `parquet:"type,dict"`
+	ContactID   string   `parquet:"contact_id,optional,dict"`
+	AnonymousID string   `parquet:"anonymous_id,optional,dict"`
+	Email       string   `parquet:"email,optional,dict"`
+	Page        string   `parquet:"page,optional,dict"`
+	Channel     string   `parquet:"channel,optional,dict"`
+	Campaign    string   `parquet:"campaign,optional,dict"`
+	Value       *float64 `parquet:"value,optional"`
+	EventID     string   `parquet:"event_id,optional"`
+}
+
+type txRow struct {
+	ContactID string  `parquet:"contact_id,dict"`
+	TS        int64   `parquet:"ts,timestamp(nanosecond)"`
+	Amount    float64 `parquet:"amount"`
+	Product   string  `parquet:"product,optional,dict"`
+	Category  string  `parquet:"category,optional,dict"`
+	Quantity  int64   `parquet:"quantity"`
+}
+
+type identityRow struct {
+	IDA string `parquet:"id_a"`
+	IDB string `parquet:"id_b"`
+	TS  *int64 `parquet:"ts,optional,timestamp(nanosecond)"`
+}
+
+func flushIfFull[T any](ctx context.Context, pw *parquet.GenericWriter[T], buf *[]T) error {
+	if len(*buf) < cap(*buf) {
+		return nil
+	}
+	if _, err := pw.Write(*buf); err != nil {
+		return err
+	}
+	*buf = (*buf)[:0]
+	return ctx.Err()
+}
+
+func closeWriter[T any](pw *parquet.GenericWriter[T], buf []T, err error) error {
+	if err != nil {
+		return err
+	}
+	if _, err := pw.Write(buf); err != nil {
+		return err
+	}
+	return pw.Close()
+}
+
+// exportContacts writes the contacts file: the fixed columns, then one optional column per
+// attribute, DOUBLE when every value of it is a number, else a string (booleans as
+// "true"/"false", which the batch reader takes as it takes a boolean column).
+func exportContacts(ctx context.Context, st *store.Store, w io.Writer, opts []parquet.WriterOption) (int64, error) {
+	numeric := map[string]bool{}
+	if err := st.ForEachContact(func(c store.Contact) error {
+		for k, v := range c.Attributes {
+			_, isNum := v.(float64)
+			if was, ok := numeric[k]; !ok || was {
+				numeric[k] = isNum
+			}
+		}
+		return ctx.Err()
+	}); err != nil {
+		return 0, err
+	}
+	reserved := map[string]bool{"contact_id": true, "created_at": true, "email": true, "stage": true, "stage_since": true}
+	g := parquet.Group{
+		"contact_id":  parquet.String(),
+		"created_at":  parquet.Optional(parquet.Timestamp(parquet.Nanosecond)),
+		"email":       parquet.Optional(parquet.String()),
+		"stage":       parquet.Optional(parquet.String()),
+		"stage_since": parquet.Optional(parquet.Timestamp(parquet.Nanosecond)),
+	}
+	for k, num := range numeric {
+		if reserved[k] {
+			continue // an attribute may not shadow a contact column
+		}
+		if num {
+			g[k] = parquet.Optional(parquet.Leaf(parquet.DoubleType))
+		} else {
+			g[k] = parquet.Optional(parquet.String())
+		}
+	}
+	schema := parquet.NewSchema("contacts", g)
+	fields := schema.Fields() // in column order
+	pw := parquet.NewWriter(w, append([]parquet.WriterOption{schema}, opts...)...)
+	var n int64
+	rows := make([]parquet.Row, 0, 1024)
+	flush := func() error {
+		if _, err := pw.WriteRows(rows); err != nil {
+			return err
+		}
+		rows = rows[:0]
+		return nil
+	}
+	err := st.ForEachContact(func(c store.Contact) error {
+		row := make(parquet.Row, len(fields))
+		for i, f := range fields {
+			var v parquet.Value
+			present := true
+			switch name := f.Name(); name {
+			case "contact_id":
+				v = parquet.ByteArrayValue([]byte(c.ContactID))
+			case "created_at", "stage_since":
+				t := c.CreatedAt
+				if name == "stage_since" {
+					t = c.StageSince
+				}
+				present = !t.IsZero()
+				v = parquet.Int64Value(t.UnixNano())
+			case "email", "stage":
+				s := c.Email
+				if name == "stage" {
+					s = c.Stage
+				}
+				present = s != ""
+				v = parquet.ByteArrayValue([]byte(s))
+			default:
+				switch x := c.Attributes[name].(type) {
+				case float64:
+					if numeric[name] {
+						v = parquet.DoubleValue(x)
+					} else {
+						v = parquet.ByteArrayValue([]byte(strconv.FormatFloat(x, 'g', -1, 64)))
+					}
+				case string:
+					v = parquet.ByteArrayValue([]byte(x))
+				case bool:
+					v = parquet.ByteArrayValue([]byte(strconv.FormatBool(x)))
+				default:
+					present = false
+				}
+			}
+			switch {
+			case f.Name() == "contact_id":
+				v = v.Level(0, 0, i)
+			case present:
+				v = v.Level(0, 1, i)
+			default:
+				v = parquet.Value{}.Level(0, 0, i)
+			}
+			row[i] = v
+		}
+		rows = append(rows, row)
+		n++
+		if len(rows) == cap(rows) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return n, err
+	}
+	if err := flush(); err != nil {
+		return n, err
+	}
+	return n, pw.Close()
+}

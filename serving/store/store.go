@@ -1,0 +1,890 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// FormatVersion is the version of the key layout and record encoding (see the package doc).
+const FormatVersion = 1
+
+// MaxIDBytes is the longest identifier (contact id, anonymous id, email, event id) the store
+// accepts.
+const MaxIDBytes = 256
+
+// Errors.
+var (
+	// ErrFormat: the directory holds a store of another format version.
+	ErrFormat = errors.New("store: unsupported store format")
+	// ErrNotFound: no person has that identifier.
+	ErrNotFound = errors.New("store: no such contact")
+	// ErrBadRecord: a record the store cannot hold (an identifier that is empty, too long or
+	// contains a NUL byte).
+	ErrBadRecord = errors.New("store: bad record")
+	// ErrClosed: the store is closed.
+	ErrClosed = errors.New("store: closed")
+)
+
+// Options configure a store. The zero value means the defaults in the comments.
+type Options struct {
+	// FS is the filesystem (default: the operating system's). Tests pass vfs.NewCrashableMem.
+	FS vfs.FS
+	// NoSync commits without waiting for the WAL sync: for bulk loads, which must call Flush
+	// before they report success. Default false: every write is synced before it returns.
+	NoSync bool
+	// CacheBytes is pebble's block cache size (default 64 MiB).
+	CacheBytes int64
+	// Logger receives pebble's own messages at debug level (nil: discarded).
+	Logger *slog.Logger
+}
+
+// Store is an open live store. It is safe for concurrent use.
+type Store struct {
+	db   *pebble.DB
+	dir  string
+	opts Options
+	wo   *pebble.WriteOptions
+
+	mu       sync.Mutex // serialises writers while they read and stage their batch
+	nextComp uint64
+	closed   bool
+}
+
+// Key prefixes (see the package doc).
+const (
+	formatKey  = "0format"
+	nextKey    = "1m/next"
+	pContact   = "1c/"
+	pNode      = "1n/"
+	pComp      = "1g/"
+	pEvent     = "1e/"
+	pEventID   = "1x/"
+	pTx        = "1t/"
+	pIdentity  = "1l/"
+	pIdentityR = "1r/"
+	pOutbox    = "1o/"
+	pDue       = "1q/"
+)
+
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) { p.l.Debug(fmt.Sprintf(format, args...)) }
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Warn(fmt.Sprintf(format, args...))
+}
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...))
+	panic(fmt.Sprintf(format, args...))
+}
+
+// Open opens (creating it when absent) the store in dir. A directory holding a store of
+// another format version is refused with an error wrapping ErrFormat.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.CacheBytes <= 0 {
+		opts.CacheBytes = 64 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	cache := pebble.NewCache(opts.CacheBytes)
+	defer cache.Unref()
+	po := &pebble.Options{Cache: cache, FS: opts.FS, Logger: pebbleLogger{opts.Logger}}
+	// Most lookups miss (a new event's dedup key, a new identifier): bloom filters answer
+	// those without reading data blocks.
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	db, err := pebble.Open(dir, po)
+	if errors.Is(err, syscall.EAGAIN) {
+		return nil, fmt.Errorf("opening store %s: in use by another process (stop propensity serve first): %w", dir, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", dir, err)
+	}
+	s := &Store{db: db, dir: dir, opts: opts, wo: pebble.Sync}
+	if opts.NoSync {
+		s.wo = pebble.NoSync
+	}
+	if err := s.checkFormat(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	v, err := s.get(db, []byte(nextKey))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.nextComp = 1
+	if len(v) == 8 {
+		s.nextComp = binary.BigEndian.Uint64(v)
+	}
+	return s, nil
+}
+
+func (s *Store) checkFormat() error {
+	v, err := s.get(s.db, []byte(formatKey))
+	if err != nil {
+		return err
+	}
+	if v == nil {
+		// A new store, or a pebble directory that is not ours: refuse the latter.
+		it, err := s.db.NewIter(nil)
+		if err != nil {
+			return err
+		}
+		nonEmpty := it.First()
+		it.Close()
+		if nonEmpty {
+			return fmt.Errorf("%w: %s holds data without a propensity format record", ErrFormat, s.dir)
+		}
+		return s.db.Set([]byte(formatKey), []byte(strconv.Itoa(FormatVersion)), pebble.Sync)
+	}
+	if string(v) != strconv.Itoa(FormatVersion) {
+		return fmt.Errorf("%w: %s is a store of format version %s; this propensity reads version %d (export it with the propensity that wrote it, then ingest the export)",
+			ErrFormat, s.dir, v, FormatVersion)
+	}
+	return nil
+}
+
+// Close closes the store.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.db.Close()
+}
+
+// Flush makes every write so far durable (after writes with Options.NoSync).
+func (s *Store) Flush() error {
+	return s.db.LogData(nil, pebble.Sync)
+}
+
+// Checkpoint writes a consistent copy of the store into dir, which must not exist (a backup
+// that Open can read).
+func (s *Store) Checkpoint(dir string) error {
+	if err := s.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	return nil
+}
+
+// DiskBytes returns the store's size on disk (sstables and WAL).
+func (s *Store) DiskBytes() uint64 {
+	m := s.db.Metrics()
+	return m.DiskSpaceUsage()
+}
+
+func (s *Store) get(r pebble.Reader, key []byte) ([]byte, error) {
+	v, c, err := r.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := bytes.Clone(v)
+	c.Close()
+	return out, nil
+}
+
+func key(prefix string, parts ...string) []byte {
+	n := len(prefix)
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, prefix...)
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = append(b, p...)
+	}
+	return b
+}
+
+// prefixEnd returns the smallest key after every key with prefix p.
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		end[i]++
+		if end[i] != 0 {
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+// checkID validates an identifier the store keys by.
+func checkID(field, id string) error {
+	switch {
+	case len(id) > MaxIDBytes:
+		return fmt.Errorf("%w: %s longer than %d bytes", ErrBadRecord, field, MaxIDBytes)
+	case strings.IndexByte(id, 0) >= 0:
+		return fmt.Errorf("%w: %s contains a NUL byte", ErrBadRecord, field)
+	}
+	return nil
+}
+
+// component is a connected part of the identity graph.
+type component struct {
+	Members  []string        `json:"m"`
+	Contacts []compContact   `json:"c,omitempty"`
+	State    json.RawMessage `json:"s,omitempty"` // last trigger state of the person
+}
+
+type compContact struct {
+	ID      string `json:"id"`
+	Created int64  `json:"t,omitempty"` // unix ns; 0 when unknown
+	Known   bool   `json:"k,omitempty"` // Created is set
+}
+
+// personKey returns the component's surviving contact: the earliest created (unknown last),
+// ties by the smallest id; "" when the component has no contact.
+func (c *component) personKey() string {
+	best := -1
+	for i, x := range c.Contacts {
+		if best < 0 {
+			best = i
+			continue
+		}
+		b := c.Contacts[best]
+		switch {
+		case x.Known != b.Known:
+			if x.Known {
+				best = i
+			}
+		case x.Known && x.Created != b.Created:
+			if x.Created < b.Created {
+				best = i
+			}
+		case x.ID < b.ID:
+			best = i
+		}
+	}
+	if best < 0 {
+		return ""
+	}
+	return c.Contacts[best].ID
+}
+
+func compKey(n uint64) []byte {
+	b := make([]byte, len(pComp)+8)
+	copy(b, pComp)
+	binary.BigEndian.PutUint64(b[len(pComp):], n)
+	return b
+}
+
+// Txn is one logical change being staged: reads see the store plus what the change has
+// written so far. It is valid only during the write call that hands it out.
+type Txn struct {
+	s     *Store
+	b     *pebble.Batch
+	comps map[uint64]*component // components read or staged (nil: deleted)
+	dirty map[uint64]bool       // components to write back
+	g     *Group                // nil: commit waits for its own sync
+	added bool                  // deliveries were staged
+	nodes map[string]uint64     // staged identifier index
+	next  uint64
+	now   time.Time
+}
+
+func (s *Store) begin() (*Txn, error) { return s.beginIn(nil) }
+
+func (s *Store) beginIn(g *Group) (*Txn, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	return &Txn{s: s, b: s.db.NewIndexedBatch(), comps: map[uint64]*component{}, dirty: map[uint64]bool{},
+		nodes: map[string]uint64{}, next: s.nextComp, g: g}, nil
+}
+
+// commit writes the staged components and applies the batch, then (outside the writers'
+// mutex) waits for its sync (unless the store is opened with NoSync).
+func (t *Txn) commit() error { return t.commitWith(!t.s.opts.NoSync) }
+
+// commitSynced is commit with a sync whatever the store's options.
+func (t *Txn) commitSynced() error { return t.commitWith(true) }
+
+func (t *Txn) commitWith(sync bool) error {
+	s := t.s
+	for n := range t.dirty {
+		c := t.comps[n]
+		if c == nil {
+			if err := t.b.Delete(compKey(n), nil); err != nil {
+				return t.abort(err)
+			}
+			continue
+		}
+		if err := t.b.Set(compKey(n), marshal(c), nil); err != nil {
+			return t.abort(err)
+		}
+	}
+	if t.next != s.nextComp {
+		var v [8]byte
+		binary.BigEndian.PutUint64(v[:], t.next)
+		if err := t.b.Set([]byte(nextKey), v[:], nil); err != nil {
+			return t.abort(err)
+		}
+	}
+	if !sync {
+		err := s.db.Apply(t.b, pebble.NoSync)
+		if err == nil {
+			s.nextComp = t.next
+		}
+		s.mu.Unlock()
+		t.b.Close()
+		return err
+	}
+	if err := s.db.ApplyNoSyncWait(t.b, pebble.Sync); err != nil {
+		s.mu.Unlock()
+		t.b.Close()
+		return err
+	}
+	s.nextComp = t.next
+	s.mu.Unlock()
+	if t.g != nil {
+		t.g.pending = append(t.g.pending, t.b)
+		t.g.notified = t.g.notified || t.added
+		return nil
+	}
+	err := t.b.SyncWait()
+	t.b.Close()
+	return err
+}
+
+func (t *Txn) abort(err error) error {
+	t.s.mu.Unlock()
+	t.b.Close()
+	return err
+}
+
+// node returns the component of identifier id (0 when it has none).
+func (t *Txn) node(id string) (uint64, error) {
+	if n, ok := t.nodes[id]; ok {
+		return n, nil
+	}
+	v, err := t.s.get(t.b, key(pNode, id))
+	if err != nil || len(v) != 8 {
+		return 0, err
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+func (t *Txn) setNode(id string, n uint64) error {
+	t.nodes[id] = n
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], n)
+	return t.b.Set(key(pNode, id), v[:], nil)
+}
+
+func (t *Txn) comp(n uint64) (*component, error) {
+	if c, ok := t.comps[n]; ok {
+		return c, nil
+	}
+	v, err := t.s.get(t.b, compKey(n))
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, fmt.Errorf("store: identifier index points to missing component %d", n)
+	}
+	c := new(component)
+	if err := json.Unmarshal(v, c); err != nil {
+		return nil, fmt.Errorf("store: component %d: %w", n, err)
+	}
+	t.comps[n] = c
+	return c, nil
+}
+
+// ensure returns id's component, creating a component of its own when it has none.
+func (t *Txn) ensure(id string) (uint64, error) {
+	n, err := t.node(id)
+	if err != nil || n != 0 {
+		return n, err
+	}
+	n = t.next
+	t.next++
+	t.comps[n] = &component{Members: []string{id}}
+	t.dirty[n] = true
+	return n, t.setNode(id, n)
+}
+
+// union links identifiers a and b and returns their component.
+func (t *Txn) union(a, b string) (uint64, error) {
+	na, err := t.ensure(a)
+	if err != nil {
+		return 0, err
+	}
+	nb, err := t.ensure(b)
+	if err != nil || na == nb {
+		return na, err
+	}
+	ca, err := t.comp(na)
+	if err != nil {
+		return 0, err
+	}
+	cb, err := t.comp(nb)
+	if err != nil {
+		return 0, err
+	}
+	// The smaller component's identifiers move (each identifier moves O(log n) times).
+	if len(ca.Members) < len(cb.Members) {
+		na, nb, ca, cb = nb, na, cb, ca
+	}
+	keyA, keyB := ca.personKey(), cb.personKey()
+	for _, m := range cb.Members {
+		if err := t.setNode(m, na); err != nil {
+			return 0, err
+		}
+	}
+	ca.Members = append(ca.Members, cb.Members...)
+	ca.Contacts = append(ca.Contacts, cb.Contacts...)
+	// The merged person keeps the trigger state of the person whose key survives.
+	if k := ca.personKey(); k != keyA && k == keyB {
+		ca.State = cb.State
+	} else if keyA == "" {
+		ca.State = cb.State
+	}
+	t.comps[nb] = nil
+	t.dirty[na], t.dirty[nb] = true, true
+	return na, nil
+}
+
+// Person returns the key of the person that identifier id belongs to, as staged ("" when
+// it belongs to none).
+func (t *Txn) Person(id string) (string, error) {
+	n, err := t.node(id)
+	if err != nil || n == 0 {
+		return "", err
+	}
+	c, err := t.comp(n)
+	if err != nil {
+		return "", err
+	}
+	return c.personKey(), nil
+}
+
+// History reads the person of identifier id as staged.
+func (t *Txn) History(id string) (*History, error) {
+	n, err := t.node(id)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, ErrNotFound
+	}
+	c, err := t.comp(n)
+	if err != nil {
+		return nil, err
+	}
+	return readHistory(t.b, c)
+}
+
+// State returns the stored trigger state of id's person (nil when none).
+func (t *Txn) State(id string) (json.RawMessage, error) {
+	n, err := t.node(id)
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	c, err := t.comp(n)
+	if err != nil {
+		return nil, err
+	}
+	return c.State, nil
+}
+
+// SetState stores the trigger state of id's person.
+func (t *Txn) SetState(id string, state json.RawMessage) error {
+	n, err := t.node(id)
+	if err != nil || n == 0 {
+		return err
+	}
+	c, err := t.comp(n)
+	if err != nil {
+		return err
+	}
+	c.State = slices.Clone(state)
+	t.dirty[n] = true
+	return nil
+}
+
+// Hook is called inside a write, after the record is staged, with the identifier the record
+// belongs to; what it writes through the Txn commits in the same batch. A hook error aborts
+// the write.
+type Hook func(t *Txn, id string) error
+
+// Result says what a write did.
+type Result struct {
+	// Duplicate: the record was already stored; nothing changed.
+	Duplicate bool
+}
+
+// write runs one logical change: stage, then hook, then commit.
+func (s *Store) write(g *Group, stage func(t *Txn) (id string, dup bool, err error), hook Hook) (Result, error) {
+	if g != nil && g.bulk > 0 {
+		return g.bulkWrite(stage, hook)
+	}
+	t, err := s.beginIn(g)
+	if err != nil {
+		return Result{}, err
+	}
+	id, dup, err := stage(t)
+	if err != nil {
+		return Result{}, t.abort(err)
+	}
+	if dup {
+		return Result{Duplicate: true}, t.abort(nil)
+	}
+	if hook != nil && id != "" {
+		if err := hook(t, id); err != nil {
+			return Result{}, t.abort(err)
+		}
+	}
+	return Result{}, t.commit()
+}
+
+// PutContact inserts or updates a contact: the fields it sets replace the stored ones, and
+// attributes set to nil are removed. A contact's email links it with that email's events.
+func (s *Store) PutContact(c Contact, hook Hook) (Result, error) {
+	return s.putContact(c, hook, nil)
+}
+
+func (s *Store) putContact(c Contact, hook Hook, g *Group) (Result, error) {
+	if c.ContactID == "" {
+		return Result{}, fmt.Errorf("%w: contact_id is required", ErrBadRecord)
+	}
+	if err := errors.Join(checkID("contact_id", c.ContactID), checkID("email", c.Email)); err != nil {
+		return Result{}, err
+	}
+	return s.write(g, func(t *Txn) (string, bool, error) {
+		var old Contact
+		v, err := s.get(t.b, key(pContact, c.ContactID))
+		if err != nil {
+			return "", false, err
+		}
+		merged := c
+		if v != nil {
+			if err := json.Unmarshal(v, &old); err != nil {
+				return "", false, fmt.Errorf("store: contact record: %w", err)
+			}
+			merged = mergeContact(old, c)
+		} else {
+			merged.Attributes = map[string]any{}
+			for k, a := range c.Attributes {
+				if a != nil {
+					merged.Attributes[k] = a
+				}
+			}
+		}
+		if v != nil && bytes.Equal(v, marshal(merged)) {
+			return "", true, nil
+		}
+		if err := t.b.Set(key(pContact, c.ContactID), marshal(merged), nil); err != nil {
+			return "", false, err
+		}
+		n, err := t.ensure(c.ContactID)
+		if err != nil {
+			return "", false, err
+		}
+		if merged.Email != "" {
+			if n, err = t.union(c.ContactID, merged.Email); err != nil {
+				return "", false, err
+			}
+		}
+		comp, err := t.comp(n)
+		if err != nil {
+			return "", false, err
+		}
+		cc := compContact{ID: c.ContactID}
+		if !merged.CreatedAt.IsZero() {
+			cc.Created, cc.Known = merged.CreatedAt.UnixNano(), true
+		}
+		t.dirty[n] = true
+		i := slices.IndexFunc(comp.Contacts, func(x compContact) bool { return x.ID == c.ContactID })
+		if i < 0 {
+			comp.Contacts = append(comp.Contacts, cc)
+		} else {
+			comp.Contacts[i] = cc
+		}
+		return c.ContactID, false, nil
+	}, hook)
+}
+
+// mergeContact applies an upsert to a stored contact.
+func mergeContact(old, c Contact) Contact {
+	out := old
+	if !c.CreatedAt.IsZero() {
+		out.CreatedAt = c.CreatedAt
+	}
+	if c.Email != "" {
+		out.Email = c.Email
+	}
+	if c.Stage != "" {
+		out.Stage = c.Stage
+	}
+	if !c.StageSince.IsZero() {
+		out.StageSince = c.StageSince
+	}
+	attrs := make(map[string]any, len(old.Attributes)+len(c.Attributes))
+	for k, v := range old.Attributes {
+		attrs[k] = v
+	}
+	for k, v := range c.Attributes {
+		if v == nil {
+			delete(attrs, k)
+		} else {
+			attrs[k] = v
+		}
+	}
+	out.Attributes = attrs
+	return out
+}
+
+// PutEvent stores an event, once: an event whose event_id (or, without one, whose content)
+// is already stored is a duplicate. An event carrying two or more of contact_id,
+// anonymous_id and email links them.
+func (s *Store) PutEvent(e Event, hook Hook) (Result, error) {
+	return s.putEvent(e, hook, nil)
+}
+
+func (s *Store) putEvent(e Event, hook Hook, g *Group) (Result, error) {
+	k := e.Key()
+	if k == "" {
+		return Result{}, fmt.Errorf("%w: an event needs contact_id, anonymous_id or email", ErrBadRecord)
+	}
+	if err := errors.Join(checkID("event_id", e.EventID), checkID("contact_id", e.ContactID),
+		checkID("anonymous_id", e.AnonymousID), checkID("email", e.Email)); err != nil {
+		return Result{}, err
+	}
+	e.TS = e.TS.UTC()
+	h := e.hash()
+	tk := timeKey(e.TS)
+	ek := key(pEvent, k, string(tk[:])+string(h[:]))
+	return s.write(g, func(t *Txn) (string, bool, error) {
+		dupKey := ek
+		if e.EventID != "" {
+			dupKey = key(pEventID, e.EventID)
+		}
+		v, err := s.get(t.b, dupKey)
+		if err != nil {
+			return "", false, err
+		}
+		if v != nil {
+			return "", true, nil
+		}
+		if err := t.b.Set(ek, encodeEvent(&e), nil); err != nil {
+			return "", false, err
+		}
+		if e.EventID != "" {
+			if err := t.b.Set(dupKey, ek, nil); err != nil {
+				return "", false, err
+			}
+		}
+		var ids []string
+		for _, id := range []string{e.ContactID, e.AnonymousID, e.Email} {
+			if id != "" {
+				ids = append(ids, id)
+			}
+		}
+		for i := 1; i < len(ids); i++ {
+			if _, err := t.union(ids[0], ids[i]); err != nil {
+				return "", false, err
+			}
+		}
+		return k, false, nil
+	}, hook)
+}
+
+// PutTransaction stores a transaction, once (a row equal in every column is a duplicate).
+func (s *Store) PutTransaction(x Transaction, hook Hook) (Result, error) {
+	return s.putTransaction(x, hook, nil)
+}
+
+func (s *Store) putTransaction(x Transaction, hook Hook, g *Group) (Result, error) {
+	if x.ContactID == "" {
+		return Result{}, fmt.Errorf("%w: contact_id is required", ErrBadRecord)
+	}
+	if err := checkID("contact_id", x.ContactID); err != nil {
+		return Result{}, err
+	}
+	x.TS = x.TS.UTC()
+	h := x.hash()
+	tk := timeKey(x.TS)
+	k := key(pTx, x.ContactID, string(tk[:])+string(h[:]))
+	return s.write(g, func(t *Txn) (string, bool, error) {
+		v, err := s.get(t.b, k)
+		if err != nil || v != nil {
+			return "", v != nil, err
+		}
+		return x.ContactID, false, t.b.Set(k, encodeTransaction(&x), nil)
+	}, hook)
+}
+
+// PutIdentity stores an identity row and links its two identifiers.
+func (s *Store) PutIdentity(r Identity, hook Hook) (Result, error) {
+	return s.putIdentity(r, hook, nil)
+}
+
+func (s *Store) putIdentity(r Identity, hook Hook, g *Group) (Result, error) {
+	if r.IDA == "" || r.IDB == "" {
+		return Result{}, fmt.Errorf("%w: id_a and id_b are required", ErrBadRecord)
+	}
+	if err := errors.Join(checkID("id_a", r.IDA), checkID("id_b", r.IDB)); err != nil {
+		return Result{}, err
+	}
+	r.TS = r.TS.UTC()
+	tk := ""
+	if !r.TS.IsZero() {
+		b := timeKey(r.TS)
+		tk = string(b[:])
+	}
+	k := key(pIdentity, r.IDA, r.IDB, tk)
+	return s.write(g, func(t *Txn) (string, bool, error) {
+		v, err := s.get(t.b, k)
+		if err != nil || v != nil {
+			return "", v != nil, err
+		}
+		if err := t.b.Set(k, marshal(r), nil); err != nil {
+			return "", false, err
+		}
+		if err := t.b.Set(key(pIdentityR, r.IDB, r.IDA, tk), nil, nil); err != nil {
+			return "", false, err
+		}
+		_, err = t.union(r.IDA, r.IDB)
+		return r.IDA, false, err
+	}, hook)
+}
+
+// Group commits several logical changes, each its own batch, and waits for their syncs
+// together (Wait): one request's records share one fsync. Not safe for concurrent use.
+type Group struct {
+	s        *Store
+	pending  []*pebble.Batch
+	notified bool
+
+	bulk int  // > 0: a bulk group, changes staged in one batch of up to bulk records
+	t    *Txn // the open bulk batch
+	n    int  // records in it
+}
+
+// BulkGroup returns a group for bulk loads: up to n records share one batch, committed
+// without a sync; Wait commits the last one and syncs. The group holds the writers' mutex
+// while a batch is open, so other writers wait: use it alone (propensity ingest).
+func (s *Store) BulkGroup(n int) *Group { return &Group{s: s, bulk: max(1, n)} }
+
+func (g *Group) bulkWrite(stage func(t *Txn) (id string, dup bool, err error), hook Hook) (Result, error) {
+	if g.t == nil {
+		t, err := g.s.begin()
+		if err != nil {
+			return Result{}, err
+		}
+		g.t = t
+	}
+	id, dup, err := stage(g.t)
+	if err == nil && !dup && hook != nil && id != "" {
+		err = hook(g.t, id)
+	}
+	if err != nil {
+		t := g.t
+		g.t, g.n = nil, 0
+		return Result{}, t.abort(err)
+	}
+	if dup {
+		return Result{Duplicate: true}, nil
+	}
+	if g.n++; g.n >= g.bulk {
+		t := g.t
+		g.t, g.n = nil, 0
+		return Result{}, t.commitWith(false)
+	}
+	return Result{}, nil
+}
+
+// Group returns an empty group of writes.
+func (s *Store) Group() *Group { return &Group{s: s} }
+
+// PutContact is Store.PutContact without waiting for the sync.
+func (g *Group) PutContact(c Contact, hook Hook) (Result, error) { return g.s.putContact(c, hook, g) }
+
+// PutEvent is Store.PutEvent without waiting for the sync.
+func (g *Group) PutEvent(e Event, hook Hook) (Result, error) { return g.s.putEvent(e, hook, g) }
+
+// PutTransaction is Store.PutTransaction without waiting for the sync.
+func (g *Group) PutTransaction(x Transaction, hook Hook) (Result, error) {
+	return g.s.putTransaction(x, hook, g)
+}
+
+// PutIdentity is Store.PutIdentity without waiting for the sync.
+func (g *Group) PutIdentity(r Identity, hook Hook) (Result, error) {
+	return g.s.putIdentity(r, hook, g)
+}
+
+// Wait returns once every change of the group is synced (the first sync error, if any).
+func (g *Group) Wait() error {
+	if g.bulk > 0 {
+		if g.t != nil {
+			t := g.t
+			g.t, g.n = nil, 0
+			if err := t.commitWith(false); err != nil {
+				return err
+			}
+		}
+		return g.s.Flush()
+	}
+	var first error
+	for _, b := range g.pending {
+		if err := b.SyncWait(); err != nil && first == nil {
+			first = err
+		}
+		b.Close()
+	}
+	g.pending = g.pending[:0]
+	return first
+}
+
+// Notified reports whether a change of the group staged deliveries.
+func (g *Group) Notified() bool { return g.notified }
+
+// Recheck runs hook on the person of identifier id without a record (the trigger sweep) and
+// commits what it staged, synced; wrote reports whether it staged deliveries.
+// ErrNotFound when id is unknown.
+func (s *Store) Recheck(id string, hook Hook) (wrote bool, err error) {
+	t, err := s.begin()
+	if err != nil {
+		return false, err
+	}
+	n, err := t.node(id)
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
+	if err == nil {
+		err = hook(t, id)
+	}
+	if err != nil {
+		return false, t.abort(err)
+	}
+	if t.b.Empty() && len(t.dirty) == 0 {
+		return false, t.abort(nil)
+	}
+	return t.added, t.commit()
+}

@@ -1,0 +1,255 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/propensity-dev/propensity/serving/triggers"
+)
+
+func day(d int) time.Time { return time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, d) }
+
+func openMem(t *testing.T, fs vfs.FS) *Store {
+	t.Helper()
+	s, err := Open("db", Options{FS: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func mustPut[T any](t *testing.T, put func(T, Hook) (Result, error), r T) Result {
+	t.Helper()
+	res, err := put(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestStitching(t *testing.T) {
+	s := openMem(t, vfs.NewMem())
+	defer s.Close()
+	// Anonymous browsing first, then a contact, then an event carrying both ids.
+	mustPut(t, s.PutEvent, Event{TS: day(1), Type: "page_view", AnonymousID: "anon-1", Page: "/pricing"})
+	mustPut(t, s.PutEvent, Event{TS: day(2), Type: "page_view", AnonymousID: "anon-1"})
+	if _, err := s.History("anon-1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("anonymous id without a contact: got %v, want ErrNotFound", err)
+	}
+	mustPut(t, s.PutContact, Contact{ContactID: "c2", CreatedAt: day(5), Email: "b@example.com"})
+	mustPut(t, s.PutEvent, Event{TS: day(6), Type: "form_submit", ContactID: "c2", AnonymousID: "anon-1"})
+	h, err := s.History("anon-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Person != "c2" || len(h.Events) != 3 {
+		t.Fatalf("person %q with %d events, want c2 with 3", h.Person, len(h.Events))
+	}
+	// An older contact joined through an identity row becomes the person's key.
+	mustPut(t, s.PutContact, Contact{ContactID: "c1", CreatedAt: day(0)})
+	mustPut(t, s.PutEvent, Event{TS: day(3), Type: "email_open", ContactID: "c1"})
+	mustPut(t, s.PutIdentity, Identity{IDA: "c1", IDB: "b@example.com"})
+	for _, id := range []string{"c1", "c2", "anon-1", "b@example.com"} {
+		h, err := s.History(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Person != "c1" || len(h.Events) != 4 || len(h.Contacts) != 2 {
+			t.Fatalf("%s: person %q, %d events, %d contacts; want c1, 4, 2", id, h.Person, len(h.Events), len(h.Contacts))
+		}
+		if !slices.IsSortedFunc(h.Events, func(a, b Event) int { return a.TS.Compare(b.TS) }) {
+			t.Fatalf("%s: events not in time order", id)
+		}
+	}
+	// Resending is idempotent: by event_id, else by content.
+	if r := mustPut(t, s.PutEvent, Event{TS: day(3), Type: "email_open", ContactID: "c1"}); !r.Duplicate {
+		t.Error("identical event without id: not a duplicate")
+	}
+	mustPut(t, s.PutEvent, Event{EventID: "e-9", TS: day(7), Type: "email_click", ContactID: "c1"})
+	if r := mustPut(t, s.PutEvent, Event{EventID: "e-9", TS: day(8), Type: "email_click", ContactID: "c1"}); !r.Duplicate {
+		t.Error("event with a stored event_id: not a duplicate")
+	}
+	h, _ = s.History("c1")
+	if len(h.Events) != 5 {
+		t.Fatalf("%d events after resends, want 5", len(h.Events))
+	}
+}
+
+func TestContactUpsert(t *testing.T) {
+	s := openMem(t, vfs.NewMem())
+	defer s.Close()
+	mustPut(t, s.PutContact, Contact{ContactID: "c1", CreatedAt: day(0), Stage: "lead", Attributes: map[string]any{"age": 30.0, "job": "cto"}})
+	mustPut(t, s.PutContact, Contact{ContactID: "c1", Stage: "mql", Attributes: map[string]any{"age": 31.0, "job": nil}})
+	h, err := s.History("c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := h.Contact
+	if !c.CreatedAt.Equal(day(0)) || c.Stage != "mql" || c.Attributes["age"] != 31.0 || c.Attributes["job"] != nil {
+		t.Fatalf("after upsert: %+v", c)
+	}
+	if r := mustPut(t, s.PutContact, Contact{ContactID: "c1", Stage: "mql"}); !r.Duplicate {
+		t.Error("an upsert that changes nothing is not reported as a duplicate")
+	}
+}
+
+func TestFormatVersion(t *testing.T) {
+	fs := vfs.NewMem()
+	s := openMem(t, fs)
+	if err := s.db.Set([]byte(formatKey), []byte("99"), nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err := Open("db", Options{FS: fs})
+	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "format version 99") {
+		t.Fatalf("opening a version-99 store: %v", err)
+	}
+}
+
+func TestErase(t *testing.T) {
+	s := openMem(t, vfs.NewMem())
+	defer s.Close()
+	mustPut(t, s.PutContact, Contact{ContactID: "c1", CreatedAt: day(0), Email: "a@example.com"})
+	mustPut(t, s.PutContact, Contact{ContactID: "c9", CreatedAt: day(0)})
+	mustPut(t, s.PutEvent, Event{EventID: "e1", TS: day(1), Type: "page_view", AnonymousID: "anon-1", Email: "a@example.com"})
+	mustPut(t, s.PutEvent, Event{TS: day(1), Type: "page_view", ContactID: "c9"})
+	mustPut(t, s.PutTransaction, Transaction{ContactID: "c1", TS: day(2), Amount: 10})
+	mustPut(t, s.PutIdentity, Identity{IDA: "c1", IDB: "crm-1"})
+	ctx := context.Background()
+	hook := func(t *Txn, id string) error {
+		return t.AddDeliveries([]triggers.Delivery{{ID: "d-" + id, ContactID: "c1", State: triggers.StatePending, NextAttempt: day(3)}})
+	}
+	if _, err := s.PutEvent(Event{TS: day(4), Type: "email_open", ContactID: "c1"}, hook); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Count(ctx, ""); n != 1 {
+		t.Fatalf("%d deliveries, want 1", n)
+	}
+	e, err := s.Erase("anon-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Erased{Person: "c1", IDs: 4, Contacts: 1, Events: 2, Transactions: 1, Identities: 1, Deliveries: 1}
+	if e != want {
+		t.Fatalf("erased %+v, want %+v", e, want)
+	}
+	for _, id := range []string{"c1", "a@example.com", "anon-1", "crm-1"} {
+		if _, err := s.History(id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s after erasure: %v", id, err)
+		}
+	}
+	var left []string
+	for _, fn := range []func() error{
+		func() error {
+			return s.ForEachContact(func(c Contact) error { left = append(left, c.ContactID); return nil })
+		},
+		func() error { return s.ForEachEvent(func(e Event) error { left = append(left, e.Key()); return nil }) },
+		func() error {
+			return s.ForEachTransaction(func(x Transaction) error { left = append(left, x.ContactID); return nil })
+		},
+		func() error {
+			return s.ForEachIdentity(func(x Identity) error { left = append(left, x.IDA); return nil })
+		},
+	} {
+		if err := fn(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(left, []string{"c9", "c9"}) {
+		t.Fatalf("left after erasure: %v, want only c9's contact and event", left)
+	}
+	if n, _ := s.Count(ctx, ""); n != 0 {
+		t.Fatalf("%d deliveries after erasure, want 0", n)
+	}
+	// The erased event id can be ingested again (it names nothing any more).
+	if r := mustPut(t, s.PutEvent, Event{EventID: "e1", TS: day(1), Type: "page_view", ContactID: "c9"}); r.Duplicate {
+		t.Error("erased event id still deduplicates")
+	}
+}
+
+// TestCrashKeepsAcknowledged writes from several goroutines and takes crash clones of the
+// filesystem (only synced data survives) while they run: every write acknowledged before a
+// clone was taken is in the store reopened from it, exactly once.
+func TestCrashKeepsAcknowledged(t *testing.T) {
+	fs := vfs.NewCrashableMem()
+	s := openMem(t, fs)
+	const writers, each = 4, 150
+	var acked [writers]atomic.Int64 // writer w's first acked[w] events are acknowledged
+	eventID := func(w, i int) string { return fmt.Sprintf("w%d-%d", w, i) }
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if _, err := s.PutEvent(Event{EventID: eventID(w, i), TS: day(i), Type: "page_view", ContactID: fmt.Sprintf("c%d", w)}, nil); err != nil {
+					t.Error(err)
+					return
+				}
+				acked[w].Add(1)
+			}
+		}()
+	}
+	var clones []*vfs.MemFS
+	var ackedAt [][writers]int64
+	rng := rand.New(rand.NewPCG(1, 2))
+	total := func() (n int64) {
+		for w := range writers {
+			n += acked[w].Load()
+		}
+		return n
+	}
+	// A clone every 20 acknowledgements: what was acknowledged before it must be in it.
+	for next := int64(0); next < writers*each; {
+		if total() < next {
+			runtime.Gosched()
+			continue
+		}
+		var counts [writers]int64
+		for w := range writers {
+			counts[w] = acked[w].Load()
+		}
+		clones = append(clones, fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 50, RNG: rng}))
+		ackedAt = append(ackedAt, counts)
+		next = total() + 20
+	}
+	wg.Wait()
+	s.Close()
+	for k, c := range clones {
+		r, err := Open("db", Options{FS: c})
+		if err != nil {
+			t.Fatalf("clone %d: %v", k, err)
+		}
+		seen := map[string]int{}
+		if err := r.ForEachEvent(func(e Event) error { seen[e.EventID]++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		for w := range writers {
+			for i := range int(ackedAt[k][w]) {
+				if seen[eventID(w, i)] != 1 {
+					t.Fatalf("clone %d: acknowledged event %s stored %d times", k, eventID(w, i), seen[eventID(w, i)])
+				}
+			}
+		}
+		for id, n := range seen {
+			if n != 1 {
+				t.Fatalf("clone %d: event %s stored %d times", k, id, n)
+			}
+		}
+		r.Close()
+	}
+	if len(clones) < 2 {
+		t.Fatalf("only %d crash clones taken", len(clones))
+	}
+}
