@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/models/metrics"
 	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/notebooks/internal/figures"
 	"github.com/propensity-dev/propensity/training/evaluate"
 	"github.com/propensity-dev/propensity/training/report"
-	"github.com/propensity-dev/propensity/training/tabular"
 )
 
 // # 1. A history to learn from
@@ -189,7 +189,7 @@ func Example_scorecard() {
 // Probabilities are calibrated (Platt or isotonic, chosen by cross-validated log loss).
 func Example_model() {
 	n := history()
-	_, s := n.conversionModel(context.Background(), tabular.ModelLogistic)
+	_, s := n.conversionModel(context.Background(), classifier.ModelLogistic)
 	fmt.Printf("training rows     %d (+%d for calibration)\n", s.TrainRows, s.CalibrationRows)
 	fmt.Printf("test rows at T    %d, %0.f converters\n", s.TestRows, s.Positives)
 	fmt.Printf("inputs            %d columns, %d encoded features\n", s.Inputs, s.Features)
@@ -200,7 +200,7 @@ func Example_model() {
 
 	// The same job with boosted trees (`--model gbt`), which find the thresholds and
 	// interactions of the true conversion model by themselves.
-	_, g := n.conversionModel(context.Background(), tabular.ModelGBT)
+	_, g := n.conversionModel(context.Background(), classifier.ModelGBT)
 	fmt.Printf("gbt test AUC      %.3f (PR-AUC %.3f, top-decile lift %.2f)\n", g.AUC, g.PRAUC, g.Lift[0].Lift)
 
 	// The gains curve: share of the converters found when calling the top x% first.
@@ -246,7 +246,7 @@ func Example_rulesVersusModel() {
 		must(err)
 		return ev
 	}
-	ev, evGBT := eval(tabular.ModelLogistic), eval(tabular.ModelGBT)
+	ev, evGBT := eval(classifier.ModelLogistic), eval(classifier.ModelGBT)
 	fmt.Printf("%d prospects at T, %d converted (%s)\n\n", ev.Prospects, ev.Converters, pct(ev.BaseRate))
 	fmt.Printf("score                 AUC  PR-AUC  top-decile lift\n")
 	fmt.Printf("current scorecard   %.3f   %.3f  %15.2f\n", ev.Rules.AUC, ev.Rules.PRAUC, ev.Rules.TopDecileLift)

@@ -76,8 +76,8 @@ func history() *notebook {
 	return &nb
 }
 
-// conversionModel trains a conversion model once per learner (tabular.ModelLogistic or
-// tabular.ModelGBT), as `propensity train conversion --data DIR --as-of T --horizon 90d
+// conversionModel trains a conversion model once per learner (classifier.ModelLogistic or
+// classifier.ModelGBT), as `propensity train conversion --data DIR --as-of T --horizon 90d
 // --model NAME` does (with its history-mode settings, tabular.HistoryDefaults), and writes
 // its artifact under modelsDir(model)/conversion.
 func (n *notebook) conversionModel(ctx context.Context, model string) (*tabular.Result, tabular.Summary) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/models/artifact"
+	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/training/tabular"
 )
@@ -358,14 +359,14 @@ func scoreHoldout(ctx context.Context, o Options, set *scorecard.Set, hold []row
 // modelProbabilities returns the conversion probability of every holdout row: from the
 // --models conversion artifact, or from a logistic model fitted on the snapshot at T−H.
 func modelProbabilities(ctx context.Context, o Options, hold []row) ([]float64, string, error) {
-	var m *tabular.Model
+	var m *classifier.Model
 	src := ""
 	fopts := o.Features
 	fopts.Horizon = o.Horizon
 	if o.Models != "" {
 		dir := filepath.Join(o.Models, artifact.KindConversion)
 		if _, err := os.Stat(dir); err == nil {
-			mm, err := tabular.LoadModel(dir)
+			mm, err := classifier.LoadModel(dir)
 			if err != nil {
 				return nil, "", fmt.Errorf("%w: %s: %w", ErrModel, dir, err)
 			}

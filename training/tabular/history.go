@@ -9,6 +9,7 @@ import (
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/models/artifact"
+	"github.com/propensity-dev/propensity/models/classifier"
 )
 
 // ErrHistory is wrapped around errors caused by the history directory (missing files or
@@ -167,7 +168,7 @@ const (
 // scripts/bench_generated.sh). The table mode keeps gbt's defaults, which match XGBoost's
 // benchmark settings.
 func HistoryDefaults(o Options) Options {
-	if o.Model != ModelGBT {
+	if o.Model != classifier.ModelGBT {
 		// The logistic model gets log(1 + x) of its count, amount and day columns as well
 		// (encode.Options.Log1p): snapshot features act through diminishing returns and
 		// the step from none to some. It raised test AUC on large generated histories and
@@ -245,7 +246,7 @@ func (j HistoryJob) snapshot(ctx context.Context, fopts features.Options, label 
 	}
 	d := &Dataset{Label: label, Positive: "1", Dropped: len(y) - len(keep), X: f.Take(keep), Y: takeY(y, keep)}
 	if schema != nil {
-		if err := checkNames(schema, d.X.Names()); err != nil {
+		if err := classifier.CheckNames(schema, d.X.Names()); err != nil {
 			return nil, fopts, fmt.Errorf("%w: snapshot %s: %w", ErrHistory, fopts.AsOf.Format(time.DateOnly), err)
 		}
 	}

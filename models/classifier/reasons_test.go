@@ -1,7 +1,6 @@
-package tabular
+package classifier
 
 import (
-	"context"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -15,7 +14,7 @@ import (
 
 // countsData is a table with count columns (non-negative, skewed, some missing), for
 // models with log1p features.
-func countsData(n int, seed uint64) *Dataset {
+func countsData(n int, seed uint64) *dataset {
 	rng := rand.New(rand.NewPCG(seed, 9))
 	clicks, visits := make([]float64, n), make([]float64, n)
 	plan := make([]string, n)
@@ -36,7 +35,7 @@ func countsData(n int, seed uint64) *Dataset {
 	f.AddNumeric("clicks", clicks)
 	f.AddNumeric("visits", visits)
 	f.AddCategorical("plan", plan)
-	return &Dataset{X: f, Y: y, Label: "y", Positive: "1"}
+	return &dataset{X: f, Y: y}
 }
 
 // TestReasonsMergeLog1p: with log1p features, a column's value and log features are one
@@ -44,7 +43,7 @@ func countsData(n int, seed uint64) *Dataset {
 // per-feature effects; and the one-record path agrees with the general one.
 func TestReasonsMergeLog1p(t *testing.T) {
 	d := countsData(3000, 1)
-	res, err := Train(context.Background(), d, nil, Options{Folds: 3, Kind: artifact.KindConversion, Encode: encode.Options{Log1p: true}})
+	res, err := train(d, encode.Options{Log1p: true}, artifact.KindConversion)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,67 +104,6 @@ func mustRow(t *testing.T, s *logisticScorer, X *frame.Frame, row int) []float64
 		t.Fatal(err)
 	}
 	return M.RawRowView(0)
-}
-
-// TestHistorySizeGuards: the history-mode settings adapt to small tables. The gbt minimum
-// child weight is capped by MinChildShare (without the cap, 20 forbids every split when
-// positives are rare and rows few, and the model is constant), and the logistic log1p
-// features need Log1pMinPositives positives.
-func TestHistorySizeGuards(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 3))
-	n := 2000
-	x, y := make([]float64, n), make([]float64, n)
-	for i := range n {
-		x[i] = math.Floor(rng.ExpFloat64() * 3)
-		if rng.Float64() < logistic.Sigmoid(-6+0.4*x[i]) {
-			y[i] = 1
-		}
-	}
-	f := &frame.Frame{}
-	f.AddNumeric("clicks", x)
-	distinct := func(s Scorer) int {
-		z, err := s.LogOdds(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen := map[float64]bool{}
-		for _, v := range z {
-			seen[v] = true
-		}
-		return len(seen)
-	}
-	o := HistoryDefaults(Options{Model: ModelGBT}).EnsureDefaults()
-	for _, share := range []float64{0, o.MinChildShare} {
-		o.MinChildShare = share
-		l, err := NewLearner(ModelGBT, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := l.Fit(f, y, nil, rand.NewPCG(1, 1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := distinct(s); (share > 0) != (d > 1) {
-			pos, _ := countPos(y)
-			t.Errorf("min child share %v: %d distinct scores (positives %d of %d)", share, d, pos, n)
-		}
-	}
-	lo := HistoryDefaults(Options{Model: ModelLogistic}).EnsureDefaults()
-	for _, min := range []int{0, lo.Log1pMinPositives} {
-		lo.Log1pMinPositives = min
-		l, err := NewLearner(ModelLogistic, lo)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := l.Fit(f, y, nil, rand.NewPCG(1, 1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		hasLog := strings.Contains(strings.Join(s.Features(), ","), "__log1p")
-		if pos, _ := countPos(y); hasLog != (pos >= min) {
-			t.Errorf("log1p min positives %d with %d positives: log1p features %v, want %v", min, pos, hasLog, pos >= min)
-		}
-	}
 }
 
 func TestRoundValue(t *testing.T) {

@@ -1,7 +1,6 @@
-package tabular
+package classifier
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -28,7 +27,7 @@ func checkSamePaths(t *testing.T, m *Model, rec map[string]any) {
 }
 
 func TestPredictRowPathsAgree(t *testing.T) {
-	res, err := Train(context.Background(), synthetic(2000, 3), nil, Options{Folds: 3, Kind: artifact.KindChurn})
+	res, err := train(synthetic(2000, 3), encode.Options{}, artifact.KindChurn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +90,7 @@ func TestPredictRowTies(t *testing.T) {
 
 // BenchmarkPredictRow scores one record, as the online service does per model and request.
 func BenchmarkPredictRow(b *testing.B) {
-	res, err := Train(context.Background(), synthetic(2000, 3), nil, Options{Folds: 3, Kind: artifact.KindChurn})
+	res, err := train(synthetic(2000, 3), encode.Options{}, artifact.KindChurn)
 	if err != nil {
 		b.Fatal(err)
 	}

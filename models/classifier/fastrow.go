@@ -1,4 +1,4 @@
-package tabular
+package classifier
 
 import (
 	"fmt"
@@ -168,7 +168,7 @@ func (m *Model) predictValuesFast(num []float64, str []string) (p float64, rs []
 			s.nums[i] = num[i]
 		case str[i] != "":
 			s.cats[i] = strings.TrimSpace(str[i]) // toText of a string
-			if isMissing(s.cats[i]) {
+			if IsMissing(s.cats[i]) {
 				s.cats[i] = ""
 			}
 		case !math.IsNaN(num[i]):

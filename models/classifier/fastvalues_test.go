@@ -1,7 +1,6 @@
-package tabular
+package classifier
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -9,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/propensity-dev/propensity/models/artifact"
+	"github.com/propensity-dev/propensity/models/encode"
 )
 
 // TestPredictValuesAgree checks PredictValues against PredictRow on the same records: numbers,
 // missing values, categories, numbers given as text and text given as numbers, infinities.
 func TestPredictValuesAgree(t *testing.T) {
-	res, err := Train(context.Background(), synthetic(2000, 3), nil, Options{Folds: 3, Kind: artifact.KindChurn})
+	res, err := train(synthetic(2000, 3), encode.Options{}, artifact.KindChurn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestPredictValuesAgree(t *testing.T) {
 
 // BenchmarkPredictValues is BenchmarkPredictRow by position.
 func BenchmarkPredictValues(b *testing.B) {
-	res, err := Train(context.Background(), synthetic(2000, 3), nil, Options{Folds: 3, Kind: artifact.KindChurn})
+	res, err := train(synthetic(2000, 3), encode.Options{}, artifact.KindChurn)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package tabular
+package classifier
 
 import (
 	"encoding/json"
@@ -50,6 +50,16 @@ type Payload struct {
 	DecileCuts []float64 `json:"decile_cuts,omitempty"`
 }
 
+// New returns the model of a manifest, a payload and the scorer fitted for it; the scorer's
+// state is stored into the payload (Payload.Encoder and Logistic, or GBT).
+func New(man artifact.Manifest, p Payload, s Scorer) (*Model, error) {
+	m := &Model{Manifest: man, Payload: p, scorer: s}
+	if err := m.Payload.setScorer(s); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 func (p *Payload) setScorer(s Scorer) error {
 	switch s := s.(type) {
 	case *logisticScorer:
@@ -78,7 +88,8 @@ func (p *Payload) scorer() (Scorer, error) {
 	return nil, fmt.Errorf("%w: unknown model %q", ErrPayload, p.Model)
 }
 
-func inputsOf(f *frame.Frame) []Input {
+// InputsOf returns the columns of f as a model's inputs.
+func InputsOf(f *frame.Frame) []Input {
 	out := make([]Input, len(f.Columns))
 	for i, c := range f.Columns {
 		out[i] = Input{Name: c.Name, Kind: c.Kind.String()}
@@ -86,7 +97,7 @@ func inputsOf(f *frame.Frame) []Input {
 	return out
 }
 
-// Model is a trained, calibrated tabular model: what Train returns and LoadModel reads back.
+// Model is a trained, calibrated classifier: what training returns and LoadModel reads back.
 // It is safe for concurrent use once built.
 type Model struct {
 	Manifest artifact.Manifest
@@ -127,10 +138,12 @@ func (m *Model) Inputs() []string {
 
 // Check returns a *SchemaError when f's columns are not exactly the model's inputs.
 func (m *Model) Check(f *frame.Frame) error {
-	return checkNames(m.Inputs(), f.Names())
+	return CheckNames(m.Inputs(), f.Names())
 }
 
-func checkNames(want, have []string) error {
+// CheckNames returns a *SchemaError when the names have differ from the names want (in any
+// order).
+func CheckNames(want, have []string) error {
 	w := make(map[string]bool, len(want))
 	for _, n := range want {
 		w[n] = true
@@ -205,8 +218,8 @@ func (m *Model) Decile(p float64) int {
 	return len(cuts) + 1
 }
 
-// decileCuts returns the 90th..10th percentiles of p.
-func decileCuts(p []float64) []float64 {
+// DecileCuts returns the 90th..10th percentiles of p, for Payload.DecileCuts.
+func DecileCuts(p []float64) []float64 {
 	s := slices.Clone(p)
 	slices.Sort(s)
 	cuts := make([]float64, 9)
@@ -242,7 +255,7 @@ func (m *Model) predictRow(record map[string]any) (float64, []Reason, error) {
 	for k := range record {
 		keys = append(keys, k)
 	}
-	if err := checkNames(m.Inputs(), keys); err != nil {
+	if err := CheckNames(m.Inputs(), keys); err != nil {
 		return 0, nil, err
 	}
 	f := &frame.Frame{}
@@ -287,7 +300,7 @@ func toNumber(v any) (float64, error) {
 		x = f
 	case string:
 		s := strings.TrimSpace(v)
-		if isMissing(s) {
+		if IsMissing(s) {
 			return math.NaN(), nil
 		}
 		f, err := strconv.ParseFloat(s, 64)
@@ -313,7 +326,7 @@ func toText(v any) string {
 		return ""
 	case string:
 		s := strings.TrimSpace(v)
-		if isMissing(s) {
+		if IsMissing(s) {
 			return ""
 		}
 		return s

@@ -1,7 +1,6 @@
-package tabular
+package classifier
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/propensity-dev/propensity/models/artifact"
+	"github.com/propensity-dev/propensity/models/encode"
 )
 
 // FuzzLoadModel feeds arbitrary payloads with a matching checksum to LoadModel: a payload
@@ -17,7 +17,7 @@ import (
 // model that loads must score a row without NaN.
 func FuzzLoadModel(f *testing.F) {
 	d := synthetic(600, 9)
-	res, err := Train(context.Background(), d, nil, Options{})
+	res, err := train(d, encode.Options{}, artifact.KindConversion)
 	if err != nil {
 		f.Fatal(err)
 	}
