@@ -6,6 +6,6 @@
 // A model is an encoder and a logistic regression (packages encode, logistic) or
 // gradient-boosted trees (package gbt), followed by a calibrator (package calibrate). The
 // reasons of a logistic model are the terms coef·(z − mean z) of its standardised features
-// (see reasons.go); those of trees are TreeSHAP contributions (Lundberg et al. 2020,
+// (see reasons.go); those of trees are TreeSHAP contributions (Lundberg et al. 2018,
 // package gbt).
 package classifier
