@@ -15,6 +15,7 @@ import (
 
 	"github.com/propensity-dev/propensity/data"
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/internal/atomicfile"
 	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/serving"
@@ -278,7 +279,7 @@ func scoreCmdFeatureRows(ctx context.Context, dir string, set *serving.ModelSet,
 	}
 	fo := set.FeatureOptions
 	fo.AsOf, fo.Horizon, fo.KeepEvent = asOf, 0, nil
-	table, _, err := features.Build(ctx, dir, fo)
+	table, _, err := history.Build(ctx, dir, fo)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -319,7 +320,7 @@ func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set
 			unseen[f] = true
 		}
 	}
-	var report features.Report
+	var report history.Report
 	err := atomicfile.Write(out, 0o644, func(w io.Writer) error {
 		pw := parquet.NewGenericWriter[scoreFileRow](w, parquet.Compression(&parquet.Snappy),
 			parquet.KeyValueMetadata("propensity.format_version", scoreFileFormatVersion),
@@ -345,7 +346,7 @@ func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set
 		}
 		defer release()
 		fopts := features.Options{AsOf: asOf, KeepEvent: cards.Needs}
-		report, err = features.MapPersons(ctx, dir, fopts, 0, func(p *features.Person) (scored, error) {
+		report, err = history.MapPersons(ctx, dir, fopts, 0, func(p *history.Person) (scored, error) {
 			var seen []string
 			for _, f := range fields {
 				if v, ok := p.Attributes[f]; ok && v != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/propensity-dev/propensity/data/synth"
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/serving"
 )
@@ -188,7 +189,7 @@ func TestScoreHistoryMatchesProfiles(t *testing.T) {
 		byID[r.ContactID] = r
 	}
 	checked, nonzero := 0, 0
-	_, err = features.ForEachPerson(context.Background(), dir, features.Options{AsOf: asOf}, func(p *features.Person) error {
+	_, err = history.ForEachPerson(context.Background(), dir, features.Options{AsOf: asOf}, func(p *history.Person) error {
 		if checked >= 25 || len(p.Events) == 0 {
 			return nil
 		}
@@ -227,7 +228,7 @@ func TestScoreHistoryMatchesProfiles(t *testing.T) {
 }
 
 // scoreProfileJSON writes p as a CONTRACT §2 profile.
-func scoreProfileJSON(t *testing.T, p *features.Person, asOf time.Time) string {
+func scoreProfileJSON(t *testing.T, p *history.Person, asOf time.Time) string {
 	attrs := map[string]any{}
 	for k, v := range p.Attributes {
 		if f, ok := v.(float64); ok && math.IsNaN(f) {
@@ -315,7 +316,7 @@ func TestDefect7ScoreHistoryWithModelsMatchesProfiles(t *testing.T) {
 		return (a == nil) == (b == nil) && (a == nil || math.Abs(*a-*b) <= 1e-9)
 	}
 	checked := 0
-	_, err = features.ForEachPerson(context.Background(), dir, features.Options{AsOf: asOf}, func(p *features.Person) error {
+	_, err = history.ForEachPerson(context.Background(), dir, features.Options{AsOf: asOf}, func(p *history.Person) error {
 		if checked >= 60 {
 			return nil
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/models/metrics"
 	"github.com/propensity-dev/propensity/models/scorecard"
@@ -25,7 +26,7 @@ import (
 // files. T, the as-of time, is 2026-01-01: features use what happened before T and labels
 // what happened in the 90 days after.
 func Example_history() {
-	n := history()
+	n := sampleHistory()
 	s := n.sum
 	fmt.Printf("as-of T           %s\n", n.asOf.Format(time.DateOnly))
 	fmt.Printf("people            %d (%d contact rows, %d duplicates)\n", s.People, s.Contacts, s.Duplicates)
@@ -48,7 +49,7 @@ func Example_history() {
 
 // # 2. Point-in-time features
 //
-// features.Build stitches identities (cookie → contact → e-mail) into people and computes
+// history.Build stitches identities (cookie → contact → e-mail) into people and computes
 // one row per person as of T: counts by event type over 7/30/90 days, recency, e-mail
 // rates, page sections, RFM, contact attributes, and, with a horizon, the labels.
 // label_converted is set for prospects only (no purchase before T).
@@ -56,8 +57,8 @@ func Example_history() {
 // Two raw signals already separate converters: pricing-page views and e-mail clicks in
 // the last 30 days.
 func Example_features() {
-	n := history()
-	t, rep, err := features.Build(context.Background(), n.historyDir(), features.Options{AsOf: n.asOf, Horizon: horizon})
+	n := sampleHistory()
+	t, rep, err := history.Build(context.Background(), n.historyDir(), features.Options{AsOf: n.asOf, Horizon: horizon})
 	must(err)
 	defer t.Release()
 	nFeatures := 0
@@ -110,7 +111,7 @@ func Example_features() {
 // follow-up e-mail (+3), clicks it (+7) and visits the directions page (+20): 40 points,
 // past the MQL threshold of 30.
 func Example_scorecard() {
-	n := history()
+	n := sampleHistory()
 	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	day := func(d int) time.Time { return at.AddDate(0, 0, -d) }
 	r, err := n.card.Score(scorecard.Input{
@@ -188,7 +189,7 @@ func Example_scorecard() {
 // days_in_stage are left out (they describe today, a label leak in past snapshots).
 // Probabilities are calibrated (Platt or isotonic, chosen by cross-validated log loss).
 func Example_model() {
-	n := history()
+	n := sampleHistory()
 	_, s := n.conversionModel(context.Background(), classifier.ModelLogistic)
 	fmt.Printf("training rows     %d (+%d for calibration)\n", s.TrainRows, s.CalibrationRows)
 	fmt.Printf("test rows at T    %d, %0.f converters\n", s.TestRows, s.Positives)
@@ -237,7 +238,7 @@ func Example_model() {
 // McNeil 1982): read the ranking, not the third decimal.
 func Example_rulesVersusModel() {
 	ctx := context.Background()
-	n := history()
+	n := sampleHistory()
 	eval := func(model string) *evaluate.Result {
 		n.conversionModel(ctx, model) // the artifact evaluate reads
 		ev, err := evaluate.Run(ctx, evaluate.Options{

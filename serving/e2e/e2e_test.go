@@ -19,6 +19,7 @@ import (
 	"github.com/propensity-dev/propensity/data"
 	"github.com/propensity-dev/propensity/data/synth"
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/btyd"
 	"github.com/propensity-dev/propensity/models/classifier"
@@ -78,7 +79,7 @@ func TestServeMatchesBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	table, _, err := features.Build(ctx, hist, features.Options{AsOf: asOf})
+	table, _, err := history.Build(ctx, hist, features.Options{AsOf: asOf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +136,7 @@ func TestServeMatchesBatch(t *testing.T) {
 		rowOf[id] = i
 	}
 	checked, withLTV := 0, 0
-	_, err = features.ForEachPerson(ctx, hist, features.Options{AsOf: asOf}, func(p *features.Person) error {
+	_, err = history.ForEachPerson(ctx, hist, features.Options{AsOf: asOf}, func(p *history.Person) error {
 		r, ok := rowOf[p.ContactID]
 		if !ok || checked >= 40 || r%7 != 0 {
 			return nil
@@ -241,7 +242,7 @@ func before(ts []features.Transaction, t time.Time) []features.Transaction {
 }
 
 // tableRecord returns row r of the batch feature table as name → value (nil for nulls).
-func tableRecord(t *testing.T, table *features.Table, r int) map[string]any {
+func tableRecord(t *testing.T, table *history.Table, r int) map[string]any {
 	t.Helper()
 	rec := map[string]any{}
 	for _, c := range table.Schema().Columns {

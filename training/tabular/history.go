@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/classifier"
 )
@@ -211,7 +212,7 @@ func HistoryDefaults(o Options) Options {
 // snapshot builds the feature table at fopts.AsOf and turns it into a labelled dataset
 // with the feature columns (and, when schema is set, checks they are the same).
 func (j HistoryJob) snapshot(ctx context.Context, fopts features.Options, label string, schema []string) (*Dataset, features.Options, error) {
-	t, rep, err := features.Build(ctx, j.Dir, fopts)
+	t, rep, err := history.Build(ctx, j.Dir, fopts)
 	if err != nil {
 		if isHistoryInputError(err) {
 			err = fmt.Errorf("%w: %w", ErrHistory, err)
@@ -254,8 +255,8 @@ func (j HistoryJob) snapshot(ctx context.Context, fopts features.Options, label 
 }
 
 func isHistoryInputError(err error) bool {
-	for _, s := range []error{features.ErrEmptyDir, features.ErrMissingColumn, features.ErrColumnType,
-		features.ErrUnreadable, features.ErrBadOptions, features.ErrBadMapping, features.ErrNoColumn} {
+	for _, s := range []error{history.ErrEmptyDir, history.ErrMissingColumn, history.ErrColumnType,
+		history.ErrUnreadable, features.ErrBadOptions, features.ErrBadMapping, history.ErrNoColumn} {
 		if errors.Is(err, s) {
 			return true
 		}

@@ -1,9 +1,11 @@
-package features
+package history
 
 import (
 	"context"
 	"path/filepath"
 	"testing"
+
+	"github.com/propensity-dev/propensity/features"
 )
 
 type contactNestedRow struct {
@@ -25,7 +27,7 @@ func TestUnusableContactColumnsAreReported(t *testing.T) {
 	contacts := filepath.Join(dir, "contacts.parquet")
 	writeRows(t, contacts, []contactNestedRow{{ContactID: "c1", Age: 40, Tags: []string{"a"}}, {ContactID: "c2", Age: 30}})
 	writeRows(t, filepath.Join(dir, "events.parquet"), []eventRowT{{TS: micros("2025-12-31T12:00:00Z"), Type: "email_open", ContactID: "c1"}})
-	table, rep, err := Build(context.Background(), dir, Options{AsOf: testAsOf})
+	table, rep, err := Build(context.Background(), dir, features.Options{AsOf: testAsOf})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package features
+package history
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/internal/shareddata"
 )
 
@@ -44,7 +45,7 @@ type noTypeEventRow struct {
 }
 
 func micros(s string) int64 {
-	t, err := parseTime(s)
+	t, err := features.ParseTime(s)
 	if err != nil {
 		panic(err)
 	}
@@ -86,7 +87,7 @@ func smallHistory(t *testing.T) string {
 
 func TestSmallHistory(t *testing.T) {
 	dir := smallHistory(t)
-	table, rep, err := Build(context.Background(), dir, Options{AsOf: testAsOf, Horizon: 90 * 24 * time.Hour})
+	table, rep, err := Build(context.Background(), dir, features.Options{AsOf: testAsOf, Horizon: 90 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,8 +178,8 @@ func TestSmallHistory(t *testing.T) {
 }
 
 func TestSchemaNamesUnique(t *testing.T) {
-	s := SchemaFor(Options{Horizon: 1, ProductCategories: []string{"a b", "a_b", "age"},
-		Attributes: []Attribute{{Name: "age"}, {Name: "stage"}, {Name: "spend_age"}, {Name: "n_events_30d"}}})
+	s := features.SchemaFor(features.Options{Horizon: 1, ProductCategories: []string{"a b", "a_b", "age"},
+		Attributes: []features.Attribute{{Name: "age"}, {Name: "stage"}, {Name: "spend_age"}, {Name: "n_events_30d"}}})
 	seen := map[string]bool{}
 	for _, c := range s.Columns {
 		if seen[c.Name] {
@@ -220,7 +221,7 @@ func TestReadErrors(t *testing.T) {
 				copyFile(t, filepath.Join(good, f+".parquet"), filepath.Join(dir, f+".parquet"))
 			}
 			tc.setup(dir)
-			_, _, err := Build(context.Background(), dir, Options{AsOf: testAsOf})
+			_, _, err := Build(context.Background(), dir, features.Options{AsOf: testAsOf})
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("error = %v, want %v", err, tc.want)
 			}
@@ -230,14 +231,14 @@ func TestReadErrors(t *testing.T) {
 		})
 	}
 	t.Run("empty directory", func(t *testing.T) {
-		_, _, err := Build(context.Background(), t.TempDir(), Options{AsOf: testAsOf})
+		_, _, err := Build(context.Background(), t.TempDir(), features.Options{AsOf: testAsOf})
 		if !errors.Is(err, ErrEmptyDir) {
 			t.Fatalf("error = %v", err)
 		}
 	})
 	t.Run("no as-of", func(t *testing.T) {
-		_, _, err := Build(context.Background(), good, Options{})
-		if !errors.Is(err, ErrBadOptions) {
+		_, _, err := Build(context.Background(), good, features.Options{})
+		if !errors.Is(err, features.ErrBadOptions) {
 			t.Fatalf("error = %v", err)
 		}
 	})
@@ -248,7 +249,7 @@ func TestIntegerIDsAndDates(t *testing.T) {
 	dir := t.TempDir()
 	writeRows(t, filepath.Join(dir, "contacts.parquet"), []intContactRow{{7}, {8}})
 	writeRows(t, filepath.Join(dir, "events.parquet"), []intEventRow{{TS: int32(micros("2025-12-30") / 86400e6), Type: "chat", ContactID: 7}})
-	table, _, err := Build(context.Background(), dir, Options{AsOf: testAsOf})
+	table, _, err := Build(context.Background(), dir, features.Options{AsOf: testAsOf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +264,7 @@ func TestReadTransactions(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "tx.parquet")
 	writeRows(t, p, []cdnowRow{{1, 9862, 29.33}, {1, 9900, 12}, {2, 9863, math.NaN()}})
-	txs, rep, err := ReadTransactions(p, TransactionColumns{ContactID: "customer_id", TS: "date", Amount: "amount"})
+	txs, rep, err := ReadTransactions(p, features.TransactionColumns{ContactID: "customer_id", TS: "date", Amount: "amount"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,11 +273,11 @@ func TestReadTransactions(t *testing.T) {
 	}
 	csvPath := filepath.Join(dir, "tx.csv")
 	os.WriteFile(csvPath, []byte("customer_id;date;amount\n1;19970101;29.33\n2;1997-01-02;x\n"), 0o644)
-	txs, rep, err = ReadTransactions(csvPath, TransactionColumns{ContactID: "customer_id", TS: "date", Amount: "amount"})
+	txs, rep, err = ReadTransactions(csvPath, features.TransactionColumns{ContactID: "customer_id", TS: "date", Amount: "amount"})
 	if err != nil || len(txs) != 1 || rep.BadRows != 1 || txs[0].Amount != 29.33 {
 		t.Errorf("csv: %+v %+v %v", txs, rep, err)
 	}
-	_, _, err = ReadTransactions(p, TransactionColumns{ContactID: "customer_id", TS: "when", Amount: "amount"})
+	_, _, err = ReadTransactions(p, features.TransactionColumns{ContactID: "customer_id", TS: "when", Amount: "amount"})
 	if !errors.Is(err, ErrMissingColumn) {
 		t.Errorf("missing column: %v", err)
 	}
@@ -285,7 +286,7 @@ func TestReadTransactions(t *testing.T) {
 // TestCDNOW reads the published CDNOW sample (customer_id int64, date DATE, amount double).
 func TestCDNOW(t *testing.T) {
 	p := filepath.Join(shareddata.Dir(t), "cdnow", "transactions_sample.parquet")
-	txs, rep, err := ReadTransactions(p, TransactionColumns{ContactID: "customer_id", TS: "date", Amount: "amount"})
+	txs, rep, err := ReadTransactions(p, features.TransactionColumns{ContactID: "customer_id", TS: "date", Amount: "amount"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,17 +301,17 @@ func TestCDNOW(t *testing.T) {
 }
 
 func TestParseMapping(t *testing.T) {
-	m, err := ParseMapping([]byte("transactions:\n  file: orders.parquet\n  contact_id: customer_id\n  ts: date\n"))
+	m, err := features.ParseMapping([]byte("transactions:\n  file: orders.parquet\n  contact_id: customer_id\n  ts: date\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m.Transactions.File != "orders.parquet" || m.Transactions.ContactID != "customer_id" || m.Transactions.Amount != "amount" || m.Events.TS != "ts" {
 		t.Errorf("mapping %+v", m)
 	}
-	if _, err := ParseMapping([]byte("transactions:\n  customer: x\n")); !errors.Is(err, ErrBadMapping) {
+	if _, err := features.ParseMapping([]byte("transactions:\n  customer: x\n")); !errors.Is(err, features.ErrBadMapping) {
 		t.Errorf("unknown key: %v", err)
 	}
-	if m, err := ParseMapping(nil); err != nil || m.Contacts.File != "contacts.parquet" {
+	if m, err := features.ParseMapping(nil); err != nil || m.Contacts.File != "contacts.parquet" {
 		t.Errorf("empty config: %v", err)
 	}
 }
@@ -320,14 +321,14 @@ func TestDecodeProfile(t *testing.T) {
 	good := `{"contact_id":"c-1","attributes":{"age":62,"occupation":"retired"},
 	  "events":[{"type":"form_submit","ts":"2026-03-01T10:00:00Z","page":"/models/suv-x"},{"type":"survey","ts":"2026-03-02","value":8}],
 	  "transactions":[{"ts":"2025-11-02T12:00:00Z","amount":129.5,"product":"service"}]}`
-	p, err := DecodeProfile(strings.NewReader(good), now)
+	p, err := features.DecodeProfile(strings.NewReader(good), now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !p.AsOf.Equal(now) || len(p.Events) != 2 || p.Events[1].Value != 8 || !math.IsNaN(p.Events[0].Value) || p.Transactions[0].Amount != 129.5 {
 		t.Errorf("profile %+v", p)
 	}
-	row, err := ComputeProfile(p, Options{})
+	row, err := features.ComputeProfile(p, features.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,9 +350,9 @@ func TestDecodeProfile(t *testing.T) {
 		{``, "(body)"},
 	}
 	for _, b := range bad {
-		_, err := DecodeProfile(strings.NewReader(b.body), now)
-		var fe *FieldError
-		if !errors.As(err, &fe) || fe.Field != b.field || !errors.Is(err, ErrBadProfile) {
+		_, err := features.DecodeProfile(strings.NewReader(b.body), now)
+		var fe *features.FieldError
+		if !errors.As(err, &fe) || fe.Field != b.field || !errors.Is(err, features.ErrBadProfile) {
 			t.Errorf("%s: error %v, want field %s", b.body, err, b.field)
 		}
 	}
@@ -365,19 +366,19 @@ func FuzzDecodeProfile(f *testing.F) {
 	f.Add([]byte(`{"contact_id":"c \ud83d\ude00","events":[{"type":"x","ts":"9999-12-31","page":"\udc00"}],"transactions":[{"ts":"2025-01-01","amount":1e308}]}`))
 	f.Add([]byte("{\"contact_id\":\"c\xff\",\"attributes\":{\"\xc3\":\"Infinity\",\"created_at\":\"1899-12-31\"}}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := DecodeProfile(bytes.NewReader(data), testAsOf)
+		p, err := features.DecodeProfile(bytes.NewReader(data), testAsOf)
 		if err != nil {
 			return
 		}
-		if err := CheckProfile(&p, ContactColumns{}); err != nil {
+		if err := features.CheckProfile(&p, features.ContactColumns{}); err != nil {
 			t.Fatalf("DecodeProfile accepted a profile CheckProfile refuses: %v", err)
 		}
-		row, err := ComputeProfile(p, Options{Horizon: 24 * time.Hour})
+		row, err := features.ComputeProfile(p, features.Options{Horizon: 24 * time.Hour})
 		if err != nil {
 			return
 		}
 		for i, c := range row.Schema.Columns {
-			if c.Kind == KindCount && (math.IsNaN(row.Nums[i]) || row.Nums[i] < 0) {
+			if c.Kind == features.KindCount && (math.IsNaN(row.Nums[i]) || row.Nums[i] < 0) {
 				t.Fatalf("%s = %v", c.Name, row.Nums[i])
 			}
 			if math.IsInf(row.Nums[i], 0) {
@@ -406,7 +407,7 @@ func FuzzReadHistory(f *testing.F) {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, "contacts.parquet"), cbuf.Bytes(), 0o644)
 		os.WriteFile(filepath.Join(dir, "events.parquet"), data, 0o644)
-		table, _, err := Build(context.Background(), dir, Options{AsOf: testAsOf})
+		table, _, err := Build(context.Background(), dir, features.Options{AsOf: testAsOf})
 		if err == nil {
 			table.Release()
 		}
@@ -428,7 +429,7 @@ func FuzzReadTransactions(f *testing.F) {
 		}
 		p := filepath.Join(t.TempDir(), name)
 		os.WriteFile(p, data, 0o644)
-		txs, _, err := ReadTransactions(p, TransactionColumns{ContactID: "customer_id", TS: "date", Amount: "amount"})
+		txs, _, err := ReadTransactions(p, features.TransactionColumns{ContactID: "customer_id", TS: "date", Amount: "amount"})
 		if err != nil {
 			return
 		}
@@ -443,7 +444,7 @@ func FuzzReadTransactions(f *testing.F) {
 func FuzzParseMapping(f *testing.F) {
 	f.Add([]byte("events:\n  ts: when\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := ParseMapping(data)
+		m, err := features.ParseMapping(data)
 		if err == nil && m.Events.TS == "" {
 			t.Fatal("defaults not applied")
 		}
@@ -469,15 +470,15 @@ func TestDefect11StrictProfileJSON(t *testing.T) {
 		{"case duplicate", `{"contact_id":"a","CONTACT_ID":"b"}`, "CONTACT_ID", "case-sensitive"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := DecodeProfile(strings.NewReader(c.body), now)
-			var fe *FieldError
+			_, err := features.DecodeProfile(strings.NewReader(c.body), now)
+			var fe *features.FieldError
 			if !errors.As(err, &fe) || fe.Field != c.field || !strings.Contains(fe.Msg, c.msg) {
 				t.Errorf("%s: error %v, want field %s (%q)", c.body, err, c.field, c.msg)
 			}
 		})
 	}
 	// Attribute keys differing only in case are distinct attributes.
-	if _, err := DecodeProfile(strings.NewReader(`{"contact_id":"a","attributes":{"age":1,"Age":2}}`), now); err != nil {
+	if _, err := features.DecodeProfile(strings.NewReader(`{"contact_id":"a","attributes":{"age":1,"Age":2}}`), now); err != nil {
 		t.Errorf("attributes age and Age: %v", err)
 	}
 }

@@ -1,10 +1,12 @@
-package features
+package history
 
 import (
 	"context"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/propensity-dev/propensity/features"
 )
 
 // BenchmarkBuild builds the full feature set of the history in $PROPENSITY_BENCH_HISTORY (for
@@ -16,7 +18,7 @@ func BenchmarkBuild(b *testing.B) {
 	}
 	var events int64
 	for b.Loop() {
-		tb, rep, err := Build(context.Background(), dir, Options{AsOf: testAsOf, Horizon: 90 * 24 * 3600e9})
+		tb, rep, err := Build(context.Background(), dir, features.Options{AsOf: testAsOf, Horizon: 90 * 24 * 3600e9})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -29,7 +31,7 @@ func BenchmarkBuild(b *testing.B) {
 
 // BenchmarkWriteParquet writes the feature table of the small generated history.
 func BenchmarkWriteParquet(b *testing.B) {
-	tb, _, err := Build(context.Background(), generated(b), Options{AsOf: testAsOf})
+	tb, _, err := Build(context.Background(), generated(b), features.Options{AsOf: testAsOf})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package features
+package history
 
 import (
 	"errors"
@@ -15,6 +15,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding"
 	"github.com/parquet-go/parquet-go/format"
+	"github.com/propensity-dev/propensity/features"
 )
 
 // want is the type a history column must have.
@@ -263,12 +264,12 @@ func newColRef(s colSpec, leaf parquet.LeafColumn, c conv, mult int64) *colRef {
 	r := &colRef{spec: s, leaf: leaf, conv: c, mult: mult, maxDef: leaf.MaxDefinitionLevel, lim: math.Inf(1)}
 	switch c {
 	case convTimeNanos:
-		r.lo, r.hi = minTimeNanos/mult, endTimeNanos/mult
+		r.lo, r.hi = features.MinTimeNanos/mult, features.EndTimeNanos/mult
 	case convDate:
-		r.lo, r.hi = minTimeDays, endTimeDays
+		r.lo, r.hi = features.MinTimeDays, features.EndTimeDays
 	}
 	if s.want == wantFloat {
-		r.lim = MaxAmount
+		r.lim = features.MaxAmount
 	} else {
 		r.lim = math.MaxFloat64
 	}

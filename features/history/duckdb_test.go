@@ -1,4 +1,4 @@
-package features
+package history
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/propensity-dev/propensity/features"
 )
 
 // duckdbScript finds the DuckDB reference script (../shared/bench/duckdb_features.mjs) in a
@@ -121,7 +123,7 @@ func TestMatchesDuckDBReference(t *testing.T) {
 	dir := generated(t)
 	want := runDuckDB(t, script, dir, "2026-01-01", 90)
 	defer want.Release()
-	got, _, err := Build(context.Background(), dir, Options{AsOf: testAsOf, Horizon: 90 * 24 * time.Hour})
+	got, _, err := Build(context.Background(), dir, features.Options{AsOf: testAsOf, Horizon: 90 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

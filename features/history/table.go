@@ -1,4 +1,4 @@
-package features
+package history
 
 import (
 	"encoding/json"
@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/internal/atomicfile"
 )
 
@@ -20,19 +21,19 @@ import (
 // stages (and an Arrow IPC endpoint) can share it without copying.
 type Table struct {
 	rec    arrow.RecordBatch
-	schema *Schema
-	opts   Options
+	schema *features.Schema
+	opts   features.Options
 }
 
 // Len returns the number of people (rows).
 func (t *Table) Len() int { return int(t.rec.NumRows()) }
 
 // Schema returns the columns of the table.
-func (t *Table) Schema() *Schema { return t.schema }
+func (t *Table) Schema() *features.Schema { return t.schema }
 
 // Options returns the options the table was computed with, after defaults and discovery
 // (product categories, attributes): pass them to ComputeProfile to get the same columns online.
-func (t *Table) Options() Options { return t.opts }
+func (t *Table) Options() features.Options { return t.opts }
 
 // Record returns the Arrow record batch; it stays valid until Release.
 func (t *Table) Record() arrow.RecordBatch { return t.rec }
@@ -45,10 +46,10 @@ func (t *Table) Release() {
 	}
 }
 
-func (t *Table) column(name string) (arrow.Array, Column, error) {
+func (t *Table) column(name string) (arrow.Array, features.Column, error) {
 	i := t.schema.Index(name)
 	if i < 0 {
-		return nil, Column{}, fmt.Errorf("%w: %q", ErrNoColumn, name)
+		return nil, features.Column{}, fmt.Errorf("%w: %q", ErrNoColumn, name)
 	}
 	return t.rec.Column(i), t.schema.Columns[i], nil
 }
@@ -145,8 +146,8 @@ func (t *Table) MergedIDs() [][]string {
 }
 
 // Row returns row i as a Row.
-func (t *Table) Row(i int) Row {
-	r := newRow(t.schema)
+func (t *Table) Row(i int) features.Row {
+	r := features.NewRow(t.schema)
 	for c, col := range t.schema.Columns {
 		a := t.rec.Column(c)
 		if a.IsNull(i) {
@@ -175,11 +176,11 @@ func (t *Table) Row(i int) Row {
 }
 
 // arrowType returns the Arrow type of a feature column.
-func arrowType(c Column) arrow.DataType {
+func arrowType(c features.Column) arrow.DataType {
 	switch {
-	case c.Kind == KindID || c.Kind == KindCategorical:
+	case c.Kind == features.KindID || c.Kind == features.KindCategorical:
 		return arrow.BinaryTypes.String
-	case c.Kind == KindIDList:
+	case c.Kind == features.KindIDList:
 		return arrow.ListOf(arrow.BinaryTypes.String)
 	case c.Integer:
 		return arrow.PrimitiveTypes.Int64
@@ -189,47 +190,47 @@ func arrowType(c Column) arrow.DataType {
 
 // tableMeta is what the Parquet key-value metadata records about the options.
 type tableMeta struct {
-	AsOf              time.Time     `json:"as_of"`
-	Horizon           time.Duration `json:"horizon_ns"`
-	HalfLife          time.Duration `json:"half_life_ns"`
-	ProductCategories []string      `json:"product_categories"`
-	Attributes        []Attribute   `json:"attributes"`
-	Mapping           Mapping       `json:"mapping"`
-	StrictIdentity    bool          `json:"strict_identity,omitempty"`
+	AsOf              time.Time            `json:"as_of"`
+	Horizon           time.Duration        `json:"horizon_ns"`
+	HalfLife          time.Duration        `json:"half_life_ns"`
+	ProductCategories []string             `json:"product_categories"`
+	Attributes        []features.Attribute `json:"attributes"`
+	Mapping           features.Mapping     `json:"mapping"`
+	StrictIdentity    bool                 `json:"strict_identity,omitempty"`
 }
 
-func arrowSchema(s *Schema, opts Options) *arrow.Schema {
+func arrowSchema(s *features.Schema, opts features.Options) *arrow.Schema {
 	fields := make([]arrow.Field, len(s.Columns))
 	for i, c := range s.Columns {
-		fields[i] = arrow.Field{Name: c.Name, Type: arrowType(c), Nullable: c.Nullable || c.Kind == KindCategorical || c.Kind == KindIDList}
+		fields[i] = arrow.Field{Name: c.Name, Type: arrowType(c), Nullable: c.Nullable || c.Kind == features.KindCategorical || c.Kind == features.KindIDList}
 	}
 	meta, _ := json.Marshal(tableMeta{AsOf: opts.AsOf, Horizon: opts.Horizon, HalfLife: opts.HalfLife,
 		ProductCategories: opts.ProductCategories, Attributes: opts.Attributes, Mapping: opts.Mapping, StrictIdentity: opts.StrictIdentity})
 	md := arrow.NewMetadata(
 		[]string{MetaSchemaVersion, MetaAsOf, MetaHorizon, MetaOptions},
-		[]string{strconv.Itoa(SchemaVersion), opts.AsOf.UTC().Format(time.RFC3339Nano), opts.Horizon.String(), string(meta)})
+		[]string{strconv.Itoa(features.SchemaVersion), opts.AsOf.UTC().Format(time.RFC3339Nano), opts.Horizon.String(), string(meta)})
 	return arrow.NewSchema(fields, &md)
 }
 
 // tableBuilder appends rows to Arrow builders, column by column.
 type tableBuilder struct {
-	schema *Schema
-	opts   Options
+	schema *features.Schema
+	opts   features.Options
 	rb     *array.RecordBuilder
 }
 
-func newTableBuilder(s *Schema, opts Options, capacity int) *tableBuilder {
+func newTableBuilder(s *features.Schema, opts features.Options, capacity int) *tableBuilder {
 	rb := array.NewRecordBuilder(memory.DefaultAllocator, arrowSchema(s, opts))
 	rb.Reserve(capacity)
 	return &tableBuilder{schema: s, opts: opts, rb: rb}
 }
 
-func (b *tableBuilder) append(r *Row) {
+func (b *tableBuilder) append(r *features.Row) {
 	for i, c := range b.schema.Columns {
 		fb := b.rb.Field(i)
 		switch fb := fb.(type) {
 		case *array.StringBuilder:
-			if r.Strs[i] == "" && c.Kind != KindID {
+			if r.Strs[i] == "" && c.Kind != features.KindID {
 				fb.AppendNull()
 			} else {
 				fb.Append(r.Strs[i])
@@ -264,17 +265,17 @@ func (b *tableBuilder) finish() *Table {
 
 // NewTable builds a table from rows computed with the same options (e.g. ComputeProfile
 // results); all rows must share the schema SchemaFor(opts).
-func NewTable(rows []Row, opts Options) (*Table, error) {
-	opts, err := opts.withDefaults()
+func NewTable(rows []features.Row, opts features.Options) (*Table, error) {
+	opts, err := withDefaults(opts)
 	if err != nil {
 		return nil, err
 	}
-	s := SchemaFor(opts)
+	s := features.SchemaFor(opts)
 	b := newTableBuilder(s, opts, len(rows))
 	for i := range rows {
 		if len(rows[i].Nums) != len(s.Columns) || len(rows[i].Strs) != len(s.Columns) {
 			b.rb.Release()
-			return nil, fmt.Errorf("%w: row %d has %d columns, schema has %d", ErrBadOptions, i, len(rows[i].Nums), len(s.Columns))
+			return nil, fmt.Errorf("%w: row %d has %d columns, schema has %d", features.ErrBadOptions, i, len(rows[i].Nums), len(s.Columns))
 		}
 		b.append(&rows[i])
 	}

@@ -1,4 +1,4 @@
-package features
+package history
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+
+	"github.com/propensity-dev/propensity/features"
 )
 
 // rgJob is one row group of one part file.
@@ -248,7 +250,7 @@ type evRec struct {
 }
 
 // accumulateEvents streams the events file into accs (events before T only).
-func (h *history) accumulateEvents(ctx context.Context, accs []eventAcc) error {
+func (h *history) accumulateEvents(ctx context.Context, accs []features.EventAcc) error {
 	specs := h.eventSpecs()[:7]
 	m := h.opts.Mapping.Events
 	workers := workerCount()
@@ -287,11 +289,11 @@ func (h *history) accumulateEvents(ctx context.Context, accs []eventAcc) error {
 					if ts >= asOf {
 						continue
 					}
-					r := evRec{ts: ts, person: p, code: uint8(typeCode(v[4].str[i])), page: noPage, value: math.NaN()}
+					r := evRec{ts: ts, person: p, code: uint8(features.TypeCode(v[4].str[i])), page: features.NoPage, value: math.NaN()}
 					if pg := str(&v[5], i); len(pg) > 0 {
 						c, ok := pc[string(pg)]
 						if !ok {
-							c = int8(pageCategory(pg))
+							c = int8(features.PageCategory(pg))
 							if len(pc) < 1<<16 {
 								pc[string(pg)] = c
 							}
@@ -325,7 +327,7 @@ func (h *history) accumulateEvents(ctx context.Context, accs []eventAcc) error {
 	for b := range ch {
 		for k := range b {
 			r := &b[k]
-			accs[r.person].add(ageNanos(asOf, r.ts), r.ts, int(r.code), int(r.page), r.value, hl)
+			accs[r.person].Add(features.AgeNanos(asOf, r.ts), r.ts, int(r.code), int(r.page), r.value, hl)
 		}
 		select {
 		case free <- b[:0]:

@@ -1,4 +1,4 @@
-package features
+package history
 
 import (
 	"cmp"
@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/propensity-dev/propensity/features"
 )
 
 // ForEachPerson calls fn, in contact_id order, for every stitched person of the history
@@ -26,7 +28,7 @@ import (
 // Person, and its Events and Transactions slices, are valid only during the call (they are
 // reused for the next person); its Attributes map is the person's own. An error from fn
 // stops the walk and is returned.
-func ForEachPerson(ctx context.Context, dir string, opts Options, fn func(*Person) error) (Report, error) {
+func ForEachPerson(ctx context.Context, dir string, opts features.Options, fn func(*Person) error) (Report, error) {
 	src, rep, err := loadPeople(ctx, dir, opts)
 	if err != nil {
 		return rep, err
@@ -48,7 +50,7 @@ func ForEachPerson(ctx context.Context, dir string, opts Options, fn func(*Perso
 // time, in contact_id order, from a single goroutine. fn must be safe for concurrent use; its
 // Person is valid only during the call. The first error from fn or emit stops the walk and
 // is returned (an error from fn of an earlier person wins over a later one).
-func MapPersons[R any](ctx context.Context, dir string, opts Options, workers int, fn func(*Person) (R, error), emit func(R) error) (Report, error) {
+func MapPersons[R any](ctx context.Context, dir string, opts features.Options, workers int, fn func(*Person) (R, error), emit func(R) error) (Report, error) {
 	src, rep, err := loadPeople(ctx, dir, opts)
 	if err != nil {
 		return rep, err
@@ -282,11 +284,11 @@ func (src *people) loadEvents(ctx context.Context) error {
 // personBuf is the reusable storage of one walker.
 type personBuf struct {
 	person Person
-	events []Event
-	txs    []Transaction
+	events []features.Event
+	txs    []features.Transaction
 }
 
-func loadPeople(ctx context.Context, dir string, opts Options) (*people, Report, error) {
+func loadPeople(ctx context.Context, dir string, opts features.Options) (*people, Report, error) {
 	var rep Report
 	h, err := openHistory(ctx, dir, opts, &rep, true)
 	if err != nil {
@@ -316,13 +318,13 @@ func (src *people) fill(p int, b *personBuf) *Person {
 	c := h.pContact[p]
 	cm := h.opts.Mapping.Contacts
 	attrs := make(map[string]any, src.nAttrs)
-	if h.cCreated[c] != noTS {
+	if h.cCreated[c] != features.NoTS {
 		attrs[cm.CreatedAt] = time.Unix(0, h.cCreated[c]).UTC()
 	}
 	if h.cStage[c] != "" {
 		attrs[cm.Stage] = h.cStage[c]
 	}
-	if h.cStageSince[c] != noTS {
+	if h.cStageSince[c] != features.NoTS {
 		attrs[cm.StageSince] = time.Unix(0, h.cStageSince[c]).UTC()
 	}
 	if h.cEmail[c] != "" {
@@ -343,7 +345,7 @@ func (src *people) fill(p int, b *personBuf) *Person {
 	for _, pos := range src.evPos[src.evOff[p]:src.evOff[p+1]] {
 		blk := src.blocks[pos/eventBlock]
 		e, n := &blk.recs[pos%eventBlock], src.names[blk.worker]
-		b.events = append(b.events, Event{TS: time.Unix(0, e.ts).UTC(), Type: n[e.typ], Page: n[e.page],
+		b.events = append(b.events, features.Event{TS: time.Unix(0, e.ts).UTC(), Type: n[e.typ], Page: n[e.page],
 			Channel: n[e.channel], Campaign: n[e.campaign], AnonymousID: n[e.anonymous], Email: n[e.mail], Value: e.value})
 	}
 	b.txs = slices.Grow(b.txs[:0], src.txOff[p+1]-src.txOff[p])
@@ -358,13 +360,13 @@ func (src *people) fill(p int, b *personBuf) *Person {
 		if cat == prod {
 			cat = ""
 		}
-		b.txs = append(b.txs, Transaction{TS: time.Unix(0, x.ts).UTC(), Amount: x.amount, Product: prod, Category: cat, Quantity: x.qty})
+		b.txs = append(b.txs, features.Transaction{TS: time.Unix(0, x.ts).UTC(), Amount: x.amount, Product: prod, Category: cat, Quantity: x.qty})
 	}
-	var events []Event
+	var events []features.Event
 	if len(b.events) > 0 {
 		events = b.events
 	}
-	var txs []Transaction
+	var txs []features.Transaction
 	if len(b.txs) > 0 {
 		txs = b.txs
 	}
@@ -377,8 +379,8 @@ func (src *people) fill(p int, b *personBuf) *Person {
 // the columns named by m (empty names: CONTRACT §1 defaults). Rows without a customer, time or
 // finite amount are counted in the report, not returned. Integer customer ids are read as
 // strings; a date column gives midnight UTC.
-func ReadTransactions(path string, m TransactionColumns) ([]CustomerTransaction, Report, error) {
-	m = Mapping{Transactions: m}.WithDefaults().Transactions
+func ReadTransactions(path string, m features.TransactionColumns) ([]CustomerTransaction, Report, error) {
+	m = features.Mapping{Transactions: m}.WithDefaults().Transactions
 	var rep Report
 	if strings.HasSuffix(strings.ToLower(path), ".csv") {
 		return readTransactionsCSV(path, m)
@@ -415,7 +417,7 @@ func ReadTransactions(path string, m TransactionColumns) ([]CustomerTransaction,
 	return out, rep, nil
 }
 
-func readTransactionsCSV(path string, m TransactionColumns) ([]CustomerTransaction, Report, error) {
+func readTransactionsCSV(path string, m features.TransactionColumns) ([]CustomerTransaction, Report, error) {
 	var rep Report
 	f, err := os.Open(path)
 	if err != nil {
@@ -497,7 +499,7 @@ func readTransactionsCSV(path string, m TransactionColumns) ([]CustomerTransacti
 			st.bad("bad " + m.TS)
 			continue
 		}
-		if !timeInRange(ts) {
+		if !features.TimeInRange(ts) {
 			st.bad("out-of-range " + m.TS)
 			continue
 		}
@@ -506,7 +508,7 @@ func readTransactionsCSV(path string, m TransactionColumns) ([]CustomerTransacti
 		case err != nil && !errors.Is(err, strconv.ErrRange), math.IsNaN(a):
 			st.bad("null or NaN " + m.Amount)
 			continue
-		case CheckAmount(a) != nil:
+		case features.CheckAmount(a) != nil:
 			st.bad("non-finite or out-of-range " + m.Amount)
 			continue
 		}
@@ -541,7 +543,7 @@ func firstNonUTF8(rec []string, idx [3]int, names [3]string) string {
 
 // parseCSVTime accepts RFC 3339, YYYY-MM-DD, "YYYY-MM-DD HH:MM:SS" and YYYYMMDD (CDNOW).
 func parseCSVTime(s string) (time.Time, error) {
-	if t, err := parseTime(s); err == nil {
+	if t, err := features.ParseTime(s); err == nil {
 		return t, nil
 	}
 	for _, layout := range []string{"2006-01-02 15:04:05", "20060102"} {

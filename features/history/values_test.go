@@ -1,4 +1,4 @@
-package features
+package history
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/propensity-dev/propensity/features"
 )
 
 func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
@@ -28,16 +30,16 @@ func TestCheckTimeEdges(t *testing.T) {
 		{date(1, 1, 1), false},
 		{date(1677, 1, 1), false},
 	} {
-		err := CheckTime(c.t)
-		if (err == nil) != c.ok || (err != nil && !errors.Is(err, ErrTimeRange)) {
+		err := features.CheckTime(c.t)
+		if (err == nil) != c.ok || (err != nil && !errors.Is(err, features.ErrTimeRange)) {
 			t.Errorf("CheckTime(%s) = %v, want ok=%v", c.t, err, c.ok)
 		}
 	}
-	first, end := TimeRange()
+	first, end := features.TimeRange()
 	if first != date(1900, 1, 1) || end != date(2201, 1, 1) {
 		t.Errorf("TimeRange() = %s, %s", first, end)
 	}
-	if err := (Options{AsOf: date(1600, 1, 1)}).Validate(); !errors.Is(err, ErrBadOptions) || !errors.Is(err, ErrTimeRange) {
+	if err := (features.Options{AsOf: date(1600, 1, 1)}).Validate(); !errors.Is(err, features.ErrBadOptions) || !errors.Is(err, features.ErrTimeRange) {
 		t.Errorf("as-of 1600: %v, want ErrBadOptions and ErrTimeRange", err)
 	}
 }
@@ -75,7 +77,7 @@ func edgeHistory(t *testing.T) string {
 // row is a bad row naming its column, and the features use the valid rows only.
 func TestBuildTimesOutOfRange(t *testing.T) {
 	dir := edgeHistory(t)
-	table, rep, err := Build(context.Background(), dir, Options{AsOf: testAsOf})
+	table, rep, err := Build(context.Background(), dir, features.Options{AsOf: testAsOf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +133,7 @@ func TestBuildTimesOutOfRange(t *testing.T) {
 	}
 	// The walk over people reads the same rows.
 	n := 0
-	prep, err := ForEachPerson(context.Background(), dir, Options{AsOf: testAsOf}, func(p *Person) error {
+	prep, err := ForEachPerson(context.Background(), dir, features.Options{AsOf: testAsOf}, func(p *Person) error {
 		n++
 		if len(p.Events) != 1 || len(p.Transactions) != 1 {
 			t.Errorf("%s: %d events, %d transactions, want 1 and 1", p.ContactID, len(p.Events), len(p.Transactions))
@@ -148,11 +150,11 @@ func TestBuildTimesOutOfRange(t *testing.T) {
 func TestTimeArithmeticAcrossCenturies(t *testing.T) {
 	asOf := date(2200, 12, 31)
 	first := date(1900, 1, 2)
-	p := Profile{ContactID: "c", AsOf: asOf,
+	p := features.Profile{ContactID: "c", AsOf: asOf,
 		Attributes:   map[string]any{"created_at": "1900-01-01"},
-		Events:       []Event{{TS: first, Type: "page_view", Value: math.NaN()}},
-		Transactions: []Transaction{{TS: first, Amount: 5}}}
-	row, err := ComputeProfile(p, Options{Horizon: 24 * time.Hour})
+		Events:       []features.Event{{TS: first, Type: "page_view", Value: math.NaN()}},
+		Transactions: []features.Transaction{{TS: first, Amount: 5}}}
+	row, err := features.ComputeProfile(p, features.Options{Horizon: 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +191,7 @@ func TestReadTransactionsRefusesValues(t *testing.T) {
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	txs, rep, err := ReadTransactions(path, TransactionColumns{})
+	txs, rep, err := ReadTransactions(path, features.TransactionColumns{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,8 +238,8 @@ func TestBuildRefusesInvalidText(t *testing.T) {
 		{TS: micros("2025-12-03T00:00:00Z"), Type: "page\xffview", ContactID: "c1"},
 		{TS: micros("2025-12-04T00:00:00Z"), Type: "page_view", ContactID: "c1", Page: "/ok"},
 	})
-	table, rep, err := Build(context.Background(), dir, Options{AsOf: testAsOf,
-		Attributes: []Attribute{{Name: "age"}, {Name: "income"}}})
+	table, rep, err := Build(context.Background(), dir, features.Options{AsOf: testAsOf,
+		Attributes: []features.Attribute{{Name: "age"}, {Name: "income"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,8 +302,8 @@ func TestDecodeProfileRefusesValues(t *testing.T) {
 		{"product", "{\"contact_id\":\"c\",\"transactions\":[{\"ts\":\"2025-01-01\",\"amount\":1,\"product\":\"\xfe\"}]}", "transactions[0].product"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := DecodeProfile(strings.NewReader(c.body), now)
-			var fe *FieldError
+			_, err := features.DecodeProfile(strings.NewReader(c.body), now)
+			var fe *features.FieldError
 			if !errors.As(err, &fe) || fe.Field != c.field {
 				t.Fatalf("err = %v, want a FieldError naming %s", err, c.field)
 			}
@@ -312,7 +314,7 @@ func TestDecodeProfileRefusesValues(t *testing.T) {
 		`{"contact_id":"\ud83d\ude00 ok","as_of":"2200-12-31","transactions":[{"ts":"2025-01-01","amount":1e15}]}`,
 		`{"contact_id":"é","attributes":{"plan":"Infinity","income":"NaN"}}`, // strings, not numbers, until a model asks
 	} {
-		if _, err := DecodeProfile(strings.NewReader(body), now); err != nil {
+		if _, err := features.DecodeProfile(strings.NewReader(body), now); err != nil {
 			t.Errorf("%s: %v", body, err)
 		}
 	}
@@ -323,7 +325,7 @@ func TestDecodeProfileRefusesValues(t *testing.T) {
 // attribute; text that is no number at all is a missing value; categorical attributes keep
 // the text.
 func TestNonFiniteAttributeStrings(t *testing.T) {
-	opts := Options{AsOf: testAsOf, Attributes: []Attribute{{Name: "income"}, {Name: "plan", Categorical: true}}}
+	opts := features.Options{AsOf: testAsOf, Attributes: []features.Attribute{{Name: "income"}, {Name: "plan", Categorical: true}}}
 	for _, c := range []struct {
 		v   any
 		bad bool
@@ -331,9 +333,9 @@ func TestNonFiniteAttributeStrings(t *testing.T) {
 		{"Infinity", true}, {"-inf", true}, {"+Inf", true}, {"NaN", true}, {"1e400", true}, {math.Inf(-1), true},
 		{"1e308", false}, {"lots", false}, {12.5, false}, {nil, false}, {math.NaN(), false},
 	} {
-		p := Profile{ContactID: "c", Attributes: map[string]any{"income": c.v, "plan": "Infinity"}}
-		row, err := ComputeProfile(p, opts)
-		var fe *FieldError
+		p := features.Profile{ContactID: "c", Attributes: map[string]any{"income": c.v, "plan": "Infinity"}}
+		row, err := features.ComputeProfile(p, opts)
+		var fe *features.FieldError
 		if c.bad != (err != nil) || (err != nil && (!errors.As(err, &fe) || fe.Field != "attributes.income")) {
 			t.Errorf("income %v: err = %v, want bad=%v naming attributes.income", c.v, err, c.bad)
 			continue

@@ -1,4 +1,4 @@
-package features
+package history
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/propensity-dev/propensity/features"
 )
 
 // sameValue compares two feature cells: exactly for counts and strings, to 1e-9 relative
@@ -23,7 +25,7 @@ func sameValue(a, b float64) bool {
 // JSON as a client would send it, then ComputeProfile) gives the batch row on every column.
 func TestBatchOnlineAgree(t *testing.T) {
 	dir := generated(t)
-	opts := Options{AsOf: testAsOf, Horizon: 90 * 24 * time.Hour}
+	opts := features.Options{AsOf: testAsOf, Horizon: 90 * 24 * time.Hour}
 	table, _, err := Build(context.Background(), dir, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +36,7 @@ func TestBatchOnlineAgree(t *testing.T) {
 		rowOf[id] = i
 	}
 	online := table.Options()
-	oc := NewOnline(online)
+	oc := features.NewOnline(online)
 	checked, merged := 0, 0
 	_, err = ForEachPerson(context.Background(), dir, opts, func(p *Person) error {
 		i, ok := rowOf[p.ContactID]
@@ -53,11 +55,11 @@ func TestBatchOnlineAgree(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		prof, err := DecodeProfile(bytes.NewReader(body), time.Now())
+		prof, err := features.DecodeProfile(bytes.NewReader(body), time.Now())
 		if err != nil {
 			t.Fatalf("decoding %s: %v", body, err)
 		}
-		got, err := ComputeProfile(prof, online)
+		got, err := features.ComputeProfile(prof, online)
 		if err != nil {
 			return err
 		}
@@ -80,11 +82,11 @@ func TestBatchOnlineAgree(t *testing.T) {
 				t.Fatalf("column %d: online %s, batch %s", c, got.Schema.Columns[c].Name, col.Name)
 			}
 			switch col.Kind {
-			case KindID, KindCategorical:
+			case features.KindID, features.KindCategorical:
 				if got.Strs[c] != want.Strs[c] {
 					t.Errorf("%s of %s: online %q, batch %q", col.Name, p.ContactID, got.Strs[c], want.Strs[c])
 				}
-			case KindIDList:
+			case features.KindIDList:
 			default:
 				if !sameValue(got.Nums[c], want.Nums[c]) {
 					t.Errorf("%s of %s: online %v, batch %v", col.Name, p.ContactID, got.Nums[c], want.Nums[c])

@@ -1,4 +1,4 @@
-package features
+package history
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/propensity-dev/propensity/features"
 )
 
 // appendAfter copies the generated history into a new directory whose events, transactions
@@ -15,7 +17,7 @@ func appendAfter(t *testing.T, src string, link bool, seed uint64) string {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 1))
 	var cids, aids, emails []string
-	_, err := ForEachPerson(context.Background(), src, Options{AsOf: testAsOf}, func(p *Person) error {
+	_, err := ForEachPerson(context.Background(), src, features.Options{AsOf: testAsOf}, func(p *Person) error {
 		cids = append(cids, p.ContactID)
 		cids = append(cids, p.MergedIDs...)
 		for _, e := range p.Events {
@@ -49,7 +51,7 @@ func appendAfter(t *testing.T, src string, link bool, seed uint64) string {
 		}
 		return testAsOf.Add(time.Duration(rng.Int64N(int64(400 * 24 * time.Hour)))).UnixMicro()
 	}
-	types := append(CanonicalTypes(), "email_send", "custom")
+	types := append(features.CanonicalTypes(), "email_send", "custom")
 	pages := []string{"/pricing", "/directions", "/careers/x", "/blog/a", "/product/suv", "/"}
 	var evs []eventRowT
 	for range 3000 {
@@ -101,7 +103,7 @@ func TestNoLeakage(t *testing.T) {
 		strict bool
 	}{{"reference identity", false}, {"strict identity", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := Options{AsOf: testAsOf, StrictIdentity: tc.strict}
+			opts := features.Options{AsOf: testAsOf, StrictIdentity: tc.strict}
 			before, _, err := Build(context.Background(), src, opts)
 			if err != nil {
 				t.Fatal(err)
@@ -135,7 +137,7 @@ func TestNoLeakage(t *testing.T) {
 					if !col.IsFeature() {
 						continue
 					}
-					if col.Kind == KindCategorical {
+					if col.Kind == features.KindCategorical {
 						if a.Strs[c] != b.Strs[c] {
 							t.Errorf("%s of %s changed: %q → %q", col.Name, ids[i], b.Strs[c], a.Strs[c])
 						}

@@ -1,4 +1,4 @@
-package features
+package history
 
 import (
 	"cmp"
@@ -10,13 +10,15 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/propensity-dev/propensity/features"
 )
 
 // TestMapPersonsAgrees checks that MapPersons hands every worker the same people as the
 // sequential walk, and emits their results in contact_id order, whatever the worker count.
 func TestMapPersonsAgrees(t *testing.T) {
 	dir := generated(t)
-	opts := Options{AsOf: testAsOf}
+	opts := features.Options{AsOf: testAsOf}
 	var want []string
 	withHistory, withEmail := 0, 0
 	_, err := ForEachPerson(context.Background(), dir, opts, func(p *Person) error {
@@ -65,7 +67,7 @@ func TestMapPersonsAgrees(t *testing.T) {
 // nothing after it is emitted; and that an emit error stops the walk.
 func TestMapPersonsErrors(t *testing.T) {
 	dir := generated(t)
-	opts := Options{AsOf: testAsOf}
+	opts := features.Options{AsOf: testAsOf}
 	var ids []string
 	if _, err := ForEachPerson(context.Background(), dir, opts, func(p *Person) error {
 		ids = append(ids, p.ContactID)
@@ -151,12 +153,12 @@ func TestKeepEvent(t *testing.T) {
 	dir := generated(t)
 	type seen struct {
 		id     string
-		events []Event
+		events []features.Event
 		rest   string
 	}
 	walk := func(keep func(typ, page string) bool) ([]seen, Report) {
 		var out []seen
-		rep, err := ForEachPerson(context.Background(), dir, Options{AsOf: testAsOf, KeepEvent: keep}, func(p *Person) error {
+		rep, err := ForEachPerson(context.Background(), dir, features.Options{AsOf: testAsOf, KeepEvent: keep}, func(p *Person) error {
 			q := *p
 			q.Events = nil
 			out = append(out, seen{p.ContactID, slices.Clone(p.Events), fmt.Sprintf("%+v", q)})
@@ -181,7 +183,7 @@ func TestKeepEvent(t *testing.T) {
 	}
 	kept, total := 0, 0
 	for i := range all {
-		var want []Event
+		var want []features.Event
 		for _, e := range all[i].events {
 			if keep(e.Type, e.Page) {
 				want = append(want, e)

@@ -1,4 +1,4 @@
-package features
+package history
 
 import (
 	"encoding/json"
@@ -13,22 +13,23 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/parquet-go/parquet-go"
+	"github.com/propensity-dev/propensity/features"
 )
 
 // parquetNode returns the Parquet node of a feature column.
-func parquetNode(c Column) parquet.Node {
+func parquetNode(c features.Column) parquet.Node {
 	var n parquet.Node
 	switch {
-	case c.Kind == KindIDList:
+	case c.Kind == features.KindIDList:
 		return parquet.List(parquet.String())
-	case c.Kind == KindID || c.Kind == KindCategorical:
+	case c.Kind == features.KindID || c.Kind == features.KindCategorical:
 		n = parquet.String()
 	case c.Integer:
 		n = parquet.Int(64)
 	default:
 		n = parquet.Leaf(parquet.DoubleType)
 	}
-	if c.Nullable || c.Kind == KindCategorical {
+	if c.Nullable || c.Kind == features.KindCategorical {
 		n = parquet.Optional(n)
 	}
 	return n
@@ -64,13 +65,13 @@ func writeParquet(w io.Writer, t *Table) error {
 		start := len(buf)
 		for leaf, ci := range leafCol {
 			c := t.schema.Columns[ci]
-			opt := c.Nullable || c.Kind == KindCategorical
+			opt := c.Nullable || c.Kind == features.KindCategorical
 			def := 0
 			if opt {
 				def = 1
 			}
 			a := cols[ci]
-			if a.IsNull(r) && c.Kind != KindIDList {
+			if a.IsNull(r) && c.Kind != features.KindIDList {
 				buf = append(buf, parquet.NullValue().Level(0, 0, leaf))
 				continue
 			}
@@ -135,22 +136,22 @@ func ReadParquet(path string) (*Table, error) {
 	if err != nil {
 		return nil, &FileError{File: path, Err: fmt.Errorf("%w: not a Parquet file: %v", ErrUnreadable, err)}
 	}
-	var opts Options
-	if v, ok := pf.Lookup(MetaSchemaVersion); ok && v != strconv.Itoa(SchemaVersion) {
-		return nil, &FileError{File: path, Err: fmt.Errorf("%w: feature schema version %s, this build reads %d", ErrUnreadable, v, SchemaVersion)}
+	var opts features.Options
+	if v, ok := pf.Lookup(MetaSchemaVersion); ok && v != strconv.Itoa(features.SchemaVersion) {
+		return nil, &FileError{File: path, Err: fmt.Errorf("%w: feature schema version %s, this build reads %d", ErrUnreadable, v, features.SchemaVersion)}
 	}
 	if v, ok := pf.Lookup(MetaOptions); ok {
 		var m tableMeta
 		if err := json.Unmarshal([]byte(v), &m); err == nil {
-			opts = Options{AsOf: m.AsOf, Horizon: m.Horizon, HalfLife: m.HalfLife, ProductCategories: m.ProductCategories,
+			opts = features.Options{AsOf: m.AsOf, Horizon: m.Horizon, HalfLife: m.HalfLife, ProductCategories: m.ProductCategories,
 				Attributes: m.Attributes, Mapping: m.Mapping, StrictIdentity: m.StrictIdentity}
 		}
 	}
 	fields := pf.Schema().Fields()
 	// columns: from options when they name the same set, else inferred
-	var schema *Schema
+	var schema *features.Schema
 	if !opts.AsOf.IsZero() {
-		s := SchemaFor(opts)
+		s := features.SchemaFor(opts)
 		if len(s.Columns) == len(fields) {
 			ok := true
 			for _, fl := range fields {
@@ -164,32 +165,32 @@ func ReadParquet(path string) (*Table, error) {
 		}
 	}
 	if schema == nil {
-		cols := make([]Column, 0, len(fields))
+		cols := make([]features.Column, 0, len(fields))
 		for _, fl := range fields {
-			c := Column{Name: fl.Name(), Nullable: fl.Optional()}
+			c := features.Column{Name: fl.Name(), Nullable: fl.Optional()}
 			switch {
 			case !fl.Leaf():
-				c.Kind = KindIDList
+				c.Kind = features.KindIDList
 			case fl.Type().Kind() == parquet.ByteArray:
-				c.Kind = KindCategorical
+				c.Kind = features.KindCategorical
 			case fl.Type().Kind() == parquet.Int32 || fl.Type().Kind() == parquet.Int64 || fl.Type().Kind() == parquet.Boolean:
-				c.Kind, c.Integer = KindCount, true
+				c.Kind, c.Integer = features.KindCount, true
 			case fl.Type().Kind() == parquet.Double || fl.Type().Kind() == parquet.Float:
-				c.Kind = KindNumeric
+				c.Kind = features.KindNumeric
 			default:
 				return nil, &FileError{File: path, Err: fmt.Errorf("%w: column %q has type %s, expected string, integer or double", ErrColumnType, fl.Name(), physical(fl.Type()))}
 			}
 			if c.Name == "contact_id" {
-				c.Kind = KindID
+				c.Kind = features.KindID
 			} else if len(c.Name) > 6 && c.Name[:6] == "label_" {
-				c.Kind = KindLabel
+				c.Kind = features.KindLabel
 			}
-			if c.Kind == KindNumeric || c.Kind == KindLabel {
+			if c.Kind == features.KindNumeric || c.Kind == features.KindLabel {
 				c.Nullable = true
 			}
 			cols = append(cols, c)
 		}
-		schema = newSchema(cols)
+		schema = features.NewSchema(cols)
 	}
 	// leaf column index → schema column
 	leafCol := make([]int, len(fields))
@@ -206,7 +207,7 @@ func ReadParquet(path string) (*Table, error) {
 	return &Table{rec: rec, schema: schema, opts: opts}, nil
 }
 
-func readRowsInto(pf *parquet.File, rb *array.RecordBuilder, leafCol []int, schema *Schema) (err error) {
+func readRowsInto(pf *parquet.File, rb *array.RecordBuilder, leafCol []int, schema *features.Schema) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("corrupt data: %v", v)

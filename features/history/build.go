@@ -1,4 +1,4 @@
-package features
+package history
 
 import (
 	"cmp"
@@ -10,13 +10,15 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+
+	"github.com/propensity-dev/propensity/features"
 )
 
 // history is the state shared by the batch passes: the identity graph, the contacts and the
 // people they form. Its size grows with identifiers and people, not with events.
 type history struct {
 	dir      string
-	opts     Options
+	opts     features.Options
 	asOf     int64
 	hEnd     int64
 	halfLife float64
@@ -43,8 +45,8 @@ type history struct {
 	pMerged    [][]string // person → other contact ids, sorted
 }
 
-func newHistory(dir string, opts Options, rep *Report) *history {
-	return &history{dir: dir, opts: opts, asOf: nanos(opts.AsOf), hEnd: nanos(opts.AsOf.Add(opts.Horizon)),
+func newHistory(dir string, opts features.Options, rep *Report) *history {
+	return &history{dir: dir, opts: opts, asOf: features.Nanos(opts.AsOf), hEnd: features.Nanos(opts.AsOf.Add(opts.Horizon)),
 		halfLife: float64(opts.HalfLife), rep: rep, ids: make(map[string]int32)}
 }
 
@@ -204,13 +206,13 @@ func (h *history) readContacts(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		attrs := []Attribute{}
+		attrs := []features.Attribute{}
 		for _, fld := range p.other {
 			// Timestamps, nested (LIST, STRUCT, MAP), decimal, interval and other fixed-size
 			// columns are not attributes: say so in the report rather than drop them unseen.
 			if fld.Leaf() && !fld.Repeated() {
 				if c, _, ok := chooseConv(fld.Type(), wantAny); ok {
-					attrs = append(attrs, Attribute{Name: fld.Name(), Categorical: c.isStr()})
+					attrs = append(attrs, features.Attribute{Name: fld.Name(), Categorical: c.isStr()})
 					continue
 				}
 			}
@@ -277,7 +279,7 @@ func (h *history) readContacts(ctx context.Context) error {
 			nd := h.node(id)
 			h.cID = append(h.cID, sid)
 			h.cNode = append(h.cNode, nd)
-			created := int64(noTS)
+			created := int64(features.NoTS)
 			if v[1].i64 != nil && v[1].valid[i] {
 				created = v[1].i64[i]
 			}
@@ -291,7 +293,7 @@ func (h *history) readContacts(ctx context.Context) error {
 				h.cEmail = append(h.cEmail, "")
 			}
 			h.cStage = append(h.cStage, intern(str(&v[3], i)))
-			since := int64(noTS)
+			since := int64(features.NoTS)
 			if v[4].i64 != nil && v[4].valid[i] {
 				since = v[4].i64[i]
 			}
@@ -326,12 +328,12 @@ func (h *history) readContacts(ctx context.Context) error {
 
 // nonFiniteAttribute returns the name of the first numeric attribute of row i read from a
 // text column whose text parses as a number that is not finite ("NaN", "-inf"), or "".
-func nonFiniteAttribute(attrs []Attribute, cols []*colRef, v []vec, i int) string {
+func nonFiniteAttribute(attrs []features.Attribute, cols []*colRef, v []vec, i int) string {
 	for a, attr := range attrs {
 		if attr.Categorical || cols[a] == nil || v[a].str == nil || !v[a].valid[i] {
 			continue
 		}
-		if parsesNonFinite(string(v[a].str[i])) {
+		if features.ParsesNonFinite(string(v[a].str[i])) {
 			return attr.Name
 		}
 	}
@@ -434,10 +436,10 @@ func (h *history) resolve() {
 	better := func(a, b int32) bool { // is contact a before contact b?
 		ca, cb := h.cCreated[a], h.cCreated[b]
 		if ca != cb {
-			if ca == noTS {
+			if ca == features.NoTS {
 				return false
 			}
-			if cb == noTS {
+			if cb == features.NoTS {
 				return true
 			}
 			return ca < cb
@@ -667,7 +669,7 @@ func sortTransactions(chunks [][]txRec, people int) []txRec {
 	return out
 }
 
-func transactionSpecs(m TransactionColumns) []colSpec {
+func transactionSpecs(m features.TransactionColumns) []colSpec {
 	return []colSpec{{m.ContactID, wantString, true}, {m.TS, wantTime, true}, {m.Amount, wantFloat, true},
 		{m.Product, wantString, false}, {m.Quantity, wantInt, false}, {m.Category, wantString, false}}
 }
@@ -685,7 +687,7 @@ func (pr *products) topCategories() []string {
 		return pr.names[idx[a]] < pr.names[idx[b]]
 	})
 	out := []string{}
-	for _, i := range idx[:min(len(idx), maxProdCat)] {
+	for _, i := range idx[:min(len(idx), features.MaxProductCategories)] {
 		out = append(out, pr.names[i])
 	}
 	sort.Strings(out)
@@ -694,12 +696,12 @@ func (pr *products) topCategories() []string {
 
 // openHistory checks opts, reads the contacts and identities of dir and stitches people;
 // with keepEmail the contacts' emails are kept (for the people walk's attributes).
-func openHistory(ctx context.Context, dir string, opts Options, rep *Report, keepEmail bool) (*history, error) {
-	opts, err := opts.withDefaults()
+func openHistory(ctx context.Context, dir string, opts features.Options, rep *Report, keepEmail bool) (*history, error) {
+	opts, err := withDefaults(opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := opts.validate(); err != nil {
+	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
 	h := newHistory(dir, opts, rep)
@@ -713,7 +715,7 @@ func openHistory(ctx context.Context, dir string, opts Options, rep *Report, kee
 // Build computes the feature table of the history directory dir as of opts.AsOf: one row per
 // stitched person, in contact_id order. Memory grows with people and identifiers (plus the
 // transactions), not with events: events stream into fixed-size per-person accumulators.
-func Build(ctx context.Context, dir string, opts Options) (*Table, Report, error) {
+func Build(ctx context.Context, dir string, opts features.Options) (*Table, Report, error) {
 	var rep Report
 	h, err := openHistory(ctx, dir, opts, &rep, false)
 	if err != nil {
@@ -721,9 +723,9 @@ func Build(ctx context.Context, dir string, opts Options) (*Table, Report, error
 	}
 	opts = h.opts // with its defaults and the attributes found in the contacts
 	nP := len(h.pContact)
-	accs := make([]eventAcc, nP)
+	accs := make([]features.EventAcc, nP)
 	for i := range accs {
-		accs[i].reset()
+		accs[i].Reset()
 	}
 	asOf := h.asOf
 	if err := h.accumulateEvents(ctx, accs); err != nil {
@@ -742,11 +744,11 @@ func Build(ctx context.Context, dir string, opts Options) (*Table, Report, error
 	for i, name := range pr.names {
 		catOf[i] = slices.Index(opts.ProductCategories, name)
 	}
-	schema := SchemaFor(opts)
+	schema := features.SchemaFor(opts)
 	tb := newTableBuilder(schema, opts, nP)
-	rf := newRowFiller(schema, opts)
-	row := newRow(schema)
-	var tx txAcc
+	rf := features.NewRowFiller(schema, opts)
+	row := features.NewRow(schema)
+	var tx features.TxAcc
 	nA := len(opts.Attributes)
 	attrNum, attrStr := make([]float64, nA), make([]string, nA)
 	prodName := func(c int32) string { return pr.names[c] }
@@ -758,20 +760,20 @@ func Build(ctx context.Context, dir string, opts Options) (*Table, Report, error
 				return nil, rep, err
 			}
 		}
-		tx.reset(len(opts.ProductCategories))
+		tx.Reset(len(opts.ProductCategories))
 		for ; t < len(txs) && txs[t].person == int32(p); t++ {
 			cat := -1
 			if txs[t].key >= 0 {
 				cat = catOf[txs[t].key]
 			}
-			tx.add(txs[t].ts, asOf, h.hEnd, txs[t].amount, cat, txs[t].key)
+			tx.Add(txs[t].ts, asOf, h.hEnd, txs[t].amount, cat, txs[t].key)
 		}
 		c := h.pContact[p]
-		ci := contactInfo{id: h.cID[c], created: h.cCreated[c], stage: h.cStage[c], stageSince: h.cStageSince[c]}
+		ci := features.ContactInfo{ID: h.cID[c], Created: h.cCreated[c], Stage: h.cStage[c], StageSince: h.cStageSince[c]}
 		for a := range nA {
 			attrNum[a], attrStr[a] = h.attrNum[a][c], h.attrStr[a][c]
 		}
-		rf.fill(&row, &ci, &accs[p], &tx, attrNum, attrStr, prodName)
+		rf.Fill(&row, &ci, &accs[p], &tx, attrNum, attrStr, prodName)
 		row.MergedIDs = h.pMerged[p]
 		tb.append(&row)
 	}
