@@ -98,6 +98,7 @@ type EventAcc struct {
 	survV   [2]float64 // their values
 }
 
+// Reset empties a for another person.
 func (a *EventAcc) Reset() {
 	*a = EventAcc{}
 	for i := range a.last {
@@ -109,7 +110,7 @@ func (a *EventAcc) Reset() {
 
 var windowNanos = [3]int64{7 * dayNanos, 30 * dayNanos, 90 * dayNanos}
 
-// add folds one event with ts < T into a. age = T − ts > 0 in ns; halfLife in ns.
+// Add folds one event with ts < T into a. age = T − ts > 0 in ns; halfLife in ns.
 func (a *EventAcc) Add(age int64, ts int64, code int, page int, value float64, halfLife float64) {
 	a.total++
 	if ts > a.lastAny {
@@ -166,6 +167,7 @@ type TxAcc struct {
 	prodSpend []float64
 }
 
+// Reset empties t for another person, with nCats listed product categories.
 func (t *TxAcc) Reset(nCats int) {
 	cs := t.catSpend[:0]
 	for range nCats {
@@ -182,7 +184,7 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// add folds one transaction; ts must not decrease between calls. cat is the index of the
+// Add folds one transaction; ts must not decrease between calls. cat is the index of the
 // product in the listed categories or -1; prod a code of the product (or -1) for the
 // preferred category.
 func (t *TxAcc) Add(ts, asOf, horizonEnd int64, amount float64, cat int, prod int32) {
@@ -254,6 +256,7 @@ type RowFiller struct {
 	}
 }
 
+// NewRowFiller returns the filler of rows of schema s computed with opts (after defaults).
 func NewRowFiller(s *Schema, opts Options) *RowFiller {
 	f := &RowFiller{schema: s, asOf: Nanos(opts.AsOf), horizon: opts.Horizon > 0, cats: len(opts.ProductCategories)}
 	ix := s.Index
@@ -314,7 +317,7 @@ func ratio(a, b int32) float64 {
 	return float64(a) / float64(b)
 }
 
-// fill writes the row. attrNum/attrStr hold the attribute values in opts.Attributes order
+// Fill writes the row. attrNum/attrStr hold the attribute values in opts.Attributes order
 // (NaN / "" when missing); prodName names product codes for the preferred category.
 func (f *RowFiller) Fill(r *Row, c *ContactInfo, ev *EventAcc, tx *TxAcc, attrNum []float64, attrStr []string, prodName func(int32) string) {
 	n, s := r.Nums, r.Strs

@@ -108,9 +108,9 @@ var pageCategories = [...]string{"pricing", "directions", "careers", "blog", "pr
 var windows = [...]int{7, 30, 90}
 
 const (
-	nTypes     = eventtype.N
-	nPageCats  = len(pageCategories)
-	MaxProductCategories = 8
+	nTypes               = eventtype.N
+	nPageCats            = len(pageCategories)
+	MaxProductCategories = 8 // the most spend_<category> columns history.Build discovers
 )
 
 // SchemaFor returns the columns of the feature table computed with opts (after defaults):
@@ -200,6 +200,7 @@ func SchemaFor(opts Options) *Schema {
 	return NewSchema(cols)
 }
 
+// NewSchema returns the schema of cols (a table read back from its file).
 func NewSchema(cols []Column) *Schema {
 	s := &Schema{Columns: cols, index: make(map[string]int, len(cols))}
 	for i, c := range cols {
@@ -244,6 +245,7 @@ type Row struct {
 	MergedIDs []string
 }
 
+// NewRow returns an empty row of schema s, for RowFiller.Fill.
 func NewRow(s *Schema) Row {
 	r := Row{Schema: s, Nums: make([]float64, len(s.Columns)), Strs: make([]string, len(s.Columns))}
 	for i := range r.Nums {
