@@ -45,5 +45,4 @@
 //     when the history does not have it).
 //   - contact attributes: every other contacts column, numeric as is, strings and booleans as
 //     categorical strings (renamed attr_<name> if the name is taken).
-//
 package features
