@@ -538,14 +538,14 @@ func computeProfile(p Profile, opts Options, schema *Schema, filler *RowFiller) 
 	slices.SortStableFunc(order, func(a, b int) int { return p.Transactions[a].TS.Compare(p.Transactions[b].TS) })
 	var tx TxAcc
 	tx.Reset(len(opts.ProductCategories))
-	prods := &products{ids: map[string]int32{}}
+	prods := NewProducts()
 	for _, i := range order {
 		t := p.Transactions[i]
 		key := t.Category
 		if key == "" {
 			key = t.Product
 		}
-		tx.Add(Nanos(t.TS), asOf, hEnd, t.Amount, slices.Index(opts.ProductCategories, key), prods.code([]byte(key)))
+		tx.Add(Nanos(t.TS), asOf, hEnd, t.Amount, slices.Index(opts.ProductCategories, key), prods.Code([]byte(key)))
 	}
 	ci := ContactInfo{ID: p.ContactID, Created: attrTime(p.Attributes[cm.CreatedAt]), StageSince: attrTime(p.Attributes[cm.StageSince])}
 	if s, ok := p.Attributes[cm.Stage].(string); ok {
@@ -558,6 +558,6 @@ func computeProfile(p Profile, opts Options, schema *Schema, filler *RowFiller) 
 			return Row{}, &FieldError{Field: "attributes." + a.Name, Msg: fmt.Sprintf("%v is not a finite number", p.Attributes[a.Name])}
 		}
 	}
-	rf.Fill(&row, &ci, &ev, &tx, attrNum, attrStr, func(c int32) string { return prods.names[c] })
+	rf.Fill(&row, &ci, &ev, &tx, attrNum, attrStr, func(c int32) string { return prods.Names[c] })
 	return row, nil
 }

@@ -163,6 +163,3 @@ type FileReport struct {
 	// Bad counts unusable rows by reason ("null contact_id", "null ts", "NaN amount", ...).
 	Bad map[string]int64 `json:"bad,omitempty"`
 }
-
-// withDefaults returns o with its defaults (features.Options.EnsureDefaults).
-func withDefaults(o features.Options) (features.Options, error) { return o.EnsureDefaults(), nil }

@@ -552,31 +552,8 @@ type txRec struct {
 	qty    int64
 }
 
-// products interns product names.
-type products struct {
-	ids   map[string]int32
-	names []string
-	count []int64
-}
-
-func (pr *products) code(b []byte) int32 {
-	if len(b) == 0 {
-		return -1
-	}
-	if c, ok := pr.ids[string(b)]; ok {
-		pr.count[c]++
-		return c
-	}
-	c := int32(len(pr.names))
-	s := string(b)
-	pr.ids[s] = c
-	pr.names = append(pr.names, s)
-	pr.count = append(pr.count, 1)
-	return c
-}
-
 // readTransactions reads every usable transaction, sorted by person and time.
-func (h *history) readTransactions(ctx context.Context, keys, prods *products) ([]txRec, error) {
+func (h *history) readTransactions(ctx context.Context, keys, prods *features.Products) ([]txRec, error) {
 	m := h.opts.Mapping.Transactions
 	specs := transactionSpecs(m)
 	// Rows are collected in fixed-size chunks, not one growing slice, whose copies (and the
@@ -619,7 +596,7 @@ func (h *history) readTransactions(ctx context.Context, keys, prods *products) (
 				out = make([]txRec, 0, txChunk)
 				chunks = append(chunks, out)
 			}
-			out = append(out, txRec{person: pp, prod: prods.code(prod), key: keys.code(key), ts: v[1].i64[i], amount: v[2].f64[i], qty: q})
+			out = append(out, txRec{person: pp, prod: prods.Code(prod), key: keys.Code(key), ts: v[1].i64[i], amount: v[2].f64[i], qty: q})
 			chunks[len(chunks)-1] = out
 		}
 		return nil
@@ -674,33 +651,10 @@ func transactionSpecs(m features.TransactionColumns) []colSpec {
 		{m.Product, wantString, false}, {m.Quantity, wantInt, false}, {m.Category, wantString, false}}
 }
 
-// topCategories returns the most frequent products (up to maxProdCat), sorted by name.
-func (pr *products) topCategories() []string {
-	idx := make([]int, len(pr.names))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(a, b int) bool {
-		if pr.count[idx[a]] != pr.count[idx[b]] {
-			return pr.count[idx[a]] > pr.count[idx[b]]
-		}
-		return pr.names[idx[a]] < pr.names[idx[b]]
-	})
-	out := []string{}
-	for _, i := range idx[:min(len(idx), features.MaxProductCategories)] {
-		out = append(out, pr.names[i])
-	}
-	sort.Strings(out)
-	return out
-}
-
 // openHistory checks opts, reads the contacts and identities of dir and stitches people;
 // with keepEmail the contacts' emails are kept (for the people walk's attributes).
 func openHistory(ctx context.Context, dir string, opts features.Options, rep *Report, keepEmail bool) (*history, error) {
-	opts, err := withDefaults(opts)
-	if err != nil {
-		return nil, err
-	}
+	opts = opts.EnsureDefaults()
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
@@ -731,17 +685,17 @@ func Build(ctx context.Context, dir string, opts features.Options) (*Table, Repo
 	if err := h.accumulateEvents(ctx, accs); err != nil {
 		return nil, rep, err
 	}
-	pr := &products{ids: map[string]int32{}}
-	txs, err := h.readTransactions(ctx, pr, &products{ids: map[string]int32{}})
+	pr := features.NewProducts()
+	txs, err := h.readTransactions(ctx, pr, features.NewProducts())
 	if err != nil {
 		return nil, rep, err
 	}
 	if opts.ProductCategories == nil {
-		opts.ProductCategories = pr.topCategories()
+		opts.ProductCategories = pr.TopCategories()
 	}
 	h.opts = opts
-	catOf := make([]int, len(pr.names))
-	for i, name := range pr.names {
+	catOf := make([]int, len(pr.Names))
+	for i, name := range pr.Names {
 		catOf[i] = slices.Index(opts.ProductCategories, name)
 	}
 	schema := features.SchemaFor(opts)
@@ -751,7 +705,7 @@ func Build(ctx context.Context, dir string, opts features.Options) (*Table, Repo
 	var tx features.TxAcc
 	nA := len(opts.Attributes)
 	attrNum, attrStr := make([]float64, nA), make([]string, nA)
-	prodName := func(c int32) string { return pr.names[c] }
+	prodName := func(c int32) string { return pr.Names[c] }
 	t := 0
 	for p := range nP {
 		if p%65536 == 0 {

@@ -117,8 +117,8 @@ type people struct {
 	evOff  []int
 	txs    []txRec
 	txOff  []int
-	keys   *products
-	prods  *products
+	keys   *features.Products
+	prods  *features.Products
 	nAttrs int
 }
 
@@ -298,7 +298,7 @@ func loadPeople(ctx context.Context, dir string, opts features.Options) (*people
 	if err := src.loadEvents(ctx); err != nil {
 		return nil, rep, err
 	}
-	src.keys, src.prods = &products{ids: map[string]int32{}}, &products{ids: map[string]int32{}}
+	src.keys, src.prods = features.NewProducts(), features.NewProducts()
 	if src.txs, err = h.readTransactions(ctx, src.keys, src.prods); err != nil {
 		return nil, rep, err
 	}
@@ -352,10 +352,10 @@ func (src *people) fill(p int, b *personBuf) *Person {
 	for _, x := range src.txs[src.txOff[p]:src.txOff[p+1]] {
 		prod, cat := "", ""
 		if x.prod >= 0 {
-			prod = src.prods.names[x.prod]
+			prod = src.prods.Names[x.prod]
 		}
 		if x.key >= 0 {
-			cat = src.keys.names[x.key]
+			cat = src.keys.Names[x.key]
 		}
 		if cat == prod {
 			cat = ""

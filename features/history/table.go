@@ -266,10 +266,7 @@ func (b *tableBuilder) finish() *Table {
 // NewTable builds a table from rows computed with the same options (e.g. ComputeProfile
 // results); all rows must share the schema SchemaFor(opts).
 func NewTable(rows []features.Row, opts features.Options) (*Table, error) {
-	opts, err := withDefaults(opts)
-	if err != nil {
-		return nil, err
-	}
+	opts = opts.EnsureDefaults()
 	s := features.SchemaFor(opts)
 	b := newTableBuilder(s, opts, len(rows))
 	for i := range rows {
