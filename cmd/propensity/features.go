@@ -47,7 +47,7 @@ func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 	if *config != "" {
-		if opts.Mapping, err = features.LoadMapping(*config); err != nil {
+		if opts.Mapping, err = history.LoadMapping(*config); err != nil {
 			return badInput(err)
 		}
 	}
