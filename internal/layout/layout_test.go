@@ -56,10 +56,10 @@ func ruleFor(pkg string) *rule {
 }
 
 // imports maps each Go file of the module (relative path) to the module packages it imports
-// (relative to the module root).
-func imports(t *testing.T, root string) map[string][]string {
+// (relative to the module root), and each file to all its imports.
+func imports(t *testing.T, root string) (ours, all map[string][]string) {
 	t.Helper()
-	out := map[string][]string{}
+	out, every := map[string][]string{}, map[string][]string{}
 	fset := token.NewFileSet()
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -84,6 +84,7 @@ func imports(t *testing.T, root string) map[string][]string {
 			if err != nil {
 				return err
 			}
+			every[filepath.ToSlash(rel)] = append(every[filepath.ToSlash(rel)], p)
 			if p == module || strings.HasPrefix(p, module+"/") {
 				out[filepath.ToSlash(rel)] = append(out[filepath.ToSlash(rel)], strings.TrimPrefix(strings.TrimPrefix(p, module), "/"))
 			}
@@ -93,8 +94,12 @@ func imports(t *testing.T, root string) map[string][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return out, every
 }
+
+// rowForbidden are imports the row part of features must not need: it reads no files and
+// builds no tables, so that the service, a live store and a streaming pipeline use it alone.
+var rowForbidden = []string{"os", "github.com/apache/arrow-go", "github.com/parquet-go"}
 
 func TestImportArrows(t *testing.T) {
 	root, err := filepath.Abs("../..")
@@ -104,7 +109,7 @@ func TestImportArrows(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
 		t.Fatalf("module root not found: %v", err)
 	}
-	files := imports(t, root)
+	files, _ := imports(t, root)
 	if len(files) < 50 {
 		t.Fatalf("only %d files import our packages: the walk missed the tree", len(files))
 	}
@@ -130,6 +135,31 @@ func TestImportArrows(t *testing.T) {
 				t.Errorf("%s imports %s: %s may import only %v of ours", file, dep, r.room, r.allowed)
 			}
 		}
+	}
+}
+
+func TestRowPartReadsNoFiles(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, all := imports(t, root)
+	n := 0
+	for file, deps := range all {
+		if filepath.ToSlash(filepath.Dir(file)) != "features" || strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		n++
+		for _, dep := range deps {
+			for _, bad := range rowForbidden {
+				if dep == bad || strings.HasPrefix(dep, bad+"/") {
+					t.Errorf("%s imports %s: package features reads no files and builds no tables", file, dep)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no files of package features found")
 	}
 }
 
