@@ -45,4 +45,9 @@
 //     when the history does not have it).
 //   - contact attributes: every other contacts column, numeric as is, strings and booleans as
 //     categorical strings (renamed attr_<name> if the name is taken).
+//
+// Accepted values (values.go, docs/operations.md): times from 1900-01-01 to the end of
+// 2200-12-31, amounts and event values finite within ±1e15, text in UTF-8. The history
+// readers (package features/history) count a row holding anything else as a bad row naming
+// the column; CheckProfile names the field of a profile.
 package features
