@@ -12,9 +12,10 @@ import (
 	"unicode/utf8"
 )
 
-// The accepted values: one definition for every reader of this package (Parquet and CSV
-// history files, profiles) and for the callers that check dates of their own (command-line
-// flags, the HTTP service, the LTV job). docs/operations.md states them for users.
+// The accepted values: one definition for every reader (the Parquet and CSV history files
+// of package features/history, profiles) and for the callers that check dates of their own
+// (command-line flags, the HTTP service, the LTV job). docs/operations.md states them for
+// users.
 //
 // Times are kept as int64 Unix nanoseconds, which reach only 1677-09-21 to 2262-04-11; a time
 // outside them wrapped around silently (an event in 9999 counted as a past one) or made the
