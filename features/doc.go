@@ -11,10 +11,10 @@
 // ComputeProfile to get its exact columns (discovered product categories and contact
 // attributes).
 //
-// The package imports nothing of ours and reads no files: the online service, a live
-// contact store and a streaming pipeline can use it alone. Options carry the Mapping of a
-// history's files and columns because the contact columns it names (created_at, stage,
-// stage_since) are not attributes in a profile either.
+// The package imports nothing of ours but internal/eventtype (the canonical event types) and
+// reads no files: the online service, a live contact store and a streaming pipeline can use
+// it alone. Options carry the Mapping of a history's files and columns because the contact
+// columns it names (created_at, stage, stage_since) are not attributes in a profile either.
 //
 // Point-in-time rule: features as of T use only rows with ts < T; "last N days" is
 // T − N·24h <= ts < T; labels for horizon H use T <= ts < T+H (TestNoLeakage).
