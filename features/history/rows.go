@@ -1,4 +1,4 @@
-package features
+package history
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/propensity-dev/propensity/features"
 )
 
 // ContactRow is one raw row of the contacts file.
@@ -57,9 +59,9 @@ const EventIDColumn = "event_id"
 // events, then transactions), with the column names of m, and hands each usable row to v.
 // Rows Build cannot use either (a null id, time or type, a non-finite amount) are counted in
 // the report, not handed out. An error from v stops the walk and is returned.
-func ReadRows(ctx context.Context, dir string, m Mapping, v RowVisitor) (Report, error) {
+func ReadRows(ctx context.Context, dir string, m features.Mapping, v RowVisitor) (Report, error) {
 	var rep Report
-	opts := Options{Mapping: m}.EnsureDefaults()
+	opts := features.Options{Mapping: m}.EnsureDefaults()
 	h := newHistory(dir, opts, &rep)
 	m = h.opts.Mapping
 	if v.Contact != nil {
@@ -194,11 +196,11 @@ func (h *history) readContactRows(ctx context.Context, fn func(ContactRow) error
 	if err != nil {
 		return err
 	}
-	var attrs []Attribute
+	var attrs []features.Attribute
 	for _, fld := range p.other {
 		if fld.Leaf() && !fld.Repeated() {
 			if c, _, ok := chooseConv(fld.Type(), wantAny); ok {
-				attrs = append(attrs, Attribute{Name: fld.Name(), Categorical: c.isStr()})
+				attrs = append(attrs, features.Attribute{Name: fld.Name(), Categorical: c.isStr()})
 			}
 		}
 	}
