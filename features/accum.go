@@ -15,13 +15,13 @@ const (
 	typeSend   = nTypes
 	typeOther  = nTypes + 1
 	nCodes     = nTypes + 2
-	noPage     = -1
-	noTS       = math.MinInt64
+	NoPage     = -1
+	NoTS       = math.MinInt64
 	decayScale = 1 << 40
 )
 
-// typeCode maps an event type to its code.
-func typeCode(t []byte) int {
+// TypeCode maps an event type to its code.
+func TypeCode(t []byte) int {
 	switch string(t) {
 	case "page_view":
 		return 0
@@ -53,11 +53,11 @@ func typeCode(t []byte) int {
 	return typeOther
 }
 
-// pageCategory returns the index of the first page category whose word the page contains
-// (case-insensitive), or noPage.
-func pageCategory(page []byte) int {
+// PageCategory returns the index of the first page category whose word the page contains
+// (case-insensitive), or NoPage.
+func PageCategory(page []byte) int {
 	if len(page) == 0 {
-		return noPage
+		return NoPage
 	}
 	var low [128]byte
 	p := page
@@ -77,12 +77,12 @@ func pageCategory(page []byte) int {
 			return i
 		}
 	}
-	return noPage
+	return NoPage
 }
 
-// eventAcc is the fixed-size state one person's events before T fold into. Batch and online
+// EventAcc is the fixed-size state one person's events before T fold into. Batch and online
 // paths both feed it through add, so the two agree by construction.
-type eventAcc struct {
+type EventAcc struct {
 	win   [nCodes][3]int32 // events per type code in the last 7/30/90 days
 	all   [3]int32         // events of any type in the last 7/30/90 days
 	total int64            // events before T
@@ -90,7 +90,7 @@ type eventAcc struct {
 	// sums do not depend on the order events arrive in, so batch (parallel) and online agree
 	// exactly and runs are reproducible.
 	decayed [nCodes]uint64
-	last    [nCodes]int64 // latest ts per type code (unix ns), noTS when none
+	last    [nCodes]int64 // latest ts per type code (unix ns), NoTS when none
 	lastAny int64
 	days    [2]uint64 // bit k: an event in day k before T, k = ⌊(age−1ns)/24h⌋ < 90
 	page    [nPageCats][2]int32
@@ -98,19 +98,20 @@ type eventAcc struct {
 	survV   [2]float64 // their values
 }
 
-func (a *eventAcc) reset() {
-	*a = eventAcc{}
+// Reset empties a for another person.
+func (a *EventAcc) Reset() {
+	*a = EventAcc{}
 	for i := range a.last {
-		a.last[i] = noTS
+		a.last[i] = NoTS
 	}
-	a.lastAny = noTS
-	a.survTS = [2]int64{noTS, noTS}
+	a.lastAny = NoTS
+	a.survTS = [2]int64{NoTS, NoTS}
 }
 
 var windowNanos = [3]int64{7 * dayNanos, 30 * dayNanos, 90 * dayNanos}
 
-// add folds one event with ts < T into a. age = T − ts > 0 in ns; halfLife in ns.
-func (a *eventAcc) add(age int64, ts int64, code int, page int, value float64, halfLife float64) {
+// Add folds one event with ts < T into a. age = T − ts > 0 in ns; halfLife in ns.
+func (a *EventAcc) Add(age int64, ts int64, code int, page int, value float64, halfLife float64) {
 	a.total++
 	if ts > a.lastAny {
 		a.lastAny = ts
@@ -147,9 +148,9 @@ func (a *eventAcc) add(age int64, ts int64, code int, page int, value float64, h
 	}
 }
 
-// txAcc folds one person's transactions, fed in time order (all of them: before T for
+// TxAcc folds one person's transactions, fed in time order (all of them: before T for
 // features, in [T, T+H) for labels).
-type txAcc struct {
+type TxAcc struct {
 	count, count90 int64
 	sum, sum90     float64
 	last           int64
@@ -166,12 +167,13 @@ type txAcc struct {
 	prodSpend []float64
 }
 
-func (t *txAcc) reset(nCats int) {
+// Reset empties t for another person, with nCats listed product categories.
+func (t *TxAcc) Reset(nCats int) {
 	cs := t.catSpend[:0]
 	for range nCats {
 		cs = append(cs, 0)
 	}
-	*t = txAcc{catSpend: cs, prodCode: t.prodCode[:0], prodSpend: t.prodSpend[:0], last: noTS, firstDay: noTS, curDay: noTS}
+	*t = TxAcc{catSpend: cs, prodCode: t.prodCode[:0], prodSpend: t.prodSpend[:0], last: NoTS, firstDay: NoTS, curDay: NoTS}
 }
 
 func floorDiv(a, b int64) int64 {
@@ -182,10 +184,10 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// add folds one transaction; ts must not decrease between calls. cat is the index of the
+// Add folds one transaction; ts must not decrease between calls. cat is the index of the
 // product in the listed categories or -1; prod a code of the product (or -1) for the
 // preferred category.
-func (t *txAcc) add(ts, asOf, horizonEnd int64, amount float64, cat int, prod int32) {
+func (t *TxAcc) Add(ts, asOf, horizonEnd int64, amount float64, cat int, prod int32) {
 	if ts >= asOf {
 		if ts < horizonEnd {
 			t.future++
@@ -198,13 +200,13 @@ func (t *txAcc) add(ts, asOf, horizonEnd int64, amount float64, cat int, prod in
 	if ts > t.last {
 		t.last = ts
 	}
-	if ageNanos(asOf, ts) <= windowNanos[2] {
+	if AgeNanos(asOf, ts) <= windowNanos[2] {
 		t.count90++
 		t.sum90 += amount
 	}
 	day := floorDiv(ts, dayNanos)
 	switch {
-	case t.firstDay == noTS:
+	case t.firstDay == NoTS:
 		t.firstDay, t.curDay, t.nDays = day, day, 1
 	case day != t.curDay:
 		t.curDay = day
@@ -228,16 +230,16 @@ func (t *txAcc) add(ts, asOf, horizonEnd int64, amount float64, cat int, prod in
 	}
 }
 
-// contactInfo is what the surviving contact row contributes.
-type contactInfo struct {
-	id         string
-	created    int64 // noTS when unknown
-	stage      string
-	stageSince int64 // noTS when unknown
+// ContactInfo is what the surviving contact row contributes.
+type ContactInfo struct {
+	ID         string
+	Created    int64 // NoTS when unknown
+	Stage      string
+	StageSince int64 // NoTS when unknown
 }
 
-// rowFiller writes one person's row: the single definition of every feature column.
-type rowFiller struct {
+// RowFiller writes one person's row: the single definition of every feature column.
+type RowFiller struct {
 	schema   *Schema
 	asOf     int64
 	horizon  bool
@@ -254,8 +256,9 @@ type rowFiller struct {
 	}
 }
 
-func newRowFiller(s *Schema, opts Options) *rowFiller {
-	f := &rowFiller{schema: s, asOf: nanos(opts.AsOf), horizon: opts.Horizon > 0, cats: len(opts.ProductCategories)}
+// NewRowFiller returns the filler of rows of schema s computed with opts (after defaults).
+func NewRowFiller(s *Schema, opts Options) *RowFiller {
+	f := &RowFiller{schema: s, asOf: Nanos(opts.AsOf), horizon: opts.Horizon > 0, cats: len(opts.ProductCategories)}
 	ix := s.Index
 	f.idx.daysLastEvent = ix("days_since_last_event")
 	f.idx.purchaseCount = ix("purchase_count")
@@ -300,8 +303,8 @@ func newRowFiller(s *Schema, opts Options) *rowFiller {
 	return f
 }
 
-func (f *rowFiller) daysSince(ts int64) float64 {
-	if ts == noTS {
+func (f *RowFiller) daysSince(ts int64) float64 {
+	if ts == NoTS {
 		return math.NaN()
 	}
 	return daysBetween(f.asOf, ts)
@@ -314,15 +317,15 @@ func ratio(a, b int32) float64 {
 	return float64(a) / float64(b)
 }
 
-// fill writes the row. attrNum/attrStr hold the attribute values in opts.Attributes order
+// Fill writes the row. attrNum/attrStr hold the attribute values in opts.Attributes order
 // (NaN / "" when missing); prodName names product codes for the preferred category.
-func (f *rowFiller) fill(r *Row, c *contactInfo, ev *eventAcc, tx *txAcc, attrNum []float64, attrStr []string, prodName func(int32) string) {
+func (f *RowFiller) Fill(r *Row, c *ContactInfo, ev *EventAcc, tx *TxAcc, attrNum []float64, attrStr []string, prodName func(int32) string) {
 	n, s := r.Nums, r.Strs
 	for i := range n {
 		n[i] = math.NaN()
 		s[i] = ""
 	}
-	s[0] = c.id
+	s[0] = c.ID
 	// canonical
 	col := 2
 	n[col] = float64(ev.all[1])
@@ -337,7 +340,7 @@ func (f *rowFiller) fill(r *Row, c *contactInfo, ev *eventAcc, tx *txAcc, attrNu
 	n[f.idx.purchaseCount] = float64(tx.count)
 	n[f.idx.purchaseSum] = tx.sum
 	n[f.idx.daysLastPurchase] = f.daysSince(tx.last)
-	n[f.idx.tenure] = f.daysSince(c.created)
+	n[f.idx.tenure] = f.daysSince(c.Created)
 	// modelling set
 	n[f.idx.ev7] = float64(ev.all[0])
 	n[f.idx.ev90] = float64(ev.all[2])
@@ -375,16 +378,16 @@ func (f *rowFiller) fill(r *Row, c *contactInfo, ev *eventAcc, tx *txAcc, attrNu
 			n[f.idx.rfmM] = tx.repeatSpend / float64(tx.nDays-1)
 		}
 	}
-	if ev.survTS[0] != noTS {
+	if ev.survTS[0] != NoTS {
 		n[f.idx.satLast] = ev.survV[0]
 		n[f.idx.satDays] = f.daysSince(ev.survTS[0])
-		if ev.survTS[1] != noTS {
+		if ev.survTS[1] != NoTS {
 			n[f.idx.satTrend] = ev.survV[0] - ev.survV[1]
 		}
 	}
-	s[f.idx.stage] = c.stage
-	if c.stage != "" && c.stageSince != noTS && c.stageSince < f.asOf {
-		n[f.idx.daysInStage] = f.daysSince(c.stageSince)
+	s[f.idx.stage] = c.Stage
+	if c.Stage != "" && c.StageSince != NoTS && c.StageSince < f.asOf {
+		n[f.idx.daysInStage] = f.daysSince(c.StageSince)
 	}
 	best := -1
 	for i := range tx.prodCode {

@@ -1,23 +1,23 @@
-// Package features turns a history directory (contacts, events, transactions, identities in
-// Parquet, ../shared/CONTRACT.md §1) into one row of point-in-time features per stitched person,
-// and computes the very same row for a single online profile (CONTRACT §2).
+// Package features computes one person's row of point-in-time features from their records
+// (contact attributes, events, transactions) as of a time T: the schema of the feature table,
+// the fixed-size accumulators the records fold into, and the row filler, the single
+// definition of every column.
 //
-// One definition, two callers: Build streams the history into fixed-size per-person
-// accumulators, ComputeProfile feeds one profile's rows into the same accumulator and row
-// filler, so a model trained on a batch table sees the same values at request time
-// (TestBatchOnlineAgree). Pass Table.Options() to ComputeProfile to get the table's exact
-// columns (discovered product categories and contact attributes).
+// One definition, two callers: ComputeProfile (or an Online built once for a set of options)
+// computes the row of one profile (CONTRACT §2; DecodeProfile reads its JSON), and package
+// features/history feeds every stitched person of a history directory into the same
+// accumulators and row filler (history.Build), so a model trained on the batch table sees the
+// same values at request time (history's TestBatchOnlineAgree). Pass the table's Options() to
+// ComputeProfile to get its exact columns (discovered product categories and contact
+// attributes).
+//
+// The package imports nothing of ours but internal/eventtype (the canonical event types) and
+// reads no files: the online service, a live contact store and a streaming pipeline can use
+// it alone. Options carry the Mapping of a history's files and columns because the contact
+// columns it names (created_at, stage, stage_since) are not attributes in a profile either.
 //
 // Point-in-time rule: features as of T use only rows with ts < T; "last N days" is
 // T − N·24h <= ts < T; labels for horizon H use T <= ts < T+H (TestNoLeakage).
-//
-// Identity (CONTRACT §6, as ../shared/bench/duckdb_features.mjs does it): identifiers are
-// linked transitively (union-find) through a contact's email, identities rows and events
-// carrying two of contact_id, anonymous_id, email; a person is keyed by the contact with the
-// earliest created_at (unknown last, ties: smallest id), the others are merged_ids; people
-// without a contact row are left out; an event belongs to the first non-empty of contact_id,
-// anonymous_id, email. By default links seen at any time count, like the reference;
-// Options.StrictIdentity ignores links first seen at or after T.
 //
 // Columns (Schema lists them with their kind):
 //
@@ -47,11 +47,7 @@
 //     categorical strings (renamed attr_<name> if the name is taken).
 //
 // Accepted values (values.go, docs/operations.md): times from 1900-01-01 to the end of
-// 2200-12-31, amounts and event values finite within ±1e15, text in UTF-8. Readers count a
-// row holding anything else as a bad row naming the column; CheckProfile names the field of
-// a profile.
-//
-// Memory: Build holds the identifiers, the contacts, one accumulator per person (about 0.5 KB)
-// and the transactions; events are streamed in two passes (links, then features) over row
-// groups decoded in parallel. ForEachPerson holds every event in memory.
+// 2200-12-31, amounts and event values finite within ±1e15, text in UTF-8. The history
+// readers (package features/history) count a row holding anything else as a bad row naming
+// the column; CheckProfile names the field of a profile.
 package features

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"gopkg.in/yaml.v3"
 )
@@ -120,17 +119,4 @@ func ParseMapping(data []byte) (Mapping, error) {
 		return Mapping{}, fmt.Errorf("%w: %v", ErrBadMapping, err)
 	}
 	return m.WithDefaults(), nil
-}
-
-// LoadMapping reads a YAML history config file.
-func LoadMapping(path string) (Mapping, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Mapping{}, fmt.Errorf("%w: %v", ErrBadMapping, err)
-	}
-	m, err := ParseMapping(data)
-	if err != nil {
-		return Mapping{}, fmt.Errorf("%s: %w", path, err)
-	}
-	return m, nil
 }

@@ -14,8 +14,8 @@ import (
 	"time"
 )
 
-// parseTime accepts RFC 3339 or YYYY-MM-DD (midnight UTC).
-func parseTime(s string) (time.Time, error) {
+// ParseTime accepts RFC 3339 or YYYY-MM-DD (midnight UTC).
+func ParseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC(), nil
 	}
@@ -107,7 +107,7 @@ func DecodeProfile(r io.Reader, now time.Time) (Profile, error) {
 	}
 	p := Profile{ContactID: pj.ContactID, AsOf: now.UTC(), Attributes: pj.Attributes}
 	if pj.AsOf != nil {
-		t, err := parseTime(*pj.AsOf)
+		t, err := ParseTime(*pj.AsOf)
 		if err != nil {
 			return Profile{}, &FieldError{Field: "as_of", Msg: err.Error()}
 		}
@@ -129,7 +129,7 @@ func DecodeProfile(r io.Reader, now time.Time) (Profile, error) {
 		if e.TS == nil {
 			return Profile{}, &FieldError{Field: f("ts"), Msg: "required"}
 		}
-		ts, err := parseTime(*e.TS)
+		ts, err := ParseTime(*e.TS)
 		if err != nil {
 			return Profile{}, &FieldError{Field: f("ts"), Msg: err.Error()}
 		}
@@ -146,7 +146,7 @@ func DecodeProfile(r io.Reader, now time.Time) (Profile, error) {
 		if t.TS == nil {
 			return Profile{}, &FieldError{Field: f("ts"), Msg: "required"}
 		}
-		ts, err := parseTime(*t.TS)
+		ts, err := ParseTime(*t.TS)
 		if err != nil {
 			return Profile{}, &FieldError{Field: f("ts"), Msg: err.Error()}
 		}
@@ -330,20 +330,20 @@ func (p Profile) MarshalJSON() ([]byte, error) {
 	return json.Marshal(pj)
 }
 
-// attrTime reads a time attribute (time.Time, RFC 3339 or date string); noTS otherwise.
+// attrTime reads a time attribute (time.Time, RFC 3339 or date string); NoTS otherwise.
 // checkValues has refused times outside TimeRange.
 func attrTime(v any) int64 {
 	switch x := v.(type) {
 	case time.Time:
 		if !x.IsZero() {
-			return nanos(x)
+			return Nanos(x)
 		}
 	case string:
-		if t, err := parseTime(x); err == nil {
-			return nanos(t)
+		if t, err := ParseTime(x); err == nil {
+			return Nanos(t)
 		}
 	}
-	return noTS
+	return NoTS
 }
 
 // attrValue turns an attribute value into the numeric or categorical form of the batch path.
@@ -364,16 +364,16 @@ func attrValue(v any, categorical bool) (num float64, str string, ok bool) {
 	}
 	switch x := v.(type) {
 	case string:
-		return num, str, categorical || !parsesNonFinite(x)
+		return num, str, categorical || !ParsesNonFinite(x)
 	case json.Number:
-		return num, str, categorical || !parsesNonFinite(string(x))
+		return num, str, categorical || !ParsesNonFinite(string(x))
 	}
 	return num, str, true
 }
 
-// parsesNonFinite reports whether s parses as a number that is not finite: "NaN", "Infinity",
+// ParsesNonFinite reports whether s parses as a number that is not finite: "NaN", "Infinity",
 // "-inf", or one beyond the float64 range such as "1e400".
-func parsesNonFinite(s string) bool {
+func ParsesNonFinite(s string) bool {
 	f, err := strconv.ParseFloat(s, 64)
 	return (err == nil || errors.Is(err, strconv.ErrRange)) && !isFinite(f)
 }
@@ -442,7 +442,7 @@ func ComputeProfile(p Profile, opts Options) (Row, error) {
 type Online struct {
 	opts   Options
 	schema *Schema    // nil when the attributes come from each profile
-	filler *rowFiller // for schema, but for the as-of time of each row
+	filler *RowFiller // for schema, but for the as-of time of each row
 }
 
 // NewOnline returns an Online computing rows with opts.
@@ -454,7 +454,7 @@ func NewOnline(opts Options) *Online {
 			d.ProductCategories = []string{}
 		}
 		o.schema = SchemaFor(d)
-		o.filler = newRowFiller(o.schema, d)
+		o.filler = NewRowFiller(o.schema, d)
 	}
 	return o
 }
@@ -469,7 +469,7 @@ func (o *Online) Compute(p Profile) (Row, error) {
 
 // computeProfile is ComputeProfile with the schema of opts and its row filler when they are
 // known (nil: built here).
-func computeProfile(p Profile, opts Options, schema *Schema, filler *rowFiller) (Row, error) {
+func computeProfile(p Profile, opts Options, schema *Schema, filler *RowFiller) (Row, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return Row{}, err
@@ -508,26 +508,26 @@ func computeProfile(p Profile, opts Options, schema *Schema, filler *rowFiller) 
 	if schema == nil {
 		schema = SchemaFor(opts)
 	}
-	var rf *rowFiller
+	var rf *RowFiller
 	if filler != nil {
 		f := *filler
-		f.asOf = nanos(opts.AsOf)
+		f.asOf = Nanos(opts.AsOf)
 		rf = &f
 	} else {
-		rf = newRowFiller(schema, opts)
+		rf = NewRowFiller(schema, opts)
 	}
-	row := newRow(schema)
-	asOf := nanos(opts.AsOf)
-	hEnd := nanos(opts.AsOf.Add(opts.Horizon))
-	var ev eventAcc
-	ev.reset()
+	row := NewRow(schema)
+	asOf := Nanos(opts.AsOf)
+	hEnd := Nanos(opts.AsOf.Add(opts.Horizon))
+	var ev EventAcc
+	ev.Reset()
 	hl := float64(opts.HalfLife)
 	for _, e := range p.Events {
-		ts := nanos(e.TS)
+		ts := Nanos(e.TS)
 		if e.TS.IsZero() || ts >= asOf {
 			continue
 		}
-		ev.add(ageNanos(asOf, ts), ts, typeCode([]byte(e.Type)), pageCategory([]byte(e.Page)), e.Value, hl)
+		ev.Add(AgeNanos(asOf, ts), ts, TypeCode([]byte(e.Type)), PageCategory([]byte(e.Page)), e.Value, hl)
 	}
 	order := make([]int, 0, len(p.Transactions))
 	for i, t := range p.Transactions {
@@ -536,20 +536,20 @@ func computeProfile(p Profile, opts Options, schema *Schema, filler *rowFiller) 
 		}
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return p.Transactions[a].TS.Compare(p.Transactions[b].TS) })
-	var tx txAcc
-	tx.reset(len(opts.ProductCategories))
-	prods := &products{ids: map[string]int32{}}
+	var tx TxAcc
+	tx.Reset(len(opts.ProductCategories))
+	prods := NewProducts()
 	for _, i := range order {
 		t := p.Transactions[i]
 		key := t.Category
 		if key == "" {
 			key = t.Product
 		}
-		tx.add(nanos(t.TS), asOf, hEnd, t.Amount, slices.Index(opts.ProductCategories, key), prods.code([]byte(key)))
+		tx.Add(Nanos(t.TS), asOf, hEnd, t.Amount, slices.Index(opts.ProductCategories, key), prods.Code([]byte(key)))
 	}
-	ci := contactInfo{id: p.ContactID, created: attrTime(p.Attributes[cm.CreatedAt]), stageSince: attrTime(p.Attributes[cm.StageSince])}
+	ci := ContactInfo{ID: p.ContactID, Created: attrTime(p.Attributes[cm.CreatedAt]), StageSince: attrTime(p.Attributes[cm.StageSince])}
 	if s, ok := p.Attributes[cm.Stage].(string); ok {
-		ci.stage = s
+		ci.Stage = s
 	}
 	attrNum, attrStr := make([]float64, len(opts.Attributes)), make([]string, len(opts.Attributes))
 	for i, a := range opts.Attributes {
@@ -558,6 +558,6 @@ func computeProfile(p Profile, opts Options, schema *Schema, filler *rowFiller) 
 			return Row{}, &FieldError{Field: "attributes." + a.Name, Msg: fmt.Sprintf("%v is not a finite number", p.Attributes[a.Name])}
 		}
 	}
-	rf.fill(&row, &ci, &ev, &tx, attrNum, attrStr, func(c int32) string { return prods.names[c] })
+	rf.Fill(&row, &ci, &ev, &tx, attrNum, attrStr, func(c int32) string { return prods.Names[c] })
 	return row, nil
 }

@@ -108,9 +108,9 @@ var pageCategories = [...]string{"pricing", "directions", "careers", "blog", "pr
 var windows = [...]int{7, 30, 90}
 
 const (
-	nTypes     = eventtype.N
-	nPageCats  = len(pageCategories)
-	maxProdCat = 8
+	nTypes               = eventtype.N
+	nPageCats            = len(pageCategories)
+	MaxProductCategories = 8 // the most spend_<category> columns history.Build discovers
 )
 
 // SchemaFor returns the columns of the feature table computed with opts (after defaults):
@@ -197,10 +197,11 @@ func SchemaFor(opts Options) *Schema {
 		add(Column{Name: "label_churned", Kind: KindLabel, Integer: true, Nullable: true, Canonical: true})
 		add(Column{Name: "label_spend", Kind: KindLabel, Canonical: true})
 	}
-	return newSchema(cols)
+	return NewSchema(cols)
 }
 
-func newSchema(cols []Column) *Schema {
+// NewSchema returns the schema of cols (a table read back from its file).
+func NewSchema(cols []Column) *Schema {
 	s := &Schema{Columns: cols, index: make(map[string]int, len(cols))}
 	for i, c := range cols {
 		s.index[c.Name] = i
@@ -244,7 +245,8 @@ type Row struct {
 	MergedIDs []string
 }
 
-func newRow(s *Schema) Row {
+// NewRow returns an empty row of schema s, for RowFiller.Fill.
+func NewRow(s *Schema) Row {
 	r := Row{Schema: s, Nums: make([]float64, len(s.Columns)), Strs: make([]string, len(s.Columns))}
 	for i := range r.Nums {
 		r.Nums[i] = math.NaN()

@@ -6,7 +6,7 @@ import (
 	"github.com/propensity-dev/propensity/internal/eventtype"
 )
 
-// TestTypeCodes ties typeCode's switch (written out for speed) and the named codes the
+// TestTypeCodes ties TypeCode's switch (written out for speed) and the named codes the
 // accumulators use to the canonical list: code i is the i-th canonical type, and the columns
 // n_<type>_<N>d, decayed_<type> and recency_<type>_days are written in that order.
 func TestTypeCodes(t *testing.T) {
@@ -15,8 +15,8 @@ func TestTypeCodes(t *testing.T) {
 		t.Fatalf("nTypes = %d, want %d", nTypes, len(types))
 	}
 	for i, ty := range types {
-		if got := typeCode([]byte(ty)); got != i {
-			t.Errorf("typeCode(%q) = %d, want %d", ty, got, i)
+		if got := TypeCode([]byte(ty)); got != i {
+			t.Errorf("TypeCode(%q) = %d, want %d", ty, got, i)
 		}
 	}
 	for code, ty := range map[int]string{typeSurvey: "survey", 1: "email_open", 2: "email_click"} {
@@ -25,11 +25,11 @@ func TestTypeCodes(t *testing.T) {
 		}
 	}
 	for _, ty := range []string{"email_send", "email_sent", "email_delivered"} {
-		if got := typeCode([]byte(ty)); got != typeSend {
-			t.Errorf("typeCode(%q) = %d, want typeSend", ty, got)
+		if got := TypeCode([]byte(ty)); got != typeSend {
+			t.Errorf("TypeCode(%q) = %d, want typeSend", ty, got)
 		}
 	}
-	if got := typeCode([]byte("sms_reply")); got != typeOther {
-		t.Errorf("typeCode(sms_reply) = %d, want typeOther", got)
+	if got := TypeCode([]byte("sms_reply")); got != typeOther {
+		t.Errorf("TypeCode(sms_reply) = %d, want typeOther", got)
 	}
 }

@@ -12,9 +12,10 @@ import (
 	"unicode/utf8"
 )
 
-// The accepted values: one definition for every reader of this package (Parquet and CSV
-// history files, profiles) and for the callers that check dates of their own (command-line
-// flags, the HTTP service, the LTV job). docs/operations.md states them for users.
+// The accepted values: one definition for every reader (the Parquet and CSV history files
+// of package features/history, profiles) and for the callers that check dates of their own
+// (command-line flags, the HTTP service, the LTV job). docs/operations.md states them for
+// users.
 //
 // Times are kept as int64 Unix nanoseconds, which reach only 1677-09-21 to 2262-04-11; a time
 // outside them wrapped around silently (an event in 9999 counted as a past one) or made the
@@ -28,10 +29,10 @@ const (
 	// seconds: 2200-12-31 is the last accepted day, to its end.
 	EndTimeUnix = 7289654400
 
-	minTimeNanos = MinTimeUnix * int64(time.Second)
-	endTimeNanos = EndTimeUnix * int64(time.Second)
-	minTimeDays  = MinTimeUnix / 86400
-	endTimeDays  = EndTimeUnix / 86400
+	MinTimeNanos = MinTimeUnix * int64(time.Second)
+	EndTimeNanos = EndTimeUnix * int64(time.Second)
+	MinTimeDays  = MinTimeUnix / 86400
+	EndTimeDays  = EndTimeUnix / 86400
 
 	// timeRangeText names the range in messages.
 	timeRangeText = "1900-01-01 to 2200-12-31 (UTC)"
@@ -60,13 +61,14 @@ func TimeRange() (first, end time.Time) {
 
 // CheckTime reports, wrapping ErrTimeRange, a time outside TimeRange.
 func CheckTime(t time.Time) error {
-	if timeInRange(t) {
+	if TimeInRange(t) {
 		return nil
 	}
 	return fmt.Errorf("%w: %s", ErrTimeRange, t.UTC().Format(time.RFC3339Nano))
 }
 
-func timeInRange(t time.Time) bool {
+// TimeInRange reports whether t lies in the accepted range of times.
+func TimeInRange(t time.Time) bool {
 	s := t.Unix()
 	return s >= MinTimeUnix && s < EndTimeUnix
 }
@@ -83,22 +85,22 @@ func CheckAmount(x float64) error {
 // isFinite reports whether x is neither NaN nor infinite.
 func isFinite(x float64) bool { return x-x == 0 }
 
-// nanos returns t in Unix nanoseconds, saturating outside the int64 range (so that a horizon
+// Nanos returns t in Unix nanoseconds, saturating outside the int64 range (so that a horizon
 // end after 2262 compares as later than every accepted time instead of wrapping).
-func nanos(t time.Time) int64 {
+func Nanos(t time.Time) int64 {
 	s := t.Unix()
 	switch {
 	case s >= math.MaxInt64/int64(time.Second):
 		return math.MaxInt64
 	case s <= math.MinInt64/int64(time.Second)+1:
-		return math.MinInt64 + 1 // noTS is MinInt64
+		return math.MinInt64 + 1 // NoTS is MinInt64
 	}
 	return t.UnixNano()
 }
 
-// ageNanos returns asOf − ts for ts < asOf, saturating at MaxInt64: two accepted times can be
+// AgeNanos returns asOf − ts for ts < asOf, saturating at MaxInt64: two accepted times can be
 // 301 years apart, more than int64 nanoseconds hold.
-func ageNanos(asOf, ts int64) int64 {
+func AgeNanos(asOf, ts int64) int64 {
 	d := asOf - ts
 	if d < 0 {
 		return math.MaxInt64
@@ -166,7 +168,7 @@ func checkText(p *Profile) error {
 // computation relies on it.
 func checkValues(p *Profile, m ContactColumns) error {
 	m = Mapping{Contacts: m}.WithDefaults().Contacts
-	if !p.AsOf.IsZero() && !timeInRange(p.AsOf) {
+	if !p.AsOf.IsZero() && !TimeInRange(p.AsOf) {
 		return timeField("as_of", p.AsOf)
 	}
 	for k, v := range p.Attributes {
@@ -177,7 +179,7 @@ func checkValues(p *Profile, m ContactColumns) error {
 	for i := range p.Events {
 		e := &p.Events[i]
 		f := func(name string) string { return fmt.Sprintf("events[%d].%s", i, name) }
-		if !timeInRange(e.TS) {
+		if !TimeInRange(e.TS) {
 			return timeField(f("ts"), e.TS)
 		}
 		if !math.IsNaN(e.Value) && CheckAmount(e.Value) != nil {
@@ -187,7 +189,7 @@ func checkValues(p *Profile, m ContactColumns) error {
 	for i := range p.Transactions {
 		t := &p.Transactions[i]
 		f := func(name string) string { return fmt.Sprintf("transactions[%d].%s", i, name) }
-		if !timeInRange(t.TS) {
+		if !TimeInRange(t.TS) {
 			return timeField(f("ts"), t.TS)
 		}
 		if CheckAmount(t.Amount) != nil {
@@ -203,12 +205,12 @@ func checkAttribute(field string, v any, isTime bool) error {
 	switch x := v.(type) {
 	case string:
 		if isTime {
-			if t, err := parseTime(x); err == nil && !timeInRange(t) {
+			if t, err := ParseTime(x); err == nil && !TimeInRange(t) {
 				return timeField(field, t)
 			}
 		}
 	case time.Time:
-		if !x.IsZero() && !timeInRange(x) {
+		if !x.IsZero() && !TimeInRange(x) {
 			return timeField(field, x)
 		}
 	case float64:

@@ -63,7 +63,7 @@ fi
 omem2=$(cut -d' ' -f2 "$work/t2")
 
 echo "== cell-by-cell comparison of the canonical columns ==" >&2
-PROPENSITY_COMPARE="$work/ours.parquet,$work/duck.parquet" go test ./features -run TestCompareFiles -count=1 -v 2>&1 | tail -3 >&2
+PROPENSITY_COMPARE="$work/ours.parquet,$work/duck.parquet" go test ./features/history -run TestCompareFiles -count=1 -v 2>&1 | tail -3 >&2
 
 python3 - "$dmed" "$omed" "$dmem" "$omem" "$omem2" "$people" "$events" "$cols" "$runs" "$dcpu" "$ocpu" <<'PY'
 import sys

@@ -11,12 +11,13 @@ import (
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/btyd"
+	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/models/persona"
 	"github.com/propensity-dev/propensity/models/scorecard"
 )
 
-// Adapters from the model packages to the block interfaces. Tabular models (conversion,
-// churn) are loaded by training code and injected by the caller; see Loader.
+// Adapters from the model packages to the block interfaces, and their ArtifactLoaders (the
+// ones NewLoader uses).
 
 // scorecardRules adapts a scorecard set to RulesModel.
 type scorecardRules struct {
@@ -129,9 +130,44 @@ func (b ltvBlock) LTV(in *Input) (*LTV, error) {
 	return &s, nil
 }
 
-// RecordClassifier adapts a model that scores one record of named inputs (such as a
-// training/tabular model, which the caller loads: serving does not import training) to
-// Classifier. The record holds, for every input, the profile's feature value: a float64, a
+// NewClassifier returns the conversion or churn block of m.
+func NewClassifier(m *classifier.Model) Classifier {
+	return &RecordClassifier{
+		Inputs:  m.Inputs(),
+		Version: m.Manifest.Version,
+		Decile:  m.Decile,
+		PredictRecord: func(rec map[string]any) (float64, []Reason, error) {
+			return classifierReasons(m.PredictRow(rec))
+		},
+		PredictValues: func(num []float64, str []string) (float64, []Reason, error) {
+			return classifierReasons(m.PredictValues(num, str))
+		},
+	}
+}
+
+// LoadClassifier is an ArtifactLoader for the "conversion" and "churn" kinds.
+func LoadClassifier(dir string) (Classifier, artifact.Manifest, error) {
+	m, err := classifier.LoadModel(dir)
+	if err != nil {
+		return nil, artifact.Manifest{}, err
+	}
+	return NewClassifier(m), m.Manifest, nil
+}
+
+// classifierReasons converts the answer of a classifier's prediction to serving's types.
+func classifierReasons(p float64, rs []classifier.Reason, err error) (float64, []Reason, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]Reason, len(rs))
+	for i, r := range rs {
+		out[i] = Reason{Feature: r.Feature, Value: r.Value, Effect: r.Effect}
+	}
+	return p, out, nil
+}
+
+// RecordClassifier adapts a model that scores one record of named inputs (a
+// models/classifier model: see NewClassifier) to Classifier. The record holds, for every input, the profile's feature value: a float64, a
 // string for categorical columns, or nil when missing or not computed online.
 type RecordClassifier struct {
 	// Inputs are the model's input names.

@@ -28,8 +28,8 @@ type ArtifactLoader[T any] func(dir string) (T, artifact.Manifest, error)
 // subdirectory of Dir is missing, or whose loader is nil, is simply not loaded (its block is
 // unavailable). A kind whose subdirectory exists but fails to load fails the whole load.
 //
-// The loaders are injected by the caller (cmd/propensity) so that serving depends only on
-// models and features, never on training.
+// NewLoader sets every kind's loader to this package's (LoadClassifier, LoadLTV,
+// LoadPersonas); tests replace them with fakes.
 type Loader struct {
 	// Dir is the models directory: conversion/, churn/, ltv/, personas/.
 	Dir string
@@ -48,6 +48,20 @@ type Loader struct {
 	ScoresFile string
 	// Logger receives one line per kind skipped; nil discards.
 	Logger *slog.Logger
+}
+
+// NewLoader returns the loader of the models in dir, each kind with its artifact loader of
+// this package, and no scorecards (set Rules). It is what `propensity serve` and
+// `propensity score --models` load with.
+func NewLoader(dir string, log *slog.Logger) *Loader {
+	return &Loader{
+		Dir:        dir,
+		Logger:     log,
+		Conversion: LoadClassifier,
+		Churn:      LoadClassifier,
+		LTV:        LoadLTV,
+		Personas:   LoadPersonas,
+	}
 }
 
 // Load loads a complete model set. It is a LoadFunc.

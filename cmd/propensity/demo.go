@@ -16,6 +16,7 @@ import (
 
 	"github.com/propensity-dev/propensity/data/synth"
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/internal/atomicfile"
 	"github.com/propensity-dev/propensity/models/artifact"
 )
@@ -163,7 +164,7 @@ func replaceDir(from, to string) error {
 func writeSampleProfile(ctx context.Context, dir string, asOf time.Time, path string) error {
 	errFound := errors.New("found")
 	var chosen *features.Profile
-	_, err := features.ForEachPerson(ctx, dir, features.Options{AsOf: asOf}, func(p *features.Person) error {
+	_, err := history.ForEachPerson(ctx, dir, features.Options{AsOf: asOf}, func(p *history.Person) error {
 		prof := p.Profile(asOf)
 		if len(prof.Transactions) > 0 || len(prof.Events) < 10 {
 			return nil

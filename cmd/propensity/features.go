@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 )
 
 // runFeatures builds the point-in-time feature table of a history directory (CONTRACT §4, §6).
@@ -46,7 +47,7 @@ func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 	if *config != "" {
-		if opts.Mapping, err = features.LoadMapping(*config); err != nil {
+		if opts.Mapping, err = history.LoadMapping(*config); err != nil {
 			return badInput(err)
 		}
 	}
@@ -63,12 +64,12 @@ func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	began := time.Now()
-	table, rep, err := features.Build(ctx, *data, opts)
+	table, rep, err := history.Build(ctx, *data, opts)
 	if err != nil {
 		return featuresError(err)
 	}
 	defer table.Release()
-	if err := features.WriteParquet(*out, table); err != nil {
+	if err := history.WriteParquet(*out, table); err != nil {
 		return fmt.Errorf("writing %s: %w", *out, err)
 	}
 	secs := time.Since(began).Seconds()
@@ -98,8 +99,8 @@ func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 
 // featuresError marks problems with the history (types, columns, files) as bad input: exit 2.
 func featuresError(err error) error {
-	for _, e := range []error{features.ErrMissingColumn, features.ErrColumnType, features.ErrUnreadable,
-		features.ErrEmptyDir, features.ErrBadOptions, features.ErrBadMapping} {
+	for _, e := range []error{history.ErrMissingColumn, history.ErrColumnType, history.ErrUnreadable,
+		history.ErrEmptyDir, features.ErrBadOptions, features.ErrBadMapping} {
 		if errors.Is(err, e) {
 			return badInput(err)
 		}

@@ -10,8 +10,7 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
-
-	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 )
 
 type featContact struct {
@@ -77,7 +76,7 @@ func TestFeaturesCommand(t *testing.T) {
 	if !strings.Contains(stderr.String(), "people=2") {
 		t.Errorf("no summary on stderr: %s", stderr.String())
 	}
-	table, err := features.ReadParquet(out)
+	table, err := history.ReadParquet(out)
 	if err != nil {
 		t.Fatal(err)
 	}

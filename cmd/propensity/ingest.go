@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/serving/live"
 	"github.com/propensity-dev/propensity/serving/store"
 )
@@ -34,7 +35,7 @@ func runIngest(ctx context.Context, env *cliEnv, args []string) error {
 	var m features.Mapping
 	if *config != "" {
 		var err error
-		if m, err = features.LoadMapping(*config); err != nil {
+		if m, err = history.LoadMapping(*config); err != nil {
 			return badInput(err)
 		}
 	}
@@ -59,8 +60,8 @@ func runIngest(ctx context.Context, env *cliEnv, args []string) error {
 		fmt.Fprintln(env.stderr)
 	}
 	if err != nil {
-		for _, bad := range []error{features.ErrEmptyDir, features.ErrMissingColumn, features.ErrColumnType,
-			features.ErrUnreadable, features.ErrBadMapping} {
+		for _, bad := range []error{history.ErrEmptyDir, history.ErrMissingColumn, history.ErrColumnType,
+			history.ErrUnreadable, features.ErrBadMapping} {
 			if errors.Is(err, bad) {
 				return badInput(err)
 			}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/models/frame"
 	"github.com/propensity-dev/propensity/models/kmeans"
 	"github.com/propensity-dev/propensity/models/persona"
@@ -121,7 +122,7 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		tab, _, err := features.Build(ctx, *data, features.Options{AsOf: t})
+		tab, _, err := history.Build(ctx, *data, features.Options{AsOf: t})
 		if err != nil {
 			return featuresError(err)
 		}

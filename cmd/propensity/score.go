@@ -5,23 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
-
 	"github.com/propensity-dev/propensity/data"
 	"github.com/propensity-dev/propensity/features"
-	"github.com/propensity-dev/propensity/internal/atomicfile"
 	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/serving"
+	"github.com/propensity-dev/propensity/serving/batch"
 )
-
-// scoreFileFormatVersion is written into the metadata of the batch score file.
-const scoreFileFormatVersion = "1"
 
 // runScore scores one profile (--profile) or every person of a history (--data) with a
 // scorecard: CONTRACT §3 and §4.
@@ -195,225 +188,26 @@ func scoreCmdProfile(ctx context.Context, env *cliEnv, set *serving.ModelSet, pa
 	return nil
 }
 
-// scoreFileRow is one person of the batch score file. The model columns are null when
-// their model is not loaded (no --models, or no such artifact in it).
-type scoreFileRow struct {
-	ContactID        string `parquet:"contact_id"`
-	Scorecard        string `parquet:"scorecard,dict"`
-	ScorecardVersion string `parquet:"scorecard_version,dict"`
-	Total            int64  `parquet:"total"`
-	Fit              int64  `parquet:"fit"`
-	Engagement       int64  `parquet:"engagement"`
-	Lifecycle        int64  `parquet:"lifecycle"`
-	Grade            string `parquet:"grade,dict"`
-	Stage            string `parquet:"stage,dict"`
-	MQL              bool   `parquet:"mql"`
-	Disqualified     bool   `parquet:"disqualified"`
-	DisqualifiedBy   string `parquet:"disqualified_by,dict"`
-	// Contributions lists every contribution, largest first: "rule:+20 other:-10".
-	Contributions string `parquet:"contributions"`
-
-	PConvert          *float64 `parquet:"p_convert,optional"`
-	ConversionDecile  *int64   `parquet:"conversion_decile,optional"`
-	ConversionReasons *string  `parquet:"conversion_reasons,optional"`
-	PChurn            *float64 `parquet:"p_churn,optional"`
-	ChurnReasons      *string  `parquet:"churn_reasons,optional"`
-	PAlive            *float64 `parquet:"p_alive,optional"`
-	ExpectedPurchases *float64 `parquet:"expected_purchases,optional"`
-	CLV               *float64 `parquet:"clv,optional"`
-	PersonaID         *int64   `parquet:"persona_id,optional"`
-	PersonaName       *string  `parquet:"persona_name,optional,dict"`
-}
-
-func newScoreFileRow(resp serving.Response) scoreFileRow {
-	row := scoreFileRow{ContactID: resp.ContactID}
-	if r := resp.Rules; r != nil {
-		row.Scorecard, row.ScorecardVersion = r.Scorecard, r.Version
-		row.Total, row.Fit, row.Engagement, row.Lifecycle = int64(r.Total), int64(r.Fit), int64(r.Engagement), int64(r.Lifecycle)
-		row.Grade, row.Stage, row.MQL, row.Disqualified, row.DisqualifiedBy = r.Grade, r.Stage, r.MQL, r.Disqualified, r.DisqualifiedBy
-		row.Contributions = r.TopContributions(0)
-	}
-	if c := resp.Conversion; c != nil {
-		d := int64(c.Decile)
-		row.PConvert, row.ConversionDecile, row.ConversionReasons = &c.Probability, &d, ptr(reasonsString(c.Reasons))
-	}
-	if c := resp.Churn; c != nil {
-		row.PChurn, row.ChurnReasons = &c.Probability, ptr(reasonsString(c.Reasons))
-	}
-	if l := resp.LTV; l != nil {
-		row.PAlive, row.ExpectedPurchases, row.CLV = &l.PAlive, &l.ExpectedPurchases, &l.CLV
-	}
-	if p := resp.Persona; p != nil {
-		id := int64(p.ID)
-		row.PersonaID, row.PersonaName = &id, &p.Name
-	}
-	return row
-}
-
-func ptr[T any](v T) *T { return &v }
-
-// reasonsString renders reason codes as "feature=value:+0.420 other=3:-0.100"; a missing
-// value is written "missing" (as in "days_since_last_event=missing:+1.150").
-func reasonsString(rs []serving.Reason) string {
-	var b strings.Builder
-	for i, r := range rs {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		v := r.Value
-		if v == nil {
-			v = "missing"
-		}
-		fmt.Fprintf(&b, "%s=%v:%+.3f", r.Feature, v, r.Effect)
-	}
-	return b.String()
-}
-
-// scoreCmdFeatureRows builds the feature table of the history with the model set's feature
-// options, when a loaded model reads feature rows, and returns a lookup of a person's row by
-// contact_id (nil when no model needs one) and a function releasing the table.
-func scoreCmdFeatureRows(ctx context.Context, dir string, set *serving.ModelSet, asOf time.Time) (func(id string) (features.Row, bool), func(), error) {
-	if set.Conversion == nil && set.Churn == nil && set.Personas == nil {
-		return nil, func() {}, nil
-	}
-	fo := set.FeatureOptions
-	fo.AsOf, fo.Horizon, fo.KeepEvent = asOf, 0, nil
-	table, _, err := features.Build(ctx, dir, fo)
-	if err != nil {
-		return nil, nil, err
-	}
-	index := make(map[string]int, table.Len())
-	for i, id := range table.ContactIDs() {
-		index[id] = i
-	}
-	return func(id string) (features.Row, bool) {
-		i, ok := index[id]
-		if !ok {
-			return features.Row{}, false
-		}
-		return table.Row(i), true
-	}, table.Release, nil
-}
-
-// scoreCmdSummary is what batch scoring prints with --json.
-type scoreCmdSummary struct {
-	Out                 string    `json:"out"`
-	AsOf                time.Time `json:"as_of"`
-	People              int       `json:"people"`
-	MQL                 int       `json:"mql"`
-	Disqualified        int       `json:"disqualified"`
-	NoMatchingScorecard int       `json:"no_matching_scorecard"`
-	MissingAttributes   []string  `json:"missing_attributes"`
-	Seconds             float64   `json:"seconds"`
-}
-
 func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set *serving.ModelSet, dir string, asOf time.Time, out string, asJSON bool) error {
-	scorer := serving.NewScorer(serving.Static{Set: set}, time.Now)
-	start := time.Now()
-	var n, mql, disq, unscored int
-	// Attributes the scorecards read that no person has are reported: a rule on a column
-	// the history lacks silently never fires otherwise.
-	unseen := map[string]bool{}
-	for _, sc := range cards.Scorecards() {
-		for _, f := range sc.Fields() {
-			unseen[f] = true
-		}
-	}
-	var report features.Report
-	err := atomicfile.Write(out, 0o644, func(w io.Writer) error {
-		pw := parquet.NewGenericWriter[scoreFileRow](w, parquet.Compression(&parquet.Snappy),
-			parquet.KeyValueMetadata("propensity.format_version", scoreFileFormatVersion),
-			parquet.KeyValueMetadata("propensity.kind", "scores"),
-			parquet.KeyValueMetadata("propensity.as_of", asOf.Format(time.RFC3339)))
-		buf := make([]scoreFileRow, 0, 1024)
-		var err error
-		// People are scored concurrently and written in contact_id order. The scorecard
-		// attributes seen are noted per person and merged in order (unseen is not shared).
-		type scored struct {
-			row               scoreFileRow
-			rules, mql, disqd bool
-			attrs             []string
-		}
-		fields := slices.Sorted(maps.Keys(unseen))
-		// The models read feature rows: they come from the feature table, built by the same
-		// streaming code as `propensity features`, so the walk over people loads only the
-		// events the scorecards read. (Materialising every event of every person for the
-		// models took 2.7 GB for one contact with 5M events, against 55 MB for features.)
-		rows, release, err := scoreCmdFeatureRows(ctx, dir, set, asOf)
-		if err != nil {
-			return err
-		}
-		defer release()
-		fopts := features.Options{AsOf: asOf, KeepEvent: cards.Needs}
-		report, err = features.MapPersons(ctx, dir, fopts, 0, func(p *features.Person) (scored, error) {
-			var seen []string
-			for _, f := range fields {
-				if v, ok := p.Attributes[f]; ok && v != nil {
-					seen = append(seen, f)
-				}
-			}
-			prof := p.Profile(asOf)
-			var sopts serving.Options
-			if rows != nil {
-				row, ok := rows(p.ContactID)
-				if !ok {
-					return scored{}, fmt.Errorf("contact %s: not in the feature table", p.ContactID)
-				}
-				sopts.Row = &row
-			}
-			resp, err := scorer.ScoreWith(ctx, set, &prof, sopts)
-			if err != nil {
-				return scored{}, badInput(fmt.Errorf("contact %s: %w", p.ContactID, err))
-			}
-			r := resp.Rules
-			return scored{row: newScoreFileRow(resp), rules: r != nil, mql: r != nil && r.MQL, disqd: r != nil && r.Disqualified, attrs: seen}, nil
-		}, func(s scored) error {
-			for _, f := range s.attrs {
-				delete(unseen, f)
-			}
-			n++
-			switch {
-			case !s.rules:
-				unscored++
-			case s.mql:
-				mql++
-			case s.disqd:
-				disq++
-			}
-			buf = append(buf, s.row)
-			if len(buf) == cap(buf) {
-				if _, err := pw.Write(buf); err != nil {
-					return err
-				}
-				buf = buf[:0]
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if _, err := pw.Write(buf); err != nil {
-			return err
-		}
-		return pw.Close()
-	})
+	sum, err := batch.Score(ctx, set, batch.Options{Dir: dir, AsOf: asOf, Out: out, Scorecards: cards})
 	if err != nil {
+		var ce *batch.ContactError
+		if errors.As(err, &ce) || errors.Is(err, batch.ErrOptions) {
+			return badInput(err)
+		}
 		return featuresError(err)
 	}
-	missing := slices.Sorted(maps.Keys(unseen))
-	if len(missing) > 0 {
-		env.log.Warn("scorecard attributes that no person in the history has", "attributes", strings.Join(missing, ","))
+	if len(sum.MissingAttributes) > 0 {
+		env.log.Warn("scorecard attributes that no person in the history has", "attributes", strings.Join(sum.MissingAttributes, ","))
 	}
-	if w := report.AsOfOutside(asOf); w != "" {
+	if w := sum.Report.AsOfOutside(asOf); w != "" {
 		env.log.Warn(w)
 	}
-	elapsed := time.Since(start)
-	env.log.Info("scored history", "people", n, "mql", mql, "disqualified", disq,
-		"no_matching_scorecard", unscored, "out", out, "files", len(report.Files),
-		"elapsed", elapsed.Round(time.Millisecond))
+	env.log.Info("scored history", "people", sum.People, "mql", sum.MQL, "disqualified", sum.Disqualified,
+		"no_matching_scorecard", sum.NoMatchingScorecard, "out", out, "files", len(sum.Report.Files),
+		"elapsed", (time.Duration(sum.Seconds * float64(time.Second))).Round(time.Millisecond))
 	if asJSON {
-		return env.printJSON(scoreCmdSummary{Out: out, AsOf: asOf, People: n, MQL: mql, Disqualified: disq,
-			NoMatchingScorecard: unscored, MissingAttributes: append([]string{}, missing...), Seconds: elapsed.Seconds()})
+		return env.printJSON(sum)
 	}
 	return nil
 }

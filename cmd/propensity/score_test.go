@@ -15,12 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
-
 	"github.com/propensity-dev/propensity/data/synth"
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/serving"
+	"github.com/propensity-dev/propensity/serving/batch"
 )
 
 // scoreContractProfile is the example profile of CONTRACT §2.
@@ -172,23 +172,23 @@ func TestScoreHistoryMatchesProfiles(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var sum scoreCmdSummary
+	var sum batch.Summary
 	if err := json.Unmarshal([]byte(stdout), &sum); err != nil || sum.People < 300 || sum.Out != out {
 		t.Fatalf("summary %+v (%v):\n%s", sum, err, stdout)
 	}
-	rows, err := parquet.ReadFile[scoreFileRow](out)
+	rows, err := batch.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rows) != sum.People {
 		t.Fatalf("%d rows for 400 contacts", len(rows))
 	}
-	byID := map[string]scoreFileRow{}
+	byID := map[string]batch.Row{}
 	for _, r := range rows {
 		byID[r.ContactID] = r
 	}
 	checked, nonzero := 0, 0
-	_, err = features.ForEachPerson(context.Background(), dir, features.Options{AsOf: asOf}, func(p *features.Person) error {
+	_, err = history.ForEachPerson(context.Background(), dir, features.Options{AsOf: asOf}, func(p *history.Person) error {
 		if checked >= 25 || len(p.Events) == 0 {
 			return nil
 		}
@@ -213,7 +213,7 @@ func TestScoreHistoryMatchesProfiles(t *testing.T) {
 		if resp.Rules.Total != 0 || resp.Rules.Disqualified {
 			nonzero++
 		}
-		if got := newScoreFileRow(resp); !reflect.DeepEqual(got, row) {
+		if got := batch.NewRow(resp); !reflect.DeepEqual(got, row) {
 			t.Errorf("%s: profile gives %+v, batch %+v", p.ContactID, got, row)
 		}
 		return nil
@@ -227,7 +227,7 @@ func TestScoreHistoryMatchesProfiles(t *testing.T) {
 }
 
 // scoreProfileJSON writes p as a CONTRACT §2 profile.
-func scoreProfileJSON(t *testing.T, p *features.Person, asOf time.Time) string {
+func scoreProfileJSON(t *testing.T, p *history.Person, asOf time.Time) string {
 	attrs := map[string]any{}
 	for k, v := range p.Attributes {
 		if f, ok := v.(float64); ok && math.IsNaN(f) {
@@ -253,13 +253,6 @@ func scoreProfileJSON(t *testing.T, p *features.Person, asOf time.Time) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-func TestReasonsString(t *testing.T) {
-	got := reasonsString([]serving.Reason{{Feature: "age", Value: 41.0, Effect: 0.42}, {Feature: "days_since_last_event", Value: nil, Effect: -1.15}, {Feature: "plan", Value: "pro", Effect: 0.1}})
-	if want := "age=41:+0.420 days_since_last_event=missing:-1.150 plan=pro:+0.100"; got != want {
-		t.Errorf("reasonsString = %q, want %q", got, want)
-	}
 }
 
 // TestServeRefusesBadScorecard checks that serve exits 2 with the file and line when its
@@ -290,11 +283,11 @@ func TestDefect7ScoreHistoryWithModelsMatchesProfiles(t *testing.T) {
 	if code, _, stderr := scoreRunCLI(t, "score", "--data", dir, "--as-of", "2026-01-01", "--models", models, "--out", out); code != exitOK {
 		t.Fatalf("score: exit %d: %s", code, stderr)
 	}
-	rows, err := parquet.ReadFile[scoreFileRow](out)
+	rows, err := batch.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	byID := map[string]scoreFileRow{}
+	byID := map[string]batch.Row{}
 	for _, r := range rows {
 		byID[r.ContactID] = r
 	}
@@ -315,7 +308,7 @@ func TestDefect7ScoreHistoryWithModelsMatchesProfiles(t *testing.T) {
 		return (a == nil) == (b == nil) && (a == nil || math.Abs(*a-*b) <= 1e-9)
 	}
 	checked := 0
-	_, err = features.ForEachPerson(context.Background(), dir, features.Options{AsOf: asOf}, func(p *features.Person) error {
+	_, err = history.ForEachPerson(context.Background(), dir, features.Options{AsOf: asOf}, func(p *history.Person) error {
 		if checked >= 60 {
 			return nil
 		}
@@ -325,7 +318,7 @@ func TestDefect7ScoreHistoryWithModelsMatchesProfiles(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		want, got := newScoreFileRow(resp), byID[p.ContactID]
+		want, got := batch.NewRow(resp), byID[p.ContactID]
 		if !near(want.PConvert, got.PConvert) || !near(want.PChurn, got.PChurn) || !near(want.CLV, got.CLV) ||
 			!reflect.DeepEqual(want.PersonaID, got.PersonaID) || want.Total != got.Total || want.Grade != got.Grade {
 			t.Errorf("%s: online %+v, batch %+v", p.ContactID, want, got)

@@ -16,12 +16,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/propensity-dev/propensity/data"
-	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/serving"
 	v1 "github.com/propensity-dev/propensity/serving/api/v1"
 	"github.com/propensity-dev/propensity/serving/config"
 	"github.com/propensity-dev/propensity/serving/web"
-	"github.com/propensity-dev/propensity/training/tabular"
 )
 
 // serveGCPercent is the GOGC of propensity serve when the environment sets none. A score
@@ -159,19 +157,12 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	return srv.Serve(ctx, ln)
 }
 
-// newModelLoader wires the model packages into a serving.Loader: scorecards from file (or
-// the embedded default), tabular conversion/churn models, the LTV and personas models; the score command
-// and batch scoring can use it too, with serving.Static.
+// newModelLoader returns serving's loader of the models in modelsDir, with the scorecards
+// of scorecardPath (or the embedded default); the score command uses it too.
 func newModelLoader(log *slog.Logger, modelsDir, scorecardPath string) *serving.Loader {
-	return &serving.Loader{
-		Dir:        modelsDir,
-		Logger:     log,
-		Rules:      func() (serving.RulesModel, error) { return loadRules(scorecardPath) },
-		Conversion: loadTabular,
-		Churn:      loadTabular,
-		LTV:        serving.LoadLTV,
-		Personas:   serving.LoadPersonas,
-	}
+	l := serving.NewLoader(modelsDir, log)
+	l.Rules = func() (serving.RulesModel, error) { return loadRules(scorecardPath) }
+	return l
 }
 
 func loadRules(path string) (serving.RulesModel, error) {
@@ -180,36 +171,4 @@ func loadRules(path string) (serving.RulesModel, error) {
 		return nil, err
 	}
 	return scorecardRules(set, path), nil
-}
-
-// loadTabular loads a conversion or churn model trained by training/tabular. It lives here
-// because serving must not import training.
-func loadTabular(dir string) (serving.Classifier, artifact.Manifest, error) {
-	m, err := tabular.LoadModel(dir)
-	if err != nil {
-		return nil, artifact.Manifest{}, err
-	}
-	return &serving.RecordClassifier{
-		Inputs:  m.Inputs(),
-		Version: m.Manifest.Version,
-		Decile:  m.Decile,
-		PredictRecord: func(rec map[string]any) (float64, []serving.Reason, error) {
-			return servingReasons(m.PredictRow(rec))
-		},
-		PredictValues: func(num []float64, str []string) (float64, []serving.Reason, error) {
-			return servingReasons(m.PredictValues(num, str))
-		},
-	}, m.Manifest, nil
-}
-
-// servingReasons converts the answer of a tabular prediction to serving's types.
-func servingReasons(p float64, rs []tabular.Reason, err error) (float64, []serving.Reason, error) {
-	if err != nil {
-		return 0, nil, err
-	}
-	out := make([]serving.Reason, len(rs))
-	for i, r := range rs {
-		out[i] = serving.Reason{Feature: r.Feature, Value: r.Value, Effect: r.Effect}
-	}
-	return p, out, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/models/artifact"
+	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/models/encode"
 	"github.com/propensity-dev/propensity/training/tabular"
 )
@@ -42,7 +43,7 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	exclude := fs.String("exclude", "", "comma-separated columns to leave out of the features")
 	categorical := fs.String("categorical", "", "comma-separated numeric-looking columns to treat as categorical")
 	cv := fs.Int("cv", 0, "stratified cross-validation folds (0: none)")
-	model := fs.String("model", tabular.ModelLogistic, "logistic or gbt")
+	model := fs.String("model", classifier.ModelLogistic, "logistic or gbt")
 	kind := fs.String("kind", "", "artifact kind: conversion or churn (default: the mode, else conversion)")
 	out := fs.String("out", "", "models directory: writes OUT/<kind>/ with the artifact and report")
 	seed := fs.Uint64("seed", 1, "random seed of splits, folds and models")
@@ -153,7 +154,7 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 // directory removed while running) is a failure while running.
 func trainError(err error) error {
 	var re *tabular.ReadError
-	var se *tabular.SchemaError
+	var se *classifier.SchemaError
 	switch {
 	case errors.As(err, &re), errors.As(err, &se),
 		errors.Is(err, tabular.ErrLabel), errors.Is(err, tabular.ErrColumn),

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/serving"
 	"github.com/propensity-dev/propensity/serving/servingtest"
 	"github.com/propensity-dev/propensity/serving/web"
@@ -168,7 +168,7 @@ func TestFeaturesCommandOutOfRange(t *testing.T) {
 		if c.warn == "" && strings.Contains(stderr, "after the history's last") {
 			t.Errorf("as-of %s: unexpected warning: %s", c.asOf, stderr)
 		}
-		table, err := features.ReadParquet(out)
+		table, err := history.ReadParquet(out)
 		if err != nil {
 			t.Fatal(err)
 		}

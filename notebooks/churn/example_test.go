@@ -9,6 +9,7 @@ import (
 
 	"github.com/propensity-dev/propensity/data/synth"
 	"github.com/propensity-dev/propensity/models/artifact"
+	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/models/metrics"
 	"github.com/propensity-dev/propensity/notebooks/internal/figures"
 	"github.com/propensity-dev/propensity/training/report"
@@ -40,7 +41,7 @@ func Example_history() {
 
 	fmt.Println("model     train rows  test rows    AUC  PR-AUC  top-decile lift  ECE")
 	var curves []report.Series
-	for _, model := range []string{tabular.ModelLogistic, tabular.ModelGBT} {
+	for _, model := range []string{classifier.ModelLogistic, classifier.ModelGBT} {
 		res, sum, err := tabular.HistoryJob{
 			Dir: filepath.Join(dir, "history"), Target: artifact.KindChurn, AsOf: s.AsOf, Horizon: 90 * 24 * time.Hour,
 			Train: tabular.Options{Model: model, Seed: 1},

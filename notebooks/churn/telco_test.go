@@ -8,6 +8,7 @@ import (
 
 	"github.com/propensity-dev/propensity/internal/shareddata"
 	"github.com/propensity-dev/propensity/models/artifact"
+	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/models/metrics"
 	"github.com/propensity-dev/propensity/notebooks/internal/figures"
 	"github.com/propensity-dev/propensity/training/report"
@@ -37,10 +38,10 @@ func TestTelco(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	baseline := map[string]float64{tabular.ModelLogistic: 0.845, tabular.ModelGBT: 0.844}
+	baseline := map[string]float64{classifier.ModelLogistic: 0.845, classifier.ModelGBT: 0.844}
 	t.Logf("model     CV AUC (5 folds)  peer   test AUC  top-decile lift  calibration")
 	var curves []report.Series
-	for _, model := range []string{tabular.ModelLogistic, tabular.ModelGBT} {
+	for _, model := range []string{classifier.ModelLogistic, classifier.ModelGBT} {
 		res, sum, err := tabular.TableJob{
 			Path:  telco,
 			Label: tabular.LabelOptions{Label: "Churn", ID: "customerID"},
@@ -65,7 +66,7 @@ func TestTelco(t *testing.T) {
 		}
 		curves = append(curves, report.Series{Name: model, X: fpr, Y: tpr})
 
-		if model == tabular.ModelLogistic {
+		if model == classifier.ModelLogistic {
 			reasons(t, res.Model)
 		}
 	}
@@ -80,7 +81,7 @@ func TestTelco(t *testing.T) {
 
 // reasons scores the whole file with the trained model and logs why the riskiest customer
 // is risky: each reason is a feature's signed contribution to the log-odds.
-func reasons(t *testing.T, m *tabular.Model) {
+func reasons(t *testing.T, m *classifier.Model) {
 	t.Helper()
 	f, err := tabular.ReadTable(telcoPath(t), tabular.ReadOptions{})
 	if err != nil {

@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
+	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/models/metrics"
 	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/notebooks/internal/figures"
 	"github.com/propensity-dev/propensity/training/evaluate"
 	"github.com/propensity-dev/propensity/training/report"
-	"github.com/propensity-dev/propensity/training/tabular"
 )
 
 // # 1. A history to learn from
@@ -25,7 +26,7 @@ import (
 // files. T, the as-of time, is 2026-01-01: features use what happened before T and labels
 // what happened in the 90 days after.
 func Example_history() {
-	n := history()
+	n := sampleHistory()
 	s := n.sum
 	fmt.Printf("as-of T           %s\n", n.asOf.Format(time.DateOnly))
 	fmt.Printf("people            %d (%d contact rows, %d duplicates)\n", s.People, s.Contacts, s.Duplicates)
@@ -48,7 +49,7 @@ func Example_history() {
 
 // # 2. Point-in-time features
 //
-// features.Build stitches identities (cookie → contact → e-mail) into people and computes
+// history.Build stitches identities (cookie → contact → e-mail) into people and computes
 // one row per person as of T: counts by event type over 7/30/90 days, recency, e-mail
 // rates, page sections, RFM, contact attributes, and, with a horizon, the labels.
 // label_converted is set for prospects only (no purchase before T).
@@ -56,8 +57,8 @@ func Example_history() {
 // Two raw signals already separate converters: pricing-page views and e-mail clicks in
 // the last 30 days.
 func Example_features() {
-	n := history()
-	t, rep, err := features.Build(context.Background(), n.historyDir(), features.Options{AsOf: n.asOf, Horizon: horizon})
+	n := sampleHistory()
+	t, rep, err := history.Build(context.Background(), n.historyDir(), features.Options{AsOf: n.asOf, Horizon: horizon})
 	must(err)
 	defer t.Release()
 	nFeatures := 0
@@ -110,7 +111,7 @@ func Example_features() {
 // follow-up e-mail (+3), clicks it (+7) and visits the directions page (+20): 40 points,
 // past the MQL threshold of 30.
 func Example_scorecard() {
-	n := history()
+	n := sampleHistory()
 	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	day := func(d int) time.Time { return at.AddDate(0, 0, -d) }
 	r, err := n.card.Score(scorecard.Input{
@@ -188,8 +189,8 @@ func Example_scorecard() {
 // days_in_stage are left out (they describe today, a label leak in past snapshots).
 // Probabilities are calibrated (Platt or isotonic, chosen by cross-validated log loss).
 func Example_model() {
-	n := history()
-	_, s := n.conversionModel(context.Background(), tabular.ModelLogistic)
+	n := sampleHistory()
+	_, s := n.conversionModel(context.Background(), classifier.ModelLogistic)
 	fmt.Printf("training rows     %d (+%d for calibration)\n", s.TrainRows, s.CalibrationRows)
 	fmt.Printf("test rows at T    %d, %0.f converters\n", s.TestRows, s.Positives)
 	fmt.Printf("inputs            %d columns, %d encoded features\n", s.Inputs, s.Features)
@@ -200,7 +201,7 @@ func Example_model() {
 
 	// The same job with boosted trees (`--model gbt`), which find the thresholds and
 	// interactions of the true conversion model by themselves.
-	_, g := n.conversionModel(context.Background(), tabular.ModelGBT)
+	_, g := n.conversionModel(context.Background(), classifier.ModelGBT)
 	fmt.Printf("gbt test AUC      %.3f (PR-AUC %.3f, top-decile lift %.2f)\n", g.AUC, g.PRAUC, g.Lift[0].Lift)
 
 	// The gains curve: share of the converters found when calling the top x% first.
@@ -237,7 +238,7 @@ func Example_model() {
 // McNeil 1982): read the ranking, not the third decimal.
 func Example_rulesVersusModel() {
 	ctx := context.Background()
-	n := history()
+	n := sampleHistory()
 	eval := func(model string) *evaluate.Result {
 		n.conversionModel(ctx, model) // the artifact evaluate reads
 		ev, err := evaluate.Run(ctx, evaluate.Options{
@@ -246,7 +247,7 @@ func Example_rulesVersusModel() {
 		must(err)
 		return ev
 	}
-	ev, evGBT := eval(tabular.ModelLogistic), eval(tabular.ModelGBT)
+	ev, evGBT := eval(classifier.ModelLogistic), eval(classifier.ModelGBT)
 	fmt.Printf("%d prospects at T, %d converted (%s)\n\n", ev.Prospects, ev.Converters, pct(ev.BaseRate))
 	fmt.Printf("score                 AUC  PR-AUC  top-decile lift\n")
 	fmt.Printf("current scorecard   %.3f   %.3f  %15.2f\n", ev.Rules.AUC, ev.Rules.PRAUC, ev.Rules.TopDecileLift)

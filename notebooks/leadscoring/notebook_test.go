@@ -13,13 +13,14 @@ import (
 	"github.com/propensity-dev/propensity/data"
 	"github.com/propensity-dev/propensity/data/synth"
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/notebooks/internal/figures"
 	"github.com/propensity-dev/propensity/training/tabular"
 )
 
-// The cells share one generated history, built on first use by history() and removed by
+// The cells share one generated history, built on first use by sampleHistory() and removed by
 // TestMain. Each cell also works alone: go test -run Example_rulesVersusModel.
 
 const horizon = 90 * 24 * time.Hour
@@ -52,8 +53,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// history generates the sample history once.
-func history() *notebook {
+// sampleHistory generates the sample history once.
+func sampleHistory() *notebook {
 	nb.once.Do(func() {
 		dir, err := os.MkdirTemp("", "propensity-leadscoring-")
 		if err != nil {
@@ -76,8 +77,8 @@ func history() *notebook {
 	return &nb
 }
 
-// conversionModel trains a conversion model once per learner (tabular.ModelLogistic or
-// tabular.ModelGBT), as `propensity train conversion --data DIR --as-of T --horizon 90d
+// conversionModel trains a conversion model once per learner (classifier.ModelLogistic or
+// classifier.ModelGBT), as `propensity train conversion --data DIR --as-of T --horizon 90d
 // --model NAME` does (with its history-mode settings, tabular.HistoryDefaults), and writes
 // its artifact under modelsDir(model)/conversion.
 func (n *notebook) conversionModel(ctx context.Context, model string) (*tabular.Result, tabular.Summary) {
@@ -115,7 +116,7 @@ func must(err error) {
 // prospects returns, for everyone with no purchase before T, their scorecard result at T
 // and whether they converted in [T, T+H).
 func prospects(ctx context.Context, n *notebook) (results []scorecard.Result, converted []float64) {
-	_, err := features.ForEachPerson(ctx, n.historyDir(), features.Options{AsOf: n.asOf, Horizon: horizon}, func(p *features.Person) error {
+	_, err := history.ForEachPerson(ctx, n.historyDir(), features.Options{AsOf: n.asOf, Horizon: horizon}, func(p *history.Person) error {
 		y, ok := label(p, n.asOf)
 		if !ok {
 			return nil
@@ -138,7 +139,7 @@ func prospects(ctx context.Context, n *notebook) (results []scorecard.Result, co
 
 // label reports whether p is a prospect at t (no purchase before it) and whether it bought
 // in [t, t+horizon): label_converted of the feature table.
-func label(p *features.Person, t time.Time) (y float64, prospect bool) {
+func label(p *history.Person, t time.Time) (y float64, prospect bool) {
 	for _, tx := range p.Transactions {
 		if tx.TS.Before(t) {
 			return 0, false

@@ -11,6 +11,7 @@ import (
 
 	"github.com/propensity-dev/propensity/data/synth"
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/models/frame"
 	"github.com/propensity-dev/propensity/models/kmeans"
 	"github.com/propensity-dev/propensity/models/persona"
@@ -66,7 +67,7 @@ func (n *notebook) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	t, _, err := features.Build(ctx, dir, features.Options{AsOf: s.AsOf})
+	t, _, err := history.Build(ctx, dir, features.Options{AsOf: s.AsOf})
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 )
 
 func main() {
@@ -41,8 +42,8 @@ func main() {
 	flag.Parse()
 	var ids []string
 	if *mode == "score" && *idsFrom != "" {
-		_, err := features.ReadRows(context.Background(), *idsFrom, features.Mapping{}, features.RowVisitor{
-			Contact: func(r features.ContactRow) error { ids = append(ids, r.ContactID); return nil },
+		_, err := history.ReadRows(context.Background(), *idsFrom, features.Mapping{}, history.RowVisitor{
+			Contact: func(r history.ContactRow) error { ids = append(ids, r.ContactID); return nil },
 		})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "liveload: -ids-from:", err)

@@ -59,8 +59,8 @@ func BenchmarkScore(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	l := &serving.Loader{Dir: dir, Conversion: loadTabular, Churn: loadTabular, LTV: serving.LoadLTV, Personas: serving.LoadPersonas,
-		Rules: func() (serving.RulesModel, error) { return serving.NewRules(cards, "embedded"), nil }}
+	l := serving.NewLoader(dir, nil)
+	l.Rules = func() (serving.RulesModel, error) { return serving.NewRules(cards, "embedded"), nil }
 	set, err := l.Load(context.Background())
 	if err != nil {
 		b.Fatal(err)

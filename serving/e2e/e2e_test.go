@@ -19,8 +19,10 @@ import (
 	"github.com/propensity-dev/propensity/data"
 	"github.com/propensity-dev/propensity/data/synth"
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/btyd"
+	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/models/persona"
 	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/serving"
@@ -54,12 +56,12 @@ func TestServeMatchesBatch(t *testing.T) {
 	}
 
 	// Models, trained by the libraries.
-	var tab = map[string]*tabular.Model{}
+	var tab = map[string]*classifier.Model{}
 	for _, kind := range []string{artifact.KindConversion, artifact.KindChurn} {
 		if _, _, err := (tabular.HistoryJob{Dir: hist, Target: kind, AsOf: asOf, Horizon: horizon, Out: models}).Run(ctx); err != nil {
 			t.Fatalf("training %s: %v", kind, err)
 		}
-		m, err := tabular.LoadModel(filepath.Join(models, kind))
+		m, err := classifier.LoadModel(filepath.Join(models, kind))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,7 +79,7 @@ func TestServeMatchesBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	table, _, err := features.Build(ctx, hist, features.Options{AsOf: asOf})
+	table, _, err := history.Build(ctx, hist, features.Options{AsOf: asOf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,15 +112,9 @@ func TestServeMatchesBatch(t *testing.T) {
 	}
 
 	// The server, with the feature options the batch table was computed with.
-	loader := &serving.Loader{
-		Dir:            models,
-		Rules:          func() (serving.RulesModel, error) { return serving.NewRules(cards, "embedded"), nil },
-		Conversion:     loadTabular,
-		Churn:          loadTabular,
-		LTV:            serving.LoadLTV,
-		Personas:       serving.LoadPersonas,
-		FeatureOptions: withoutAsOf(table.Options()),
-	}
+	loader := serving.NewLoader(models, nil)
+	loader.Rules = func() (serving.RulesModel, error) { return serving.NewRules(cards, "embedded"), nil }
+	loader.FeatureOptions = withoutAsOf(table.Options())
 	reg := serving.NewRegistry(loader.Load, nil, nil)
 	if _, err := reg.Reload(ctx); err != nil {
 		t.Fatal(err)
@@ -140,7 +136,7 @@ func TestServeMatchesBatch(t *testing.T) {
 		rowOf[id] = i
 	}
 	checked, withLTV := 0, 0
-	_, err = features.ForEachPerson(ctx, hist, features.Options{AsOf: asOf}, func(p *features.Person) error {
+	_, err = history.ForEachPerson(ctx, hist, features.Options{AsOf: asOf}, func(p *history.Person) error {
 		r, ok := rowOf[p.ContactID]
 		if !ok || checked >= 40 || r%7 != 0 {
 			return nil
@@ -246,7 +242,7 @@ func before(ts []features.Transaction, t time.Time) []features.Transaction {
 }
 
 // tableRecord returns row r of the batch feature table as name → value (nil for nulls).
-func tableRecord(t *testing.T, table *features.Table, r int) map[string]any {
+func tableRecord(t *testing.T, table *history.Table, r int) map[string]any {
 	t.Helper()
 	rec := map[string]any{}
 	for _, c := range table.Schema().Columns {
@@ -275,29 +271,4 @@ func tableRecord(t *testing.T, table *features.Table, r int) map[string]any {
 		}
 	}
 	return rec
-}
-
-// loadTabular is what cmd/propensity injects for conversion and churn.
-func loadTabular(dir string) (serving.Classifier, artifact.Manifest, error) {
-	m, err := tabular.LoadModel(dir)
-	if err != nil {
-		return nil, artifact.Manifest{}, err
-	}
-	return &serving.RecordClassifier{
-		Inputs: m.Inputs(), Version: m.Manifest.Version, Decile: m.Decile,
-		PredictRecord: func(rec map[string]any) (float64, []serving.Reason, error) {
-			return servingReasons(m.PredictRow(rec))
-		},
-		PredictValues: func(num []float64, str []string) (float64, []serving.Reason, error) {
-			return servingReasons(m.PredictValues(num, str))
-		},
-	}, m.Manifest, nil
-}
-
-func servingReasons(p float64, rs []tabular.Reason, err error) (float64, []serving.Reason, error) {
-	out := make([]serving.Reason, len(rs))
-	for i, r := range rs {
-		out[i] = serving.Reason{Feature: r.Feature, Value: r.Value, Effect: r.Effect}
-	}
-	return p, out, err
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/parquet-go/parquet-go/compress/snappy"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/internal/atomicfile"
 	"github.com/propensity-dev/propensity/serving/store"
 )
@@ -29,7 +30,7 @@ type ImportStats struct {
 	// or with a NUL byte, a time outside 1900..2200).
 	Refused int64
 	// Report is the history reader's report (rows it could not use, by file and reason).
-	Report features.Report
+	Report history.Report
 }
 
 // Records returns the number of rows stored.
@@ -64,8 +65,8 @@ func Import(ctx context.Context, st *store.Store, dir string, m features.Mapping
 	}
 	inRange := func(t time.Time) bool { return t.IsZero() || features.CheckTime(t) == nil }
 	g := st.BulkGroup(4096)
-	rep, err := features.ReadRows(ctx, dir, m, features.RowVisitor{
-		Contact: func(r features.ContactRow) error {
+	rep, err := history.ReadRows(ctx, dir, m, history.RowVisitor{
+		Contact: func(r history.ContactRow) error {
 			if !inRange(r.CreatedAt) || !inRange(r.StageSince) {
 				s.Refused++
 				return nil
@@ -75,7 +76,7 @@ func Import(ctx context.Context, st *store.Store, dir string, m features.Mapping
 			res, err := g.PutContact(c, nil)
 			return tick(res, err, &s.Contacts)
 		},
-		Identity: func(r features.IdentityRow) error {
+		Identity: func(r history.IdentityRow) error {
 			if !inRange(r.TS) {
 				s.Refused++
 				return nil
@@ -83,7 +84,7 @@ func Import(ctx context.Context, st *store.Store, dir string, m features.Mapping
 			res, err := g.PutIdentity(store.Identity{IDA: r.IDA, IDB: r.IDB, TS: r.TS}, nil)
 			return tick(res, err, &s.Identities)
 		},
-		Event: func(r features.EventRow) error {
+		Event: func(r history.EventRow) error {
 			if !inRange(r.TS) {
 				s.Refused++
 				return nil
@@ -97,7 +98,7 @@ func Import(ctx context.Context, st *store.Store, dir string, m features.Mapping
 			res, err := g.PutEvent(e, nil)
 			return tick(res, err, &s.Events)
 		},
-		Transaction: func(r features.CustomerTransaction) error {
+		Transaction: func(r history.CustomerTransaction) error {
 			if !inRange(r.TS) {
 				s.Refused++
 				return nil

@@ -14,6 +14,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	v1 "github.com/propensity-dev/propensity/serving/api/v1"
 	"github.com/propensity-dev/propensity/serving/live"
 	"github.com/propensity-dev/propensity/serving/store"
@@ -143,11 +144,11 @@ func TestErasure(t *testing.T) {
 			}
 		}
 	}
-	_, err := features.ReadRows(context.Background(), out, features.Mapping{}, features.RowVisitor{
-		Contact:     func(r features.ContactRow) error { note(r.ContactID, r.Email); return nil },
-		Event:       func(r features.EventRow) error { note(r.ContactID, r.AnonymousID, r.Email, r.EventID); return nil },
-		Transaction: func(r features.CustomerTransaction) error { note(r.Customer); return nil },
-		Identity:    func(r features.IdentityRow) error { note(r.IDA, r.IDB); return nil },
+	_, err := history.ReadRows(context.Background(), out, features.Mapping{}, history.RowVisitor{
+		Contact:     func(r history.ContactRow) error { note(r.ContactID, r.Email); return nil },
+		Event:       func(r history.EventRow) error { note(r.ContactID, r.AnonymousID, r.Email, r.EventID); return nil },
+		Transaction: func(r history.CustomerTransaction) error { note(r.Customer); return nil },
+		Identity:    func(r history.IdentityRow) error { note(r.IDA, r.IDB); return nil },
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/propensity-dev/propensity/data"
 	"github.com/propensity-dev/propensity/data/synth"
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/serving"
 	v1 "github.com/propensity-dev/propensity/serving/api/v1"
@@ -110,8 +111,8 @@ func historyRecords(t testing.TB, dir string) []record {
 		}
 		return t.Format(time.RFC3339Nano)
 	}
-	_, err := features.ReadRows(context.Background(), dir, features.Mapping{}, features.RowVisitor{
-		Contact: func(r features.ContactRow) error {
+	_, err := history.ReadRows(context.Background(), dir, features.Mapping{}, history.RowVisitor{
+		Contact: func(r history.ContactRow) error {
 			m := map[string]any{"contact_id": r.ContactID, "created_at": ts(r.CreatedAt), "stage_since": ts(r.StageSince)}
 			if r.Email != "" {
 				m["email"] = r.Email
@@ -124,7 +125,7 @@ func historyRecords(t testing.TB, dir string) []record {
 			}
 			return add(live.KindContacts, m)
 		},
-		Event: func(r features.EventRow) error {
+		Event: func(r history.EventRow) error {
 			m := map[string]any{"ts": ts(r.TS), "type": r.Type, "contact_id": r.ContactID, "anonymous_id": r.AnonymousID,
 				"email": r.Email, "page": r.Page, "channel": r.Channel, "campaign": r.Campaign}
 			if !math.IsNaN(r.Value) {
@@ -132,11 +133,11 @@ func historyRecords(t testing.TB, dir string) []record {
 			}
 			return add(live.KindEvents, m)
 		},
-		Transaction: func(r features.CustomerTransaction) error {
+		Transaction: func(r history.CustomerTransaction) error {
 			return add(live.KindTransactions, map[string]any{"contact_id": r.Customer, "ts": ts(r.TS), "amount": r.Amount,
 				"product": r.Product, "category": r.Category, "quantity": r.Quantity})
 		},
-		Identity: func(r features.IdentityRow) error {
+		Identity: func(r history.IdentityRow) error {
 			return add(live.KindIdentities, map[string]any{"id_a": r.IDA, "id_b": r.IDB, "ts": ts(r.TS)})
 		},
 	})
@@ -190,7 +191,7 @@ func TestParity(t *testing.T) {
 	scorer := serving.NewScorer(serving.Static{Set: set}, nil)
 	batch := map[string][]byte{}
 	var ids []string
-	_, err := features.ForEachPerson(ctx, hist, features.Options{AsOf: asOf}, func(p *features.Person) error {
+	_, err := history.ForEachPerson(ctx, hist, features.Options{AsOf: asOf}, func(p *history.Person) error {
 		prof := p.Profile(asOf)
 		resp, err := scorer.ScoreWith(ctx, set, &prof, serving.Options{})
 		if err != nil {
@@ -237,12 +238,12 @@ func TestParity(t *testing.T) {
 // may add in another order).
 func compareFeatureTables(t *testing.T, a, b string, opts features.Options) {
 	t.Helper()
-	ta, _, err := features.Build(context.Background(), a, opts)
+	ta, _, err := history.Build(context.Background(), a, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ta.Release()
-	tb, _, err := features.Build(context.Background(), b, opts)
+	tb, _, err := history.Build(context.Background(), b, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -145,7 +145,7 @@ func (s *Store) History(id string) (*History, error) {
 }
 
 // Profile returns the person as an online profile as of asOf, built as the batch path builds
-// it (features.Person): the surviving contact's columns as attributes, and every event and
+// it (history.Person): the surviving contact's columns as attributes, and every event and
 // transaction of the person's identifiers.
 func (h *History) Profile(asOf time.Time) features.Profile {
 	c := h.Contact

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/models/scorecard"
 )
 
@@ -92,7 +93,7 @@ func pagePattern(page string) string {
 
 // inputOf converts a person into the scorecard engine's input at asOf (models do not
 // import features).
-func inputOf(p *features.Person, asOf time.Time) scorecard.Input {
+func inputOf(p *history.Person, asOf time.Time) scorecard.Input {
 	in := scorecard.Input{ContactID: p.ContactID, AsOf: asOf, Attributes: p.Attributes,
 		Events: make([]scorecard.Event, len(p.Events))}
 	for i, e := range p.Events {
@@ -103,7 +104,7 @@ func inputOf(p *features.Person, asOf time.Time) scorecard.Input {
 
 // prospectLabel reports whether p is a prospect at s (no transaction before s) and, if so,
 // whether it bought in [s, s+h): label_converted of CONTRACT §6.
-func prospectLabel(p *features.Person, s time.Time, h time.Duration) (prospect bool, y float64) {
+func prospectLabel(p *history.Person, s time.Time, h time.Duration) (prospect bool, y float64) {
 	end := s.Add(h)
 	for _, t := range p.Transactions {
 		if t.TS.Before(s) {
@@ -134,13 +135,13 @@ func newCollector(set *scorecard.Set, primary *scorecard.Scorecard, train, test 
 		scratch: map[int32]*[len(windows)]uint16{}}
 }
 
-func (c *collector) run(ctx context.Context, dir string, fopts features.Options) (features.Report, error) {
+func (c *collector) run(ctx context.Context, dir string, fopts features.Options) (history.Report, error) {
 	fopts.AsOf = c.snaps[1].asOf
 	fopts.Horizon = c.horizon
-	return features.ForEachPerson(ctx, dir, fopts, c.person)
+	return history.ForEachPerson(ctx, dir, fopts, c.person)
 }
 
-func (c *collector) person(p *features.Person) error {
+func (c *collector) person(p *history.Person) error {
 	c.people++
 	for s := range c.snaps {
 		asOf := c.snaps[s].asOf

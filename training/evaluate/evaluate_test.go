@@ -16,13 +16,14 @@ import (
 	"github.com/propensity-dev/propensity/data"
 	"github.com/propensity-dev/propensity/data/synth"
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/models/scorecard"
 )
 
 var asOf = synth.DefaultAsOf()
 
-// history generates one small history for the whole package (generation takes seconds).
-var history = sync.OnceValues(func() (string, error) {
+// sampleHistory generates one small history for the whole package (generation takes seconds).
+var sampleHistory = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "evaluate-test-")
 	if err != nil {
 		return "", err
@@ -33,7 +34,7 @@ var history = sync.OnceValues(func() (string, error) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if dir, err := history(); err == nil && dir != "" {
+	if dir, err := sampleHistory(); err == nil && dir != "" {
 		os.RemoveAll(dir)
 	}
 	os.Exit(code)
@@ -54,7 +55,7 @@ func dealership(t testing.TB) *scorecard.Set {
 
 // runOnce runs the whole job once for the tests that read its result.
 var runOnce = sync.OnceValues(func() (*Result, error) {
-	dir, err := history()
+	dir, err := sampleHistory()
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +231,7 @@ func TestRunOneClass(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads a generated history")
 	}
-	dir, err := history()
+	dir, err := sampleHistory()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,7 +481,7 @@ func TestCandidatesMatchEngine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads a generated history")
 	}
-	dir, err := history()
+	dir, err := sampleHistory()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -489,7 +490,7 @@ func TestCandidatesMatchEngine(t *testing.T) {
 	col := newCollector(set, primary, asOf.Add(-90*day), asOf, 90*day)
 	var inputs []scorecard.Input
 	stop := errors.New("enough")
-	_, err = features.ForEachPerson(context.Background(), dir, features.Options{AsOf: asOf}, func(p *features.Person) error {
+	_, err = history.ForEachPerson(context.Background(), dir, features.Options{AsOf: asOf}, func(p *history.Person) error {
 		before := len(col.snaps[1].rows)
 		if err := col.person(p); err != nil {
 			return err

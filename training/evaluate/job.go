@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/models/artifact"
+	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/training/tabular"
 )
@@ -256,8 +258,8 @@ func round(x float64, d int) float64 {
 }
 
 func historyError(err error) error {
-	for _, s := range []error{features.ErrEmptyDir, features.ErrMissingColumn, features.ErrColumnType,
-		features.ErrUnreadable, features.ErrBadOptions, features.ErrBadMapping, features.ErrNoColumn} {
+	for _, s := range []error{history.ErrEmptyDir, history.ErrMissingColumn, history.ErrColumnType,
+		history.ErrUnreadable, features.ErrBadOptions, features.ErrBadMapping, history.ErrNoColumn} {
 		if errors.Is(err, s) {
 			return fmt.Errorf("%w: %w", ErrHistory, err)
 		}
@@ -298,7 +300,7 @@ func primaryCard(ctx context.Context, o Options, train time.Time) (int, error) {
 	counts := make([]int, len(cards))
 	fopts := o.Features
 	fopts.AsOf = o.AsOf
-	_, err := features.ForEachPerson(ctx, o.Dir, fopts, func(p *features.Person) error {
+	_, err := history.ForEachPerson(ctx, o.Dir, fopts, func(p *history.Person) error {
 		if ok, _ := prospectLabel(p, train, o.Horizon); !ok {
 			return nil
 		}
@@ -336,7 +338,7 @@ func scoreHoldout(ctx context.Context, o Options, set *scorecard.Set, hold []row
 	}
 	fopts := o.Features
 	fopts.AsOf = o.AsOf
-	_, err := features.ForEachPerson(ctx, o.Dir, fopts, func(p *features.Person) error {
+	_, err := history.ForEachPerson(ctx, o.Dir, fopts, func(p *history.Person) error {
 		i, ok := pos[p.ContactID]
 		if !ok {
 			return nil
@@ -358,14 +360,14 @@ func scoreHoldout(ctx context.Context, o Options, set *scorecard.Set, hold []row
 // modelProbabilities returns the conversion probability of every holdout row: from the
 // --models conversion artifact, or from a logistic model fitted on the snapshot at T−H.
 func modelProbabilities(ctx context.Context, o Options, hold []row) ([]float64, string, error) {
-	var m *tabular.Model
+	var m *classifier.Model
 	src := ""
 	fopts := o.Features
 	fopts.Horizon = o.Horizon
 	if o.Models != "" {
 		dir := filepath.Join(o.Models, artifact.KindConversion)
 		if _, err := os.Stat(dir); err == nil {
-			mm, err := tabular.LoadModel(dir)
+			mm, err := classifier.LoadModel(dir)
 			if err != nil {
 				return nil, "", fmt.Errorf("%w: %s: %w", ErrModel, dir, err)
 			}
@@ -376,7 +378,7 @@ func modelProbabilities(ctx context.Context, o Options, hold []row) ([]float64, 
 	}
 	if m == nil {
 		fopts.AsOf = o.AsOf.Add(-o.Horizon)
-		t, _, err := features.Build(ctx, o.Dir, fopts)
+		t, _, err := history.Build(ctx, o.Dir, fopts)
 		if err != nil {
 			return nil, "", historyError(err)
 		}
@@ -402,7 +404,7 @@ func modelProbabilities(ctx context.Context, o Options, hold []row) ([]float64, 
 			o.AsOf.Add(-o.Horizon).Format(time.DateOnly), o.AsOf.Add(-o.Horizon).Format(time.DateOnly), o.AsOf.Format(time.DateOnly))
 	}
 	fopts.AsOf = o.AsOf
-	t, _, err := features.Build(ctx, o.Dir, fopts)
+	t, _, err := history.Build(ctx, o.Dir, fopts)
 	if err != nil {
 		return nil, "", historyError(err)
 	}
@@ -448,7 +450,7 @@ var leaky = map[string]bool{tabular.StageColumn: true, "days_in_stage": true}
 
 // dataset turns a feature table into the prospects' features and label_converted; inputs,
 // when set, are the columns a model expects (else every feature but the leaky ones).
-func dataset(t *features.Table, inputs []string) (*labelled, error) {
+func dataset(t *history.Table, inputs []string) (*labelled, error) {
 	want := map[string]bool{}
 	for _, n := range inputs {
 		want[n] = true

@@ -8,6 +8,7 @@ import (
 
 	"github.com/propensity-dev/propensity/data/synth"
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/models/kmeans"
 	"github.com/propensity-dev/propensity/models/persona"
 	"github.com/propensity-dev/propensity/training/tabular"
@@ -25,7 +26,7 @@ func TestGeneratedPersonas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tab, _, err := features.Build(ctx, dir, features.Options{AsOf: sum.AsOf})
+	tab, _, err := history.Build(ctx, dir, features.Options{AsOf: sum.AsOf})
 	if err != nil {
 		t.Fatal(err)
 	}

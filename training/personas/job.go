@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/models/frame"
 	"github.com/propensity-dev/propensity/models/kmeans"
 	"github.com/propensity-dev/propensity/models/persona"
@@ -260,9 +260,9 @@ func (o *Output) Summary() Summary {
 	return s
 }
 
-// FromFeatures converts a feature table (features.Build) to a frame of its feature columns
+// FromFeatures converts a feature table (history.Build) to a frame of its feature columns
 // and the contact ids. Labels and id lists are left out.
-func FromFeatures(t *features.Table) (*frame.Frame, error) {
+func FromFeatures(t *history.Table) (*frame.Frame, error) {
 	feats, err := tabular.FeatureFrame(t, nil)
 	if err != nil {
 		return nil, err

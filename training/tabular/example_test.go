@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/training/tabular"
 )
 
@@ -49,7 +50,7 @@ func Example() {
 	}
 	fmt.Printf("CV AUC above 0.8: %v, test AUC above 0.8: %v, positive %q\n", *sum.CVAUC > 0.8, sum.AUC > 0.8, sum.Positive)
 
-	m, err := tabular.LoadModel(filepath.Join(dir, "conversion"))
+	m, err := classifier.LoadModel(filepath.Join(dir, "conversion"))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -2,15 +2,16 @@ package tabular
 
 import (
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/models/frame"
 )
 
-// FeatureFrame returns the columns of a feature table (features.Build) that keep accepts, in
+// FeatureFrame returns the columns of a feature table (history.Build) that keep accepts, in
 // table order, as a frame: categorical columns as strings ("" for null), the others as
 // float64 (NaN for null). A nil keep takes every feature column (Column.IsFeature), so ids,
 // id lists and labels are left out. Training, evaluation and personas all read feature tables
 // through it.
-func FeatureFrame(t *features.Table, keep func(features.Column) bool) (*frame.Frame, error) {
+func FeatureFrame(t *history.Table, keep func(features.Column) bool) (*frame.Frame, error) {
 	if keep == nil {
 		keep = features.Column.IsFeature
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/propensity-dev/propensity/data/synth"
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 )
 
 // TestFeatureFrame checks that the frame holds exactly the kept columns, in table order, with
@@ -20,7 +21,7 @@ func TestFeatureFrame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tab, _, err := features.Build(ctx, dir, features.Options{AsOf: sum.AsOf, Horizon: 90 * 24 * time.Hour})
+	tab, _, err := history.Build(ctx, dir, features.Options{AsOf: sum.AsOf, Horizon: 90 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

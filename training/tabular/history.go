@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/models/artifact"
+	"github.com/propensity-dev/propensity/models/classifier"
 )
 
 // ErrHistory is wrapped around errors caused by the history directory (missing files or
@@ -167,7 +169,7 @@ const (
 // scripts/bench_generated.sh). The table mode keeps gbt's defaults, which match XGBoost's
 // benchmark settings.
 func HistoryDefaults(o Options) Options {
-	if o.Model != ModelGBT {
+	if o.Model != classifier.ModelGBT {
 		// The logistic model gets log(1 + x) of its count, amount and day columns as well
 		// (encode.Options.Log1p): snapshot features act through diminishing returns and
 		// the step from none to some. It raised test AUC on large generated histories and
@@ -210,7 +212,7 @@ func HistoryDefaults(o Options) Options {
 // snapshot builds the feature table at fopts.AsOf and turns it into a labelled dataset
 // with the feature columns (and, when schema is set, checks they are the same).
 func (j HistoryJob) snapshot(ctx context.Context, fopts features.Options, label string, schema []string) (*Dataset, features.Options, error) {
-	t, rep, err := features.Build(ctx, j.Dir, fopts)
+	t, rep, err := history.Build(ctx, j.Dir, fopts)
 	if err != nil {
 		if isHistoryInputError(err) {
 			err = fmt.Errorf("%w: %w", ErrHistory, err)
@@ -245,7 +247,7 @@ func (j HistoryJob) snapshot(ctx context.Context, fopts features.Options, label 
 	}
 	d := &Dataset{Label: label, Positive: "1", Dropped: len(y) - len(keep), X: f.Take(keep), Y: takeY(y, keep)}
 	if schema != nil {
-		if err := checkNames(schema, d.X.Names()); err != nil {
+		if err := classifier.CheckNames(schema, d.X.Names()); err != nil {
 			return nil, fopts, fmt.Errorf("%w: snapshot %s: %w", ErrHistory, fopts.AsOf.Format(time.DateOnly), err)
 		}
 	}
@@ -253,8 +255,8 @@ func (j HistoryJob) snapshot(ctx context.Context, fopts features.Options, label 
 }
 
 func isHistoryInputError(err error) bool {
-	for _, s := range []error{features.ErrEmptyDir, features.ErrMissingColumn, features.ErrColumnType,
-		features.ErrUnreadable, features.ErrBadOptions, features.ErrBadMapping, features.ErrNoColumn} {
+	for _, s := range []error{history.ErrEmptyDir, history.ErrMissingColumn, history.ErrColumnType,
+		history.ErrUnreadable, features.ErrBadOptions, features.ErrBadMapping, history.ErrNoColumn} {
 		if errors.Is(err, s) {
 			return true
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
 
+	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/models/frame"
 )
 
@@ -324,7 +325,7 @@ func (c *parquetColumn) column() frame.Column {
 	num := make([]float64, len(c.text))
 	for i, s := range c.text {
 		s = strings.TrimSpace(s)
-		if isMissing(s) {
+		if classifier.IsMissing(s) {
 			num[i] = math.NaN()
 			continue
 		}
@@ -332,7 +333,7 @@ func (c *parquetColumn) column() frame.Column {
 		if !ok {
 			cat := make([]string, len(c.text))
 			for i, s := range c.text {
-				if s = strings.TrimSpace(s); !isMissing(s) {
+				if s = strings.TrimSpace(s); !classifier.IsMissing(s) {
 					cat[i] = s
 				}
 			}

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/models/frame"
 )
 
@@ -152,15 +153,6 @@ func applyCategorical(path string, f *frame.Frame, names []string) error {
 	return nil
 }
 
-// isMissing reports whether a trimmed text cell means "no value".
-func isMissing(s string) bool {
-	switch s {
-	case "", "NA", "N/A", "NaN", "nan", "null", "NULL", "?":
-		return true
-	}
-	return false
-}
-
 // parseNumber parses a trimmed, present text cell as a finite number. Codes with a leading
 // zero ("007", "01234") are not numbers: they would lose their zeros.
 func parseNumber(s string) (float64, bool) {
@@ -284,7 +276,7 @@ func readCSV(path string, r io.ReadSeeker, comma rune) (*frame.Frame, error) {
 				continue
 			}
 			s = strings.TrimSpace(s)
-			if isMissing(s) {
+			if classifier.IsMissing(s) {
 				continue
 			}
 			present[j] = true
@@ -327,7 +319,7 @@ func readCSV(path string, r io.ReadSeeker, comma rune) (*frame.Frame, error) {
 			c := &f.Columns[j]
 			if numeric[j] {
 				v := math.NaN()
-				if !isMissing(s) {
+				if !classifier.IsMissing(s) {
 					x, ok := parseNumber(s)
 					if !ok {
 						line, _ := cr.FieldPos(j)
@@ -338,7 +330,7 @@ func readCSV(path string, r io.ReadSeeker, comma rune) (*frame.Frame, error) {
 				c.Num[i] = v
 				continue
 			}
-			if isMissing(s) {
+			if classifier.IsMissing(s) {
 				continue
 			}
 			v, ok := intern[j][s]

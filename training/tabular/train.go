@@ -17,6 +17,7 @@ import (
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/calibrate"
+	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/models/encode"
 	"github.com/propensity-dev/propensity/models/frame"
 	"github.com/propensity-dev/propensity/models/gbt"
@@ -33,7 +34,7 @@ var (
 // Options configures Train. The zero value trains a logistic conversion model with the
 // defaults in the comments.
 type Options struct {
-	// Model is ModelLogistic or ModelGBT. Empty means logistic.
+	// Model is classifier.ModelLogistic or classifier.ModelGBT. Empty means logistic.
 	Model string `json:"model"`
 	// Kind is the artifact kind, artifact.KindConversion or artifact.KindChurn. Empty means
 	// conversion.
@@ -59,22 +60,22 @@ type Options struct {
 	Reasons int `json:"reasons"`
 	// Tune searches the gbt depth × learning rate grid (gbt.Tune's default grid) by
 	// TuneFolds-fold cross-validated log loss on the fitting rows only (never the
-	// calibration or test rows) and trains with the best point. Only for ModelGBT: the
+	// calibration or test rows) and trains with the best point. Only for classifier.ModelGBT: the
 	// logistic model has no built-in search, and asking for one is an error.
 	Tune bool `json:"tune,omitempty"`
 	// TuneFolds is the number of folds of the search. 0 means 3.
 	TuneFolds int `json:"tune_folds,omitempty"`
-	// ValidationShare, for ModelGBT, is the stratified share of the fitting rows held out
+	// ValidationShare, for classifier.ModelGBT, is the stratified share of the fitting rows held out
 	// as the validation set of gbt early stopping (GBT.EarlyStoppingRounds); the trees are
 	// then refitted on all fitting rows with the number of rounds found. 0 means no early
 	// stopping: GBT.Trees rounds.
 	ValidationShare float64 `json:"validation_share,omitempty"`
 
-	// Log1pMinPositives, for ModelLogistic with Encode.Log1p, is the fewest positive fitting
+	// Log1pMinPositives, for classifier.ModelLogistic with Encode.Log1p, is the fewest positive fitting
 	// rows for which the log1p features are added; with fewer, the model is fitted without
 	// them (their extra columns cost more in variance than they bring). 0 means no minimum.
 	Log1pMinPositives int `json:"log1p_min_positives,omitempty"`
-	// MinChildShare, for ModelGBT, when positive, caps GBT.MinChildWeight at this share of
+	// MinChildShare, for classifier.ModelGBT, when positive, caps GBT.MinChildWeight at this share of
 	// the fitting rows' total hessian (the weighted count times p̄(1 − p̄) at their positive
 	// rate p̄), so that a minimum set for tens of thousands of rows does not forbid every
 	// split on a small table. 0 means no cap.
@@ -91,7 +92,7 @@ type Options struct {
 // EnsureDefaults fills zero fields with their defaults.
 func (o Options) EnsureDefaults() Options {
 	if o.Model == "" {
-		o.Model = ModelLogistic
+		o.Model = classifier.ModelLogistic
 	}
 	if o.Kind == "" {
 		o.Kind = artifact.KindConversion
@@ -120,8 +121,8 @@ func (o Options) EnsureDefaults() Options {
 // Validate reports every invalid option at once.
 func (o Options) Validate() error {
 	var errs []error
-	if o.Model != ModelLogistic && o.Model != ModelGBT {
-		errs = append(errs, fmt.Errorf("%w: model %q (want %s or %s)", ErrOptions, o.Model, ModelLogistic, ModelGBT))
+	if o.Model != classifier.ModelLogistic && o.Model != classifier.ModelGBT {
+		errs = append(errs, fmt.Errorf("%w: model %q (want %s or %s)", ErrOptions, o.Model, classifier.ModelLogistic, classifier.ModelGBT))
 	}
 	if o.Kind != artifact.KindConversion && o.Kind != artifact.KindChurn {
 		errs = append(errs, fmt.Errorf("%w: kind %q (want %s or %s)", ErrOptions, o.Kind, artifact.KindConversion, artifact.KindChurn))
@@ -144,16 +145,16 @@ func (o Options) Validate() error {
 	if !(o.MinChildShare >= 0 && o.MinChildShare < 1) {
 		errs = append(errs, fmt.Errorf("%w: min child share %v (want 0 to 1)", ErrOptions, o.MinChildShare))
 	}
-	if o.Tune && o.Model != ModelGBT {
-		errs = append(errs, fmt.Errorf("%w: tune searches the depth and learning rate of %s; model %q has nothing to tune", ErrOptions, ModelGBT, o.Model))
+	if o.Tune && o.Model != classifier.ModelGBT {
+		errs = append(errs, fmt.Errorf("%w: tune searches the depth and learning rate of %s; model %q has nothing to tune", ErrOptions, classifier.ModelGBT, o.Model))
 	}
 	if o.Tune && (o.TuneFolds < 2 || o.TuneFolds > 20) {
 		errs = append(errs, fmt.Errorf("%w: %d tune folds (want 2..20)", ErrOptions, o.TuneFolds))
 	}
-	if o.ValidationShare != 0 && (o.Model != ModelGBT || !(o.ValidationShare > 0 && o.ValidationShare < 0.9)) {
-		errs = append(errs, fmt.Errorf("%w: validation share %v (want between 0 and 0.9, with model %s)", ErrOptions, o.ValidationShare, ModelGBT))
+	if o.ValidationShare != 0 && (o.Model != classifier.ModelGBT || !(o.ValidationShare > 0 && o.ValidationShare < 0.9)) {
+		errs = append(errs, fmt.Errorf("%w: validation share %v (want between 0 and 0.9, with model %s)", ErrOptions, o.ValidationShare, classifier.ModelGBT))
 	}
-	if o.Model == ModelGBT {
+	if o.Model == classifier.ModelGBT {
 		if err := o.GBT.EnsureDefaults().Validate(); err != nil {
 			errs = append(errs, err)
 		}
@@ -179,13 +180,13 @@ type Tuning struct {
 
 // Result is what Train produced.
 type Result struct {
-	Model       *Model           // the fitted, calibrated model, ready to save or score with
-	Test        metrics.Summary  // metrics of the calibrated model on the test rows
-	CV          *CV              // nil without cross-validation
-	Tune        *Tuning          // nil without Options.Tune
-	Calibration calibrate.Choice // how the calibration was chosen
-	FitSeconds  float64          // wall time of the final model fit (without calibration)
-	Rows        int              // rows used: training + calibration + test
+	Model       *classifier.Model // the fitted, calibrated model, ready to save or score with
+	Test        metrics.Summary   // metrics of the calibrated model on the test rows
+	CV          *CV               // nil without cross-validation
+	Tune        *Tuning           // nil without Options.Tune
+	Calibration calibrate.Choice  // how the calibration was chosen
+	FitSeconds  float64           // wall time of the final model fit (without calibration)
+	Rows        int               // rows used: training + calibration + test
 	TrainRows   int
 	CalibRows   int
 	TestRows    int
@@ -391,29 +392,25 @@ func Train(ctx context.Context, d *Dataset, test *Dataset, opts Options) (*Resul
 	res.TrainRows, res.CalibRows, res.TestRows = len(fitY), len(calY), len(testY)
 	res.Features = len(scorer.Features())
 
-	res.Model = &Model{
-		Manifest: artifact.Manifest{
-			Kind:            opts.Kind,
-			Model:           learner.Name(),
-			FeatureNames:    d.X.Names(),
-			DataFingerprint: Fingerprint(d.X, d.Y),
-			Rows:            res.Rows,
-			Metrics:         res.MetricsMap(),
-		},
-		Payload: Payload{
-			Version:    PayloadVersion,
-			Model:      learner.Name(),
-			Label:      d.Label,
-			Positive:   d.Positive,
-			Inputs:     inputsOf(d.X),
-			Features:   scorer.Features(),
-			Calibrator: cal,
-			Reasons:    opts.Reasons,
-			DecileCuts: decileCuts(res.TestP),
-		},
-		scorer: scorer,
-	}
-	if err := res.Model.Payload.setScorer(scorer); err != nil {
+	res.Model, err = classifier.New(artifact.Manifest{
+		Kind:            opts.Kind,
+		Model:           learner.Name(),
+		FeatureNames:    d.X.Names(),
+		DataFingerprint: Fingerprint(d.X, d.Y),
+		Rows:            res.Rows,
+		Metrics:         res.MetricsMap(),
+	}, classifier.Payload{
+		Version:    classifier.PayloadVersion,
+		Model:      learner.Name(),
+		Label:      d.Label,
+		Positive:   d.Positive,
+		Inputs:     classifier.InputsOf(d.X),
+		Features:   scorer.Features(),
+		Calibrator: cal,
+		Reasons:    opts.Reasons,
+		DecileCuts: classifier.DecileCuts(res.TestP),
+	}, scorer)
+	if err != nil {
 		return nil, err
 	}
 	log.Info("trained", "model", learner.Name(), "test_auc", round4(res.Test.AUC), "calibration", choice.Method,
@@ -428,10 +425,10 @@ func tune(X *frame.Frame, y []float64, opts Options, rng *rand.Rand, log *slog.L
 	if base.Seed == 0 {
 		base.Seed = rng.Uint64()
 	}
-	log.Info("tuning", "model", ModelGBT, "folds", opts.TuneFolds, "rows", len(y))
+	log.Info("tuning", "model", classifier.ModelGBT, "folds", opts.TuneFolds, "rows", len(y))
 	tr, err := gbt.Tune(X, y, nil, gbt.Grid{Base: base}, opts.TuneFolds, rng.Uint64())
 	if err != nil {
-		return nil, base, fmt.Errorf("tabular: tuning %s: %w", ModelGBT, err)
+		return nil, base, fmt.Errorf("tabular: tuning %s: %w", classifier.ModelGBT, err)
 	}
 	t := &Tuning{Folds: opts.TuneFolds, Grid: tr.Scores}
 	for _, s := range tr.Scores {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/propensity-dev/propensity/models/artifact"
+	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/models/frame"
 	"github.com/propensity-dev/propensity/models/gbt"
 	"github.com/propensity-dev/propensity/models/logistic"
@@ -72,7 +73,7 @@ func TestTrainSaveLoad(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	m, err := LoadModel(dir)
+	m, err := classifier.LoadModel(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestSchemaMismatch(t *testing.T) {
 	g.AddNumeric("x", []float64{1})
 	g.AddNumeric("tenure", []float64{1})
 	_, err = m.PredictFrame(g)
-	var se *SchemaError
+	var se *classifier.SchemaError
 	if !errors.As(err, &se) || !strings.Contains(err.Error(), "missing columns: noise, plan") ||
 		!strings.Contains(err.Error(), "unexpected columns: tenure") {
 		t.Fatalf("err = %v", err)
@@ -180,7 +181,7 @@ func TestLoadDamaged(t *testing.T) {
 			dir := t.TempDir()
 			os.WriteFile(filepath.Join(dir, artifact.PayloadFile), tt.payload, 0o644)
 			os.WriteFile(filepath.Join(dir, artifact.ManifestFile), tt.manifest, 0o644)
-			m, err := LoadModel(dir)
+			m, err := classifier.LoadModel(dir)
 			if !errors.Is(err, tt.want) || m != nil {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -190,7 +191,7 @@ func TestLoadDamaged(t *testing.T) {
 		})
 	}
 	t.Run("payload version", func(t *testing.T) {
-		var p Payload
+		var p classifier.Payload
 		if err := json.Unmarshal(payload, &p); err != nil {
 			t.Fatal(err)
 		}
@@ -199,12 +200,12 @@ func TestLoadDamaged(t *testing.T) {
 		if _, err := artifact.Save(dir, res.Model.Manifest, p); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := LoadModel(dir); !errors.Is(err, artifact.ErrVersion) {
+		if _, err := classifier.LoadModel(dir); !errors.Is(err, artifact.ErrVersion) {
 			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("consistent checksum, inconsistent state", func(t *testing.T) {
-		var p Payload
+		var p classifier.Payload
 		if err := json.Unmarshal(payload, &p); err != nil {
 			t.Fatal(err)
 		}
@@ -213,7 +214,7 @@ func TestLoadDamaged(t *testing.T) {
 		if _, err := artifact.Save(dir, res.Model.Manifest, p); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := LoadModel(dir); !errors.Is(err, artifact.ErrCorrupt) {
+		if _, err := classifier.LoadModel(dir); !errors.Is(err, artifact.ErrCorrupt) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -272,7 +273,7 @@ func TestStratifiedFolds(t *testing.T) {
 
 func TestGBTLearner(t *testing.T) {
 	d := synthetic(2000, 5)
-	res, err := Train(context.Background(), d, nil, Options{Model: ModelGBT, GBT: gbt.Options{Trees: 50}})
+	res, err := Train(context.Background(), d, nil, Options{Model: classifier.ModelGBT, GBT: gbt.Options{Trees: 50}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +284,7 @@ func TestGBTLearner(t *testing.T) {
 	if _, err := res.Model.Save(dir); err != nil {
 		t.Fatal(err)
 	}
-	m, err := LoadModel(dir)
+	m, err := classifier.LoadModel(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,349 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	"github.com/propensity-dev/propensity/features"
+)
+
+// rgJob is one row group of one part file.
+type rgJob struct {
+	idx  int   // number of the row group in file order, over all parts
+	part int   // part file
+	rg   int   // row group within the part
+	rows int64 // rows of the row group
+}
+
+// scanRowGroups runs fn over every row group of the parts of a history file on up to workers
+// goroutines (fn(w, job, ...) runs on worker w for the row group job; done(w) when worker w
+// has no more work). Per-file counts are merged
+// in part order. A missing file is not an error (optional history file).
+func (h *history) scanRowGroups(ctx context.Context, name string, check, read []colSpec, workers int,
+	fn func(w int, job rgJob, st *fileStats, v []vec, n int) error, done func(w int)) error {
+	path := filepath.Join(h.dir, name)
+	parts, ok, err := partFiles(path)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		for w := range workers {
+			done(w)
+		}
+		return nil
+	}
+	var jobs []rgJob
+	for i, part := range parts {
+		p, err := openParquet(part, check)
+		if err != nil {
+			return err
+		}
+		for rg, g := range p.pf.RowGroups() {
+			jobs = append(jobs, rgJob{idx: len(jobs), part: i, rg: rg, rows: g.NumRows()})
+		}
+		p.Close()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		firstErr error
+		next     int
+		wg       sync.WaitGroup
+	)
+	stats := make([][]fileStats, workers) // [worker][part]
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+		cancel()
+	}
+	for w := range workers {
+		stats[w] = make([]fileStats, len(parts))
+		for i := range parts {
+			stats[w][i].File = parts[i]
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer done(w)
+			open := map[int]*pqFile{}
+			iters := map[int]*rowIter{}
+			defer func() {
+				for _, p := range open {
+					p.Close()
+				}
+			}()
+			for {
+				mu.Lock()
+				if next >= len(jobs) || ctx.Err() != nil {
+					mu.Unlock()
+					return
+				}
+				j := jobs[next]
+				next++
+				mu.Unlock()
+				p := open[j.part]
+				if p == nil {
+					var err error
+					if p, err = openParquet(parts[j.part], read); err != nil {
+						fail(err)
+						return
+					}
+					open[j.part] = p
+				}
+				st := &stats[w][j.part]
+				it := iters[j.part]
+				if it == nil {
+					it = newRowIter(p)
+					iters[j.part] = it
+				}
+				it.restart(j.rg, j.rg)
+				for {
+					n, err := it.next()
+					if err == nil && n > 0 {
+						st.Rows += int64(n)
+						if k := dropRejected(p.cols, st, it.views, n); k > 0 {
+							err = fn(w, j, st, it.views, k)
+						}
+					}
+					if err == nil {
+						err = ctx.Err()
+					}
+					if err != nil {
+						it.close()
+						fail(err)
+						return
+					}
+					if n == 0 {
+						break
+					}
+				}
+				it.close()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	if h.quiet {
+		return nil
+	}
+	for i := range parts {
+		st := fileStats{FileReport{File: parts[i]}}
+		for w := range workers {
+			ws := &stats[w][i]
+			st.Rows += ws.Rows
+			for k, v := range ws.Bad {
+				if st.Bad == nil {
+					st.Bad = map[string]int64{}
+				}
+				st.Bad[k] += v
+			}
+		}
+		h.done(&st)
+	}
+	return nil
+}
+
+func workerCount() int { return max(1, min(runtime.GOMAXPROCS(0), 8)) }
+
+// linkBatch carries groups of identifiers seen on one event row, from a worker to the
+// goroutine that owns the union-find.
+type linkBatch struct {
+	data  []byte
+	ends  []int32
+	sizes []uint8
+}
+
+// linkEventsParallel is linkEvents with the decoding spread over workers.
+func (h *history) linkEventsParallel(ctx context.Context) error {
+	all := h.eventSpecs()
+	read := all[:3]
+	if h.opts.StrictIdentity {
+		read = all[:4]
+	}
+	workers := workerCount()
+	ch := make(chan *linkBatch, 2*workers)
+	cur := make([]*linkBatch, workers)
+	for w := range cur {
+		cur[w] = &linkBatch{}
+	}
+	const flushAt = 1 << 16
+	h.quiet = true
+	var scanErr error
+	go func() {
+		scanErr = h.scanRowGroups(ctx, h.opts.Mapping.Events.File, all, read, workers,
+			func(w int, _ rgJob, st *fileStats, v []vec, n int) error {
+				b := cur[w]
+				for i := range n {
+					c, a, e := str(&v[0], i), str(&v[1], i), str(&v[2], i)
+					k := 0
+					for _, id := range [3][]byte{c, a, e} {
+						if len(id) > 0 {
+							k++
+						}
+					}
+					if k < 2 {
+						continue
+					}
+					if h.opts.StrictIdentity && (!v[3].valid[i] || v[3].i64[i] >= h.asOf) {
+						continue
+					}
+					for _, id := range [3][]byte{c, a, e} {
+						if len(id) > 0 {
+							b.data = append(b.data, id...)
+							b.ends = append(b.ends, int32(len(b.data)))
+						}
+					}
+					b.sizes = append(b.sizes, uint8(k))
+					if len(b.data) > flushAt {
+						ch <- b
+						b = &linkBatch{}
+						cur[w] = b
+					}
+				}
+				return nil
+			},
+			func(w int) {
+				if len(cur[w].sizes) > 0 {
+					ch <- cur[w]
+				}
+			})
+		close(ch)
+	}()
+	for b := range ch {
+		start, e := int32(0), 0
+		for _, k := range b.sizes {
+			var first int32 = -1
+			for range k {
+				nd := h.node(b.data[start:b.ends[e]])
+				start = b.ends[e]
+				e++
+				if first < 0 {
+					first = nd
+				} else {
+					h.union(first, nd)
+				}
+			}
+		}
+	}
+	h.quiet = false
+	return scanErr
+}
+
+// evRec is one event reduced to what the accumulator needs.
+type evRec struct {
+	ts     int64
+	value  float64
+	person int32
+	code   uint8
+	page   int8
+}
+
+// accumulateEvents streams the events file into accs (events before T only).
+func (h *history) accumulateEvents(ctx context.Context, accs []features.EventAcc) error {
+	specs := h.eventSpecs()[:7]
+	m := h.opts.Mapping.Events
+	workers := workerCount()
+	ch := make(chan []evRec, 2*workers)
+	free := make(chan []evRec, 4*workers)
+	const batch = 1 << 14
+	cur := make([][]evRec, workers)
+	pageCache := make([]map[string]int8, workers)
+	events := make([]int64, workers)
+	unattributed := make([]int64, workers)
+	spans := make([]tsSpan, workers)
+	for w := range workers {
+		spans[w] = newSpan()
+		cur[w] = make([]evRec, 0, batch)
+		pageCache[w] = map[string]int8{}
+	}
+	asOf := h.asOf
+	var scanErr error
+	go func() {
+		scanErr = h.scanRowGroups(ctx, m.File, specs, specs, workers,
+			func(w int, _ rgJob, st *fileStats, v []vec, n int) error {
+				b := cur[w]
+				events[w] += int64(n)
+				pc := pageCache[w]
+				for i := range n {
+					p, ok := h.eventPerson(v, i, st)
+					if !ok {
+						continue
+					}
+					if p < 0 {
+						unattributed[w]++
+						continue
+					}
+					ts := v[3].i64[i]
+					spans[w].add(ts)
+					if ts >= asOf {
+						continue
+					}
+					r := evRec{ts: ts, person: p, code: uint8(features.TypeCode(v[4].str[i])), page: features.NoPage, value: math.NaN()}
+					if pg := str(&v[5], i); len(pg) > 0 {
+						c, ok := pc[string(pg)]
+						if !ok {
+							c = int8(features.PageCategory(pg))
+							if len(pc) < 1<<16 {
+								pc[string(pg)] = c
+							}
+						}
+						r.page = c
+					}
+					if v[6].f64 != nil && v[6].valid[i] {
+						r.value = v[6].f64[i]
+					}
+					b = append(b, r)
+					if len(b) == batch {
+						ch <- b
+						select {
+						case b = <-free:
+						default:
+							b = make([]evRec, 0, batch)
+						}
+					}
+				}
+				cur[w] = b
+				return nil
+			},
+			func(w int) {
+				if len(cur[w]) > 0 {
+					ch <- cur[w]
+				}
+			})
+		close(ch)
+	}()
+	hl := h.halfLife
+	for b := range ch {
+		for k := range b {
+			r := &b[k]
+			accs[r.person].Add(features.AgeNanos(asOf, r.ts), r.ts, int(r.code), int(r.page), r.value, hl)
+		}
+		select {
+		case free <- b[:0]:
+		default:
+		}
+	}
+	for w := range workers {
+		h.rep.Events += events[w]
+		h.rep.Unattributed += unattributed[w]
+		h.rep.span(spans[w].lo, spans[w].hi)
+	}
+	if scanErr != nil {
+		return scanErr
+	}
+	return nil
+}
+
+var _ = errors.New
+var _ = fmt.Sprint

@@ -1,0 +1,293 @@
+package history
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/parquet-go/parquet-go"
+	"github.com/propensity-dev/propensity/features"
+)
+
+// parquetNode returns the Parquet node of a feature column.
+func parquetNode(c features.Column) parquet.Node {
+	var n parquet.Node
+	switch {
+	case c.Kind == features.KindIDList:
+		return parquet.List(parquet.String())
+	case c.Kind == features.KindID || c.Kind == features.KindCategorical:
+		n = parquet.String()
+	case c.Integer:
+		n = parquet.Int(64)
+	default:
+		n = parquet.Leaf(parquet.DoubleType)
+	}
+	if c.Nullable || c.Kind == features.KindCategorical {
+		n = parquet.Optional(n)
+	}
+	return n
+}
+
+func writeParquet(w io.Writer, t *Table) error {
+	g := parquet.Group{}
+	for _, c := range t.schema.Columns {
+		g[c.Name] = parquetNode(c)
+	}
+	ps := parquet.NewSchema("features", g)
+	// leaf order of the Parquet schema (fields sorted by name) → our column
+	leafCol := make([]int, 0, len(t.schema.Columns))
+	for _, f := range ps.Fields() {
+		leafCol = append(leafCol, t.schema.Index(f.Name()))
+	}
+	opts := []parquet.WriterOption{ps, parquet.Compression(&parquet.Snappy)}
+	md := t.rec.Schema().Metadata()
+	for i, k := range md.Keys() {
+		opts = append(opts, parquet.KeyValueMetadata(k, md.Values()[i]))
+	}
+	pw := parquet.NewWriter(w, opts...)
+	n := t.Len()
+	cols := make([]arrow.Array, len(t.schema.Columns))
+	for i := range cols {
+		cols[i] = t.rec.Column(i)
+	}
+	const batch = 512
+	const rowGroupRows = 64 * batch
+	rows := make([]parquet.Row, 0, batch)
+	var buf []parquet.Value
+	for r := 0; r < n; r++ {
+		start := len(buf)
+		for leaf, ci := range leafCol {
+			c := t.schema.Columns[ci]
+			opt := c.Nullable || c.Kind == features.KindCategorical
+			def := 0
+			if opt {
+				def = 1
+			}
+			a := cols[ci]
+			if a.IsNull(r) && c.Kind != features.KindIDList {
+				buf = append(buf, parquet.NullValue().Level(0, 0, leaf))
+				continue
+			}
+			switch a := a.(type) {
+			case *array.String:
+				buf = append(buf, parquet.ByteArrayValue([]byte(a.Value(r))).Level(0, def, leaf))
+			case *array.Int64:
+				buf = append(buf, parquet.Int64Value(a.Value(r)).Level(0, def, leaf))
+			case *array.Float64:
+				buf = append(buf, parquet.DoubleValue(a.Value(r)).Level(0, def, leaf))
+			case *array.List:
+				vals := a.ListValues().(*array.String)
+				s, e := a.ValueOffsets(r)
+				if s == e {
+					buf = append(buf, parquet.NullValue().Level(0, 0, leaf))
+				}
+				for j := s; j < e; j++ {
+					rep := 1
+					if j == s {
+						rep = 0
+					}
+					buf = append(buf, parquet.ByteArrayValue([]byte(vals.Value(int(j)))).Level(rep, 1, leaf))
+				}
+			default:
+				return fmt.Errorf("features: column %q: unexpected Arrow type %s", c.Name, a.DataType())
+			}
+		}
+		rows = append(rows, buf[start:len(buf):len(buf)])
+		if len(rows) == batch || r == n-1 {
+			if _, err := pw.WriteRows(rows); err != nil {
+				return fmt.Errorf("features: writing parquet: %w", err)
+			}
+			rows, buf = rows[:0], buf[:0]
+			// bounded row groups keep the writer's buffers small
+			if (r+1)%rowGroupRows == 0 {
+				if err := pw.Flush(); err != nil {
+					return fmt.Errorf("features: writing parquet: %w", err)
+				}
+			}
+		}
+	}
+	if err := pw.Close(); err != nil {
+		return fmt.Errorf("features: writing parquet: %w", err)
+	}
+	return nil
+}
+
+// ReadParquet reads a feature table written by WriteParquet back into memory, columns in
+// schema order. Other Parquet files of flat columns (such as the DuckDB reference's output) are
+// read too, with kinds inferred from names and types.
+func ReadParquet(path string) (*Table, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+	}
+	pf, err := openParquetSafe(f, st.Size())
+	if err != nil {
+		return nil, &FileError{File: path, Err: fmt.Errorf("%w: not a Parquet file: %v", ErrUnreadable, err)}
+	}
+	var opts features.Options
+	if v, ok := pf.Lookup(MetaSchemaVersion); ok && v != strconv.Itoa(features.SchemaVersion) {
+		return nil, &FileError{File: path, Err: fmt.Errorf("%w: feature schema version %s, this build reads %d", ErrUnreadable, v, features.SchemaVersion)}
+	}
+	if v, ok := pf.Lookup(MetaOptions); ok {
+		var m tableMeta
+		if err := json.Unmarshal([]byte(v), &m); err == nil {
+			opts = features.Options{AsOf: m.AsOf, Horizon: m.Horizon, HalfLife: m.HalfLife, ProductCategories: m.ProductCategories,
+				Attributes: m.Attributes, Mapping: m.Mapping, StrictIdentity: m.StrictIdentity}
+		}
+	}
+	fields := pf.Schema().Fields()
+	// columns: from options when they name the same set, else inferred
+	var schema *features.Schema
+	if !opts.AsOf.IsZero() {
+		s := features.SchemaFor(opts)
+		if len(s.Columns) == len(fields) {
+			ok := true
+			for _, fl := range fields {
+				if s.Index(fl.Name()) < 0 {
+					ok = false
+				}
+			}
+			if ok {
+				schema = s
+			}
+		}
+	}
+	if schema == nil {
+		cols := make([]features.Column, 0, len(fields))
+		for _, fl := range fields {
+			c := features.Column{Name: fl.Name(), Nullable: fl.Optional()}
+			switch {
+			case !fl.Leaf():
+				c.Kind = features.KindIDList
+			case fl.Type().Kind() == parquet.ByteArray:
+				c.Kind = features.KindCategorical
+			case fl.Type().Kind() == parquet.Int32 || fl.Type().Kind() == parquet.Int64 || fl.Type().Kind() == parquet.Boolean:
+				c.Kind, c.Integer = features.KindCount, true
+			case fl.Type().Kind() == parquet.Double || fl.Type().Kind() == parquet.Float:
+				c.Kind = features.KindNumeric
+			default:
+				return nil, &FileError{File: path, Err: fmt.Errorf("%w: column %q has type %s, expected string, integer or double", ErrColumnType, fl.Name(), physical(fl.Type()))}
+			}
+			if c.Name == "contact_id" {
+				c.Kind = features.KindID
+			} else if len(c.Name) > 6 && c.Name[:6] == "label_" {
+				c.Kind = features.KindLabel
+			}
+			if c.Kind == features.KindNumeric || c.Kind == features.KindLabel {
+				c.Nullable = true
+			}
+			cols = append(cols, c)
+		}
+		schema = features.NewSchema(cols)
+	}
+	// leaf column index → schema column
+	leafCol := make([]int, len(fields))
+	for i, fl := range fields {
+		leafCol[i] = schema.Index(fl.Name())
+	}
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, arrowSchema(schema, opts))
+	defer rb.Release()
+	rb.Reserve(int(pf.NumRows()))
+	if err := readRowsInto(pf, rb, leafCol, schema); err != nil {
+		return nil, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+	}
+	rec := rb.NewRecordBatch()
+	return &Table{rec: rec, schema: schema, opts: opts}, nil
+}
+
+func readRowsInto(pf *parquet.File, rb *array.RecordBuilder, leafCol []int, schema *features.Schema) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("corrupt data: %v", v)
+		}
+	}()
+	rows := make([]parquet.Row, 256)
+	for _, rg := range pf.RowGroups() {
+		rr := rg.Rows()
+		for {
+			n, rerr := rr.ReadRows(rows)
+			for _, row := range rows[:n] {
+				seen := make([]bool, len(leafCol))
+				for _, v := range row {
+					li := v.Column()
+					if li < 0 || li >= len(leafCol) {
+						return errors.New("value of an unknown column")
+					}
+					ci := leafCol[li]
+					fb := rb.Field(ci)
+					first := !seen[li]
+					seen[li] = true
+					switch fb := fb.(type) {
+					case *array.ListBuilder:
+						if first {
+							fb.Append(true)
+						}
+						if !v.IsNull() {
+							fb.ValueBuilder().(*array.StringBuilder).Append(string(v.ByteArray()))
+						}
+					case *array.StringBuilder:
+						if v.IsNull() {
+							fb.AppendNull()
+						} else {
+							fb.Append(string(v.ByteArray()))
+						}
+					case *array.Int64Builder:
+						switch {
+						case v.IsNull():
+							fb.AppendNull()
+						case v.Kind() == parquet.Int32:
+							fb.Append(int64(v.Int32()))
+						case v.Kind() == parquet.Boolean:
+							if v.Boolean() {
+								fb.Append(1)
+							} else {
+								fb.Append(0)
+							}
+						default:
+							fb.Append(v.Int64())
+						}
+					case *array.Float64Builder:
+						switch {
+						case v.IsNull():
+							fb.AppendNull()
+						case v.Kind() == parquet.Float:
+							fb.Append(float64(v.Float()))
+						default:
+							x := v.Double()
+							if math.IsNaN(x) {
+								fb.AppendNull()
+							} else {
+								fb.Append(x)
+							}
+						}
+					}
+				}
+				for li, s := range seen {
+					if !s {
+						return fmt.Errorf("row without a value for %q", schema.Columns[leafCol[li]].Name)
+					}
+				}
+			}
+			if rerr != nil {
+				rr.Close()
+				if errors.Is(rerr, io.EOF) {
+					break
+				}
+				return rerr
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,555 @@
+package history
+
+import (
+	"cmp"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/propensity-dev/propensity/features"
+)
+
+// ForEachPerson calls fn, in contact_id order, for every stitched person of the history
+// directory dir with their raw history: the events (of any time) and transactions of every
+// identifier linked to them. Unlike Build, memory grows with the number of events. fn's
+// Person, and its Events and Transactions slices, are valid only during the call (they are
+// reused for the next person); its Attributes map is the person's own. An error from fn
+// stops the walk and is returned.
+func ForEachPerson(ctx context.Context, dir string, opts features.Options, fn func(*Person) error) (Report, error) {
+	src, rep, err := loadPeople(ctx, dir, opts)
+	if err != nil {
+		return rep, err
+	}
+	var buf personBuf
+	for p := range src.n {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		if err := fn(src.fill(p, &buf)); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// MapPersons is ForEachPerson with fn run concurrently by up to workers goroutines (0 means
+// GOMAXPROCS): fn maps each person to a result, and emit receives the results one at a
+// time, in contact_id order, from a single goroutine. fn must be safe for concurrent use; its
+// Person is valid only during the call. The first error from fn or emit stops the walk and
+// is returned (an error from fn of an earlier person wins over a later one).
+func MapPersons[R any](ctx context.Context, dir string, opts features.Options, workers int, fn func(*Person) (R, error), emit func(R) error) (Report, error) {
+	src, rep, err := loadPeople(ctx, dir, opts)
+	if err != nil {
+		return rep, err
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	const chunk = 512
+	bufs := make([]personBuf, workers)
+	res := make([]R, chunk)
+	errs := make([]error, chunk)
+	for lo := 0; lo < src.n; lo += chunk {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		hi := min(lo+chunk, src.n)
+		var next atomic.Int64
+		next.Store(int64(lo))
+		var wg sync.WaitGroup
+		for w := range min(workers, hi-lo) {
+			wg.Add(1)
+			go func(b *personBuf) {
+				defer wg.Done()
+				for {
+					p := int(next.Add(1) - 1)
+					if p >= hi {
+						return
+					}
+					res[p-lo], errs[p-lo] = fn(src.fill(p, b))
+				}
+			}(&bufs[w])
+		}
+		wg.Wait()
+		for i := range hi - lo {
+			if errs[i] != nil {
+				return rep, errs[i]
+			}
+			if err := emit(res[i]); err != nil {
+				return rep, err
+			}
+			var zero R
+			res[i] = zero
+		}
+	}
+	return rep, nil
+}
+
+// rawEvent is one attributed event, with its strings as codes of people.names.
+type rawEvent struct {
+	ts                                            int64
+	value                                         float64
+	person                                        int32
+	typ, page, channel, campaign, anonymous, mail int32
+}
+
+// people is the read-only result of reading a history for ForEachPerson and MapPersons:
+// every person's events (sorted by person, in file order within one) and transactions.
+type people struct {
+	h      *history
+	n      int
+	names  [][]string // string codes of rawEvent, per worker
+	blocks []*evBlock // events in file order
+	evPos  []uint32   // event positions sorted by person: person p's are evPos[evOff[p]:evOff[p+1]]
+	evOff  []int
+	txs    []txRec
+	txOff  []int
+	keys   *features.Products
+	prods  *features.Products
+	nAttrs int
+}
+
+// eventBlock is the most events in one block; an event's position is its block number times
+// eventBlock plus its index in the block.
+const eventBlock = 1 << 15
+
+// evBlock holds events of one row group (job) of the events file in file order, with their
+// strings coded in the table of the worker that read them.
+type evBlock struct {
+	job, worker int
+	left        int64 // rows of the job not read before this block (sizes the next one)
+	recs        []rawEvent
+}
+
+// loadEvents reads every attributed event (of any time) in parallel over row groups, then
+// sorts their positions by person, stably: each person's events stay in file order.
+// Positions, not records, are sorted: half the memory of a sorted copy.
+func (src *people) loadEvents(ctx context.Context) error {
+	h := src.h
+	workers := workerCount()
+	// Event strings repeat (a few types, pages, channels and campaigns; each person's ids):
+	// coding them saves an allocation per string per event. Each worker has its own table,
+	// and a map per column: those of the few types, pages, channels and campaigns stay in
+	// the cache, where one map with every person's ids did not.
+	codes := make([][6]map[string]int32, workers)
+	src.names = make([][]string, workers)
+	own := make([][]*evBlock, workers)
+	events, unattributed := make([]int64, workers), make([]int64, workers)
+	spans := make([]tsSpan, workers)
+	for w := range workers {
+		spans[w] = newSpan()
+		for c := range codes[w] {
+			codes[w][c] = map[string]int32{}
+		}
+		src.names[w] = []string{""}
+	}
+	// With a KeepEvent filter, each worker remembers its answers by (type, page) code pair.
+	keep := h.opts.KeepEvent
+	keeps := make([]map[uint64]bool, workers)
+	for w := range keeps {
+		keeps[w] = map[uint64]bool{}
+	}
+	specs := h.eventSpecs()
+	err := h.scanRowGroups(ctx, h.opts.Mapping.Events.File, specs, specs, workers,
+		func(w int, job rgJob, st *fileStats, v []vec, n int) error {
+			events[w] += int64(n)
+			cm, names := &codes[w], src.names[w]
+			// Values repeat from one row to the next (a person's events are often
+			// together): each column first compares with its previous value.
+			var lastCode [6]int32
+			code := func(col int, b []byte) int32 {
+				if len(b) == 0 {
+					return 0
+				}
+				if c := lastCode[col]; c != 0 && names[c] == string(b) { // no allocation
+					return c
+				}
+				c, ok := cm[col][string(b)] // no allocation for the lookup
+				if !ok {
+					c = int32(len(names))
+					s := string(b)
+					cm[col][s] = c
+					names = append(names, s)
+				}
+				lastCode[col] = c
+				return c
+			}
+			var blk *evBlock
+			if k := len(own[w]); k > 0 && own[w][k-1].job == job.idx {
+				blk = own[w][k-1]
+			}
+			kept := keeps[w]
+			lastPair, lastKeep := uint64(math.MaxUint64), false
+			for i := range n {
+				p, ok := h.eventPerson(v, i, st)
+				if !ok {
+					continue
+				}
+				if p < 0 {
+					unattributed[w]++
+					continue
+				}
+				typ, page := code(0, v[4].str[i]), code(1, str(&v[5], i))
+				if keep != nil {
+					pair := uint64(uint32(typ))<<32 | uint64(uint32(page))
+					if pair != lastPair {
+						k, ok := kept[pair]
+						if !ok {
+							k = keep(names[typ], names[page])
+							kept[pair] = k
+						}
+						lastPair, lastKeep = pair, k
+					}
+					if !lastKeep {
+						continue
+					}
+				}
+				spans[w].add(v[3].i64[i])
+				e := rawEvent{ts: v[3].i64[i], value: math.NaN(), person: p, typ: typ, page: page,
+					channel: code(2, str(&v[7], i)), campaign: code(3, str(&v[8], i)),
+					anonymous: code(4, str(&v[1], i)), mail: code(5, str(&v[2], i))}
+				if v[6].f64 != nil && v[6].valid[i] {
+					e.value = v[6].f64[i]
+				}
+				// Blocks of at most eventBlock events, sized from the row group's row count:
+				// growing slices would copy (and fault in) the events over and over.
+				if blk == nil || len(blk.recs) == cap(blk.recs) {
+					left := job.rows
+					if blk != nil { // the job's previous block is full
+						left = blk.left - int64(len(blk.recs))
+					}
+					size := int(min(eventBlock, max(left, int64(n-i))))
+					blk = &evBlock{job: job.idx, worker: w, left: left, recs: make([]rawEvent, 0, size)}
+					own[w] = append(own[w], blk)
+				}
+				blk.recs = append(blk.recs, e)
+			}
+			src.names[w] = names
+			return nil
+		}, func(int) {})
+	if err != nil {
+		return err
+	}
+	for w := range workers {
+		h.rep.Events += events[w]
+		h.rep.Unattributed += unattributed[w]
+		h.rep.span(spans[w].lo, spans[w].hi)
+	}
+	var blocks []*evBlock
+	for _, b := range own {
+		blocks = append(blocks, b...)
+	}
+	// A job is read by one worker, in order: sorting stably by job restores file order.
+	slices.SortStableFunc(blocks, func(a, b *evBlock) int { return cmp.Compare(a.job, b.job) })
+	if len(blocks) > math.MaxUint32/eventBlock {
+		return fmt.Errorf("features: %s: too many events for one walk over people (%d blocks of %d)",
+			h.opts.Mapping.Events.File, len(blocks), eventBlock)
+	}
+	src.evOff = make([]int, src.n+1)
+	total := 0
+	for _, b := range blocks {
+		total += len(b.recs)
+		for _, e := range b.recs {
+			src.evOff[e.person+1]++
+		}
+	}
+	for p := range src.n {
+		src.evOff[p+1] += src.evOff[p]
+	}
+	src.evPos = make([]uint32, total)
+	at := slices.Clone(src.evOff[:src.n])
+	for k, b := range blocks {
+		for j, e := range b.recs {
+			src.evPos[at[e.person]] = uint32(k*eventBlock + j)
+			at[e.person]++
+		}
+	}
+	src.blocks = blocks
+	return nil
+}
+
+// personBuf is the reusable storage of one walker.
+type personBuf struct {
+	person Person
+	events []features.Event
+	txs    []features.Transaction
+}
+
+func loadPeople(ctx context.Context, dir string, opts features.Options) (*people, Report, error) {
+	var rep Report
+	h, err := openHistory(ctx, dir, opts, &rep, true)
+	if err != nil {
+		return nil, rep, err
+	}
+	src := &people{h: h, n: len(h.pContact), nAttrs: 4 + len(h.opts.Attributes)}
+	if err := src.loadEvents(ctx); err != nil {
+		return nil, rep, err
+	}
+	src.keys, src.prods = features.NewProducts(), features.NewProducts()
+	if src.txs, err = h.readTransactions(ctx, src.keys, src.prods); err != nil {
+		return nil, rep, err
+	}
+	src.txOff = make([]int, src.n+1)
+	for _, x := range src.txs { // sorted by person
+		src.txOff[x.person+1]++
+	}
+	for p := range src.n {
+		src.txOff[p+1] += src.txOff[p]
+	}
+	return src, rep, nil
+}
+
+// fill returns person p, built in b. Safe for concurrent use with distinct b.
+func (src *people) fill(p int, b *personBuf) *Person {
+	h := src.h
+	c := h.pContact[p]
+	cm := h.opts.Mapping.Contacts
+	attrs := make(map[string]any, src.nAttrs)
+	if h.cCreated[c] != features.NoTS {
+		attrs[cm.CreatedAt] = time.Unix(0, h.cCreated[c]).UTC()
+	}
+	if h.cStage[c] != "" {
+		attrs[cm.Stage] = h.cStage[c]
+	}
+	if h.cStageSince[c] != features.NoTS {
+		attrs[cm.StageSince] = time.Unix(0, h.cStageSince[c]).UTC()
+	}
+	if h.cEmail[c] != "" {
+		attrs[cm.Email] = h.cEmail[c] // for scorecard conditions such as email matches "@gmail"
+	}
+	for a, at := range h.opts.Attributes {
+		if at.Categorical {
+			if s := h.attrStr[a][c]; s != "" {
+				attrs[at.Name] = s
+			}
+		} else if x := h.attrNum[a][c]; !math.IsNaN(x) {
+			attrs[at.Name] = x
+		}
+	}
+	// Sized at once: growing by appends would copy a person with millions of events
+	// several times over and leave the copies for the collector.
+	b.events = slices.Grow(b.events[:0], src.evOff[p+1]-src.evOff[p])
+	for _, pos := range src.evPos[src.evOff[p]:src.evOff[p+1]] {
+		blk := src.blocks[pos/eventBlock]
+		e, n := &blk.recs[pos%eventBlock], src.names[blk.worker]
+		b.events = append(b.events, features.Event{TS: time.Unix(0, e.ts).UTC(), Type: n[e.typ], Page: n[e.page],
+			Channel: n[e.channel], Campaign: n[e.campaign], AnonymousID: n[e.anonymous], Email: n[e.mail], Value: e.value})
+	}
+	b.txs = slices.Grow(b.txs[:0], src.txOff[p+1]-src.txOff[p])
+	for _, x := range src.txs[src.txOff[p]:src.txOff[p+1]] {
+		prod, cat := "", ""
+		if x.prod >= 0 {
+			prod = src.prods.Names[x.prod]
+		}
+		if x.key >= 0 {
+			cat = src.keys.Names[x.key]
+		}
+		if cat == prod {
+			cat = ""
+		}
+		b.txs = append(b.txs, features.Transaction{TS: time.Unix(0, x.ts).UTC(), Amount: x.amount, Product: prod, Category: cat, Quantity: x.qty})
+	}
+	var events []features.Event
+	if len(b.events) > 0 {
+		events = b.events
+	}
+	var txs []features.Transaction
+	if len(b.txs) > 0 {
+		txs = b.txs
+	}
+	b.person = Person{ContactID: h.cID[c], MergedIDs: h.pMerged[p], Attributes: attrs, Events: events, Transactions: txs}
+	return &b.person
+}
+
+// ReadTransactions reads a transactions file — Parquet (a file or a directory of part files),
+// or CSV when the name ends in .csv (comma, semicolon or tab separated, with a header) — with
+// the columns named by m (empty names: CONTRACT §1 defaults). Rows without a customer, time or
+// finite amount are counted in the report, not returned. Integer customer ids are read as
+// strings; a date column gives midnight UTC.
+func ReadTransactions(path string, m features.TransactionColumns) ([]CustomerTransaction, Report, error) {
+	m = features.Mapping{Transactions: m}.WithDefaults().Transactions
+	var rep Report
+	if strings.HasSuffix(strings.ToLower(path), ".csv") {
+		return readTransactionsCSV(path, m)
+	}
+	h := &history{dir: filepath.Dir(path), rep: &rep}
+	specs := transactionSpecs(m)
+	var out []CustomerTransaction
+	err := h.scan(context.Background(), filepath.Base(path), true, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
+		rep.Transactions += int64(n)
+		for i := range n {
+			id := str(&v[0], i)
+			switch {
+			case len(id) == 0:
+				st.bad("null " + m.ContactID)
+				continue
+			case !v[1].valid[i]:
+				st.bad("null " + m.TS)
+				continue
+			case !v[2].valid[i] || math.IsNaN(v[2].f64[i]) || math.IsInf(v[2].f64[i], 0):
+				st.bad("null or NaN " + m.Amount)
+				continue
+			}
+			t := CustomerTransaction{Customer: string(id), TS: time.Unix(0, v[1].i64[i]).UTC(), Amount: v[2].f64[i], Product: string(str(&v[3], i)), Category: string(str(&v[5], i))}
+			if v[4].i64 != nil && v[4].valid[i] {
+				t.Quantity = v[4].i64[i]
+			}
+			out = append(out, t)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, rep, err
+	}
+	return out, rep, nil
+}
+
+func readTransactionsCSV(path string, m features.TransactionColumns) ([]CustomerTransaction, Report, error) {
+	var rep Report
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, rep, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+	}
+	defer f.Close()
+	// detect the separator from the header line
+	head := make([]byte, 4096)
+	k, _ := io.ReadFull(f, head)
+	line := string(head[:k])
+	if i := strings.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	sep := ','
+	best := strings.Count(line, ",")
+	for _, c := range []rune{';', '\t'} {
+		if n := strings.Count(line, string(c)); n > best {
+			sep, best = c, n
+		}
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, rep, &FileError{File: path, Err: err}
+	}
+	r := csv.NewReader(f)
+	r.Comma = sep
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = true
+	header, err := r.Read()
+	if err != nil {
+		return nil, rep, &FileError{File: path, Err: fmt.Errorf("%w: reading header: %v", ErrUnreadable, err)}
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))] = i
+	}
+	idx := func(name string, required bool) (int, error) {
+		i, ok := col[name]
+		if !ok && required {
+			return -1, &ColumnError{File: path, Column: name, Expected: "a CSV column", Err: ErrMissingColumn}
+		}
+		if !ok {
+			return -1, nil
+		}
+		return i, nil
+	}
+	ci, err1 := idx(m.ContactID, true)
+	ti, err2 := idx(m.TS, true)
+	ai, err3 := idx(m.Amount, true)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, rep, err
+	}
+	pi, _ := idx(m.Product, false)
+	ki, _ := idx(m.Category, false)
+	qi, _ := idx(m.Quantity, false)
+	st := &fileStats{FileReport{File: path}}
+	var out []CustomerTransaction
+	get := func(rec []string, i int) string {
+		if i < 0 || i >= len(rec) {
+			return ""
+		}
+		return strings.TrimSpace(rec[i])
+	}
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, rep, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+		}
+		st.Rows++
+		id := get(rec, ci)
+		if id == "" {
+			st.bad("null " + m.ContactID)
+			continue
+		}
+		ts, err := parseCSVTime(get(rec, ti))
+		if err != nil {
+			st.bad("bad " + m.TS)
+			continue
+		}
+		if !features.TimeInRange(ts) {
+			st.bad("out-of-range " + m.TS)
+			continue
+		}
+		a, err := strconv.ParseFloat(get(rec, ai), 64)
+		switch {
+		case err != nil && !errors.Is(err, strconv.ErrRange), math.IsNaN(a):
+			st.bad("null or NaN " + m.Amount)
+			continue
+		case features.CheckAmount(a) != nil:
+			st.bad("non-finite or out-of-range " + m.Amount)
+			continue
+		}
+		t := CustomerTransaction{Customer: id, TS: ts, Amount: a, Product: get(rec, pi), Category: get(rec, ki)}
+		if bad := firstNonUTF8(rec, [3]int{ci, pi, ki}, [3]string{m.ContactID, m.Product, m.Category}); bad != "" {
+			st.bad("non-UTF-8 " + bad)
+			continue
+		}
+		if q, err := strconv.ParseInt(get(rec, qi), 10, 64); err == nil {
+			t.Quantity = q
+		}
+		out = append(out, t)
+	}
+	rep.Transactions = st.Rows
+	rep.Files = append(rep.Files, st.FileReport)
+	for _, n := range st.Bad {
+		rep.BadRows += n
+	}
+	return out, rep, nil
+}
+
+// firstNonUTF8 returns the name of the first of the fields at idx (-1: absent) of rec that
+// is not UTF-8, or "".
+func firstNonUTF8(rec []string, idx [3]int, names [3]string) string {
+	for k, i := range idx {
+		if i >= 0 && i < len(rec) && !utf8.ValidString(rec[i]) {
+			return names[k]
+		}
+	}
+	return ""
+}
+
+// parseCSVTime accepts RFC 3339, YYYY-MM-DD, "YYYY-MM-DD HH:MM:SS" and YYYYMMDD (CDNOW).
+func parseCSVTime(s string) (time.Time, error) {
+	if t, err := features.ParseTime(s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05", "20060102"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time", s)
+}
