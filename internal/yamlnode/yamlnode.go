@@ -49,34 +49,31 @@ func KindName(n *yaml.Node) string {
 	return "a document"
 }
 
-// Problem is the kind of a problem Fields finds; decoders map it to their own sentinel.
-type Problem int
-
-// Problems Fields reports.
-const (
-	NotMapping   Problem = iota + 1 // the node is not a mapping
-	UnknownField                    // a key has no handler
-	Repeated                        // a key is given twice
-)
-
-// Walker walks mappings for a decoder, reporting problems instead of stopping at the first.
+// Walker walks a decoder's nodes, reporting problems instead of stopping at the first. The
+// decoder gives the sentinels the problems wrap, so that its own error type and sentinels
+// are what callers see.
 type Walker struct {
-	// Report receives each problem: the node it is at (the key for UnknownField and
-	// Repeated), the field's path and the message. It must not be nil.
-	Report func(at *yaml.Node, path string, kind Problem, msg string)
-	// Key, if not nil, is called with each accepted key and its path, before its handler.
-	Key func(key *yaml.Node, path string)
+	// Report receives each problem: the node it is at (the key, for a key's problem), the
+	// field's path, the sentinel it wraps (one of the three below) and the message. It must
+	// not be nil.
+	Report func(at *yaml.Node, path string, sentinel error, msg string)
+	// Invalid is the sentinel of a node of the wrong kind, Unknown of a key without a
+	// handler, Duplicate of a key given twice.
+	Invalid, Unknown, Duplicate error
+	// Visit, if not nil, is called with each key Fields accepts and each element of a List,
+	// and its path, before its handler: a decoder records their lines with it.
+	Visit func(n *yaml.Node, path string)
 }
 
 // Fields walks mapping n (after Resolve), calling the handler of each key in file order with
 // the resolved value and the key's path (path + "." + key, or the key alone at the top).
-// Unknown and repeated keys, and an n that is not a mapping, go to Report. It returns the
+// Unknown and repeated keys, and an n that is not a mapping, are reported. It returns the
 // key nodes handled, by name.
 func (w Walker) Fields(n *yaml.Node, path string, handlers map[string]func(v *yaml.Node, path string)) map[string]*yaml.Node {
 	seen := map[string]*yaml.Node{}
 	n = Resolve(n)
 	if n.Kind != yaml.MappingNode {
-		w.Report(n, path, NotMapping, "want a mapping, found "+KindName(n))
+		w.Report(n, path, w.Invalid, "want a mapping, found "+KindName(n))
 		return seen
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -92,20 +89,46 @@ func (w Walker) Fields(n *yaml.Node, path string, handlers map[string]func(v *ya
 				names = append(names, name)
 			}
 			slices.Sort(names)
-			w.Report(k, p, UnknownField, fmt.Sprintf("unknown field %q (want one of %s)", k.Value, strings.Join(names, ", ")))
+			w.Report(k, p, w.Unknown, fmt.Sprintf("unknown field %q (want one of %s)", k.Value, strings.Join(names, ", ")))
 			continue
 		}
 		if seen[k.Value] != nil {
-			w.Report(k, p, Repeated, fmt.Sprintf("field %q given twice", k.Value))
+			w.Report(k, p, w.Duplicate, fmt.Sprintf("field %q given twice", k.Value))
 			continue
 		}
 		seen[k.Value] = k
-		if w.Key != nil {
-			w.Key(k, p)
+		if w.Visit != nil {
+			w.Visit(k, p)
 		}
 		h(Resolve(v), p)
 	}
 	return seen
+}
+
+// List walks sequence n, calling each with every resolved element and its path
+// (path + "[i]"); an n that is not a list is reported.
+func (w Walker) List(n *yaml.Node, path string, each func(i int, e *yaml.Node, path string)) {
+	if n.Kind != yaml.SequenceNode {
+		w.Report(n, path, w.Invalid, "want a list, found "+KindName(n))
+		return
+	}
+	for i, e := range n.Content {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if w.Visit != nil {
+			w.Visit(e, p)
+		}
+		each(i, Resolve(e), p)
+	}
+}
+
+// Scalar returns the text of scalar n; a null or a node of another kind is reported as not
+// being want ("a number", "a name").
+func (w Walker) Scalar(n *yaml.Node, path, want string) (string, bool) {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		w.Report(n, path, w.Invalid, fmt.Sprintf("want %s, found %s", want, KindName(n)))
+		return "", false
+	}
+	return n.Value, true
 }
 
 // SyntaxError splits an error of yaml.Unmarshal into its line and message: yaml.v3 writes

@@ -57,36 +57,49 @@ func TestKindName(t *testing.T) {
 	}
 }
 
+// Sentinels a decoder would give the walker.
+var (
+	errInvalid   = errors.New("test: invalid")
+	errUnknown   = errors.New("test: unknown")
+	errDuplicate = errors.New("test: duplicate")
+)
+
 // problem is one call of Walker.Report.
 type problem struct {
-	line int
-	path string
-	kind yamlnode.Problem
-	msg  string
+	line     int
+	path     string
+	sentinel error
+	msg      string
+}
+
+// recorder returns a walker that records its problems and visits.
+func recorder(problems *[]problem, visits *[]string) yamlnode.Walker {
+	return yamlnode.Walker{
+		Report: func(at *yaml.Node, path string, sentinel error, msg string) {
+			*problems = append(*problems, problem{at.Line, path, sentinel, msg})
+		},
+		Invalid: errInvalid, Unknown: errUnknown, Duplicate: errDuplicate,
+		Visit: func(n *yaml.Node, path string) { *visits = append(*visits, fmt.Sprintf("%d:%s", n.Line, path)) },
+	}
 }
 
 func TestFields(t *testing.T) {
 	root := parse(t, "v: &v 4\ntop:\n  a: 1\n  zz: 2\n  b: *v\n  a: 3\n")
 	var problems []problem
-	var keys, calls []string
-	w := yamlnode.Walker{
-		Report: func(at *yaml.Node, path string, kind yamlnode.Problem, msg string) {
-			problems = append(problems, problem{at.Line, path, kind, msg})
-		},
-		Key: func(k *yaml.Node, path string) { keys = append(keys, fmt.Sprintf("%d:%s", k.Line, path)) },
-	}
+	var visits, calls []string
+	w := recorder(&problems, &visits)
 	record := func(v *yaml.Node, path string) { calls = append(calls, path+"="+v.Value) }
 	seen := w.Fields(root.Content[3], "top", map[string]func(*yaml.Node, string){"a": record, "b": record})
 
 	if want := []string{"top.a=1", "top.b=4"}; !slices.Equal(calls, want) {
 		t.Errorf("handlers called with %v, want %v (aliases resolved, repeats skipped)", calls, want)
 	}
-	if want := []string{"3:top.a", "5:top.b"}; !slices.Equal(keys, want) {
-		t.Errorf("Key called with %v, want %v", keys, want)
+	if want := []string{"3:top.a", "5:top.b"}; !slices.Equal(visits, want) {
+		t.Errorf("Visit called with %v, want %v", visits, want)
 	}
 	want := []problem{
-		{4, "top.zz", yamlnode.UnknownField, `unknown field "zz" (want one of a, b)`},
-		{6, "top.a", yamlnode.Repeated, `field "a" given twice`},
+		{4, "top.zz", errUnknown, `unknown field "zz" (want one of a, b)`},
+		{6, "top.a", errDuplicate, `field "a" given twice`},
 	}
 	if !slices.Equal(problems, want) {
 		t.Errorf("problems %v, want %v", problems, want)
@@ -99,7 +112,48 @@ func TestFields(t *testing.T) {
 	if seen := w.Fields(root.Content[1], "v", nil); len(seen) != 0 {
 		t.Errorf("a scalar has keys %v", seen)
 	}
-	if want := []problem{{1, "v", yamlnode.NotMapping, `want a mapping, found "4"`}}; !slices.Equal(problems, want) {
+	if want := []problem{{1, "v", errInvalid, `want a mapping, found "4"`}}; !slices.Equal(problems, want) {
+		t.Errorf("problems %v, want %v", problems, want)
+	}
+}
+
+func TestList(t *testing.T) {
+	root := parse(t, "v: &v x\nl:\n  - a\n  - *v\ns: 1\n")
+	var problems []problem
+	var visits, calls []string
+	w := recorder(&problems, &visits)
+	w.List(root.Content[3], "l", func(i int, e *yaml.Node, path string) {
+		calls = append(calls, fmt.Sprintf("%d:%s=%s", i, path, e.Value))
+	})
+	if want := []string{"0:l[0]=a", "1:l[1]=x"}; !slices.Equal(calls, want) {
+		t.Errorf("each called with %v, want %v (aliases resolved)", calls, want)
+	}
+	if want := []string{"3:l[0]", "4:l[1]"}; !slices.Equal(visits, want) {
+		t.Errorf("Visit called with %v, want %v", visits, want)
+	}
+	w.List(root.Content[5], "s", func(int, *yaml.Node, string) { t.Error("each called for a scalar") })
+	if want := []problem{{5, "s", errInvalid, `want a list, found "1"`}}; !slices.Equal(problems, want) {
+		t.Errorf("problems %v, want %v", problems, want)
+	}
+}
+
+func TestScalar(t *testing.T) {
+	root := parse(t, "a: 1\nb: ~\nc: [1]\n")
+	var problems []problem
+	w := recorder(&problems, new([]string))
+	if s, ok := w.Scalar(root.Content[1], "a", "a number"); !ok || s != "1" {
+		t.Errorf("Scalar(1) = %q, %v", s, ok)
+	}
+	for _, i := range []int{3, 5} {
+		if s, ok := w.Scalar(root.Content[i], root.Content[i-1].Value, "a number"); ok {
+			t.Errorf("Scalar(%s) = %q, accepted", root.Content[i-1].Value, s)
+		}
+	}
+	want := []problem{
+		{2, "b", errInvalid, "want a number, found nothing"},
+		{3, "c", errInvalid, "want a number, found a list"},
+	}
+	if !slices.Equal(problems, want) {
 		t.Errorf("problems %v, want %v", problems, want)
 	}
 }

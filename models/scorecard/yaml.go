@@ -34,34 +34,26 @@ func (d *decoder) problem(n *yaml.Node, path string, sentinel error, format stri
 	})
 }
 
-// fields walks mapping n, calling the handler of each key and recording its line; unknown
-// and repeated keys are problems.
-func (d *decoder) fields(n *yaml.Node, path string, handlers map[string]func(v *yaml.Node, p string)) {
-	yamlnode.Walker{
-		Report: func(at *yaml.Node, p string, kind yamlnode.Problem, msg string) {
-			d.problem(at, p, problemSentinel(kind), "%s", msg)
+// walker walks nodes for d: problems wrap the package's sentinels, and the line of every
+// field and list element is recorded for Validate.
+func (d *decoder) walker() yamlnode.Walker {
+	return yamlnode.Walker{
+		Report: func(at *yaml.Node, p string, sentinel error, msg string) {
+			d.problem(at, p, sentinel, "%s", msg)
 		},
-		Key: func(k *yaml.Node, p string) { d.lines[p] = k.Line },
-	}.Fields(n, path, handlers)
+		Invalid: ErrInvalid, Unknown: ErrUnknownField, Duplicate: ErrDuplicate,
+		Visit: func(n *yaml.Node, p string) { d.lines[p] = n.Line },
+	}
 }
 
-// problemSentinel maps a problem of the walker to the sentinel it wraps.
-func problemSentinel(kind yamlnode.Problem) error {
-	switch kind {
-	case yamlnode.UnknownField:
-		return ErrUnknownField
-	case yamlnode.Repeated:
-		return ErrDuplicate
-	}
-	return ErrInvalid
+// fields walks mapping n, calling the handler of each key in file order; unknown and
+// repeated keys are problems.
+func (d *decoder) fields(n *yaml.Node, path string, handlers map[string]func(v *yaml.Node, p string)) {
+	d.walker().Fields(n, path, handlers)
 }
 
 func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
-	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		d.problem(n, path, ErrInvalid, "want %s, found %s", want, yamlnode.KindName(n))
-		return "", false
-	}
-	return n.Value, true
+	return d.walker().Scalar(n, path, want)
 }
 
 func (d *decoder) str(n *yaml.Node, path string, dst *string) {
@@ -148,15 +140,7 @@ func (d *decoder) strings(n *yaml.Node, path string, dst *[]string) {
 }
 
 func (d *decoder) list(n *yaml.Node, path string, each func(i int, e *yaml.Node, p string)) {
-	if n.Kind != yaml.SequenceNode {
-		d.problem(n, path, ErrInvalid, "want a list, found %s", yamlnode.KindName(n))
-		return
-	}
-	for i, e := range n.Content {
-		p := fmt.Sprintf("%s[%d]", path, i)
-		d.lines[p] = e.Line
-		each(i, yamlnode.Resolve(e), p)
-	}
+	d.walker().List(n, path, each)
 }
 
 // condition reads an attribute condition: an expression string, a structured mapping

@@ -224,31 +224,24 @@ func (d *decoder) problem(n *yaml.Node, path string, sentinel error, format stri
 	d.errs = append(d.errs, &LineError{Source: d.source, Line: line, Field: path, Msg: fmt.Sprintf(format, a...), Err: sentinel})
 }
 
+// walker walks nodes for d; problems wrap the package's sentinels.
+func (d *decoder) walker() yamlnode.Walker {
+	return yamlnode.Walker{
+		Report: func(at *yaml.Node, p string, sentinel error, msg string) {
+			d.problem(at, p, sentinel, "%s", msg)
+		},
+		Invalid: ErrInvalid, Unknown: ErrUnknownField, Duplicate: ErrDuplicate,
+	}
+}
+
 // fields walks mapping n, calling the handler of each key in file order; unknown and
 // repeated keys are problems. It returns the key nodes seen, by name.
 func (d *decoder) fields(n *yaml.Node, path string, handlers map[string]func(v *yaml.Node, p string)) map[string]*yaml.Node {
-	return yamlnode.Walker{Report: func(at *yaml.Node, p string, kind yamlnode.Problem, msg string) {
-		d.problem(at, p, problemSentinel(kind), "%s", msg)
-	}}.Fields(n, path, handlers)
-}
-
-// problemSentinel maps a problem of the walker to the sentinel it wraps.
-func problemSentinel(kind yamlnode.Problem) error {
-	switch kind {
-	case yamlnode.UnknownField:
-		return ErrUnknownField
-	case yamlnode.Repeated:
-		return ErrDuplicate
-	}
-	return ErrInvalid
+	return d.walker().Fields(n, path, handlers)
 }
 
 func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
-	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		d.problem(n, path, ErrInvalid, "want %s, found %s", want, yamlnode.KindName(n))
-		return "", false
-	}
-	return n.Value, true
+	return d.walker().Scalar(n, path, want)
 }
 
 // name reads a non-empty name without surrounding spaces.
@@ -310,13 +303,7 @@ func (d *decoder) duration(n *yaml.Node, path string, dst *time.Duration) {
 }
 
 func (d *decoder) list(n *yaml.Node, path string, each func(i int, e *yaml.Node, p string)) {
-	if n.Kind != yaml.SequenceNode {
-		d.problem(n, path, ErrInvalid, "want a list, found %s", yamlnode.KindName(n))
-		return
-	}
-	for i, e := range n.Content {
-		each(i, yamlnode.Resolve(e), fmt.Sprintf("%s[%d]", path, i))
-	}
+	d.walker().List(n, path, each)
 }
 
 // nodeAt is where a refused value sits: the value node, else the key, else the mapping.
