@@ -226,6 +226,23 @@ func (h *history) contactAttributes(base []colSpec) (attrs []features.Attribute,
 	return attrs, ignored, nil
 }
 
+// contactID returns the contact_id of row i of a contacts batch read with contactSpecs. A null
+// id, or one in seen, is counted in st and gives ok false; the caller adds the ids it keeps
+// to seen.
+func (h *history) contactID(v []vec, i int, st *fileStats, seen map[string]bool) (id []byte, ok bool) {
+	m := &h.opts.Mapping.Contacts
+	id = str(&v[0], i)
+	if len(id) == 0 {
+		st.bad("null " + m.ContactID)
+		return nil, false
+	}
+	if seen[string(id)] {
+		st.bad("duplicate " + m.ContactID)
+		return nil, false
+	}
+	return id, true
+}
+
 // readContacts reads the contacts file: ids, created_at, email links, stage, attributes.
 func (h *history) readContacts(ctx context.Context) error {
 	m := h.opts.Mapping.Contacts
@@ -277,13 +294,8 @@ func (h *history) readContacts(ctx context.Context) error {
 			}
 		}
 		for i := range n {
-			id := str(&v[0], i)
-			if len(id) == 0 {
-				st.bad("null " + m.ContactID)
-				continue
-			}
-			if seen[string(id)] {
-				st.bad("duplicate " + m.ContactID)
+			id, ok := h.contactID(v, i, st, seen)
+			if !ok {
 				continue
 			}
 			if a := nonFiniteAttribute(h.opts.Attributes, p.cols[len(base):], v[len(base):], i); a != "" {

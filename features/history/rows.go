@@ -161,13 +161,8 @@ func (h *history) readContactRows(ctx context.Context, fn func(ContactRow) error
 	return h.scan(ctx, m.File, true, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
 		h.rep.Contacts += int64(n)
 		for i := range n {
-			id := str(&v[0], i)
-			if len(id) == 0 {
-				st.bad("null " + m.ContactID)
-				continue
-			}
-			if seen[string(id)] {
-				st.bad("duplicate " + m.ContactID)
+			id, ok := h.contactID(v, i, st, seen)
+			if !ok {
 				continue
 			}
 			seen[string(id)] = true
