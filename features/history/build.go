@@ -183,43 +183,76 @@ func str(v *vec, i int) []byte {
 	return v.str[i]
 }
 
-// readContacts reads the contacts file: ids, created_at, email links, stage, attributes.
-func (h *history) readContacts(ctx context.Context) error {
-	m := h.opts.Mapping.Contacts
-	base := []colSpec{
+// contactSpecs are the columns of the contacts file that are not attributes.
+func contactSpecs(m features.ContactColumns) []colSpec {
+	return []colSpec{
 		{m.ContactID, wantString, true},
 		{m.CreatedAt, wantTime, false},
 		{m.Email, wantString, false},
 		{m.Stage, wantString, false},
 		{m.StageSince, wantTime, false},
 	}
-	// discover attributes from the first part file
-	if h.opts.Attributes == nil {
-		parts, ok, err := partFiles(filepath.Join(h.dir, m.File))
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return &FileError{File: filepath.Join(h.dir, m.File), Err: fmt.Errorf("%w: required history file is missing", ErrEmptyDir)}
-		}
-		p, err := openParquet(parts[0], base)
-		if err != nil {
-			return err
-		}
-		attrs := []features.Attribute{}
-		for _, fld := range p.other {
-			// Timestamps, nested (LIST, STRUCT, MAP), decimal, interval and other fixed-size
-			// columns are not attributes: say so in the report rather than drop them unseen.
-			if fld.Leaf() && !fld.Repeated() {
-				if c, _, ok := chooseConv(fld.Type(), wantAny); ok {
-					attrs = append(attrs, features.Attribute{Name: fld.Name(), Categorical: c.isStr()})
-					continue
-				}
+}
+
+// contactAttributes discovers the attributes of the contacts file from its first part file:
+// every other column Build can read as a number or a string. Timestamps, nested (LIST,
+// STRUCT, MAP), decimal, interval and other fixed-size columns are not attributes; they come
+// back as ignored, for the report to say so rather than drop them unseen. attrs is not nil.
+func (h *history) contactAttributes(base []colSpec) (attrs []features.Attribute, ignored []IgnoredColumn, err error) {
+	file := filepath.Join(h.dir, h.opts.Mapping.Contacts.File)
+	parts, ok, err := partFiles(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ok {
+		return nil, nil, &FileError{File: file, Err: fmt.Errorf("%w: required history file is missing", ErrEmptyDir)}
+	}
+	p, err := openParquet(parts[0], base)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer p.Close()
+	attrs = []features.Attribute{}
+	for _, fld := range p.other {
+		if fld.Leaf() && !fld.Repeated() {
+			if c, _, ok := chooseConv(fld.Type(), wantAny); ok {
+				attrs = append(attrs, features.Attribute{Name: fld.Name(), Categorical: c.isStr()})
+				continue
 			}
-			h.rep.IgnoredColumns = append(h.rep.IgnoredColumns, IgnoredColumn{File: parts[0], Column: fld.Name(),
-				Found: describeField(fld), Expected: wantAny.String()})
 		}
-		p.Close()
+		ignored = append(ignored, IgnoredColumn{File: parts[0], Column: fld.Name(),
+			Found: describeField(fld), Expected: wantAny.String()})
+	}
+	return attrs, ignored, nil
+}
+
+// contactID returns the contact_id of row i of a contacts batch read with contactSpecs. A null
+// id, or one in seen, is counted in st and gives ok false; the caller adds the ids it keeps
+// to seen.
+func (h *history) contactID(v []vec, i int, st *fileStats, seen map[string]bool) (id []byte, ok bool) {
+	m := &h.opts.Mapping.Contacts
+	id = str(&v[0], i)
+	if len(id) == 0 {
+		st.bad("null " + m.ContactID)
+		return nil, false
+	}
+	if seen[string(id)] {
+		st.bad("duplicate " + m.ContactID)
+		return nil, false
+	}
+	return id, true
+}
+
+// readContacts reads the contacts file: ids, created_at, email links, stage, attributes.
+func (h *history) readContacts(ctx context.Context) error {
+	m := h.opts.Mapping.Contacts
+	base := contactSpecs(m)
+	if h.opts.Attributes == nil {
+		attrs, ignored, err := h.contactAttributes(base)
+		if err != nil {
+			return err
+		}
+		h.rep.IgnoredColumns = append(h.rep.IgnoredColumns, ignored...)
 		h.opts.Attributes = attrs
 	}
 	specs := base
@@ -261,13 +294,8 @@ func (h *history) readContacts(ctx context.Context) error {
 			}
 		}
 		for i := range n {
-			id := str(&v[0], i)
-			if len(id) == 0 {
-				st.bad("null " + m.ContactID)
-				continue
-			}
-			if seen[string(id)] {
-				st.bad("duplicate " + m.ContactID)
+			id, ok := h.contactID(v, i, st, seen)
+			if !ok {
 				continue
 			}
 			if a := nonFiniteAttribute(h.opts.Attributes, p.cols[len(base):], v[len(base):], i); a != "" {
@@ -514,21 +542,21 @@ func (h *history) stitch(ctx context.Context) error {
 	return nil
 }
 
-// eventPerson checks row i of an events batch read with eventSpecs and returns the person it
-// is attributed to, through the first non-empty of contact_id, anonymous_id and email
-// (CONTRACT §6), or -1 for an identifier no person has. Rows that cannot be used (null time,
-// null type, no identifier) are counted in st and give ok false. Safe for concurrent use.
-func (h *history) eventPerson(v []vec, i int, st *fileStats) (p int32, ok bool) {
+// eventKey checks row i of an events batch read with eventSpecs and returns the identifier
+// it is attributed to: the first non-empty of contact_id, anonymous_id and email
+// (CONTRACT §6). Rows that cannot be used (null time, null type, no identifier) are counted
+// in st and give ok false. Safe for concurrent use.
+func (h *history) eventKey(v []vec, i int, st *fileStats) (key []byte, ok bool) {
 	m := h.opts.Mapping.Events
 	if !v[3].valid[i] {
 		st.bad("null " + m.TS)
-		return -1, false
+		return nil, false
 	}
 	if !v[4].valid[i] {
 		st.bad("null " + m.Type)
-		return -1, false
+		return nil, false
 	}
-	key := str(&v[0], i)
+	key = str(&v[0], i)
 	if len(key) == 0 {
 		key = str(&v[1], i)
 	}
@@ -537,6 +565,16 @@ func (h *history) eventPerson(v []vec, i int, st *fileStats) (p int32, ok bool) 
 	}
 	if len(key) == 0 {
 		st.bad("no identifier")
+		return nil, false
+	}
+	return key, true
+}
+
+// eventPerson checks row i of an events batch as eventKey does and returns the person it is
+// attributed to, or -1 for an identifier no person has. Safe for concurrent use.
+func (h *history) eventPerson(v []vec, i int, st *fileStats) (p int32, ok bool) {
+	key, ok := h.eventKey(v, i, st)
+	if !ok {
 		return -1, false
 	}
 	return h.person(key), true
@@ -565,16 +603,8 @@ func (h *history) readTransactions(ctx context.Context, keys, prods *features.Pr
 	err := h.scan(ctx, m.File, false, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
 		h.rep.Transactions += int64(n)
 		for i := range n {
-			id := str(&v[0], i)
-			switch {
-			case len(id) == 0:
-				st.bad("null " + m.ContactID)
-				continue
-			case !v[1].valid[i]:
-				st.bad("null " + m.TS)
-				continue
-			case !v[2].valid[i] || math.IsNaN(v[2].f64[i]) || math.IsInf(v[2].f64[i], 0):
-				st.bad("null or NaN " + m.Amount)
+			id, ok := h.transactionRow(v, i, st)
+			if !ok {
 				continue
 			}
 			pp := h.person(id)
@@ -644,6 +674,25 @@ func sortTransactions(chunks [][]txRec, people int) []txRec {
 		}
 	}
 	return out
+}
+
+// transactionRow checks row i of a transactions batch read with transactionSpecs and returns
+// its contact id. Rows that cannot be used (null id or time, null or non-finite amount) are
+// counted in st and give ok false. Safe for concurrent use.
+func (h *history) transactionRow(v []vec, i int, st *fileStats) (id []byte, ok bool) {
+	m := h.opts.Mapping.Transactions
+	id = str(&v[0], i)
+	switch {
+	case len(id) == 0:
+		st.bad("null " + m.ContactID)
+	case !v[1].valid[i]:
+		st.bad("null " + m.TS)
+	case !v[2].valid[i] || math.IsNaN(v[2].f64[i]) || math.IsInf(v[2].f64[i], 0):
+		st.bad("null or NaN " + m.Amount)
+	default:
+		return id, true
+	}
+	return nil, false
 }
 
 func transactionSpecs(m features.TransactionColumns) []colSpec {

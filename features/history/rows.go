@@ -2,9 +2,7 @@ package history
 
 import (
 	"context"
-	"fmt"
 	"math"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -99,7 +97,7 @@ func ReadRows(ctx context.Context, dir string, m features.Mapping, v RowVisitor)
 		err := h.scan(ctx, m.Events.File, false, nil, specs, func(p *pqFile, st *fileStats, c []vec, n int) error {
 			rep.Events += int64(n)
 			for i := range n {
-				if _, ok := h.eventPersonCheck(c, i, st); !ok {
+				if _, ok := h.eventKey(c, i, st); !ok {
 					continue
 				}
 				e := EventRow{TS: time.Unix(0, c[3].i64[i]).UTC(), Type: string(c[4].str[i]),
@@ -124,16 +122,8 @@ func ReadRows(ctx context.Context, dir string, m features.Mapping, v RowVisitor)
 		err := h.scan(ctx, tm.File, false, nil, transactionSpecs(tm), func(p *pqFile, st *fileStats, c []vec, n int) error {
 			rep.Transactions += int64(n)
 			for i := range n {
-				id := str(&c[0], i)
-				switch {
-				case len(id) == 0:
-					st.bad("null " + tm.ContactID)
-					continue
-				case !c[1].valid[i]:
-					st.bad("null " + tm.TS)
-					continue
-				case !c[2].valid[i] || math.IsNaN(c[2].f64[i]) || math.IsInf(c[2].f64[i], 0):
-					st.bad("null or NaN " + tm.Amount)
+				id, ok := h.transactionRow(c, i, st)
+				if !ok {
 					continue
 				}
 				x := CustomerTransaction{Customer: string(id), TS: time.Unix(0, c[1].i64[i]).UTC(), Amount: c[2].f64[i],
@@ -154,57 +144,15 @@ func ReadRows(ctx context.Context, dir string, m features.Mapping, v RowVisitor)
 	return rep, nil
 }
 
-// eventPersonCheck is the row check of eventPerson without the person lookup.
-func (h *history) eventPersonCheck(v []vec, i int, st *fileStats) (key []byte, ok bool) {
-	m := h.opts.Mapping.Events
-	if !v[3].valid[i] {
-		st.bad("null " + m.TS)
-		return nil, false
-	}
-	if !v[4].valid[i] {
-		st.bad("null " + m.Type)
-		return nil, false
-	}
-	for _, k := range [][]byte{str(&v[0], i), str(&v[1], i), str(&v[2], i)} {
-		if len(k) > 0 {
-			return k, true
-		}
-	}
-	st.bad("no identifier")
-	return nil, false
-}
-
 // readContactRows reads the contacts file row by row, the attributes found as readContacts
 // finds them. A contact_id seen before is counted as a duplicate and skipped, as in Build.
 func (h *history) readContactRows(ctx context.Context, fn func(ContactRow) error) error {
 	m := h.opts.Mapping.Contacts
-	base := []colSpec{
-		{m.ContactID, wantString, true},
-		{m.CreatedAt, wantTime, false},
-		{m.Email, wantString, false},
-		{m.Stage, wantString, false},
-		{m.StageSince, wantTime, false},
-	}
-	parts, ok, err := partFiles(filepath.Join(h.dir, m.File))
+	base := contactSpecs(m)
+	attrs, _, err := h.contactAttributes(base) // ReadRows does not report ignored columns
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return &FileError{File: filepath.Join(h.dir, m.File), Err: fmt.Errorf("%w: required history file is missing", ErrEmptyDir)}
-	}
-	p, err := openParquet(parts[0], base)
-	if err != nil {
-		return err
-	}
-	var attrs []features.Attribute
-	for _, fld := range p.other {
-		if fld.Leaf() && !fld.Repeated() {
-			if c, _, ok := chooseConv(fld.Type(), wantAny); ok {
-				attrs = append(attrs, features.Attribute{Name: fld.Name(), Categorical: c.isStr()})
-			}
-		}
-	}
-	p.Close()
 	specs := base
 	for _, a := range attrs {
 		specs = append(specs, colSpec{a.Name, wantAny, false})
@@ -213,13 +161,8 @@ func (h *history) readContactRows(ctx context.Context, fn func(ContactRow) error
 	return h.scan(ctx, m.File, true, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
 		h.rep.Contacts += int64(n)
 		for i := range n {
-			id := str(&v[0], i)
-			if len(id) == 0 {
-				st.bad("null " + m.ContactID)
-				continue
-			}
-			if seen[string(id)] {
-				st.bad("duplicate " + m.ContactID)
+			id, ok := h.contactID(v, i, st, seen)
+			if !ok {
 				continue
 			}
 			seen[string(id)] = true

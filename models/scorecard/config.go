@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/propensity-dev/propensity/internal/eventtype"
+	"github.com/propensity-dev/propensity/internal/yamlnode"
 )
 
 // Errors wrapped by *ConfigError.
@@ -35,26 +36,7 @@ type ConfigError struct {
 	Err    error  // one of the sentinels above
 }
 
-func (e *ConfigError) Error() string {
-	var b strings.Builder
-	if e.File != "" {
-		b.WriteString(e.File)
-		b.WriteByte(':')
-	}
-	if e.Line > 0 {
-		b.WriteString(strconv.Itoa(e.Line))
-		b.WriteByte(':')
-	}
-	if b.Len() > 0 {
-		b.WriteByte(' ')
-	}
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Detail)
-	return b.String()
-}
+func (e *ConfigError) Error() string { return yamlnode.Message(e.File, e.Line, e.Field, e.Detail) }
 
 // Unwrap returns the sentinel.
 func (e *ConfigError) Unwrap() error { return e.Err }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/propensity-dev/propensity/internal/yamlnode"
 )
 
 // decoder walks a YAML node tree into configs, recording every problem with its line
@@ -32,73 +34,26 @@ func (d *decoder) problem(n *yaml.Node, path string, sentinel error, format stri
 	})
 }
 
-// resolve follows aliases; a missing node reads as null.
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
+// walker walks nodes for d: problems wrap the package's sentinels, and the line of every
+// field and list element is recorded for Validate.
+func (d *decoder) walker() yamlnode.Walker {
+	return yamlnode.Walker{
+		Report: func(at *yaml.Node, p string, sentinel error, msg string) {
+			d.problem(at, p, sentinel, "%s", msg)
+		},
+		Invalid: ErrInvalid, Unknown: ErrUnknownField, Duplicate: ErrDuplicate,
+		Visit: func(n *yaml.Node, p string) { d.lines[p] = n.Line },
 	}
-	if n == nil {
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
-	}
-	return n
 }
 
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "nothing"
-		}
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "a document"
-}
-
-// fields walks mapping n, calling the handler of each key; unknown and repeated keys are
-// problems.
+// fields walks mapping n, calling the handler of each key in file order; unknown and
+// repeated keys are problems.
 func (d *decoder) fields(n *yaml.Node, path string, handlers map[string]func(v *yaml.Node, p string)) {
-	n = resolve(n)
-	if n.Kind != yaml.MappingNode {
-		d.problem(n, path, ErrInvalid, "want a mapping, found %s", kindName(n))
-		return
-	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		p := k.Value
-		if path != "" {
-			p = path + "." + k.Value
-		}
-		h, ok := handlers[k.Value]
-		if !ok {
-			names := make([]string, 0, len(handlers))
-			for name := range handlers {
-				names = append(names, name)
-			}
-			slices.Sort(names)
-			d.problem(k, p, ErrUnknownField, "unknown field %q (want one of %s)", k.Value, strings.Join(names, ", "))
-			continue
-		}
-		if seen[k.Value] {
-			d.problem(k, p, ErrDuplicate, "field %q given twice", k.Value)
-			continue
-		}
-		seen[k.Value] = true
-		d.lines[p] = k.Line
-		h(resolve(v), p)
-	}
+	d.walker().Fields(n, path, handlers)
 }
 
 func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
-	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		d.problem(n, path, ErrInvalid, "want %s, found %s", want, kindName(n))
-		return "", false
-	}
-	return n.Value, true
+	return d.walker().Scalar(n, path, want)
 }
 
 func (d *decoder) str(n *yaml.Node, path string, dst *string) {
@@ -171,7 +126,7 @@ func (d *decoder) strings(n *yaml.Node, path string, dst *[]string) {
 		return
 	}
 	if n.Kind != yaml.SequenceNode {
-		d.problem(n, path, ErrInvalid, "want a string or a list of strings, found %s", kindName(n))
+		d.problem(n, path, ErrInvalid, "want a string or a list of strings, found %s", yamlnode.KindName(n))
 		return
 	}
 	*dst = []string{}
@@ -179,21 +134,13 @@ func (d *decoder) strings(n *yaml.Node, path string, dst *[]string) {
 		p := fmt.Sprintf("%s[%d]", path, i)
 		d.lines[p] = e.Line
 		var s string
-		d.str(resolve(e), p, &s)
+		d.str(yamlnode.Resolve(e), p, &s)
 		*dst = append(*dst, s)
 	}
 }
 
 func (d *decoder) list(n *yaml.Node, path string, each func(i int, e *yaml.Node, p string)) {
-	if n.Kind != yaml.SequenceNode {
-		d.problem(n, path, ErrInvalid, "want a list, found %s", kindName(n))
-		return
-	}
-	for i, e := range n.Content {
-		p := fmt.Sprintf("%s[%d]", path, i)
-		d.lines[p] = e.Line
-		each(i, resolve(e), p)
-	}
+	d.walker().List(n, path, each)
 }
 
 // condition reads an attribute condition: an expression string, a structured mapping
@@ -311,7 +258,7 @@ func (d *decoder) condition(n *yaml.Node, path string, dst *Condition) {
 		}
 		*dst = c
 	default:
-		d.problem(n, path, ErrInvalid, "want a condition, found %s", kindName(n))
+		d.problem(n, path, ErrInvalid, "want a condition, found %s", yamlnode.KindName(n))
 	}
 }
 
@@ -445,7 +392,7 @@ func (d *decoder) scorecard(n *yaml.Node) Config {
 // problem at once.
 func (c *Config) UnmarshalYAML(n *yaml.Node) error {
 	d := &decoder{lines: map[string]int{}}
-	*c = d.scorecard(resolve(n))
+	*c = d.scorecard(yamlnode.Resolve(n))
 	d.errs = append(d.errs, c.validate()...)
 	sortProblems(d.errs)
 	return errors.Join(d.errs...)
@@ -457,24 +404,15 @@ func (c *Config) UnmarshalYAML(n *yaml.Node) error {
 func ParseConfigs(data []byte, name string) ([]Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		line := 0
-		msg := err.Error()
-		// yaml.v3 reports "yaml: line N: ..."; keep the line as a field of the error.
-		if rest, ok := strings.CutPrefix(msg, "yaml: line "); ok {
-			if i := strings.IndexByte(rest, ':'); i > 0 {
-				if l, err := strconv.Atoi(rest[:i]); err == nil {
-					line, msg = l, strings.TrimSpace(rest[i+1:])
-				}
-			}
-		}
+		line, msg := yamlnode.SyntaxError(err)
 		return nil, &ConfigError{File: name, Line: line, Detail: "not valid YAML: " + msg, Err: ErrInvalid}
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, &ConfigError{File: name, Detail: "empty file: want a scorecard or a scorecards list", Err: ErrMissing}
 	}
-	root := resolve(doc.Content[0])
+	root := yamlnode.Resolve(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
-		return nil, &ConfigError{File: name, Line: root.Line, Detail: "want a scorecard (a mapping with name, version, rules) or a scorecards list, found " + kindName(root), Err: ErrInvalid}
+		return nil, &ConfigError{File: name, Line: root.Line, Detail: "want a scorecard (a mapping with name, version, rules) or a scorecards list, found " + yamlnode.KindName(root), Err: ErrInvalid}
 	}
 	d := &decoder{file: name}
 	var cfgs []Config

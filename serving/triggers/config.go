@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/propensity-dev/propensity/internal/yamlnode"
 )
 
 // Errors wrapped by *LineError.
@@ -34,26 +36,7 @@ type LineError struct {
 	Err    error  // one of the sentinels above
 }
 
-func (e *LineError) Error() string {
-	var b strings.Builder
-	if e.Source != "" {
-		b.WriteString(e.Source)
-		b.WriteByte(':')
-	}
-	if e.Line > 0 {
-		b.WriteString(strconv.Itoa(e.Line))
-		b.WriteByte(':')
-	}
-	if b.Len() > 0 {
-		b.WriteByte(' ')
-	}
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+func (e *LineError) Error() string { return yamlnode.Message(e.Source, e.Line, e.Field, e.Msg) }
 
 // Unwrap returns the sentinel.
 func (e *LineError) Unwrap() error { return e.Err }
@@ -167,23 +150,15 @@ func Parse(data []byte, source string) (*Config, error) {
 func ParseEnv(data []byte, source string, lookupEnv func(string) (string, bool)) (*Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		line, msg := 0, err.Error()
-		// yaml.v3 reports "yaml: line N: ..."; keep the line as a field of the error.
-		if rest, ok := strings.CutPrefix(msg, "yaml: line "); ok {
-			if i := strings.IndexByte(rest, ':'); i > 0 {
-				if l, err := strconv.Atoi(rest[:i]); err == nil {
-					line, msg = l, strings.TrimSpace(rest[i+1:])
-				}
-			}
-		}
+		line, msg := yamlnode.SyntaxError(err)
 		return nil, &LineError{Source: source, Line: line, Msg: "not valid YAML: " + msg, Err: ErrInvalid}
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, &LineError{Source: source, Msg: "empty file: want endpoints and triggers", Err: ErrMissing}
 	}
-	root := resolve(doc.Content[0])
+	root := yamlnode.Resolve(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
-		return nil, &LineError{Source: source, Line: root.Line, Msg: "want a mapping with endpoints and triggers, found " + kindName(root), Err: ErrInvalid}
+		return nil, &LineError{Source: source, Line: root.Line, Msg: "want a mapping with endpoints and triggers, found " + yamlnode.KindName(root), Err: ErrInvalid}
 	}
 	d := &decoder{source: source, env: lookupEnv}
 	c := d.config(root)
@@ -249,72 +224,24 @@ func (d *decoder) problem(n *yaml.Node, path string, sentinel error, format stri
 	d.errs = append(d.errs, &LineError{Source: d.source, Line: line, Field: path, Msg: fmt.Sprintf(format, a...), Err: sentinel})
 }
 
-// resolve follows aliases; a missing node reads as null.
-func resolve(n *yaml.Node) *yaml.Node {
-	for depth := 0; n != nil && n.Kind == yaml.AliasNode && depth < 100; depth++ {
-		n = n.Alias
+// walker walks nodes for d; problems wrap the package's sentinels.
+func (d *decoder) walker() yamlnode.Walker {
+	return yamlnode.Walker{
+		Report: func(at *yaml.Node, p string, sentinel error, msg string) {
+			d.problem(at, p, sentinel, "%s", msg)
+		},
+		Invalid: ErrInvalid, Unknown: ErrUnknownField, Duplicate: ErrDuplicate,
 	}
-	if n == nil || n.Kind == yaml.AliasNode {
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
-	}
-	return n
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "nothing"
-		}
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "a document"
 }
 
 // fields walks mapping n, calling the handler of each key in file order; unknown and
 // repeated keys are problems. It returns the key nodes seen, by name.
 func (d *decoder) fields(n *yaml.Node, path string, handlers map[string]func(v *yaml.Node, p string)) map[string]*yaml.Node {
-	seen := map[string]*yaml.Node{}
-	if n.Kind != yaml.MappingNode {
-		d.problem(n, path, ErrInvalid, "want a mapping, found %s", kindName(n))
-		return seen
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		p := k.Value
-		if path != "" {
-			p = path + "." + k.Value
-		}
-		h, ok := handlers[k.Value]
-		if !ok {
-			names := make([]string, 0, len(handlers))
-			for name := range handlers {
-				names = append(names, name)
-			}
-			slices.Sort(names)
-			d.problem(k, p, ErrUnknownField, "unknown field %q (want one of %s)", k.Value, strings.Join(names, ", "))
-			continue
-		}
-		if seen[k.Value] != nil {
-			d.problem(k, p, ErrDuplicate, "field %q given twice", k.Value)
-			continue
-		}
-		seen[k.Value] = k
-		h(resolve(v), p)
-	}
-	return seen
+	return d.walker().Fields(n, path, handlers)
 }
 
 func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
-	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		d.problem(n, path, ErrInvalid, "want %s, found %s", want, kindName(n))
-		return "", false
-	}
-	return n.Value, true
+	return d.walker().Scalar(n, path, want)
 }
 
 // name reads a non-empty name without surrounding spaces.
@@ -376,13 +303,7 @@ func (d *decoder) duration(n *yaml.Node, path string, dst *time.Duration) {
 }
 
 func (d *decoder) list(n *yaml.Node, path string, each func(i int, e *yaml.Node, p string)) {
-	if n.Kind != yaml.SequenceNode {
-		d.problem(n, path, ErrInvalid, "want a list, found %s", kindName(n))
-		return
-	}
-	for i, e := range n.Content {
-		each(i, resolve(e), fmt.Sprintf("%s[%d]", path, i))
-	}
+	d.walker().List(n, path, each)
 }
 
 // nodeAt is where a refused value sits: the value node, else the key, else the mapping.
@@ -491,7 +412,7 @@ func (d *decoder) config(root *yaml.Node) *Config {
 	if root.Kind == yaml.MappingNode {
 		if keys["endpoints"] == nil {
 			d.problem(root, "endpoints", ErrMissing, "a triggers file needs endpoints")
-		} else if len(c.Endpoints) == 0 && resolve(root).Kind == yaml.MappingNode {
+		} else if len(c.Endpoints) == 0 && yamlnode.Resolve(root).Kind == yaml.MappingNode {
 			d.problem(keys["endpoints"], "endpoints", ErrMissing, "no endpoints listed")
 		}
 		if keys["triggers"] == nil {
@@ -757,7 +678,7 @@ func (d *decoder) condition(n *yaml.Node, path string) Condition {
 				return
 			}
 			if v.Kind != yaml.MappingNode {
-				d.problem(v, p, ErrInvalid, "want true or a mapping {from, to}, found %s", kindName(v))
+				d.problem(v, p, ErrInvalid, "want true or a mapping {from, to}, found %s", yamlnode.KindName(v))
 				return
 			}
 			d.fields(v, p, map[string]func(*yaml.Node, string){
