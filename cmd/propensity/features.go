@@ -76,17 +76,7 @@ func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 	env.log.Info("features", "people", rep.People, "contacts", rep.Contacts, "events", rep.Events,
 		"transactions", rep.Transactions, "unattributed", rep.Unattributed, "bad_rows", rep.BadRows,
 		"columns", len(table.Schema().Columns), "out", *out, "seconds", fmt.Sprintf("%.2f", secs))
-	for _, f := range rep.Files {
-		for reason, n := range f.Bad {
-			env.log.Warn("bad rows", "file", f.File, "reason", reason, "rows", n)
-		}
-	}
-	if w := rep.AsOfOutside(opts.AsOf); w != "" {
-		env.log.Warn(w)
-	}
-	for _, c := range rep.IgnoredColumns {
-		env.log.Warn("column not used as an attribute", "file", c.File, "column", c.Column, "type", c.Found, "expected", c.Expected)
-	}
+	rep.Warn(env.log, opts.AsOf)
 	if *asJSON {
 		return env.printJSON(map[string]any{
 			"out": *out, "people": rep.People, "events": rep.Events, "transactions": rep.Transactions,

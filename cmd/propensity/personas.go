@@ -122,10 +122,11 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		tab, _, err := history.Build(ctx, *data, features.Options{AsOf: t})
+		tab, rep, err := history.Build(ctx, *data, features.Options{AsOf: t})
 		if err != nil {
 			return featuresError(err)
 		}
+		rep.Warn(env.log, t)
 		f, err = personas.FromFeatures(tab)
 		tab.Release()
 		if err != nil {

@@ -200,9 +200,7 @@ func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set
 	if len(sum.MissingAttributes) > 0 {
 		env.log.Warn("scorecard attributes that no person in the history has", "attributes", strings.Join(sum.MissingAttributes, ","))
 	}
-	if w := sum.Report.AsOfOutside(asOf); w != "" {
-		env.log.Warn(w)
-	}
+	sum.Report.Warn(env.log, asOf)
 	env.log.Info("scored history", "people", sum.People, "mql", sum.MQL, "disqualified", sum.Disqualified,
 		"no_matching_scorecard", sum.NoMatchingScorecard, "out", out, "files", len(sum.Report.Files),
 		"elapsed", (time.Duration(sum.Seconds * float64(time.Second))).Round(time.Millisecond))

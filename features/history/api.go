@@ -3,6 +3,7 @@ package history
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
 
@@ -130,6 +131,30 @@ func (r *Report) AsOfOutside(asOf time.Time) string {
 			asOf.UTC().Format(time.RFC3339), r.Last.UTC().Format(time.RFC3339))
 	}
 	return ""
+}
+
+// Warn logs what a job reading the history should tell its user about it: the bad rows of
+// each file by reason, the contact columns left out because of their type, and an as-of
+// time outside the history's span (AsOfOutside; zero asOf skips that check). Every command
+// that reads a history calls it, so nothing read is dropped without a word.
+func (r *Report) Warn(log *slog.Logger, asOf time.Time) {
+	if log == nil {
+		return
+	}
+	for _, f := range r.Files {
+		for reason, n := range f.Bad {
+			log.Warn("bad rows", "file", f.File, "reason", reason, "rows", n)
+		}
+	}
+	for _, c := range r.IgnoredColumns {
+		log.Warn("column not used as an attribute", "file", c.File, "column", c.Column, "type", c.Found, "expected", c.Expected)
+	}
+	if asOf.IsZero() {
+		return
+	}
+	if w := r.AsOfOutside(asOf); w != "" {
+		log.Warn(w)
+	}
 }
 
 // span widens the report's time span to [lo, hi] (Unix nanoseconds; lo > hi: nothing).

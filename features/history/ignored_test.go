@@ -1,8 +1,11 @@
 package history
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/propensity-dev/propensity/features"
@@ -45,4 +48,39 @@ func TestUnusableContactColumnsAreReported(t *testing.T) {
 	if len(want) != 0 {
 		t.Errorf("not reported: %v", want)
 	}
+}
+
+// TestReportWarnNamesWhatWasLeftOut: every command that reads a history logs its report
+// through Report.Warn (features, score, train, personas, evaluate), so the ignored columns,
+// the bad rows of each file and an as-of outside the data reach the user's log.
+func TestReportWarnNamesWhatWasLeftOut(t *testing.T) {
+	dir := t.TempDir()
+	contacts := filepath.Join(dir, "contacts.parquet")
+	writeRows(t, contacts, []contactNestedRow{{ContactID: "c1", Age: 40, Tags: []string{"a"}}, {ContactID: "c2", Age: 30}})
+	writeRows(t, filepath.Join(dir, "events.parquet"), []eventRowT{
+		{TS: micros("2025-12-31T12:00:00Z"), Type: "email_open", ContactID: "c1"},
+		{TS: micros("2025-12-31T13:00:00Z"), Type: "email_open", ContactID: ""}, // no identifier: a bad row
+	})
+	table, rep, err := Build(context.Background(), dir, features.Options{AsOf: testAsOf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	table.Release()
+	if rep.BadRows == 0 {
+		t.Fatalf("fixture has no bad row: %+v", rep)
+	}
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	rep.Warn(log, testAsOf.AddDate(5, 0, 0))
+	out := buf.String()
+	for _, want := range []string{
+		`msg="bad rows"`, "events.parquet",
+		`msg="column not used as an attribute"`, "column=tags", "column=address", "column=span", "column=seen",
+		"more than 90 days after the history's last event",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	rep.Warn(nil, testAsOf) // no logger: nothing to do, and no panic
 }

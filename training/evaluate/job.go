@@ -143,9 +143,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		col.primary = cards[p]
 	}
-	if _, err := col.run(ctx, o.Dir, o.Features); err != nil {
+	rep, err := col.run(ctx, o.Dir, o.Features)
+	if err != nil {
 		return nil, historyError(err)
 	}
+	rep.Warn(o.Log, time.Time{}) // the collector walks several snapshots; their as-of times are checked where they are set
 	o.Log.Info("history read", "people", col.people, "training_prospects", len(col.snaps[0].rows),
 		"holdout_prospects", len(col.snaps[1].rows), "elapsed", time.Since(start).Round(time.Millisecond))
 	for s, name := range []string{"training", "holdout"} {

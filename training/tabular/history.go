@@ -220,9 +220,7 @@ func (j HistoryJob) snapshot(ctx context.Context, fopts features.Options, label 
 		return nil, fopts, fmt.Errorf("features as of %s: %w", fopts.AsOf.Format(time.DateOnly), err)
 	}
 	defer t.Release()
-	if w := rep.AsOfOutside(fopts.AsOf); w != "" && j.Train.Log != nil {
-		j.Train.Log.Warn(w)
-	}
+	rep.Warn(j.Train.Log, fopts.AsOf)
 	excluded := make(map[string]bool, len(j.Exclude))
 	for _, e := range j.Exclude {
 		excluded[e] = true
