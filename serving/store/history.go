@@ -214,7 +214,9 @@ type Erased struct {
 
 // Erase deletes the person that identifier id belongs to: every identifier's contact rows,
 // events, transactions, identity rows and index entries, their trigger state and their
-// deliveries (of any state), in one synced batch. ErrNotFound when id is unknown.
+// deliveries (of any state), in one synced batch. An identifier linked to no other one
+// (say, only events or transactions under its own key) is erased alone. ErrNotFound when
+// nothing is stored for id.
 func (s *Store) Erase(id string) (Erased, error) {
 	if id == "" || checkID("id", id) != nil {
 		return Erased{}, ErrNotFound
@@ -228,21 +230,24 @@ func (s *Store) Erase(id string) (Erased, error) {
 	if err != nil {
 		return out, t.abort(err)
 	}
-	if n == 0 {
-		return out, t.abort(ErrNotFound)
+	// An identifier that never met another one has no graph node, yet may own events or
+	// transactions stored under its key: those are erased too.
+	ids := []string{id}
+	if n != 0 {
+		c, err := t.comp(n)
+		if err != nil {
+			return out, t.abort(err)
+		}
+		out.Person = c.personKey()
+		ids = c.Members
 	}
-	c, err := t.comp(n)
-	if err != nil {
-		return out, t.abort(err)
-	}
-	out.Person = c.personKey()
-	out.IDs = len(c.Members)
+	out.IDs = len(ids)
 	members := map[string]bool{}
 	b := t.b
-	for _, m := range c.Members {
+	for _, m := range ids {
 		members[m] = true
 	}
-	for _, m := range c.Members {
+	for _, m := range ids {
 		err := iterPrefix(b, key(pEvent, m, ""), func(_, v []byte) error {
 			out.Events++
 			var e Event
@@ -298,13 +303,18 @@ func (s *Store) Erase(id string) (Erased, error) {
 		}
 		delete(t.nodes, m)
 	}
+	if n == 0 && out.Events+out.Transactions+out.Identities+out.Contacts == 0 {
+		return Erased{}, t.abort(ErrNotFound)
+	}
 	dn, err := t.deleteDeliveries(members)
 	if err != nil {
 		return out, t.abort(err)
 	}
 	out.Deliveries = dn
-	t.comps[n] = nil
-	t.dirty[n] = true
+	if n != 0 {
+		t.comps[n] = nil
+		t.dirty[n] = true
+	}
 	return out, t.commit()
 }
 

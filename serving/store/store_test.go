@@ -178,6 +178,44 @@ func TestErase(t *testing.T) {
 	}
 }
 
+// TestEraseUnlinked erases identifiers that never met another one: they have no graph node,
+// yet own the events and transactions stored under their key (found by TestMetamorphic).
+func TestEraseUnlinked(t *testing.T) {
+	s := openMem(t, vfs.NewMem())
+	defer s.Close()
+	mustPut(t, s.PutTransaction, Transaction{ContactID: "c1", TS: day(2), Amount: 10})
+	mustPut(t, s.PutTransaction, Transaction{ContactID: "c2", TS: day(2), Amount: 20})
+	mustPut(t, s.PutEvent, Event{EventID: "e1", TS: day(1), Type: "page_view", AnonymousID: "anon-1"})
+	for _, tc := range []struct {
+		id   string
+		want Erased
+	}{
+		{"c1", Erased{IDs: 1, Transactions: 1}},
+		{"anon-1", Erased{IDs: 1, Events: 1}},
+	} {
+		e, err := s.Erase(tc.id)
+		if err != nil || e != tc.want {
+			t.Fatalf("Erase(%s) = %+v, %v; want %+v", tc.id, e, err, tc.want)
+		}
+		if _, err := s.Erase(tc.id); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("second Erase(%s): %v, want ErrNotFound", tc.id, err)
+		}
+	}
+	var left []string
+	if err := s.ForEachTransaction(func(x Transaction) error { left = append(left, x.ContactID); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ForEachEvent(func(e Event) error { left = append(left, e.Key()); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(left, []string{"c2"}) {
+		t.Fatalf("left after erasure: %v, want only c2's transaction", left)
+	}
+	if r := mustPut(t, s.PutEvent, Event{EventID: "e1", TS: day(1), Type: "page_view", AnonymousID: "anon-1"}); r.Duplicate {
+		t.Error("erased event id still deduplicates")
+	}
+}
+
 // TestCrashKeepsAcknowledged writes from several goroutines and takes crash clones of the
 // filesystem (only synced data survives) while they run: every write acknowledged before a
 // clone was taken is in the store reopened from it, exactly once.
