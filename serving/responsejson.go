@@ -145,43 +145,15 @@ func (w *jsonWriter) response(r *Response) {
 		w.b = append(w.b, ']')
 	}
 	w.key(`,"unavailable_reasons`)
-	if r.UnavailableReasons == nil {
-		w.b = append(w.b, "null"...)
-	} else {
-		w.b = append(w.b, '[')
-		for i, u := range r.UnavailableReasons {
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
-			w.b = append(w.b, `{"block":`...)
-			w.str(u.Block)
-			w.key(`,"reason`)
-			w.str(u.Reason)
-			w.key(`,"message`)
-			w.str(u.Message)
-			w.b = append(w.b, '}')
-		}
-		w.b = append(w.b, ']')
-	}
+	w.stringTriples(r.UnavailableReasons == nil, len(r.UnavailableReasons), `{"block":`, `,"reason`, `,"message`, func(i int) (string, string, string) {
+		u := r.UnavailableReasons[i]
+		return u.Block, u.Reason, u.Message
+	})
 	w.key(`,"warnings`)
-	if r.Warnings == nil {
-		w.b = append(w.b, "null"...)
-	} else {
-		w.b = append(w.b, '[')
-		for i, x := range r.Warnings {
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
-			w.b = append(w.b, `{"field":`...)
-			w.str(x.Field)
-			w.key(`,"code`)
-			w.str(x.Code)
-			w.key(`,"message`)
-			w.str(x.Message)
-			w.b = append(w.b, '}')
-		}
-		w.b = append(w.b, ']')
-	}
+	w.stringTriples(r.Warnings == nil, len(r.Warnings), `{"field":`, `,"code`, `,"message`, func(i int) (string, string, string) {
+		x := r.Warnings[i]
+		return x.Field, x.Code, x.Message
+	})
 	w.b = append(w.b, '}')
 }
 
@@ -377,4 +349,29 @@ func (w *jsonWriter) str(s string) {
 	}
 	b = append(b, s[start:]...)
 	w.b = append(b, '"')
+}
+
+// stringTriples writes a list of n objects of three string fields (null when isNil), as
+// encoding/json writes a slice of such structs: open is `{"first":`, and k2, k3 are the
+// keys of the other two fields in w.key's form.
+func (w *jsonWriter) stringTriples(isNil bool, n int, open, k2, k3 string, get func(i int) (string, string, string)) {
+	if isNil {
+		w.b = append(w.b, "null"...)
+		return
+	}
+	w.b = append(w.b, '[')
+	for i := range n {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		a, b, c := get(i)
+		w.b = append(w.b, open...)
+		w.str(a)
+		w.key(k2)
+		w.str(b)
+		w.key(k3)
+		w.str(c)
+		w.b = append(w.b, '}')
+	}
+	w.b = append(w.b, ']')
 }
