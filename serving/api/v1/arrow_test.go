@@ -9,8 +9,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/propensity-dev/propensity/serving/internal/arrowipc/arrowipctest"
 	"github.com/propensity-dev/propensity/serving/servingtest"
@@ -63,33 +61,13 @@ func TestArrowDecodeHonoursCancellation(t *testing.T) {
 	}
 }
 
-func arrowStream(t *testing.T, schema *arrow.Schema, rows ...func(b *array.RecordBuilder)) []byte {
-	t.Helper()
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-	for _, row := range rows {
-		row(b)
-	}
-	rec := b.NewRecordBatch()
-	defer rec.Release()
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(schema))
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // TestArrowDuplicateColumnIsRefused is issue 17, defect 11: with two columns of one name, one
 // of them was silently ignored.
 func TestArrowDuplicateColumnIsRefused(t *testing.T) {
 	str := arrow.BinaryTypes.String
 	schema := arrow.NewSchema([]arrow.Field{{Name: "contact_id", Type: str}, {Name: "attributes", Type: str, Nullable: true},
 		{Name: "attributes", Type: str, Nullable: true}}, nil)
-	stream := arrowStream(t, schema, func(b *array.RecordBuilder) {
+	stream := arrowipctest.RecordStream(t, schema, func(b *array.RecordBuilder) {
 		b.Field(0).(*array.StringBuilder).Append("c-1")
 		b.Field(1).(*array.StringBuilder).Append(`{"age": 30}`)
 		b.Field(2).(*array.StringBuilder).Append(`{"age": 60}`)
@@ -121,7 +99,7 @@ func TestArrowNullContactIDIsRefused(t *testing.T) {
 					}
 				}
 			}
-			stream := arrowStream(t, schema, row(func(b *array.StringBuilder) { b.Append("c-1") }), row(tt.id))
+			stream := arrowipctest.RecordStream(t, schema, row(func(b *array.StringBuilder) { b.Append("c-1") }), row(tt.id))
 			_, err := decodeArrow(t.Context(), bytes.NewReader(stream), fuzzNow, 50, 1<<20)
 			var ae *apiError
 			if !errors.As(err, &ae) || ae.typ != ErrBadData || !strings.HasPrefix(ae.msg, `profile 1: column "contact_id" is null or empty`) {

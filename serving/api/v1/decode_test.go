@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/propensity-dev/propensity/serving/internal/arrowipc/arrowipctest"
 )
@@ -90,27 +88,15 @@ func FuzzDecodeArrow(f *testing.F) {
 
 // validArrowStream is a two-row stream laid out as ArrowInputSchema.
 func validArrowStream(f *testing.F) []byte {
-	schema := ArrowInputSchema()
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-	for _, id := range []string{"a", "b"} {
-		b.Field(0).(*array.StringBuilder).Append(id)
-		b.Field(1).AppendNull()
-		b.Field(2).(*array.StringBuilder).Append(`{"age": 3}`)
-		b.Field(3).(*array.StringBuilder).Append(`[{"type": "email_open", "ts": "2026-03-02T08:00:00Z"}]`)
-		b.Field(4).AppendNull()
-	}
-	rec := b.NewRecordBatch()
-	defer rec.Release()
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(schema))
-	if err := w.Write(rec); err != nil {
-		f.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		f.Fatal(err)
-	}
-	return buf.Bytes()
+	return arrowipctest.RecordStream(f, ArrowInputSchema(), func(b *array.RecordBuilder) {
+		for _, id := range []string{"a", "b"} {
+			b.Field(0).(*array.StringBuilder).Append(id)
+			b.Field(1).AppendNull()
+			b.Field(2).(*array.StringBuilder).Append(`{"age": 3}`)
+			b.Field(3).(*array.StringBuilder).Append(`[{"type": "email_open", "ts": "2026-03-02T08:00:00Z"}]`)
+			b.Field(4).AppendNull()
+		}
+	})
 }
 
 // arrowAttackSeeds are the shared-table schemas of issue 17 (defects 1 and 2) and smaller

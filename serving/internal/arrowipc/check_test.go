@@ -11,7 +11,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/propensity-dev/propensity/serving/internal/arrowipc/arrowipctest"
 )
@@ -81,23 +80,11 @@ func flatStream(t testing.TB) []byte {
 	for _, n := range []string{"contact_id", "as_of", "attributes", "events", "transactions"} {
 		fs = append(fs, arrow.Field{Name: n, Type: arrow.BinaryTypes.String, Nullable: true})
 	}
-	schema := arrow.NewSchema(fs, nil)
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-	for i := range fs {
-		b.Field(i).(*array.StringBuilder).Append("x")
-	}
-	rec := b.NewRecordBatch()
-	defer rec.Release()
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(schema))
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return arrowipctest.RecordStream(t, arrow.NewSchema(fs, nil), func(b *array.RecordBuilder) {
+		for i := range fs {
+			b.Field(i).(*array.StringBuilder).Append("x")
+		}
+	})
 }
 
 // TestArrowSchemaBounds checks each bound at and past its edge; shared tables count once per
