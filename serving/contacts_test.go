@@ -1,7 +1,6 @@
 package serving_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -12,8 +11,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/propensity-dev/propensity/models/artifact"
@@ -33,35 +30,21 @@ func scoreFile(tb testing.TB, meta map[string]string) []byte {
 		{Name: "rules_total", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 		{Name: "as_of", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
 	}, &md)
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-	for i, id := range []string{"c-1", "c-2", ""} {
-		if id == "" {
-			b.Field(0).AppendNull()
-		} else {
-			b.Field(0).(*array.StringBuilder).Append(id)
-		}
-		b.Field(1).(*array.Float64Builder).Append(float64(i) / 3)
-		b.Field(2).(*array.TimestampBuilder).AppendTime(asOf)
-	}
-	rec := b.NewRecordBatch()
-	defer rec.Release()
-	var buf bytes.Buffer
 	props := pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()) // as pyarrow writes by default
 	if meta != nil {
 		props = pqarrow.DefaultWriterProps() // meta's keys only
 	}
-	w, err := pqarrow.NewFileWriter(schema, &buf, parquet.NewWriterProperties(), props)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		tb.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
+	return servingtest.ArrowParquet(tb, schema, &props, func(b *array.RecordBuilder) {
+		for i, id := range []string{"c-1", "c-2", ""} {
+			if id == "" {
+				b.Field(0).AppendNull()
+			} else {
+				b.Field(0).(*array.StringBuilder).Append(id)
+			}
+			b.Field(1).(*array.Float64Builder).Append(float64(i) / 3)
+			b.Field(2).(*array.TimestampBuilder).AppendTime(asOf)
+		}
+	})
 }
 
 // TestScoreFileSharedArrowSchemaIsRefused is issue 17, defect 1, in a file: a Parquet score
@@ -138,29 +121,16 @@ func TestDefect11ScoresFileDuplicateIDs(t *testing.T) {
 		{Name: "contact_id", Type: arrow.BinaryTypes.String},
 		{Name: "total", Type: arrow.PrimitiveTypes.Int64},
 	}, nil)
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-	for i, id := range []string{"c-1", "c-2", "c-3", "c-2"} {
-		b.Field(0).(*array.StringBuilder).Append(id)
-		b.Field(1).(*array.Int64Builder).Append(int64(i))
-	}
-	rec := b.NewRecordBatch()
-	defer rec.Release()
-	f, err := os.Create(path)
-	if err != nil {
+	file := servingtest.ArrowParquet(t, schema, nil, func(b *array.RecordBuilder) {
+		for i, id := range []string{"c-1", "c-2", "c-3", "c-2"} {
+			b.Field(0).(*array.StringBuilder).Append(id)
+			b.Field(1).(*array.Int64Builder).Append(int64(i))
+		}
+	})
+	if err := os.WriteFile(path, file, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	w, err := pqarrow.NewFileWriter(schema, f, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	_, err = serving.OpenContactStore(context.Background(), path)
+	_, err := serving.OpenContactStore(context.Background(), path)
 	if !errors.Is(err, serving.ErrDuplicateContact) || !strings.Contains(err.Error(), `"c-2" at rows 2 and 4`) {
 		t.Errorf("error %v, want the duplicate c-2 named", err)
 	}

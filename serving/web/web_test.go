@@ -23,8 +23,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -701,32 +699,19 @@ func writeScores(t *testing.T, path string) {
 		{Name: "conversion_probability", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 		{Name: "as_of", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
 	}, nil)
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-	for i, id := range []string{"c-1", "c-2", "c-3"} {
-		b.Field(0).(*array.StringBuilder).Append(id)
-		b.Field(1).(*array.Int64Builder).Append(int64(10 * (i + 1)))
-		if id == "c-2" {
-			b.Field(2).AppendNull()
-		} else {
-			b.Field(2).(*array.Float64Builder).Append(0.25)
+	file := servingtest.ArrowParquet(t, schema, nil, func(b *array.RecordBuilder) {
+		for i, id := range []string{"c-1", "c-2", "c-3"} {
+			b.Field(0).(*array.StringBuilder).Append(id)
+			b.Field(1).(*array.Int64Builder).Append(int64(10 * (i + 1)))
+			if id == "c-2" {
+				b.Field(2).AppendNull()
+			} else {
+				b.Field(2).(*array.Float64Builder).Append(0.25)
+			}
+			b.Field(3).(*array.TimestampBuilder).AppendTime(mustTime("2026-03-10T00:00:00Z"))
 		}
-		b.Field(3).(*array.TimestampBuilder).AppendTime(mustTime("2026-03-10T00:00:00Z"))
-	}
-	rec := b.NewRecordBatch()
-	defer rec.Release()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := pqarrow.NewFileWriter(schema, f, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
+	})
+	if err := os.WriteFile(path, file, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
