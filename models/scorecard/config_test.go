@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/propensity-dev/propensity/internal/golden"
 	"gopkg.in/yaml.v3"
 )
 
@@ -29,20 +30,7 @@ func TestBadConfigs(t *testing.T) {
 				t.Fatal("loaded without error")
 			}
 			got := err.Error() + "\n"
-			golden := f + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("messages differ from %s:\ngot:\n%s\nwant:\n%s", golden, got, want)
-			}
+			golden.Check(t, f+".golden", got, *update)
 		})
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/propensity-dev/propensity/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/*.bad.yml")
@@ -60,20 +62,7 @@ func TestBadConfigs(t *testing.T) {
 				t.Error("a config came back with the error")
 			}
 			got := err.Error() + "\n"
-			golden := f + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("messages differ from %s:\ngot:\n%s\nwant:\n%s", golden, got, want)
-			}
+			golden.Check(t, f+".golden", got, *update)
 		})
 	}
 }
