@@ -77,6 +77,12 @@ func phrase(dim string, z float64) string {
 		return pick("", "few ") + humanise(t) + "-page visitors"
 	case strings.Contains(n, "days_since") || strings.Contains(n, "recency"):
 		return pick("lapsed", "recent")
+	case n == "age" || strings.HasSuffix(n, "_age"):
+		return pick("older", "younger")
+	case strings.Contains(n, "income"):
+		return pick("higher-income", "lower-income")
+	case strings.Contains(n, "satisfaction"):
+		return pick("satisfied", "dissatisfied")
 	case strings.Contains(n, "tenure"):
 		return pick("long-standing", "new")
 	case strings.Contains(n, "p_alive"):
@@ -189,8 +195,11 @@ func name(ps []Profile, noun string) {
 	}
 }
 
-// describe writes one or two sentences about a persona.
-func describe(p *Profile) string {
+// describe writes a few sentences about a persona in plain words: its size, its strongest
+// traits (Trait.Label) with the persona's and everyone's means, and its value and risk.
+// share tells which dimensions are proportions (levels and derived shares), written as
+// percentages.
+func describe(p *Profile, share func(dim string) bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d people (%.1f%%).", p.Size, 100*p.Share)
 	var parts []string
@@ -201,20 +210,21 @@ func describe(p *Profile) string {
 		if math.Abs(t.Z) < 0.25 {
 			continue
 		}
-		if strings.Contains(t.Feature, "=") {
-			parts = append(parts, fmt.Sprintf("%s %.0f%% vs %.0f%% overall", t.Feature, 100*t.Value, 100*t.Population))
+		if share(t.Feature) {
+			parts = append(parts, fmt.Sprintf("%s (%.0f%% vs %.0f%% overall)", t.Label, 100*t.Value, 100*t.Population))
 		} else {
-			parts = append(parts, fmt.Sprintf("%s %s vs %s overall (%+.1f sd)", t.Feature, fmtNum(t.Value), fmtNum(t.Population), t.Z))
+			parts = append(parts, fmt.Sprintf("%s (%s vs %s overall)", t.Label, fmtNum(t.Value), fmtNum(t.Population)))
 		}
 	}
 	if len(parts) > 0 {
-		b.WriteString(" Compared with everyone: " + strings.Join(parts, "; ") + ".")
+		s := strings.Join(parts, "; ")
+		b.WriteString(" Compared with everyone: " + s + ".")
 	}
 	for _, s := range p.Value {
-		fmt.Fprintf(&b, " Value: mean %s %s (overall %s).", s.Column, fmtNum(s.Mean), fmtNum(s.Population))
+		fmt.Fprintf(&b, " Average %s %s (overall %s).", words(s.Column), fmtNum(s.Mean), fmtNum(s.Population))
 	}
 	for _, s := range p.Risk {
-		fmt.Fprintf(&b, " Risk: mean %s %s (overall %s).", s.Column, fmtNum(s.Mean), fmtNum(s.Population))
+		fmt.Fprintf(&b, " Average %s %s (overall %s).", words(s.Column), fmtNum(s.Mean), fmtNum(s.Population))
 	}
 	return b.String()
 }
