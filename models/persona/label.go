@@ -227,3 +227,50 @@ func duration(days float64) string {
 		return fmt.Sprintf("about %.0f years", days/365.25)
 	}
 }
+
+// Words turns a column name into words, as used in headers: "n_email_click_30d" reads
+// "number of email click (last 30 days)".
+func Words(column string) string { return words(column) }
+
+// Describe names a dimension (a column, "column=level" or a derived "num/den") in words, for
+// a header or an axis: "share of recent activity: email open", "average order value",
+// "share with account type business".
+func Describe(dim string) string {
+	if col, level, ok := strings.Cut(dim, "="); ok {
+		return "share with " + words(col) + " " + strings.TrimSpace(level)
+	}
+	num, den, ok := strings.Cut(dim, "/")
+	if !ok {
+		switch n := strings.ToLower(dim); {
+		case n == "purchase_count":
+			return "purchases"
+		case n == "purchase_amount_sum":
+			return "total spend"
+		case n == "days_since_last_event":
+			return "days since last activity"
+		}
+		return words(dim)
+	}
+	n, d := strings.ToLower(num), strings.ToLower(den)
+	switch {
+	case n == "purchase_amount_sum" && d == "purchase_count":
+		return "average order value"
+	case strings.HasPrefix(n, "decayed_") && d == "decayed_events":
+		return "share of recent activity: " + words(strings.TrimPrefix(n, "decayed_"))
+	case strings.HasPrefix(n, "page_") && strings.HasPrefix(d, "n_page_view"):
+		c, w := window(strings.TrimPrefix(n, "page_"))
+		if w != "" {
+			w = " (last" + strings.TrimPrefix(w, " in the last") + ")"
+		}
+		return "share of page views" + w + ": " + words(c) + " pages"
+	case strings.Contains(n, "email_click") && strings.Contains(d, "email_open"):
+		_, w := window(n)
+		if w != "" {
+			w = " (last" + strings.TrimPrefix(w, " in the last") + ")"
+		}
+		return "email clicks per open" + w
+	case strings.HasPrefix(n, "spend_") && d == "purchase_amount_sum":
+		return "share of spend: " + words(strings.TrimPrefix(n, "spend_"))
+	}
+	return words(num) + " per " + words(den)
+}

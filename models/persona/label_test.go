@@ -49,3 +49,20 @@ func TestLabel(t *testing.T) {
 		})
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	for dim, want := range map[string]string{
+		"decayed_social/decayed_events":      "share of recent activity: social",
+		"page_careers_90d/n_page_view_90d":   "share of page views (last 90 days): careers pages",
+		"n_email_click_90d/n_email_open_90d": "email clicks per open (last 90 days)",
+		"purchase_amount_sum/purchase_count": "average order value",
+		"spend_software/purchase_amount_sum": "share of spend: software",
+		"account_type=business":              "share with account type business",
+		"n_events_90d":                       "number of events (last 90 days)",
+		"satisfaction_last":                  "satisfaction last",
+	} {
+		if got := Describe(dim); got != want {
+			t.Errorf("Describe(%q) = %q, want %q", dim, got, want)
+		}
+	}
+}
