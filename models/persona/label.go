@@ -274,3 +274,31 @@ func Describe(dim string) string {
 	}
 	return words(num) + " per " + words(den)
 }
+
+// KeyTraits returns the traits worth saying about a persona, strongest first: those at
+// least a quarter of a standard deviation from everyone, one per source column (the levels
+// of a categorical column say one thing: "mostly business accounts" makes "seldom consumer
+// accounts" redundant), preferring an over-represented level to an under-represented one.
+func KeyTraits(p Profile) []Trait {
+	column := func(t Trait) string {
+		c, _, _ := strings.Cut(t.Feature, "=")
+		return c
+	}
+	over := map[string]bool{}
+	for _, t := range p.Traits {
+		if strings.Contains(t.Feature, "=") && t.Z >= 0.25 {
+			over[column(t)] = true
+		}
+	}
+	var out []Trait
+	seen := map[string]bool{}
+	for _, t := range p.Traits {
+		c := column(t)
+		if math.Abs(t.Z) < 0.25 || seen[c] || (t.Z < 0 && over[c]) {
+			continue
+		}
+		seen[c] = true
+		out = append(out, t)
+	}
+	return out
+}

@@ -66,3 +66,22 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyTraits(t *testing.T) {
+	p := Profile{Traits: []Trait{
+		{Feature: "account_type=consumer", Z: -1.5},
+		{Feature: "decayed_social/decayed_events", Z: 1.2},
+		{Feature: "account_type=business", Z: 1.4},
+		{Feature: "plan=pro", Z: -0.8},
+		{Feature: "age", Z: 0.1},
+	}}
+	var got []string
+	for _, tr := range KeyTraits(p) {
+		got = append(got, tr.Feature)
+	}
+	// The business level says what the consumer level would; a negative level is kept when
+	// no level of its column is over-represented; a weak trait is dropped.
+	if want := "decayed_social/decayed_events account_type=business plan=pro"; strings.Join(got, " ") != want {
+		t.Errorf("key traits %v, want %s", got, want)
+	}
+}

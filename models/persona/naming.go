@@ -203,12 +203,9 @@ func describe(p *Profile, share func(dim string) bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d people (%.1f%%).", p.Size, 100*p.Share)
 	var parts []string
-	for _, t := range p.Traits {
+	for _, t := range KeyTraits(*p) {
 		if len(parts) == 3 {
 			break
-		}
-		if math.Abs(t.Z) < 0.25 {
-			continue
 		}
 		if share(t.Feature) {
 			parts = append(parts, fmt.Sprintf("%s (%.0f%% vs %.0f%% overall)", t.Label, 100*t.Value, 100*t.Population))

@@ -134,10 +134,8 @@ func (o *Output) writeSummary(w io.Writer) error {
 	}
 	for j, p := range m.Personas {
 		var traits []string
-		for _, t := range p.Traits {
-			if math.Abs(t.Z) >= 0.25 && t.Label != "" {
-				traits = append(traits, t.Label)
-			}
+		for _, t := range persona.KeyTraits(p) {
+			traits = append(traits, traitName(t))
 		}
 		rec := []string{strconv.Itoa(p.ID), p.Name, strconv.Itoa(p.Size), fixed(p.Share, 4), strings.Join(traits, "; ")}
 		for _, d := range dims {
