@@ -3,13 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/propensity-dev/propensity/internal/csvtest"
 )
 
 // TestPersonasAndLTVCSV runs `ltv` into a models directory and `personas --models` on the
@@ -29,20 +29,7 @@ func TestPersonasAndLTVCSV(t *testing.T) {
 			t.Fatalf("%s: exit %d: %s", args[0], code, stderr.String())
 		}
 	}
-	read := func(path string) [][]string {
-		fh, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer fh.Close()
-		rows, err := csv.NewReader(fh).ReadAll()
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		return rows
-	}
-
-	rows := read(filepath.Join(out, "personas.csv"))
+	rows := csvtest.ReadFile(t, filepath.Join(out, "personas.csv"))
 	head := rows[0]
 	for _, want := range []string{"persona", "name", "people", "share of people", "key traits", "probability still active",
 		"probability still active (everyone)", "customer lifetime value", "customer lifetime value (everyone)"} {
@@ -76,7 +63,7 @@ func TestPersonasAndLTVCSV(t *testing.T) {
 		}
 	}
 
-	rows = read(filepath.Join(models, "ltv", "customers.csv"))
+	rows = csvtest.ReadFile(t, filepath.Join(models, "ltv", "customers.csv"))
 	if got := strings.Join(rows[0][:4], ","); got != "customer_id,repeat_purchases,days_first_to_last,days_observed" {
 		t.Errorf("customers.csv header starts %q", got)
 	}

@@ -34,12 +34,7 @@ var activity = map[string][2]string{
 // column name turned into words.
 func Label(dim string, z, value, population float64) string {
 	up := z > 0
-	pick := func(hi, lo string) string {
-		if up {
-			return hi
-		}
-		return lo
-	}
+	pick := func(hi, lo string) string { return either(up, hi, lo) }
 	if col, level, ok := strings.Cut(dim, "="); ok {
 		return levelLabel(col, level, up, value)
 	}
@@ -125,12 +120,7 @@ func levelLabel(col, level string, up bool, share float64) string {
 
 // ratioLabel reads a derived share or ratio num/den.
 func ratioLabel(num, den string, up bool, value float64) string {
-	pick := func(hi, lo string) string {
-		if up {
-			return hi
-		}
-		return lo
-	}
+	pick := func(hi, lo string) string { return either(up, hi, lo) }
 	n, d := strings.ToLower(num), strings.ToLower(den)
 	switch {
 	case n == "purchase_amount_sum" && d == "purchase_count":

@@ -34,12 +34,7 @@ func RiskColumn(name string) bool {
 // anything else is high-/low-<column>.
 func phrase(dim string, z float64) string {
 	up := z > 0
-	pick := func(hi, lo string) string {
-		if up {
-			return hi
-		}
-		return lo
-	}
+	pick := func(hi, lo string) string { return either(up, hi, lo) }
 	if col, level, ok := strings.Cut(dim, "="); ok {
 		words := humanise(level)
 		if !up {
@@ -106,6 +101,14 @@ func phrase(dim string, z float64) string {
 		return pick("frequent ", "rare ") + humanise(t)
 	}
 	return pick("high-", "low-") + humanise(dim)
+}
+
+// either returns hi when up, else lo.
+func either(up bool, hi, lo string) string {
+	if up {
+		return hi
+	}
+	return lo
 }
 
 func humanise(s string) string {

@@ -2,7 +2,6 @@ package ltv
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/propensity-dev/propensity/internal/csvtest"
 	"github.com/propensity-dev/propensity/models/btyd"
 )
 
@@ -138,15 +138,7 @@ func TestCustomersCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fh, err := os.Open(filepath.Join(out, CustomersCSV))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	rows, err := csv.NewReader(fh).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := csvtest.ReadFile(t, filepath.Join(out, CustomersCSV))
 	want := []string{"customer_id", "repeat_purchases", "days_first_to_last", "days_observed", "avg_repeat_purchase_value",
 		"spend_to_calibration_end", "p_alive", "expected_purchases", "expected_spend_per_purchase", "clv", "value_tier",
 		"holdout_repeat_purchases", "holdout_forecast"}

@@ -3,7 +3,6 @@ package personas
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -12,25 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/propensity-dev/propensity/internal/csvtest"
 	"github.com/propensity-dev/propensity/models/frame"
 	"github.com/propensity-dev/propensity/models/kmeans"
 	"github.com/propensity-dev/propensity/models/persona"
 )
-
-// readCSV reads a CSV file whole with encoding/csv, as a spreadsheet import would.
-func readCSV(t *testing.T, path string) [][]string {
-	t.Helper()
-	fh, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	rows, err := csv.NewReader(fh).ReadAll()
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return rows
-}
 
 // TestSummaryCSV reads personas.csv back: readable headers, one row per persona whose sizes
 // add up to the rows, and numbers that parse, with the model scores given to Run and those
@@ -53,7 +38,7 @@ func TestSummaryCSV(t *testing.T) {
 	if err := out.Write(dir); err != nil {
 		t.Fatal(err)
 	}
-	rows := readCSV(t, filepath.Join(dir, SummaryFile))
+	rows := csvtest.ReadFile(t, filepath.Join(dir, SummaryFile))
 	head := rows[0]
 	if got := strings.Join(head[:5], ","); got != "persona,name,people,share of people,key traits" {
 		t.Errorf("header starts %q", got)
