@@ -29,8 +29,8 @@ var activity = map[string][2]string{
 // dimension (a column, "column=level" or a derived "num/den"), its direction z (standard
 // deviations from the population mean) and the persona's and the population's means in
 // original units. Known feature-table columns read as a marketer would say them ("opens
-// many emails", "mostly b2b accounts", "spends above average per order", "quiet for 90+
-// days"); any other column reads as "<words> above average" or "below average", with the
+// many emails", "mostly business accounts", "spends above average per order", "quiet for
+// 90+ days"); any other column reads as "<words> above average" or "below average", with the
 // column name turned into words.
 func Label(dim string, z, value, population float64) string {
 	up := z > 0
@@ -51,7 +51,7 @@ func Label(dim string, z, value, population float64) string {
 		t := strings.TrimSuffix(strings.TrimPrefix(n, "recency_"), "_days")
 		return pick(quietFor(value, "no "+words(t)), activeWithin(value, words(t)))
 	case strings.Contains(n, "tenure"):
-		return pick("long-standing ("+duration(value)+" on average)", "recently joined ("+duration(value)+" on average)")
+		return pick("long-standing, ", "recently joined, ") + duration(value) + " on average"
 	case n == "purchase_count" || strings.HasPrefix(n, "n_purchase"):
 		if !up && value < 0.5 {
 			return "mostly not customers yet"
@@ -70,7 +70,7 @@ func Label(dim string, z, value, population float64) string {
 	case strings.Contains(n, "satisfaction"):
 		return pick("more satisfied than most", "less satisfied than most")
 	case n == "age" || strings.HasSuffix(n, "_age"):
-		return pick("older", "younger") + " (average age " + strconv.FormatFloat(math.Round(value), 'f', 0, 64) + ")"
+		return pick("older", "younger")
 	case strings.Contains(n, "income"):
 		return pick("higher income", "lower income")
 	case strings.HasPrefix(n, "active_days"):

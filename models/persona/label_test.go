@@ -29,8 +29,8 @@ func TestLabel(t *testing.T) {
 		{"page_careers_90d/n_page_view_90d", 1, 0.3, 0.05, "reads careers pages"},
 		{"n_email_click_30d", 1, 3, 1, "clicks through emails in the last 30 days"},
 		{"satisfaction_last", -1, 2, 4, "less satisfied than most"},
-		{"tenure_days", 1, 800, 300, "long-standing (about 2 years on average)"},
-		{"age", -1, 31.4, 45, "younger (average age 31)"},
+		{"tenure_days", 1, 800, 300, "long-standing, about 2 years on average"},
+		{"age", -1, 31.4, 45, "younger"},
 		{"purchase_count", -1, 0.1, 1.5, "mostly not customers yet"},
 		{"p_churn", 1, 0.6, 0.3, "at risk of leaving"},
 		// Unknown columns fall back on their name in words, never the raw name.

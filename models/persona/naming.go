@@ -221,10 +221,10 @@ func describe(p *Profile, share func(dim string) bool) string {
 		b.WriteString(" Compared with everyone: " + s + ".")
 	}
 	for _, s := range p.Value {
-		fmt.Fprintf(&b, " Average %s %s (overall %s).", words(s.Column), fmtNum(s.Mean), fmtNum(s.Population))
+		fmt.Fprintf(&b, " Average %s %s (overall %s).", Describe(s.Column), fmtNum(s.Mean), fmtNum(s.Population))
 	}
 	for _, s := range p.Risk {
-		fmt.Fprintf(&b, " Average %s %s (overall %s).", words(s.Column), fmtNum(s.Mean), fmtNum(s.Population))
+		fmt.Fprintf(&b, " Average %s %s (overall %s).", Describe(s.Column), fmtNum(s.Mean), fmtNum(s.Population))
 	}
 	return b.String()
 }
