@@ -18,13 +18,16 @@ import (
 	"github.com/propensity-dev/propensity/training/tabular"
 )
 
-const personasUsage = `(--data DIR --as-of DATE [--feature-set persona|all] | --table FILE [--id COL]) [--columns COLS] [--exclude COLS] [--k N|auto] [--k-min 2 --k-max 10] [--criterion silhouette|bic|gap] [--segments FILE] [--seed S] --out DIR [--json]`
+const personasUsage = `(--data DIR --as-of DATE [--feature-set persona|all] | --table FILE [--id COL]) [--columns COLS] [--exclude COLS] [--k N|auto] [--k-min 2 --k-max 10] [--criterion silhouette|bic|gap] [--segments FILE] [--models DIR] [--seed S] --out DIR [--json]`
 
 const personasSummary = `Cluster people into personas (k-means on standardised features, log1p for skewed
 counts and amounts, one-hot for small categoricals, each categorical weighted as one
 column), profile and name them, and flag the segments of a YAML rules file. Writes
-personas.json, assignments.parquet, assignments.csv, report.html and the model artifact
-(OUT/model) into OUT.
+personas.json, personas.csv (one row per persona: size, share, key traits in plain words,
+the means of the main features next to everyone's, and with --models the mean conversion
+and churn probabilities and CLV), assignments.parquet, assignments.csv, report.html and
+the model artifact (OUT/model) into OUT. --k auto warns when it picks the smallest or
+largest k of its range.
 
 With --data the personas are built from demographics and the mix of behaviour, not raw
 volumes (--feature-set persona, the default): the contact attributes age, income and
@@ -56,6 +59,7 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	impute := fs.Bool("impute", false, "replace missing numbers by the column median (always on with --data)")
 	restarts := fs.Int("restarts", 10, "k-means++ restarts of the final fit")
 	batch := fs.Int("mini-batch", 0, "fit with mini-batch k-means on batches of this many rows (0: full Lloyd iterations)")
+	models := fs.String("models", "", "with --data: models directory whose conversion, churn and ltv models score everyone, for their means per persona in personas.csv")
 	out := fs.String("out", "", "output directory")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
 	if err := parseFlags(fs, args, false); err != nil {
@@ -66,6 +70,9 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if (*data == "") == (*table == "") {
 		return usagef("give exactly one of --data DIR (with --as-of) or --table FILE")
+	}
+	if *models != "" && *table != "" {
+		return usagef("--models scores a history: use it with --data (a --table's own p_convert, p_churn, p_alive and clv columns are summarised without it)")
 	}
 	if err := checkOutput(dirOutput, "--out", *out, historyInput("--data", *data, features.Mapping{}),
 		inputPath("--table", *table), inputPath("--segments", *segFile)); err != nil {
@@ -149,6 +156,11 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		// Feature tables have documented nulls (days since the last event when there is none).
 		opts.Persona.Transform.Impute = true
+		if *models != "" {
+			if opts.Scores, err = personasScores(ctx, env, *models, *data, t, f.Column("contact_id").Cat); err != nil {
+				return err
+			}
+		}
 	}
 	res, err := personas.Run(ctx, f, opts)
 	if err != nil {

@@ -34,12 +34,7 @@ func RiskColumn(name string) bool {
 // anything else is high-/low-<column>.
 func phrase(dim string, z float64) string {
 	up := z > 0
-	pick := func(hi, lo string) string {
-		if up {
-			return hi
-		}
-		return lo
-	}
+	pick := func(hi, lo string) string { return either(up, hi, lo) }
 	if col, level, ok := strings.Cut(dim, "="); ok {
 		words := humanise(level)
 		if !up {
@@ -77,6 +72,12 @@ func phrase(dim string, z float64) string {
 		return pick("", "few ") + humanise(t) + "-page visitors"
 	case strings.Contains(n, "days_since") || strings.Contains(n, "recency"):
 		return pick("lapsed", "recent")
+	case n == "age" || strings.HasSuffix(n, "_age"):
+		return pick("older", "younger")
+	case strings.Contains(n, "income"):
+		return pick("higher-income", "lower-income")
+	case strings.Contains(n, "satisfaction"):
+		return pick("satisfied", "dissatisfied")
 	case strings.Contains(n, "tenure"):
 		return pick("long-standing", "new")
 	case strings.Contains(n, "p_alive"):
@@ -100,6 +101,14 @@ func phrase(dim string, z float64) string {
 		return pick("frequent ", "rare ") + humanise(t)
 	}
 	return pick("high-", "low-") + humanise(dim)
+}
+
+// either returns hi when up, else lo.
+func either(up bool, hi, lo string) string {
+	if up {
+		return hi
+	}
+	return lo
 }
 
 func humanise(s string) string {
@@ -189,32 +198,33 @@ func name(ps []Profile, noun string) {
 	}
 }
 
-// describe writes one or two sentences about a persona.
-func describe(p *Profile) string {
+// describe writes a few sentences about a persona in plain words: its size, its strongest
+// traits (Trait.Label) with the persona's and everyone's means, and its value and risk.
+// share tells which dimensions are proportions (levels and derived shares), written as
+// percentages.
+func describe(p *Profile, share func(dim string) bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d people (%.1f%%).", p.Size, 100*p.Share)
 	var parts []string
-	for _, t := range p.Traits {
+	for _, t := range KeyTraits(*p) {
 		if len(parts) == 3 {
 			break
 		}
-		if math.Abs(t.Z) < 0.25 {
-			continue
-		}
-		if strings.Contains(t.Feature, "=") {
-			parts = append(parts, fmt.Sprintf("%s %.0f%% vs %.0f%% overall", t.Feature, 100*t.Value, 100*t.Population))
+		if share(t.Feature) {
+			parts = append(parts, fmt.Sprintf("%s (%.0f%% vs %.0f%% overall)", t.Label, 100*t.Value, 100*t.Population))
 		} else {
-			parts = append(parts, fmt.Sprintf("%s %s vs %s overall (%+.1f sd)", t.Feature, fmtNum(t.Value), fmtNum(t.Population), t.Z))
+			parts = append(parts, fmt.Sprintf("%s (%s vs %s overall)", t.Label, fmtNum(t.Value), fmtNum(t.Population)))
 		}
 	}
 	if len(parts) > 0 {
-		b.WriteString(" Compared with everyone: " + strings.Join(parts, "; ") + ".")
+		s := strings.Join(parts, "; ")
+		b.WriteString(" Compared with everyone: " + s + ".")
 	}
 	for _, s := range p.Value {
-		fmt.Fprintf(&b, " Value: mean %s %s (overall %s).", s.Column, fmtNum(s.Mean), fmtNum(s.Population))
+		fmt.Fprintf(&b, " Average %s %s (overall %s).", Describe(s.Column), fmtNum(s.Mean), fmtNum(s.Population))
 	}
 	for _, s := range p.Risk {
-		fmt.Fprintf(&b, " Risk: mean %s %s (overall %s).", s.Column, fmtNum(s.Mean), fmtNum(s.Population))
+		fmt.Fprintf(&b, " Average %s %s (overall %s).", Describe(s.Column), fmtNum(s.Mean), fmtNum(s.Population))
 	}
 	return b.String()
 }

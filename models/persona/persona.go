@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/frame"
@@ -76,6 +77,12 @@ type Trait struct {
 	Value      float64 `json:"value"`      // persona mean, original units (share for a level)
 	Population float64 `json:"population"` // population mean, original units
 	Phrase     string  `json:"phrase"`     // the words used in the name
+	// Label says the trait in plain words for people who do not read column names
+	// ("opens many emails", "quiet for 90+ days"; see Label). Feature stays the
+	// machine-readable id of the trait.
+	Label string `json:"label"`
+	// Direction is "high" when the persona's mean is above the population's, else "low".
+	Direction string `json:"direction"`
 }
 
 // Summary is the mean of a value or risk column for a persona.
@@ -259,7 +266,12 @@ func profile(f *frame.Frame, t *Transform, x []float64, km *kmeans.Result, nTrai
 		}
 		sort.SliceStable(order, func(a, b int) bool { return math.Abs(z[order[a]]) > math.Abs(z[order[b]]) })
 		for _, d := range order[:min(nTraits, dim)] {
-			p.Traits = append(p.Traits, Trait{Feature: t.Dims[d], Z: z[d], Value: clean(dimVal[d][j]), Population: clean(dimPop[d]), Phrase: phrase(t.Dims[d], z[d])})
+			tr := Trait{Feature: t.Dims[d], Z: z[d], Value: clean(dimVal[d][j]), Population: clean(dimPop[d]), Phrase: phrase(t.Dims[d], z[d]), Direction: "low"}
+			if tr.Z > 0 {
+				tr.Direction = "high"
+			}
+			tr.Label = Label(tr.Feature, tr.Z, tr.Value, tr.Population)
+			p.Traits = append(p.Traits, tr)
 		}
 	}
 	// Value and risk summaries from any frame column with a recognised name, clustered on
@@ -284,8 +296,15 @@ func profile(f *frame.Frame, t *Transform, x []float64, km *kmeans.Result, nTrai
 		}
 	}
 	name(ps, noun(f))
+	share := map[string]bool{}
+	for _, in := range t.Inputs {
+		if in.Kind == Share {
+			share[in.Name] = true
+		}
+	}
+	isShare := func(dim string) bool { return share[dim] || strings.Contains(dim, "=") }
 	for j := range ps {
-		ps[j].Description = describe(&ps[j])
+		ps[j].Description = describe(&ps[j], isShare)
 	}
 	return ps
 }

@@ -266,6 +266,9 @@ func TestPhrase(t *testing.T) {
 		{"decayed_email_click", 1, "frequent email-click"},
 		{"page_pricing_90d", 1, "pricing-page visitors"},
 		{"recency_webinar_days", -1, "recent webinar"},
+		{"satisfaction_last", -1, "dissatisfied"},
+		{"age", -1, "younger"},
+		{"income", 1, "higher-income"},
 	} {
 		t.Run(tc.dim, func(t *testing.T) {
 			if got := phrase(tc.dim, tc.z); got != tc.want {

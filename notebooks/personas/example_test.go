@@ -138,7 +138,8 @@ func Example_chooseK() {
 // # 2. Five personas, named from their traits
 //
 // Each persona is named from the features that set it apart most (its mean, in standard
-// deviations from the population's). The table compares them with the generator's latent
+// deviations from the population's). Each trait also reads in plain words (its label),
+// printed here for the strongest one next to the feature it comes from. The table compares them with the generator's latent
 // personas: the adjusted Rand index is 1 for the same partition and 0 for chance.
 func Example_personas() {
 	n := people()
@@ -148,7 +149,7 @@ func Example_personas() {
 	fmt.Printf("%d personas, silhouette %.3f, stability %.2f\n\n", cat.K, cat.Silhouette, cat.Stability)
 	for _, p := range cat.Personas {
 		top := p.Traits[0]
-		fmt.Printf("%d  %4d  %-65s %s z=%+.1f\n", p.ID, p.Size, p.Name, top.Feature, top.Z)
+		fmt.Printf("%d  %4d  %-65s %s (%s, z=%+.1f)\n", p.ID, p.Size, p.Name, top.Label, top.Feature, top.Z)
 	}
 
 	var truth, found []int
@@ -180,11 +181,11 @@ func Example_personas() {
 	// Output:
 	// 5 personas, silhouette 0.199, stability 0.95
 	//
-	// 0   450  frequent email-click, frequent email-open, product-page visitors  decayed_email_click/decayed_events z=+1.2
-	// 1   435  quiet, lapsed, low-satisfaction-last customers                    n_events_90d z=-1.4
-	// 2   425  frequent webinar, low-age, low-income customers                   decayed_webinar/decayed_events z=+1.5
-	// 3   296  frequent social, careers-page visitors, blog-page visitors        decayed_social/decayed_events z=+1.9
-	// 4   394  frequent survey, high-age, high-income customers                  decayed_survey/decayed_events z=+1.3
+	// 0   450  frequent email-click, frequent email-open, product-page visitors  clicks through emails (decayed_email_click/decayed_events, z=+1.2)
+	// 1   435  quiet, lapsed, dissatisfied customers                             little activity in the last 90 days (n_events_90d, z=-1.4)
+	// 2   425  frequent webinar, younger, lower-income customers                 attends webinars (decayed_webinar/decayed_events, z=+1.5)
+	// 3   296  frequent social, careers-page visitors, blog-page visitors        active on social media (decayed_social/decayed_events, z=+1.9)
+	// 4   394  frequent survey, older, higher-income customers                   answers surveys (decayed_survey/decayed_events, z=+1.3)
 	//
 	// adjusted Rand index vs the latent personas: 0.84
 	//

@@ -16,10 +16,15 @@
 //
 // # Outputs (Options.Out)
 //
-//   - customers.parquet and customers.csv: one row per customer — customer_id, x, t_x, T,
+//   - customers.parquet: one row per customer — customer_id, x, t_x, T (in periods),
 //     monetary, calibration_spend, p_alive, expected_purchases (over the horizon),
 //     expected_spend (per purchase), clv, value_tier, and with a holdout holdout_actual and
 //     holdout_predicted;
+//   - customers.csv: the same for spreadsheets, in words and days and rounded —
+//     customer_id, repeat_purchases, days_first_to_last, days_observed,
+//     avg_repeat_purchase_value, spend_to_calibration_end, p_alive, expected_purchases,
+//     expected_spend_per_purchase, clv, value_tier, holdout_repeat_purchases,
+//     holdout_forecast (docs/models.md explains each);
 //   - report.html: parameters with standard errors, holdout accuracy against the naive
 //     baseline, holdout purchases by calibration frequency, cumulative tracking plot, P(alive)
 //     matrix and tiers (inline SVG);

@@ -115,7 +115,10 @@ type Result struct {
 	FitSeconds           float64           `json:"fit_seconds"` // summary + BG/NBD + Gamma-Gamma
 	Seconds              Seconds           `json:"seconds"`
 	ModelVersion         string            `json:"model_version,omitempty"`
-	Outputs              map[string]string `json:"outputs,omitempty"`
+	// Warnings say what to check before trusting the fit: extreme shape parameters
+	// (MaxShape) or a holdout forecast worse than the naive baseline.
+	Warnings []string          `json:"warnings,omitempty"`
+	Outputs  map[string]string `json:"outputs,omitempty"`
 
 	// Per-customer results, in the order of Summaries (not in the JSON).
 	Summaries *Summaries      `json:"-"`
@@ -290,6 +293,10 @@ func Fit(ctx context.Context, tx *Transactions, o Options) (*Result, error) {
 	res.Seconds.Score = time.Since(t0).Seconds()
 	if res.Holdout != nil {
 		log.Info("ltv: holdout", "actual", res.Holdout.Actual, "predicted", res.Holdout.Predicted, "mae", res.Holdout.MAE, "baseline_mae", res.Holdout.BaselineMAE)
+	}
+	res.Warnings = fitWarnings(res)
+	for _, w := range res.Warnings {
+		log.Warn("ltv: " + w)
 	}
 	if o.Out != "" {
 		t0 = time.Now()

@@ -224,12 +224,14 @@ var reportTmpl = template.Must(template.New("r").Funcs(template.FuncMap{
 <html><head><meta charset="utf-8"><title>propensity ltv report</title>
 <style>body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
-th{background:#f4f4f4}figure{margin:1em 0}</style></head><body>
+th{background:#f4f4f4}figure{margin:1em 0}
+.warn{background:#fff4e5;border-left:4px solid #e8a33d;padding:.5em 1em;margin:1em 0}</style></head><body>
 <h1>Customer lifetime value</h1>
 <p>{{.R.Customers}} customers from {{.R.Transactions}} transactions ({{.R.SkippedRows}} rows skipped;
 {{.R.AfterCalibrationOnly}} customers first bought after the calibration end and are not modelled).
 Calibration ends {{.R.CalibrationEnd}} (inclusive){{if .R.HoldoutEnd}}, holdout to {{.R.HoldoutEnd}}{{end}};
 time unit: {{.R.Period}} ({{.R.PeriodDays}} days). Model version {{.R.ModelVersion}}.</p>
+{{if .R.Warnings}}<div class="warn" id="warnings"><b>Warnings</b><ul>{{range .R.Warnings}}<li>{{.}}</li>{{end}}</ul></div>{{end}}
 <h2>Models</h2>
 <table><tr><th>BG/NBD</th><th>r</th><th>α</th><th>a</th><th>b</th><th>log-likelihood</th></tr>
 <tr><td>estimate</td><td>{{f .R.BGNBD.R}}</td><td>{{f .R.BGNBD.Alpha}}</td><td>{{f .R.BGNBD.A}}</td><td>{{f .R.BGNBD.B}}</td><td>{{f .R.BGNBD.LogLikelihood}}</td></tr>

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,8 +45,14 @@ type customerRow struct {
 	HoldoutPredicted  *float64 `parquet:"holdout_predicted,optional"`
 }
 
-var csvHeader = []string{"customer_id", "x", "t_x", "T", "monetary", "calibration_spend", "p_alive",
-	"expected_purchases", "expected_spend", "clv", "value_tier", "holdout_actual", "holdout_predicted"}
+// csvHeader is the header of customers.csv, the file for spreadsheets: the model's x, t_x
+// and T read as repeat_purchases, days_first_to_last and days_observed, in days whatever the
+// model's period (customers.parquet keeps the modelling notation, in periods). Counts and
+// days are integers, money has 2 decimals, probabilities 4, expected purchases 2. The
+// columns are explained in docs/models.md (Lifetime value, outputs).
+var csvHeader = []string{"customer_id", "repeat_purchases", "days_first_to_last", "days_observed",
+	"avg_repeat_purchase_value", "spend_to_calibration_end", "p_alive", "expected_purchases",
+	"expected_spend_per_purchase", "clv", "value_tier", "holdout_repeat_purchases", "holdout_forecast"}
 
 func (r *Result) row(i int) customerRow {
 	s := r.Summaries
@@ -145,23 +152,27 @@ func (r *Result) writeCSV(w io.Writer) error {
 	}
 	bw.WriteByte('\n')
 	var b []byte
-	f := func(v float64) { b = strconv.AppendFloat(append(b, ','), v, 'g', -1, 64) }
+	f := func(v float64, digits int) {
+		v = roundTo(v, digits)
+		b = strconv.AppendFloat(append(b, ','), v, 'f', digits, 64)
+	}
+	days := r.Summaries.Period.Days()
 	for i := range r.Summaries.Len() {
 		row := r.row(i)
 		b = appendCSVField(b[:0], row.CustomerID)
-		f(row.X)
-		f(row.TX)
-		f(row.T)
-		f(row.Monetary)
-		f(row.Spend)
-		f(row.PAlive)
-		f(row.ExpectedPurchases)
-		f(row.ExpectedSpend)
-		f(row.CLV)
+		f(row.X, 0)
+		f(row.TX*days, 0)
+		f(row.T*days, 0)
+		f(row.Monetary, 2)
+		f(row.Spend, 2)
+		f(row.PAlive, 4)
+		f(row.ExpectedPurchases, 2)
+		f(row.ExpectedSpend, 2)
+		f(row.CLV, 2)
 		b = append(append(b, ','), row.ValueTier...)
 		if row.HoldoutActual != nil {
-			f(*row.HoldoutActual)
-			f(*row.HoldoutPredicted)
+			f(*row.HoldoutActual, 0)
+			f(*row.HoldoutPredicted, 2)
 		} else {
 			b = append(b, ",,"...)
 		}
@@ -171,6 +182,17 @@ func (r *Result) writeCSV(w io.Writer) error {
 		}
 	}
 	return bw.Flush()
+}
+
+// roundTo rounds v to the given decimals, and a negative zero ("-0.00" in a spreadsheet)
+// to zero.
+func roundTo(v float64, digits int) float64 {
+	p := math.Pow10(digits)
+	v = math.Round(v*p) / p
+	if v == 0 {
+		return 0
+	}
+	return v
 }
 
 func appendCSVField(b []byte, s string) []byte {

@@ -11,7 +11,11 @@
 // Output directory:
 //
 //	personas.json        the catalog (Catalog): k, silhouette, stability, the choice of k,
-//	                     transform notes, every persona's profile, segment sizes
+//	                     transform notes, warnings, every persona's profile (traits with
+//	                     plain-word labels), segment sizes
+//	personas.csv         one row per persona for spreadsheets: size, share, key traits in
+//	                     words, main feature means next to everyone's, model score means
+//	                     (Options.Scores and the table's p_convert, p_churn, p_alive, clv)
 //	assignments.parquet  contact_id, persona_id, persona_name, distance, one boolean per segment
 //	assignments.csv      the same columns
 //	report.html          self-contained report (inline SVG plots)

@@ -44,6 +44,10 @@ type Options struct {
 	Persona persona.Settings
 	// Segments are evaluated for every row.
 	Segments []Segment
+	// Scores are model scores per row (conversion, churn, LTV), summarised per persona in
+	// personas.csv. Score columns of the table itself (p_convert, p_churn, p_alive,
+	// expected_purchases, clv) are summarised too.
+	Scores []ScoreColumn
 	// Seed of all random choices; the same seed and input give the same output. Default 1.
 	Seed uint64
 	// Logger receives progress; nil means none.
@@ -62,6 +66,13 @@ type Output struct {
 	Columns   []string // inputs clustered on (before encoding): columns, then derived "num/den"
 	X         []float64
 	Elapsed   time.Duration
+	// Scores are Options.Scores.
+	Scores []ScoreColumn
+	// Warnings are results a user should look at before trusting the personas, such as a
+	// k chosen at the edge of its search range.
+	Warnings []string
+
+	scoreCols []ScoreColumn // Scores and the table's score columns, for the summary
 }
 
 // Summary is the JSON answer of the personas command.
@@ -75,6 +86,7 @@ type Summary struct {
 	Segments   map[string]int `json:"segments,omitempty"`
 	Choice     *kmeans.Choice `json:"choice,omitempty"`
 	Notes      []string       `json:"notes,omitempty"`
+	Warnings   []string       `json:"warnings,omitempty"`
 	Out        string         `json:"out,omitempty"`
 }
 
@@ -130,7 +142,10 @@ func Run(ctx context.Context, f *frame.Frame, opts Options) (*Output, error) {
 	if err := CheckFields(opts.Segments, f.Names()); err != nil {
 		return nil, err
 	}
-	out := &Output{IDs: ids(f, idCol), Segments: opts.Segments}
+	if err := checkScores(opts.Scores, f.Rows()); err != nil {
+		return nil, err
+	}
+	out := &Output{IDs: ids(f, idCol), Segments: opts.Segments, Scores: opts.Scores}
 	skip := append(slices.Clone(opts.Exclude), idCol)
 	plain := []string{}
 	for _, c := range f.Names() {
@@ -171,6 +186,11 @@ func Run(ctx context.Context, f *frame.Frame, opts Options) (*Output, error) {
 	}
 	out.Model, out.Choice = res.Model, res.Choice
 	out.Labels, out.Distances, out.X = res.Labels, res.Distances, res.X
+	out.scoreCols = out.scores(f)
+	if w := edgeWarning(out.Choice); w != "" {
+		out.Warnings = append(out.Warnings, w)
+		log.Warn(w)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -240,7 +260,7 @@ func (o *Output) evalSegments(f *frame.Frame) error {
 // Summary returns the figures the command prints.
 func (o *Output) Summary() Summary {
 	m := o.Model
-	s := Summary{K: m.K, Silhouette: m.Silhouette, Stability: m.Stability, Rows: len(o.Labels), Choice: o.Choice, Notes: m.Transform.Notes}
+	s := Summary{K: m.K, Silhouette: m.Silhouette, Stability: m.Stability, Rows: len(o.Labels), Choice: o.Choice, Notes: m.Transform.Notes, Warnings: o.Warnings}
 	for _, p := range m.Personas {
 		s.Sizes = append(s.Sizes, p.Size)
 		s.Names = append(s.Names, p.Name)
@@ -271,4 +291,24 @@ func FromFeatures(t *history.Table) (*frame.Frame, error) {
 	f.AddCategorical("contact_id", t.ContactIDs())
 	f.Columns = append(f.Columns, feats.Columns...)
 	return f, nil
+}
+
+// edgeWarning says when k was chosen at an end of the range tried: the criterion might
+// prefer a k outside it, so the choice is a bound rather than an optimum. A range of one k
+// is no choice, and says nothing.
+func edgeWarning(c *kmeans.Choice) string {
+	if c == nil || len(c.Candidates) < 2 {
+		return ""
+	}
+	lo, hi := c.Candidates[0].K, c.Candidates[0].K
+	for _, cand := range c.Candidates {
+		lo, hi = min(lo, cand.K), max(hi, cand.K)
+	}
+	switch c.K {
+	case hi:
+		return fmt.Sprintf("--k auto chose k = %d, the largest k tried (%d to %d): more personas may fit better by %s; try a larger --k-max, or set --k", c.K, lo, hi, c.Criterion)
+	case lo:
+		return fmt.Sprintf("--k auto chose k = %d, the smallest k tried (%d to %d): the data may have little cluster structure, or fewer personas may fit better by %s; try a smaller --k-min, or set --k", c.K, lo, hi, c.Criterion)
+	}
+	return ""
 }

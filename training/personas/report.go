@@ -57,8 +57,9 @@ func (o *Output) WriteReport(w io.Writer) error {
 		"Cards":   cards,
 	}
 	t, err := template.New("report").Funcs(template.FuncMap{
-		"num": func(v float64) string { return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", v), "0"), ".") },
-		"pct": func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) },
+		"num":       func(v float64) string { return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", v), "0"), ".") },
+		"pct":       func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) },
+		"traitName": traitName,
 	}).Parse(reportTemplate)
 	if err != nil {
 		return err
@@ -208,7 +209,7 @@ func traitPlot(pr persona.Profile, c color.Color) (template.HTML, error) {
 			b.Color = c
 		}
 		p.Add(b)
-		names = append(names, short(t.Feature, 30))
+		names = append(names, short(traitName(t), 30))
 	}
 	p.NominalY(names...)
 	lim := 0.5
@@ -218,6 +219,15 @@ func traitPlot(pr persona.Profile, c color.Color) (template.HTML, error) {
 	p.X.Min, p.X.Max = -lim*1.1, lim*1.1
 	p.Add(plotter.NewGrid())
 	return svg(p, 5.2*vg.Inch, vg.Length(0.3*float64(n)+1)*vg.Inch)
+}
+
+// traitName is a trait's label in plain words, or its feature for a model saved before
+// labels existed.
+func traitName(t persona.Trait) string {
+	if t.Label != "" {
+		return t.Label
+	}
+	return t.Feature
 }
 
 const reportTemplate = `<!DOCTYPE html>
@@ -234,6 +244,7 @@ h1{margin:0 0 4px} .sub{color:#666;margin-bottom:16px}
 table{border-collapse:collapse;font-size:13px} td,th{border-bottom:1px solid #eee;padding:3px 8px;text-align:left}
 svg{max-width:100%;height:auto}
 .notes{font-size:12px;color:#666}
+.warn{background:#fff4e5;border-left:4px solid #e8a33d;padding:8px 12px;margin:12px 0}
 </style></head><body>
 <h1>Personas</h1>
 <div class="sub">{{.Catalog.Rows}} contacts, {{len .Catalog.Columns}} columns ({{len .Catalog.Dimensions}} encoded dimensions)</div>
@@ -242,6 +253,7 @@ svg{max-width:100%;height:auto}
 <div class="kpi"><b>{{num .Catalog.Silhouette}}</b>silhouette</div>
 <div class="kpi"><b>{{num .Catalog.Stability}}</b>stability (bootstrap ARI)</div>
 </div>
+{{if .Catalog.Warnings}}<div class="warn" id="warnings"><b>Warnings</b><ul>{{range .Catalog.Warnings}}<li>{{.}}</li>{{end}}</ul></div>{{end}}
 <h2>Sizes</h2>
 <div class="plot" id="sizes">{{.Sizes}}</div>
 <h2>Projection</h2>
@@ -252,8 +264,8 @@ svg{max-width:100%;height:auto}
 <h3>{{.P.ID}} · {{.P.Name}}</h3>
 <p>{{.P.Description}}</p>
 {{.Chart}}
-<table><tr><th>feature</th><th>persona</th><th>everyone</th><th>z</th></tr>
-{{range .P.Traits}}<tr><td>{{.Feature}}</td><td>{{num .Value}}</td><td>{{num .Population}}</td><td>{{num .Z}}</td></tr>{{end}}
+<table><tr><th>trait</th><th>persona</th><th>everyone</th><th>z</th></tr>
+{{range .P.Traits}}<tr><td title="{{.Feature}}">{{traitName .}}</td><td>{{num .Value}}</td><td>{{num .Population}}</td><td>{{num .Z}}</td></tr>{{end}}
 </table>
 {{if or .P.Value .P.Risk}}<table><tr><th>value / risk</th><th>persona</th><th>everyone</th></tr>
 {{range .P.Value}}<tr><td>{{.Column}}</td><td>{{num .Mean}}</td><td>{{num .Population}}</td></tr>{{end}}

@@ -38,6 +38,7 @@ type Catalog struct {
 	Columns       []string          `json:"columns"`    // inputs clustered on: columns, then derived shares and ratios "num/den"
 	Dimensions    []string          `json:"dimensions"` // encoded dimensions
 	Notes         []string          `json:"notes"`
+	Warnings      []string          `json:"warnings,omitempty"`
 	Choice        *kmeans.Choice    `json:"choice,omitempty"`
 	Personas      []persona.Profile `json:"personas"`
 	Segments      []CatalogSegment  `json:"segments,omitempty"`
@@ -55,7 +56,7 @@ func (o *Output) Catalog() Catalog {
 	m := o.Model
 	c := Catalog{FormatVersion: CatalogVersion, K: m.K, Rows: len(o.Labels), Silhouette: m.Silhouette,
 		Stability: m.Stability, Inertia: m.Inertia, Columns: o.Columns, Dimensions: m.Transform.Dims,
-		Notes: m.Transform.Notes, Choice: o.Choice, Personas: m.Personas}
+		Notes: m.Transform.Notes, Warnings: o.Warnings, Choice: o.Choice, Personas: m.Personas}
 	if c.Notes == nil {
 		c.Notes = []string{}
 	}
@@ -66,8 +67,9 @@ func (o *Output) Catalog() Catalog {
 	return c
 }
 
-// Write writes personas.json, assignments.parquet, assignments.csv, report.html and the
-// model artifact (dir/model) into dir, creating it. Each file is written atomically.
+// Write writes personas.json, personas.csv (the one-row-per-persona summary),
+// assignments.parquet, assignments.csv, report.html and the model artifact (dir/model) into
+// dir, creating it. Each file is written atomically.
 func (o *Output) Write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -77,6 +79,9 @@ func (o *Output) Write(dir string) error {
 		return err
 	}
 	if err := atomicfile.WriteBytes(filepath.Join(dir, CatalogFile), append(cat, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := atomicfile.Write(filepath.Join(dir, SummaryFile), 0o644, o.writeSummary); err != nil {
 		return err
 	}
 	if err := atomicfile.Write(filepath.Join(dir, CSVFile), 0o644, o.writeCSV); err != nil {
