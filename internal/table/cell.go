@@ -16,7 +16,7 @@ func DefaultMissing() []string { return append([]string(nil), defaultMissing...)
 
 // missingSet matches missing-value tokens case-insensitively.
 type missingSet struct {
-	tokens map[string]bool
+	tokens  map[string]bool
 	longest int
 }
 

@@ -77,8 +77,8 @@ type Report struct {
 	// date given, else the latest date in the table.
 	Reference string `json:"reference,omitempty"`
 	// Missing lists the tokens read as missing.
-	Missing []string `json:"missing_tokens"`
-	Rows    int      `json:"rows"`
+	Missing []string       `json:"missing_tokens"`
+	Rows    int            `json:"rows"`
 	Columns []ColumnReport `json:"columns"`
 }
 
