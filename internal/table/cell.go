@@ -118,8 +118,8 @@ func ParseNumber(s string, mark byte) (v float64, unit string, ok bool) {
 	if digits == 0 || (grouped && group != 3) {
 		return 0, unit, false
 	}
-	if digits > 1 && s[intStart] == '0' && !grouped {
-		return 0, unit, false
+	if digits > 1 && s[intStart] == '0' {
+		return 0, unit, false // "007" is a code; "0.532" has no thousands
 	}
 	if i < len(s) && s[i] == mark {
 		out = append(out, '.')

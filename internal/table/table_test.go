@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +56,7 @@ func TestParseNumber(t *testing.T) {
 		{"45%", '.', 45, "%", true},
 		{"007", '.', 0, "", false},
 		{"0,5", ',', 0.5, "", true},
+		{"0.532", ',', 0, "", false},
 		{"1e3", '.', 1000, "", true},
 		{"abc", '.', 0, "", false},
 		{"1.", '.', 0, "", false},
@@ -215,4 +217,56 @@ func TestMissingTokensSettable(t *testing.T) {
 	if c := tb.Column("a"); c == nil || c.Kind != Numeric || !math.IsNaN(c.Num[1]) {
 		t.Errorf("a = %+v, want numeric with row 2 missing", c)
 	}
+}
+
+func FuzzRead(f *testing.F) {
+	f.Add([]byte("a,b\n1,x\n2,y\n"))
+	f.Add([]byte("a;b\n\"1;2\";3\n"))
+	f.Add([]byte("\ufeffa\tb\n01,\n"))
+	f.Add([]byte("a,a\n"))
+	f.Add([]byte("x\n\"unterminated\n"))
+	f.Add([]byte("d;v\n01.02.2024;1,5\n13.02.2024;€2.000,25\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "fuzz.csv")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tb, err := Read(p, Options{})
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %T %v is not a *Error", err, err)
+			}
+			return
+		}
+		if tb.Rows() == 0 {
+			t.Fatal("no rows without an error")
+		}
+		for _, c := range tb.Columns {
+			if n := len(c.Num) + len(c.Cat); n != tb.Rows() {
+				t.Fatalf("column %q has %d values for %d rows", c.Name, n, tb.Rows())
+			}
+		}
+	})
+}
+
+func BenchmarkRead(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("id;a;b;c;plan;since;label\n")
+	n := 20000
+	for i := range n {
+		sb.WriteString("c" + strconv.Itoa(i) + ";" + strconv.Itoa(i%97) + ";1,25;;" + []string{"x", "y", "z"}[i%3] + ";" +
+			time.Date(2024, 1, 1+i%300, 0, 0, 0, 0, time.UTC).Format("02.01.2006") + ";ja\n")
+	}
+	p := filepath.Join(b.TempDir(), "bench.csv")
+	if err := os.WriteFile(p, []byte(sb.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Read(p, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -190,3 +191,19 @@ func ellipsis(more bool) string {
 	}
 	return ""
 }
+
+// sortedDistinct returns up to max distinct values of vs, sorted, and whether there were more.
+func sortedDistinct(vs map[string]bool, max int) ([]string, bool) {
+	out := make([]string, 0, len(vs))
+	for v := range vs {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	if len(out) > max {
+		return out[:max], true
+	}
+	return out, false
+}
+
+// formatNum writes v in its shortest exact decimal form.
+func formatNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
