@@ -118,17 +118,8 @@ func Read(path string, opts Options) (*Table, error) {
 
 func (o *Options) check(path string) error {
 	for col, ov := range o.Overrides {
-		switch ov.As {
-		case AsNumeric, AsCategorical, AsDrop:
-			if ov.Format != "" {
-				return &Error{File: path, Column: col, Err: fmt.Errorf("%w: override %s takes no format", ErrType, ov.As)}
-			}
-		case AsDate:
-			if ov.Format != "" && !slices.Contains(dateFormats, ov.Format) {
-				return &Error{File: path, Column: col, Err: fmt.Errorf("%w: date format %q", ErrType, ov.Format), Expected: strings.Join(dateFormats, ", ")}
-			}
-		default:
-			return &Error{File: path, Column: col, Err: fmt.Errorf("%w: override %q", ErrType, ov.As), Expected: "numeric, categorical, drop or date"}
+		if err := ov.Validate(); err != nil {
+			return &Error{File: path, Column: col, Err: err}
 		}
 	}
 	return nil
