@@ -115,9 +115,9 @@ func (c *ColumnReport) UseText(ref string) string {
 			s += " + weekday"
 		}
 		return s
-	case UseDropped:
+	case UseDropped, UseKept:
 		if len(c.Why) > 0 {
-			return "dropped: " + c.Why[0]
+			return c.Use + ": " + c.Why[0]
 		}
 	}
 	return c.Use
@@ -125,7 +125,7 @@ func (c *ColumnReport) UseText(ref string) string {
 
 // notes returns the notes of a column other than its drop reason.
 func (c *ColumnReport) notes() []string {
-	if c.Use == UseDropped && len(c.Why) > 0 {
+	if (c.Use == UseDropped || c.Use == UseKept) && len(c.Why) > 0 {
 		return c.Why[1:]
 	}
 	return c.Why

@@ -110,6 +110,10 @@ func (j TableJob) Run(ctx context.Context) (*Result, Summary, error) {
 	if log != nil {
 		log.Info("read table", "path", j.Path, "rows", f.Rows(), "columns", len(f.Columns), "seconds", round4(time.Since(t0).Seconds()))
 	}
+	rep.Column(j.Label.Label).Why = []string{"label"}
+	if c := rep.Column(j.Label.ID); c != nil && j.Label.ID != "" {
+		c.Why = []string{"id"}
+	}
 	if j.ColumnReport != nil {
 		if err := rep.WriteText(j.ColumnReport); err != nil {
 			return nil, Summary{}, err
