@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/internal/table"
 	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/models/frame"
 	"github.com/propensity-dev/propensity/models/kmeans"
@@ -62,10 +63,20 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	models := fs.String("models", "", "with --data: models directory whose conversion, churn and ltv models score everyone, for their means per persona in personas.csv")
 	out := fs.String("out", "", "output directory")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
+	mf := addMappingFlags(fs)
+	tf := addTableFlags(fs)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	if err := requireFlags("out", *out); err != nil {
+		return err
+	}
+	mapping, tcfg, err := mf.load()
+	if err != nil {
+		return err
+	}
+	overrides, missing, err := tf.overrides(tcfg)
+	if err != nil {
 		return err
 	}
 	if (*data == "") == (*table == "") {
@@ -74,8 +85,8 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	if *models != "" && *table != "" {
 		return usagef("--models scores a history: use it with --data (a --table's own p_convert, p_churn, p_alive and clv columns are summarised without it)")
 	}
-	if err := checkOutput(dirOutput, "--out", *out, historyInput("--data", *data, features.Mapping{}),
-		inputPath("--table", *table), inputPath("--segments", *segFile)); err != nil {
+	if err := checkOutput(dirOutput, "--out", *out, historyInput("--data", *data, mapping),
+		inputPath("--table", *table), inputPath("--segments", *segFile), inputPath("--config", *mf.config)); err != nil {
 		return err
 	}
 	ps := persona.Settings{KMin: *kMin, KMax: *kMax, KMeans: kmeans.Settings{Restarts: *restarts, BatchSize: *batch}}
@@ -117,7 +128,8 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	if *table != "" {
 		var err error
 		var skipped []string
-		if f, skipped, err = personasReadTable(*table, opts.Exclude); err != nil {
+		ro := tabular.ReadOptions{Overrides: overrides, Missing: missing}
+		if f, skipped, err = personasReadTable(env, *table, opts.ID, opts.Exclude, ro); err != nil {
 			return badInput(err)
 		}
 		opts.Exclude = slices.DeleteFunc(opts.Exclude, func(c string) bool { return slices.Contains(skipped, c) })
@@ -129,7 +141,7 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		tab, rep, err := history.Build(ctx, *data, features.Options{AsOf: t})
+		tab, rep, err := history.Build(ctx, *data, features.Options{AsOf: t, Mapping: mapping})
 		if err != nil {
 			return featuresError(err)
 		}
@@ -201,15 +213,28 @@ func personasError(err error) error {
 	return err
 }
 
-// personasReadTable reads the --table file. Excluded columns stay readable (segments may use
-// them), except those of a type no model can read (such as the feature table's merged_ids
-// list), which are skipped when --exclude names them.
-func personasReadTable(path string, exclude []string) (*frame.Frame, []string, error) {
-	var ro tabular.ReadOptions
+// personasReadTable reads the --table file and prints its column report on stderr. The id
+// column (given, or detected by name) is kept as text. Excluded columns stay readable
+// (segments may use them), except those of a type no model can read (such as the feature
+// table's merged_ids list), which are skipped when --exclude names them.
+func personasReadTable(env *cliEnv, path, id string, exclude []string, ro tabular.ReadOptions) (*frame.Frame, []string, error) {
+	names, err := table.Header(path, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, n := range names {
+		if n == id || (id == "" && personas.IsIDName(n)) {
+			ro.Keep = append(ro.Keep, n)
+			break
+		}
+	}
 	for {
-		f, err := tabular.ReadTable(path, ro)
+		f, rep, err := tabular.ReadTableReport(path, ro)
 		var re *tabular.ReadError
-		if err == nil || !errors.Is(err, tabular.ErrUnsupported) || !errors.As(err, &re) ||
+		if err == nil {
+			return f, ro.Skip, rep.WriteText(env.stderr)
+		}
+		if !errors.Is(err, tabular.ErrUnsupported) || !errors.As(err, &re) ||
 			!slices.Contains(exclude, re.Column) || slices.Contains(ro.Skip, re.Column) {
 			return f, ro.Skip, err
 		}

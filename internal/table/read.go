@@ -429,3 +429,30 @@ func missingTokens(tokens []string) []string {
 	}
 	return tokens
 }
+
+// Header returns the column names of a table without reading its rows: the CSV header, or
+// the top-level fields of the (first) Parquet file.
+func Header(path string, comma rune) ([]string, error) {
+	if !IsParquet(path) {
+		c, err := OpenCSV(path, comma)
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		return c.Header, nil
+	}
+	parts, err := PartFiles(path)
+	if err != nil {
+		return nil, err
+	}
+	f, pf, err := OpenParquet(parts[0])
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var names []string
+	for _, fl := range pf.Schema().Fields() {
+		names = append(names, fl.Name())
+	}
+	return names, nil
+}

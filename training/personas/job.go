@@ -93,6 +93,11 @@ type Summary struct {
 // idNames are the column names taken as identifiers, compared after normalise.
 var idNames = []string{"contactid", "id", "customerid", "clientid", "userid"}
 
+// IsIDName reports whether a column name is taken as the identifier when Options.ID is
+// empty: contact_id, id, customer_id, client_id or user_id, ignoring case, spaces,
+// underscores and dashes.
+func IsIDName(name string) bool { return slices.Contains(idNames, normalise(name)) }
+
 func normalise(s string) string {
 	return strings.NewReplacer("_", "", " ", "", "-", "").Replace(strings.ToLower(s))
 }
@@ -116,7 +121,7 @@ func Run(ctx context.Context, f *frame.Frame, opts Options) (*Output, error) {
 	}
 	if idCol == "" {
 		for _, c := range f.Columns {
-			if slices.Contains(idNames, normalise(c.Name)) {
+			if IsIDName(c.Name) {
 				idCol = c.Name
 				break
 			}
