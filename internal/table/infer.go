@@ -433,3 +433,45 @@ func (p *plan) date(v string) (float64, time.Weekday, bool) {
 	}
 	return p.ref.Sub(t).Hours() / 24, t.Weekday(), true
 }
+
+// ColumnSniffer decides, from the cells of one column seen one at a time, the decimal mark of
+// its numbers and the format of its dates, as Read does for whole tables. Readers of fixed
+// columns (a transactions file's amount and time) use it in a first pass.
+type ColumnSniffer struct {
+	s    *stats
+	miss missingSet
+}
+
+// NewColumnSniffer returns a sniffer with the given missing tokens (nil: the defaults).
+func NewColumnSniffer(missing []string) *ColumnSniffer {
+	return &ColumnSniffer{s: newStats(), miss: newMissingSet(missing)}
+}
+
+// Observe adds one cell and its line.
+func (c *ColumnSniffer) Observe(v string, line int) { c.s.observe(trimSpace(v), line, c.miss) }
+
+// DecimalMark returns the column's decimal mark ('.' or ','), '.' when its numbers read the
+// same either way or it holds other values, or an ErrAmbiguous error when it mixes the two.
+func (c *ColumnSniffer) DecimalMark(comma rune) (byte, error) {
+	s := c.s
+	if !s.dotOK && !s.commaOK && s.eitherOK && s.onlyDot != "" && s.onlyComma != "" {
+		return 0, &Error{Line: s.onlyCommaLine, Err: fmt.Errorf("%w: the column mixes decimal dots (%q, line %d) and decimal commas (%q)",
+			ErrAmbiguous, s.onlyDot, s.onlyDotLine, s.onlyComma), Expected: "one decimal mark per column"}
+	}
+	m, _ := fileMark([]*stats{s}, comma)
+	if mk := numberMark(s, m); mk != 0 {
+		return mk, nil
+	}
+	return '.', nil
+}
+
+// DateFormat returns the format of the column's dates, "" when they are not all dates in one
+// of yyyy-mm-dd, dd.mm.yyyy, dd/mm/yyyy or mm/dd/yyyy, or an ErrAmbiguous error when slash
+// dates read both as dd/mm and as mm/dd.
+func (c *ColumnSniffer) DateFormat() (string, error) {
+	f, err := c.s.dateFormat()
+	if err != nil {
+		return "", &Error{Err: err, Expected: "a date format that one value settles (a day above 12)"}
+	}
+	return f, nil
+}
