@@ -112,3 +112,14 @@ func (t *tableFlags) overrides(cfg table.Config) (map[string]table.Override, []s
 	}
 	return ov, missing, nil
 }
+
+// loadColumns reads the mapping flags and the column-type flags of a command that reads a
+// history or a table: the history mapping, the column overrides and the missing tokens.
+func loadColumns(mf *mappingFlags, tf *tableFlags) (features.Mapping, map[string]table.Override, []string, error) {
+	m, cfg, err := mf.load()
+	if err != nil {
+		return m, nil, nil, err
+	}
+	ov, missing, err := tf.overrides(cfg)
+	return m, ov, missing, err
+}

@@ -9,8 +9,8 @@ import (
 	"strconv"
 
 	"github.com/propensity-dev/propensity/features"
-	"github.com/propensity-dev/propensity/internal/table"
 	"github.com/propensity-dev/propensity/features/history"
+	"github.com/propensity-dev/propensity/internal/table"
 	"github.com/propensity-dev/propensity/models/frame"
 	"github.com/propensity-dev/propensity/models/kmeans"
 	"github.com/propensity-dev/propensity/models/persona"
@@ -71,11 +71,7 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	if err := requireFlags("out", *out); err != nil {
 		return err
 	}
-	mapping, tcfg, err := mf.load()
-	if err != nil {
-		return err
-	}
-	overrides, missing, err := tf.overrides(tcfg)
+	mapping, overrides, missing, err := loadColumns(mf, tf)
 	if err != nil {
 		return err
 	}

@@ -61,11 +61,7 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
-	mapping, tcfg, err := mf.load()
-	if err != nil {
-		return err
-	}
-	overrides, missing, err := tf.overrides(tcfg)
+	mapping, overrides, missing, err := loadColumns(mf, tf)
 	if err != nil {
 		return err
 	}
