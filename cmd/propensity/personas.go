@@ -46,7 +46,7 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "personas", personasUsage, personasSummary)
 	data := fs.String("data", "", "history directory: cluster its feature table as of --as-of")
 	asOf := fs.String("as-of", "", "as-of date T (with --data)")
-	table := fs.String("table", "", "Parquet or CSV table, one row per contact")
+	tablePath := fs.String("table", "", "Parquet or CSV table, one row per contact")
 	id := fs.String("id", "", "identifier column (default: detected contact_id/id/customer_id, else row numbers)")
 	exclude := fs.String("exclude", "", "comma-separated columns left out of the clustering (still usable by segments)")
 	columns := fs.String("columns", "", "comma-separated columns to cluster on (default: the persona feature set with --data, all but --id and --exclude with --table)")
@@ -75,14 +75,14 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if (*data == "") == (*table == "") {
+	if (*data == "") == (*tablePath == "") {
 		return usagef("give exactly one of --data DIR (with --as-of) or --table FILE")
 	}
 	if *models != "" && *table != "" {
 		return usagef("--models scores a history: use it with --data (a --table's own p_convert, p_churn, p_alive and clv columns are summarised without it)")
 	}
 	if err := checkOutput(dirOutput, "--out", *out, historyInput("--data", *data, mapping),
-		inputPath("--table", *table), inputPath("--segments", *segFile), inputPath("--config", *mf.config)); err != nil {
+		inputPath("--table", *tablePath), inputPath("--segments", *segFile), inputPath("--config", *mf.config)); err != nil {
 		return err
 	}
 	ps := persona.Settings{KMin: *kMin, KMax: *kMax, KMeans: kmeans.Settings{Restarts: *restarts, BatchSize: *batch}}
@@ -121,11 +121,12 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	}
 
 	var f *frame.Frame
-	if *table != "" {
+	var tableReport *table.Report
+	if *tablePath != "" {
 		var err error
 		var skipped []string
 		ro := tabular.ReadOptions{Overrides: overrides, Missing: missing}
-		if f, skipped, err = personasReadTable(env, *table, opts.ID, opts.Exclude, ro); err != nil {
+		if f, tableReport, skipped, err = personasReadTable(env, *tablePath, opts.ID, opts.Exclude, ro); err != nil {
 			return badInput(err)
 		}
 		opts.Exclude = slices.DeleteFunc(opts.Exclude, func(c string) bool { return slices.Contains(skipped, c) })
@@ -174,6 +175,7 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return personasError(err)
 	}
+	res.TableColumns = tableReport
 	if err := res.Write(*out); err != nil {
 		return err
 	}
@@ -213,10 +215,10 @@ func personasError(err error) error {
 // column (given, or detected by name) is kept as text. Excluded columns stay readable
 // (segments may use them), except those of a type no model can read (such as the feature
 // table's merged_ids list), which are skipped when --exclude names them.
-func personasReadTable(env *cliEnv, path, id string, exclude []string, ro tabular.ReadOptions) (*frame.Frame, []string, error) {
+func personasReadTable(env *cliEnv, path, id string, exclude []string, ro tabular.ReadOptions) (*frame.Frame, *table.Report, []string, error) {
 	names, err := table.Header(path, 0)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for _, n := range names {
 		if n == id || (id == "" && personas.IsIDName(n)) {
@@ -228,11 +230,11 @@ func personasReadTable(env *cliEnv, path, id string, exclude []string, ro tabula
 		f, rep, err := tabular.ReadTableReport(path, ro)
 		var re *tabular.ReadError
 		if err == nil {
-			return f, ro.Skip, rep.WriteText(env.stderr)
+			return f, rep, ro.Skip, rep.WriteText(env.stderr)
 		}
 		if !errors.Is(err, tabular.ErrUnsupported) || !errors.As(err, &re) ||
 			!slices.Contains(exclude, re.Column) || slices.Contains(ro.Skip, re.Column) {
-			return f, ro.Skip, err
+			return nil, nil, ro.Skip, err
 		}
 		ro.Skip = append(ro.Skip, re.Column)
 	}

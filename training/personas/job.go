@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	coltable "github.com/propensity-dev/propensity/internal/table"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -71,6 +72,9 @@ type Output struct {
 	// Warnings are results a user should look at before trusting the personas, such as a
 	// k chosen at the edge of its search range.
 	Warnings []string
+	// TableColumns is the column report of the table read (personas --table), for the
+	// summary and report.html; nil from a history.
+	TableColumns *coltable.Report
 
 	scoreCols []ScoreColumn // Scores and the table's score columns, for the summary
 }
@@ -88,6 +92,8 @@ type Summary struct {
 	Notes      []string       `json:"notes,omitempty"`
 	Warnings   []string       `json:"warnings,omitempty"`
 	Out        string         `json:"out,omitempty"`
+	// Columns is the column report of a table (personas --table).
+	Columns *coltable.Report `json:"columns,omitempty"`
 }
 
 // idNames are the column names taken as identifiers, compared after normalise.
@@ -265,7 +271,8 @@ func (o *Output) evalSegments(f *frame.Frame) error {
 // Summary returns the figures the command prints.
 func (o *Output) Summary() Summary {
 	m := o.Model
-	s := Summary{K: m.K, Silhouette: m.Silhouette, Stability: m.Stability, Rows: len(o.Labels), Choice: o.Choice, Notes: m.Transform.Notes, Warnings: o.Warnings}
+	s := Summary{K: m.K, Silhouette: m.Silhouette, Stability: m.Stability, Rows: len(o.Labels), Choice: o.Choice, Notes: m.Transform.Notes, Warnings: o.Warnings,
+		Columns: o.TableColumns}
 	for _, p := range m.Personas {
 		s.Sizes = append(s.Sizes, p.Size)
 		s.Names = append(s.Names, p.Name)
