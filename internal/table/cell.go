@@ -181,7 +181,7 @@ func ParseDate(s, format string) (time.Time, bool) {
 		if len(s) == 10 {
 			return ymd(s[:4], s[5:7], s[8:10])
 		}
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02 15:04:05Z07:00"} {
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05 -0700"} {
 			if t, err := time.Parse(layout, s); err == nil {
 				return t.UTC(), true
 			}

@@ -99,6 +99,9 @@ func Read(path string, opts Options) (*Table, error) {
 	if err := opts.check(path); err != nil {
 		return nil, err
 	}
+	if opts.Recorded != nil && opts.Missing == nil {
+		opts.Missing = opts.Recorded.Missing // the tokens the model's table was read with
+	}
 	var t *Table
 	var err error
 	if IsParquet(path) {
