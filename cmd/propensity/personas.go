@@ -78,7 +78,7 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	if (*data == "") == (*tablePath == "") {
 		return usagef("give exactly one of --data DIR (with --as-of) or --table FILE")
 	}
-	if *models != "" && *table != "" {
+	if *models != "" && *tablePath != "" {
 		return usagef("--models scores a history: use it with --data (a --table's own p_convert, p_churn, p_alive and clv columns are summarised without it)")
 	}
 	if err := checkOutput(dirOutput, "--out", *out, historyInput("--data", *data, mapping),
