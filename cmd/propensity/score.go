@@ -58,7 +58,7 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	switch {
 	case n > 1:
-		return usagef("give one of --profile, --data and --table")
+		return usagef("give one of --profile, --data or --table, not both")
 	case n == 0:
 		return usagef("missing --profile FILE.json (one contact), --data DIR (a whole history) or --table FILE")
 	}
