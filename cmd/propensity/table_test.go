@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/propensity-dev/propensity/internal/csvtest"
 	"github.com/propensity-dev/propensity/internal/shareddata"
 	"github.com/propensity-dev/propensity/internal/table"
 )
@@ -24,15 +25,7 @@ import (
 // charges as a euro amount with thousands dots, and n/a, NA and empty cells for its blanks.
 func messyTelco(t *testing.T, clean string) string {
 	t.Helper()
-	f, err := os.Open(clean)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := csvtest.ReadFile(t, clean)
 	col := map[string]int{}
 	for j, h := range recs[0] {
 		col[h] = j

@@ -2,7 +2,6 @@ package tabular
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"math"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/propensity-dev/propensity/internal/csvtest"
 	"github.com/propensity-dev/propensity/internal/table"
 )
 
@@ -87,15 +87,7 @@ func TestScoreTableReproducesTest(t *testing.T) {
 func readScores(t *testing.T, path, idCol, pCol string) ([]string, []float64) {
 	t.Helper()
 	if strings.HasSuffix(path, ".csv") {
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		recs, err := csv.NewReader(f).ReadAll()
-		if err != nil {
-			t.Fatal(err)
-		}
+		recs := csvtest.ReadFile(t, path)
 		if recs[0][0] != idCol || recs[0][1] != pCol {
 			t.Fatalf("header %v", recs[0])
 		}
