@@ -110,13 +110,18 @@ func (m Mapping) WithDefaults() Mapping {
 }
 
 // ParseMapping decodes a YAML history config strictly (unknown keys are errors). Missing keys
-// keep their defaults.
+// keep their defaults. The keys columns and missing belong to the table reader (column type
+// overrides and missing-value tokens, docs/mapping.md) and are skipped here.
 func ParseMapping(data []byte) (Mapping, error) {
-	var m Mapping
+	var doc struct {
+		Mapping `yaml:",inline"`
+		Columns yaml.Node `yaml:"columns"`
+		Missing yaml.Node `yaml:"missing"`
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(&m); err != nil && !errors.Is(err, io.EOF) {
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return Mapping{}, fmt.Errorf("%w: %v", ErrBadMapping, err)
 	}
-	return m.WithDefaults(), nil
+	return doc.Mapping.WithDefaults(), nil
 }

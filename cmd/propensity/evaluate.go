@@ -20,7 +20,7 @@ suggested_scorecard.yaml into --out.`
 // runEvaluate wires flags into training/evaluate.
 func runEvaluate(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "evaluate",
-		"--data DIR --as-of DATE --horizon H --scorecard FILE [--models DIR] --out DIR [--json]", evaluateSummary)
+		"--data DIR --as-of DATE --horizon H --scorecard FILE [--models DIR] [--config MAPPING.yaml] --out DIR [--json]", evaluateSummary)
 	dir := fs.String("data", "", "history directory (CONTRACT §1)")
 	asOfFlag := fs.String("as-of", "", "holdout as-of date T")
 	horizonFlag := fs.String("horizon", "", "outcome window H, e.g. 90d")
@@ -31,7 +31,12 @@ func runEvaluate(ctx context.Context, env *cliEnv, args []string) error {
 	maxRules := fs.Int("max-rules", 0, "most characteristics in the suggested scorecard (default 40)")
 	mqlRate := fs.Float64("mql-rate", 0, "share of prospects the suggested MQL threshold should flag (default: the current scorecard's share)")
 	asJSON := fs.Bool("json", false, "print evaluation.json's numbers as one JSON object")
+	mf := addMappingFlags(fs)
 	if err := parseFlags(fs, args, false); err != nil {
+		return err
+	}
+	mapping, _, err := mf.load()
+	if err != nil {
 		return err
 	}
 	if err := requireFlags("data", *dir, "as-of", *asOfFlag, "horizon", *horizonFlag, "scorecard", *scorecardPath, "out", *out); err != nil {
@@ -58,11 +63,11 @@ func runEvaluate(ctx context.Context, env *cliEnv, args []string) error {
 	if !(*mqlRate >= 0 && *mqlRate < 1) {
 		return usagef("--mql-rate must be in [0, 1), got %v", *mqlRate)
 	}
-	if err := checkOutput(dirOutput, "--out", *out, historyInput("--data", *dir, features.Mapping{}),
-		inputPath("--scorecard", *scorecardPath), inputPath("--models", *models)); err != nil {
+	if err := checkOutput(dirOutput, "--out", *out, historyInput("--data", *dir, mapping),
+		inputPath("--scorecard", *scorecardPath), inputPath("--models", *models), inputPath("--config", *mf.config)); err != nil {
 		return err
 	}
-	res, err := evaluate.Run(ctx, evaluate.Options{Dir: *dir, AsOf: asOf, Horizon: horizon, Scorecard: set,
+	res, err := evaluate.Run(ctx, evaluate.Options{Dir: *dir, AsOf: asOf, Horizon: horizon, Scorecard: set, Features: features.Options{Mapping: mapping},
 		Models: *models, Seed: *seed, MaxRules: *maxRules, MQLRate: *mqlRate, Log: env.log})
 	if err != nil {
 		for _, bad := range []error{evaluate.ErrOptions, evaluate.ErrHistory, evaluate.ErrInsufficient, evaluate.ErrModel, evaluate.ErrNoSignal} {

@@ -19,10 +19,7 @@ func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 	horizon := fs.String("horizon", "", "label window H after T (e.g. 90d); no labels when empty")
 	halfLife := fs.String("half-life", "", "half-life of the decayed counts (default 30d)")
 	out := fs.String("out", "", "output Parquet file (written atomically)")
-	config := fs.String("config", "", "history config YAML naming files and columns")
-	customer := fs.String("customer", "", "transactions column holding the customer (contact) id")
-	timeCol := fs.String("time", "", "transactions column holding the time")
-	amount := fs.String("amount", "", "transactions column holding the amount")
+	mf := addMappingFlags(fs)
 	strict := fs.Bool("strict-identity", false, "ignore identity links first seen at or after the as-of time")
 	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
 	if err := parseFlags(fs, args, false); err != nil {
@@ -46,21 +43,10 @@ func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 	}
-	if *config != "" {
-		if opts.Mapping, err = history.LoadMapping(*config); err != nil {
-			return badInput(err)
-		}
+	if opts.Mapping, _, err = mf.load(); err != nil {
+		return err
 	}
-	if *customer != "" {
-		opts.Mapping.Transactions.ContactID = *customer
-	}
-	if *timeCol != "" {
-		opts.Mapping.Transactions.TS = *timeCol
-	}
-	if *amount != "" {
-		opts.Mapping.Transactions.Amount = *amount
-	}
-	if err := checkOutput(fileOutput, "--out", *out, historyInput("--data", *data, opts.Mapping), inputPath("--config", *config)); err != nil {
+	if err := checkOutput(fileOutput, "--out", *out, historyInput("--data", *data, opts.Mapping), inputPath("--config", *mf.config)); err != nil {
 		return err
 	}
 	began := time.Now()

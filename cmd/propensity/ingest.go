@@ -21,7 +21,7 @@ func runIngest(ctx context.Context, env *cliEnv, args []string) error {
 			"Stop propensity serve first: a store is open in one process at a time.")
 	dir := fs.String("data", "", "history directory (contacts, events, transactions, identities Parquet)")
 	storeDir := fs.String("store", "", "live store directory")
-	config := fs.String("config", "", "history config YAML naming files and columns")
+	mf := addMappingFlags(fs)
 	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
@@ -32,12 +32,9 @@ func runIngest(ctx context.Context, env *cliEnv, args []string) error {
 	if _, err := os.Stat(*dir); err != nil {
 		return usagef("--data: %v", err)
 	}
-	var m features.Mapping
-	if *config != "" {
-		var err error
-		if m, err = history.LoadMapping(*config); err != nil {
-			return badInput(err)
-		}
+	m, _, err := mf.load()
+	if err != nil {
+		return err
 	}
 	st, err := store.Open(*storeDir, store.Options{NoSync: true, Logger: env.log})
 	if err != nil {

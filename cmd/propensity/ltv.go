@@ -13,7 +13,7 @@ import (
 // runLTV wires `propensity ltv` flags into training/ltv.
 func runLTV(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "ltv",
-		"--transactions FILE [--customer COL --time COL --amount COL] --calibration-end DATE [--holdout-end DATE] [--period day|week|month] [--horizon 52w] [--discount R] [--out DIR] [--json]",
+		"--transactions FILE [--config MAPPING.yaml] [--customer COL --time COL --amount COL] --calibration-end DATE [--holdout-end DATE] [--period day|week|month] [--horizon 52w] [--discount R] [--out DIR] [--json]",
 		"Fit BG/NBD (purchases, dropout) and Gamma-Gamma (spend) models to transactions and score\n"+
 			"every customer's P(alive), expected purchases, expected spend, CLV and value tier.")
 	var (
@@ -28,9 +28,19 @@ func runLTV(ctx context.Context, env *cliEnv, args []string) error {
 		discount = fs.Float64("discount", 0.1, "annual discount rate of CLV (0.1 = 10% a year; 0 = none)")
 		out      = fs.String("out", "", "directory for customers.parquet/.csv, report.html, result.json and model/")
 		asJSON   = fs.Bool("json", false, "print the result as one JSON object")
+		config   = fs.String("config", "", "mapping YAML (docs/mapping.md): its transactions columns name the customer, time and amount")
 	)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
+	}
+	if *config != "" {
+		// The flags win over the file; the file's names (or the contract's) over detection.
+		mf := &mappingFlags{config: config, customer: customer, time: timeCol, amount: amount}
+		m, _, err := mf.load()
+		if err != nil {
+			return err
+		}
+		*customer, *timeCol, *amount = m.Transactions.ContactID, m.Transactions.TS, m.Transactions.Amount
 	}
 	if err := requireFlags("transactions", *path, "calibration-end", *calEnd); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/features/history"
+	"github.com/propensity-dev/propensity/internal/table"
 	"github.com/propensity-dev/propensity/models/frame"
 	"github.com/propensity-dev/propensity/models/kmeans"
 	"github.com/propensity-dev/propensity/models/persona"
@@ -45,7 +46,7 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "personas", personasUsage, personasSummary)
 	data := fs.String("data", "", "history directory: cluster its feature table as of --as-of")
 	asOf := fs.String("as-of", "", "as-of date T (with --data)")
-	table := fs.String("table", "", "Parquet or CSV table, one row per contact")
+	tablePath := fs.String("table", "", "Parquet or CSV table, one row per contact")
 	id := fs.String("id", "", "identifier column (default: detected contact_id/id/customer_id, else row numbers)")
 	exclude := fs.String("exclude", "", "comma-separated columns left out of the clustering (still usable by segments)")
 	columns := fs.String("columns", "", "comma-separated columns to cluster on (default: the persona feature set with --data, all but --id and --exclude with --table)")
@@ -62,20 +63,26 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	models := fs.String("models", "", "with --data: models directory whose conversion, churn and ltv models score everyone, for their means per persona in personas.csv")
 	out := fs.String("out", "", "output directory")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
+	mf := addMappingFlags(fs)
+	tf := addTableFlags(fs)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	if err := requireFlags("out", *out); err != nil {
 		return err
 	}
-	if (*data == "") == (*table == "") {
+	mapping, overrides, missing, err := loadColumns(mf, tf)
+	if err != nil {
+		return err
+	}
+	if (*data == "") == (*tablePath == "") {
 		return usagef("give exactly one of --data DIR (with --as-of) or --table FILE")
 	}
-	if *models != "" && *table != "" {
+	if *models != "" && *tablePath != "" {
 		return usagef("--models scores a history: use it with --data (a --table's own p_convert, p_churn, p_alive and clv columns are summarised without it)")
 	}
-	if err := checkOutput(dirOutput, "--out", *out, historyInput("--data", *data, features.Mapping{}),
-		inputPath("--table", *table), inputPath("--segments", *segFile)); err != nil {
+	if err := checkOutput(dirOutput, "--out", *out, historyInput("--data", *data, mapping),
+		inputPath("--table", *tablePath), inputPath("--segments", *segFile), inputPath("--config", *mf.config)); err != nil {
 		return err
 	}
 	ps := persona.Settings{KMin: *kMin, KMax: *kMax, KMeans: kmeans.Settings{Restarts: *restarts, BatchSize: *batch}}
@@ -114,10 +121,12 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	}
 
 	var f *frame.Frame
-	if *table != "" {
+	var tableReport *table.Report
+	if *tablePath != "" {
 		var err error
 		var skipped []string
-		if f, skipped, err = personasReadTable(*table, opts.Exclude); err != nil {
+		ro := tabular.ReadOptions{Overrides: overrides, Missing: missing}
+		if f, tableReport, skipped, err = personasReadTable(env, *tablePath, opts.ID, opts.Exclude, ro); err != nil {
 			return badInput(err)
 		}
 		opts.Exclude = slices.DeleteFunc(opts.Exclude, func(c string) bool { return slices.Contains(skipped, c) })
@@ -129,7 +138,7 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		tab, rep, err := history.Build(ctx, *data, features.Options{AsOf: t})
+		tab, rep, err := history.Build(ctx, *data, features.Options{AsOf: t, Mapping: mapping})
 		if err != nil {
 			return featuresError(err)
 		}
@@ -166,6 +175,7 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return personasError(err)
 	}
+	res.TableColumns = tableReport
 	if err := res.Write(*out); err != nil {
 		return err
 	}
@@ -201,17 +211,30 @@ func personasError(err error) error {
 	return err
 }
 
-// personasReadTable reads the --table file. Excluded columns stay readable (segments may use
-// them), except those of a type no model can read (such as the feature table's merged_ids
-// list), which are skipped when --exclude names them.
-func personasReadTable(path string, exclude []string) (*frame.Frame, []string, error) {
-	var ro tabular.ReadOptions
+// personasReadTable reads the --table file and prints its column report on stderr. The id
+// column (given, or detected by name) is kept as text. Excluded columns stay readable
+// (segments may use them), except those of a type no model can read (such as the feature
+// table's merged_ids list), which are skipped when --exclude names them.
+func personasReadTable(env *cliEnv, path, id string, exclude []string, ro tabular.ReadOptions) (*frame.Frame, *table.Report, []string, error) {
+	names, err := table.Header(path, 0)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, n := range names {
+		if n == id || (id == "" && personas.IsIDName(n)) {
+			ro.Keep = append(ro.Keep, n)
+			break
+		}
+	}
 	for {
-		f, err := tabular.ReadTable(path, ro)
+		f, rep, err := tabular.ReadTableReport(path, ro)
 		var re *tabular.ReadError
-		if err == nil || !errors.Is(err, tabular.ErrUnsupported) || !errors.As(err, &re) ||
+		if err == nil {
+			return f, rep, ro.Skip, rep.WriteText(env.stderr)
+		}
+		if !errors.Is(err, tabular.ErrUnsupported) || !errors.As(err, &re) ||
 			!slices.Contains(exclude, re.Column) || slices.Contains(ro.Skip, re.Column) {
-			return f, ro.Skip, err
+			return nil, nil, ro.Skip, err
 		}
 		ro.Skip = append(ro.Skip, re.Column)
 	}

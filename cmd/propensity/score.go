@@ -11,38 +11,66 @@ import (
 
 	"github.com/propensity-dev/propensity/data"
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/internal/table"
+	"github.com/propensity-dev/propensity/models/artifact"
+	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/serving"
 	"github.com/propensity-dev/propensity/serving/batch"
+	"github.com/propensity-dev/propensity/training/tabular"
 )
 
 // runScore scores one profile (--profile) or every person of a history (--data) with a
 // scorecard: CONTRACT §3 and §4.
 func runScore(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "score",
-		"(--profile FILE.json [--json] | --data DIR --as-of DATE --out FILE.parquet) [--scorecard FILE] [--models DIR]",
+		"(--profile FILE.json [--json] | --data DIR --as-of DATE --out FILE.parquet|FILE.csv) [--scorecard FILE] [--models DIR] [--config MAPPING.yaml]\n"+
+			"       propensity score --table FILE --models DIR [--id COL] --out FILE.parquet|FILE.csv",
 		"Score one profile (CONTRACT §2) or every person of a history with a scorecard.\n"+
 			"Without --scorecard the embedded dealership scorecard is used; a folder holds several\n"+
-			"scorecards, the first whose audience matches a contact scores it.")
+			"scorecards, the first whose audience matches a contact scores it.\n\n"+
+			"With --table, score a table with the models train --table wrote: the table is read with the\n"+
+			"column types recorded in each model, and a column that is missing or changed type is an error.")
 	scorecardPath := fs.String("scorecard", "", "scorecard YAML file or folder (default: embedded "+data.DefaultScorecard+")")
 	profile := fs.String("profile", "", "profile JSON file (CONTRACT §2); - reads stdin")
 	dir := fs.String("data", "", "history directory (CONTRACT §1) to score everyone in")
 	asOfFlag := fs.String("as-of", "", "score as of DATE (batch: required; profile: overrides as_of)")
-	out := fs.String("out", "", "batch: output Parquet file, one row per person")
+	out := fs.String("out", "", "batch or table: output file, one row per person; CSV when it ends in .csv, else Parquet")
 	models := fs.String("models", "", "models directory (conversion/, churn/, ltv/, personas/, each optional): adds their blocks (profile) or columns (batch)")
 	asJSON := fs.Bool("json", false, "print the score response as one JSON object")
+	tablePath := fs.String("table", "", "table (Parquet or CSV) to score with the models of train --table")
+	id := fs.String("id", "", "with --table: identifier column, written first in the output under its own name")
+	mf := addMappingFlags(fs)
+	missing := listFlag{}
+	fs.Var(&missing, "missing", "with --table: tokens read as missing, replacing the defaults (comma-separated)")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
+	mapping, tcfg, err := mf.load()
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, s := range []string{*profile, *dir, *tablePath} {
+		if s != "" {
+			n++
+		}
+	}
 	switch {
-	case *profile != "" && *dir != "":
-		return usagef("give --profile or --data, not both")
-	case *profile == "" && *dir == "":
-		return usagef("missing --profile FILE.json (one contact) or --data DIR (a whole history)")
+	case n > 1:
+		return usagef("give one of --profile, --data or --table, not both")
+	case n == 0:
+		return usagef("missing --profile FILE.json (one contact), --data DIR (a whole history) or --table FILE")
+	}
+	if *tablePath != "" {
+		if len(missing) > 0 {
+			tcfg.Missing = missing
+		}
+		return scoreCmdTable(ctx, env, *tablePath, *models, *id, *out, tcfg, *asJSON)
 	}
 	if *dir != "" {
-		if err := checkOutput(fileOutput, "--out", *out, historyInput("--data", *dir, features.Mapping{}),
-			inputPath("--scorecard", *scorecardPath), inputPath("--models", *models)); err != nil {
+		if err := checkOutput(fileOutput, "--out", *out, historyInput("--data", *dir, mapping),
+			inputPath("--scorecard", *scorecardPath), inputPath("--models", *models), inputPath("--config", *mf.config)); err != nil {
 			return err
 		}
 	}
@@ -71,7 +99,42 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 	if _, err := os.Stat(*dir); err != nil {
 		return usagef("--data: %v", err)
 	}
-	return scoreCmdHistory(ctx, env, cards, set, *dir, asOf, *out, *asJSON)
+	return scoreCmdHistory(ctx, env, cards, set, *dir, asOf, *out, mapping, *asJSON)
+}
+
+// scoreCmdTable is score --table: tabular.ScoreTableJob.
+func scoreCmdTable(ctx context.Context, env *cliEnv, path, models, id, out string, tcfg table.Config, asJSON bool) error {
+	if err := requireFlags("models", models, "out", out); err != nil {
+		return err
+	}
+	for _, in := range []struct{ flag, path string }{{"table", path}, {"models", models}} {
+		if _, err := os.Stat(in.path); err != nil {
+			return usagef("--%s: %v", in.flag, err)
+		}
+	}
+	if len(tcfg.Columns) > 0 {
+		return usagef("--config: columns: score --table reads columns as the model recorded them; retrain to change a column's type")
+	}
+	if err := checkOutput(fileOutput, "--out", out, inputPath("--table", path), inputPath("--models", models)); err != nil {
+		return err
+	}
+	job := tabular.ScoreTableJob{Path: path, Models: models, ID: id, Out: out,
+		Read: tabular.ReadOptions{Missing: tcfg.Missing}, ColumnReport: env.stderr}
+	sum, err := job.Run(ctx)
+	if err != nil {
+		var re *tabular.ReadError
+		var ae *artifact.Error
+		var se *classifier.SchemaError
+		if errors.As(err, &re) || errors.As(err, &ae) || errors.As(err, &se) || errors.Is(err, tabular.ErrScoreTable) {
+			return badInput(err)
+		}
+		return err
+	}
+	env.log.Info("scored table", "rows", sum.Rows, "models", strings.Join(sum.Models, ","), "out", out)
+	if asJSON {
+		return env.printJSON(sum)
+	}
+	return nil
 }
 
 // scoreCmdModelSet loads what the score command scores with: the scorecards, and with a
@@ -188,8 +251,8 @@ func scoreCmdProfile(ctx context.Context, env *cliEnv, set *serving.ModelSet, pa
 	return nil
 }
 
-func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set *serving.ModelSet, dir string, asOf time.Time, out string, asJSON bool) error {
-	sum, err := batch.Score(ctx, set, batch.Options{Dir: dir, AsOf: asOf, Out: out, Scorecards: cards})
+func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set *serving.ModelSet, dir string, asOf time.Time, out string, mapping features.Mapping, asJSON bool) error {
+	sum, err := batch.Score(ctx, set, batch.Options{Dir: dir, AsOf: asOf, Out: out, Scorecards: cards, Mapping: mapping})
 	if err != nil {
 		var ce *batch.ContactError
 		if errors.As(err, &ce) || errors.Is(err, batch.ErrOptions) {

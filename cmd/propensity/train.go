@@ -15,12 +15,14 @@ import (
 	"github.com/propensity-dev/propensity/training/tabular"
 )
 
-const trainUsage = `(conversion|churn --data DIR --as-of DATE [--horizon 90d] | --table FILE --label COL [--positive V] [--id COL] [--exclude COL,COL] [--cv K]) [--model logistic|gbt [--tune]] [--out MODELDIR] [--json]`
+const trainUsage = `(conversion|churn --data DIR --as-of DATE [--horizon 90d] | --table FILE --label COL [--positive V] [--id COL] [--exclude COL,COL] [--cv K]) [--config MAPPING.yaml] [--numeric|--categorical|--drop|--date COL] [--model logistic|gbt [--tune]] [--out MODELDIR] [--json]`
 
 const trainSummary = `Train a calibrated conversion or churn model, with an HTML + JSON report next to the artifact.
 
-With --table, any Parquet or CSV table (comma, semicolon or tab separated) with a binary label
-column. With conversion|churn, rows are built from the history directory by the features
+With --table, any Parquet or CSV table (comma, semicolon, tab or pipe separated) with a binary
+label column. Each column's type is detected (numbers with decimal dots or commas, currency
+signs, booleans, dates, ids, categories, free text) and reported on stderr; --numeric,
+--categorical, --drop and --date, or the columns key of --config, settle any column. With conversion|churn, rows are built from the history directory by the features
 package: training snapshots at T-H and T-2H (labels end before T), test on the snapshot at T.
 
 --tune (with --model gbt only) picks the tree depth and learning rate from a small grid
@@ -41,7 +43,6 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	positive := fs.String("positive", "", "label value meaning 1 (detected for Yes/No, true/false, 1/0)")
 	id := fs.String("id", "", "identifier column, left out of the features")
 	exclude := fs.String("exclude", "", "comma-separated columns to leave out of the features")
-	categorical := fs.String("categorical", "", "comma-separated numeric-looking columns to treat as categorical")
 	cv := fs.Int("cv", 0, "stratified cross-validation folds (0: none)")
 	model := fs.String("model", classifier.ModelLogistic, "logistic or gbt")
 	kind := fs.String("kind", "", "artifact kind: conversion or churn (default: the mode, else conversion)")
@@ -51,11 +52,17 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	tune := fs.Bool("tune", false, "search the gbt depth and learning rate by cross-validation on the training rows (--model gbt only)")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
 	data := fs.String("data", "", "history directory (conversion|churn mode)")
-	asOf := fs.String("as-of", "", "as-of date T (conversion|churn mode)")
+	asOf := fs.String("as-of", "", "as-of date T (conversion|churn mode); with --table, the date that date columns count days back from (default: the latest date in the table)")
 	horizon := fs.String("horizon", "90d", "label horizon H (conversion|churn mode)")
 	snapshots := fs.Int("snapshots", 2, "training snapshots T-H, T-2H, ... (conversion|churn mode)")
 	keepStage := fs.Bool("keep-stage", false, "keep the contacts' current stage as a feature (conversion|churn mode; leaks labels into past snapshots)")
+	mf := addMappingFlags(fs)
+	tf := addTableFlags(fs)
 	if err := parseFlags(fs, args, false); err != nil {
+		return err
+	}
+	mapping, overrides, missing, err := loadColumns(mf, tf)
+	if err != nil {
 		return err
 	}
 	if *kind == "" {
@@ -74,7 +81,7 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	if *out != "" {
 		outDir = filepath.Join(*out, target)
 	}
-	if err := checkOutput(dirOutput, "--out", outDir, inputPath("--table", *table), historyInput("--data", *data, features.Mapping{})); err != nil {
+	if err := checkOutput(dirOutput, "--out", outDir, inputPath("--table", *table), historyInput("--data", *data, mapping), inputPath("--config", *mf.config)); err != nil {
 		return err
 	}
 	topts := tabular.Options{Model: *model, Kind: *kind, Folds: *cv, Seed: *seed, MinPositives: *minPos, Tune: *tune,
@@ -97,12 +104,19 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 		if err := requireFlags("table", *table, "label", *label); err != nil {
 			return err
 		}
+		ro := tabular.ReadOptions{Overrides: overrides, Missing: missing}
+		if *asOf != "" {
+			if ro.AsOf, err = parseDate("as-of", *asOf); err != nil {
+				return err
+			}
+		}
 		job := tabular.TableJob{
-			Path:  *table,
-			Read:  tabular.ReadOptions{Categorical: splitList(*categorical)},
-			Label: tabular.LabelOptions{Label: *label, Positive: *positive, ID: *id, Exclude: splitList(*exclude)},
-			Train: topts,
-			Out:   *out,
+			Path:         *table,
+			Read:         ro,
+			Label:        tabular.LabelOptions{Label: *label, Positive: *positive, ID: *id, Exclude: splitList(*exclude)},
+			Train:        topts,
+			Out:          *out,
+			ColumnReport: env.stderr,
 		}
 		_, s, err := job.Run(ctx)
 		if err != nil {
@@ -121,7 +135,7 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		job := tabular.HistoryJob{Dir: *data, Target: mode, AsOf: t, Horizon: h, Snapshots: *snapshots,
+		job := tabular.HistoryJob{Dir: *data, Target: mode, AsOf: t, Horizon: h, Snapshots: *snapshots, Features: features.Options{Mapping: mapping},
 			Exclude: splitList(*exclude), KeepStage: *keepStage, Train: tabular.HistoryDefaults(topts), Out: *out}
 		_, s, err := job.Run(ctx)
 		if err != nil {
@@ -156,7 +170,7 @@ func trainError(err error) error {
 	var re *tabular.ReadError
 	var se *classifier.SchemaError
 	switch {
-	case errors.As(err, &re), errors.As(err, &se),
+	case errors.As(err, &re), errors.As(err, &se), errors.Is(err, features.ErrBadMapping),
 		errors.Is(err, tabular.ErrLabel), errors.Is(err, tabular.ErrColumn),
 		errors.Is(err, tabular.ErrInsufficient), errors.Is(err, tabular.ErrOptions),
 		errors.Is(err, tabular.ErrHistory), errors.Is(err, encode.ErrNoFeatures), errors.Is(err, encode.ErrRange):

@@ -3,12 +3,10 @@ package history
 import (
 	"cmp"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -20,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/internal/table"
 )
 
 // ForEachPerson calls fn, in contact_id order, for every stitched person of the history
@@ -419,39 +418,14 @@ func ReadTransactions(path string, m features.TransactionColumns) ([]CustomerTra
 
 func readTransactionsCSV(path string, m features.TransactionColumns) ([]CustomerTransaction, Report, error) {
 	var rep Report
-	f, err := os.Open(path)
+	r, err := table.OpenCSV(path, 0) // the one sniffer: delimiter, quotes, byte-order mark
 	if err != nil {
 		return nil, rep, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
 	}
-	defer f.Close()
-	// detect the separator from the header line
-	head := make([]byte, 4096)
-	k, _ := io.ReadFull(f, head)
-	line := string(head[:k])
-	if i := strings.IndexByte(line, '\n'); i >= 0 {
-		line = line[:i]
-	}
-	sep := ','
-	best := strings.Count(line, ",")
-	for _, c := range []rune{';', '\t'} {
-		if n := strings.Count(line, string(c)); n > best {
-			sep, best = c, n
-		}
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, rep, &FileError{File: path, Err: err}
-	}
-	r := csv.NewReader(f)
-	r.Comma = sep
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
-	header, err := r.Read()
-	if err != nil {
-		return nil, rep, &FileError{File: path, Err: fmt.Errorf("%w: reading header: %v", ErrUnreadable, err)}
-	}
+	defer r.Close()
 	col := map[string]int{}
-	for i, h := range header {
-		col[strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))] = i
+	for i, h := range r.Header {
+		col[h] = i
 	}
 	idx := func(name string, required bool) (int, error) {
 		i, ok := col[name]
@@ -481,7 +455,7 @@ func readTransactionsCSV(path string, m features.TransactionColumns) ([]Customer
 		return strings.TrimSpace(rec[i])
 	}
 	for {
-		rec, err := r.Read()
+		rec, _, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}

@@ -75,7 +75,7 @@ func (n *notebook) build(ctx context.Context) error {
 	if n.table, err = personas.FromFeatures(t); err != nil {
 		return err
 	}
-	truth, err := tabular.ReadTable(filepath.Join(dir, synth.TruthFile), tabular.ReadOptions{})
+	truth, err := tabular.ReadTable(filepath.Join(dir, synth.TruthFile), tabular.ReadOptions{Keep: []string{"contact_id"}})
 	if err != nil {
 		return err
 	}

@@ -32,8 +32,11 @@ type Options struct {
 	Dir string
 	// AsOf is the time every person is scored at. Required.
 	AsOf time.Time
-	// Out is the Parquet file written, atomically. Required.
+	// Out is the Parquet file written, atomically (CSV when it ends in .csv). Required.
 	Out string
+	// Mapping names the history's files and columns; the zero value means the model set's
+	// (or CONTRACT §1's) names.
+	Mapping features.Mapping
 	// Scorecards are the scorecards of the model set's rules block. Their fields that no
 	// person has are reported in Summary.MissingAttributes, and the walk over people loads
 	// only the events they read (the models read rows of the feature table, built first).
@@ -182,10 +185,7 @@ func Score(ctx context.Context, set *serving.ModelSet, opts Options) (Summary, e
 		}
 	}
 	err := atomicfile.Write(opts.Out, 0o644, func(w io.Writer) error {
-		pw := parquet.NewGenericWriter[Row](w, parquet.Compression(&parquet.Snappy),
-			parquet.KeyValueMetadata("propensity.format_version", FormatVersion),
-			parquet.KeyValueMetadata("propensity.kind", "scores"),
-			parquet.KeyValueMetadata("propensity.as_of", opts.AsOf.Format(time.RFC3339)))
+		pw := newRowWriter(w, opts)
 		buf := make([]Row, 0, 1024)
 		var err error
 		// People are scored concurrently and written in contact_id order. The scorecard
@@ -200,12 +200,12 @@ func Score(ctx context.Context, set *serving.ModelSet, opts Options) (Summary, e
 		// streaming code as `propensity features`, so the walk over people loads only the
 		// events the scorecards read. (Materialising every event of every person for the
 		// models took 2.7 GB for one contact with 5M events, against 55 MB for features.)
-		rows, release, err := featureRows(ctx, opts.Dir, set, opts.AsOf)
+		rows, release, err := featureRows(ctx, opts.Dir, set, opts.AsOf, opts.Mapping)
 		if err != nil {
 			return err
 		}
 		defer release()
-		fopts := features.Options{AsOf: opts.AsOf}
+		fopts := features.Options{AsOf: opts.AsOf, Mapping: opts.Mapping}
 		if opts.Scorecards != nil {
 			fopts.KeepEvent = opts.Scorecards.Needs
 		}
@@ -272,12 +272,15 @@ func Score(ctx context.Context, set *serving.ModelSet, opts Options) (Summary, e
 // featureRows builds the feature table of the history with the model set's feature options,
 // when a loaded model reads feature rows, and returns a lookup of a person's row by
 // contact_id (nil when no model needs one) and a function releasing the table.
-func featureRows(ctx context.Context, dir string, set *serving.ModelSet, asOf time.Time) (func(id string) (features.Row, bool), func(), error) {
+func featureRows(ctx context.Context, dir string, set *serving.ModelSet, asOf time.Time, m features.Mapping) (func(id string) (features.Row, bool), func(), error) {
 	if set.Conversion == nil && set.Churn == nil && set.Personas == nil {
 		return nil, func() {}, nil
 	}
 	fo := set.FeatureOptions
 	fo.AsOf, fo.Horizon, fo.KeepEvent = asOf, 0, nil
+	if m != (features.Mapping{}) {
+		fo.Mapping = m
+	}
 	table, _, err := history.Build(ctx, dir, fo)
 	if err != nil {
 		return nil, nil, err

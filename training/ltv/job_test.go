@@ -78,7 +78,7 @@ func TestDegenerate(t *testing.T) {
 				if !errors.Is(err, c.want) {
 					t.Fatalf("err = %v, want %v", err, c.want)
 				}
-				if strings.Contains(c.name, "bad") && !strings.Contains(err.Error(), "line 2") {
+				if strings.Contains(c.name, "bad") && !strings.Contains(err.Error(), "tx.csv:2:") { // file:line, the one format of internal/table
 					t.Errorf("error %q does not name the line", err)
 				}
 				if entries, _ := os.ReadDir(o.Out); len(entries) > 0 {
@@ -301,5 +301,25 @@ func TestReadRefusesValues(t *testing.T) {
 	}
 	if tx.Skipped != 3 || len(tx.Amount) != 1 {
 		t.Errorf("skipped %d, kept %d; want 3 skipped, 1 kept", tx.Skipped, len(tx.Amount))
+	}
+}
+
+// TestReadEuropeanCSV (issue 18): decimal commas, dd.mm.yyyy dates, a byte-order mark and
+// semicolons are read, not refused; a column mixing decimal marks is refused naming it.
+func TestReadEuropeanCSV(t *testing.T) {
+	tx, err := ReadTransactions(writeFile(t, "tx.csv", "\ufeffcontact_id;ts;amount\na;31.01.2025;12,50\na;01.02.2025;1.234,00\nb;15.03.2025;n/a\n"), Columns{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tx.Amount) != 2 || tx.Amount[0] != 12.5 || tx.Amount[1] != 1234 || tx.Skipped != 1 {
+		t.Errorf("amounts %v skipped %d, want [12.5 1234] and 1 skipped", tx.Amount, tx.Skipped)
+	}
+	if tx.Day[0] != btyd.DayNumber(date("2025-01-31")) {
+		t.Errorf("day %d, want 2025-01-31", tx.Day[0])
+	}
+	_, err = ReadTransactions(writeFile(t, "tx.csv", "contact_id;ts;amount\na;2025-01-01;1,5\na;2025-01-02;2.5\n"), Columns{})
+	var re *ReadError
+	if !errors.As(err, &re) || re.Column != "amount" {
+		t.Errorf("mixed decimal marks: err = %v, want a ReadError naming amount", err)
 	}
 }

@@ -1,9 +1,6 @@
 package ltv
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -19,38 +16,20 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/internal/table"
 )
 
 // Errors of reading a transactions file, wrapped in *ReadError.
 var (
-	ErrColumn    = errors.New("missing column")
-	ErrType      = errors.New("unsupported column type")
-	ErrMalformed = errors.New("malformed file")
+	ErrColumn    = table.ErrColumn
+	ErrType      = table.ErrUnsupported
+	ErrMalformed = table.ErrMalformed
 	ErrEmpty     = errors.New("no transactions")
 )
 
-// ReadError names the file, and when known the column and line, of a reading problem.
-type ReadError struct {
-	Path   string
-	Column string
-	Line   int // 1-based CSV line, 0 when not applicable
-	Err    error
-}
-
-func (e *ReadError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Path)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ": line %d", e.Line)
-	}
-	if e.Column != "" {
-		fmt.Fprintf(&b, ": column %q", e.Column)
-	}
-	fmt.Fprintf(&b, ": %v", e.Err)
-	return b.String()
-}
-
-func (e *ReadError) Unwrap() error { return e.Err }
+// ReadError names the file, and when known the line, the column and what was expected: the
+// one error type of internal/table.
+type ReadError = table.Error
 
 // Columns names the transaction columns. An empty field means the first of its default
 // names present in the file: customer contact_id (CONTRACT §1), customer_id, customer;
@@ -153,13 +132,9 @@ func ReadTransactions(path string, cols Columns) (*Transactions, error) {
 	}
 	switch {
 	case st.IsDir():
-		parts, err := filepath.Glob(filepath.Join(path, "*.parquet"))
+		parts, err := table.PartFiles(path)
 		if err != nil {
-			return nil, &ReadError{Path: path, Err: err}
-		}
-		slices.Sort(parts)
-		if len(parts) == 0 {
-			return nil, &ReadError{Path: path, Err: fmt.Errorf("%w: no .parquet part files", ErrEmpty)}
+			return nil, err
 		}
 		for _, p := range parts {
 			if err := b.readParquet(p, cols); err != nil {
@@ -176,7 +151,7 @@ func ReadTransactions(path string, cols Columns) (*Transactions, error) {
 		}
 	}
 	if len(b.tx.Day) == 0 {
-		return nil, &ReadError{Path: path, Err: ErrEmpty}
+		return nil, &ReadError{File: path, Err: ErrEmpty}
 	}
 	return &b.tx, nil
 }
@@ -200,25 +175,17 @@ const (
 )
 
 func (b *builder) readParquet(path string, cols Columns) (err error) {
-	defer func() {
-		// parquet-go may panic on corrupt input; a file must never crash the process.
-		if r := recover(); r != nil {
-			err = &ReadError{Path: path, Err: fmt.Errorf("%w: %v", ErrMalformed, r)}
-		}
-	}()
-	fh, err := os.Open(path)
+	fh, pf, err := table.OpenParquet(path)
 	if err != nil {
 		return err
 	}
 	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return err
-	}
-	pf, err := parquet.OpenFile(fh, st.Size())
-	if err != nil {
-		return &ReadError{Path: path, Err: fmt.Errorf("%w: %v", ErrMalformed, err)}
-	}
+	defer func() {
+		// parquet-go may panic on corrupt pages; a file must never crash the process.
+		if r := recover(); r != nil {
+			err = &ReadError{File: path, Err: fmt.Errorf("%w: %v", ErrMalformed, r)}
+		}
+	}()
 	names := cols.resolve(columnNames(pf))
 	var idx [3]int
 	var kind [3]pqKind
@@ -226,11 +193,11 @@ func (b *builder) readParquet(path string, cols Columns) (err error) {
 	for j, name := range names {
 		leaf, ok := pf.Schema().Lookup(name)
 		if !ok {
-			return &ReadError{Path: path, Column: name, Err: fmt.Errorf("%w (have %s)", ErrColumn, strings.Join(columnNames(pf), ", "))}
+			return &ReadError{File: path, Column: name, Err: fmt.Errorf("%w (have %s)", ErrColumn, strings.Join(columnNames(pf), ", "))}
 		}
 		idx[j] = leaf.ColumnIndex
 		if leaf.MaxRepetitionLevel > 0 {
-			return &ReadError{Path: path, Column: name, Err: fmt.Errorf("%w: repeated values", ErrType)}
+			return &ReadError{File: path, Column: name, Err: fmt.Errorf("%w: repeated values", ErrType)}
 		}
 		t := leaf.Node.Type()
 		var lt format.LogicalTypeValue
@@ -243,7 +210,7 @@ func (b *builder) readParquet(path string, cols Columns) (err error) {
 			j == 1 && (k == pqDate || k == pqTimestamp) ||
 			j == 2 && (k == pqInt || k == pqFloat))
 		if !good {
-			return &ReadError{Path: path, Column: name, Err: fmt.Errorf("%w: found %s, want %s", ErrType, t, want)}
+			return &ReadError{File: path, Column: name, Err: fmt.Errorf("%w: found %s, want %s", ErrType, t, want)}
 		}
 		kind[j], unit[j] = k, u
 	}
@@ -274,7 +241,7 @@ func (b *builder) readParquet(path string, cols Columns) (err error) {
 				}
 				if err != nil {
 					pages.Close()
-					return &ReadError{Path: path, Column: names[j], Err: fmt.Errorf("%w: %v", ErrMalformed, err)}
+					return &ReadError{File: path, Column: names[j], Err: fmt.Errorf("%w: %v", ErrMalformed, err)}
 				}
 				nv := int(pg.NumValues())
 				buf = slices.Grow(buf[:0], nv)[:nv]
@@ -289,7 +256,7 @@ func (b *builder) readParquet(path string, cols Columns) (err error) {
 					if err != nil {
 						parquet.Release(pg)
 						pages.Close()
-						return &ReadError{Path: path, Column: names[j], Err: fmt.Errorf("%w: %v", ErrMalformed, err)}
+						return &ReadError{File: path, Column: names[j], Err: fmt.Errorf("%w: %v", ErrMalformed, err)}
 					}
 				}
 				if kind[j] == pqString {
@@ -304,7 +271,7 @@ func (b *builder) readParquet(path string, cols Columns) (err error) {
 			pages.Close()
 		}
 		if len(vals[0]) != n || len(vals[1]) != n || len(vals[2]) != n {
-			return &ReadError{Path: path, Err: fmt.Errorf("%w: columns have %d, %d, %d values for %d rows", ErrMalformed, len(vals[0]), len(vals[1]), len(vals[2]), n)}
+			return &ReadError{File: path, Err: fmt.Errorf("%w: columns have %d, %d, %d values for %d rows", ErrMalformed, len(vals[0]), len(vals[1]), len(vals[2]), n)}
 		}
 		for i := range n {
 			c, t, a := vals[0][i], vals[1][i], vals[2][i]
@@ -319,7 +286,7 @@ func (b *builder) readParquet(path string, cols Columns) (err error) {
 				day = floorDiv(t.Int64(), unit[1])
 			}
 			if !dayInRange(day) {
-				return &ReadError{Path: path, Column: names[1], Err: dayRangeError(day)}
+				return &ReadError{File: path, Column: names[1], Err: dayRangeError(day)}
 			}
 			var amt float64
 			switch a.Kind() {
@@ -339,7 +306,7 @@ func (b *builder) readParquet(path string, cols Columns) (err error) {
 			var id int32
 			if kind[0] == pqString {
 				if !utf8.Valid(c.ByteArray()) {
-					return &ReadError{Path: path, Column: names[0], Err: fmt.Errorf("%w: customer id %q is not UTF-8", ErrMalformed, c.ByteArray())}
+					return &ReadError{File: path, Column: names[0], Err: fmt.Errorf("%w: customer id %q is not UTF-8", ErrMalformed, c.ByteArray())}
 				}
 				id = b.idString(c.ByteArray())
 			} else if c.Kind() == parquet.Int32 {
@@ -402,70 +369,60 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// readCSV reads a delimited text file with a header line.
+// readCSV reads a delimited text file with a header line (internal/table's sniffer). A first
+// pass decides the amount column's decimal mark and the time column's date format.
 func (b *builder) readCSV(path string, cols Columns) error {
-	fh, err := os.Open(path)
+	c, err := table.OpenCSV(path, 0)
 	if err != nil {
 		return err
 	}
-	defer fh.Close()
-	br := bufio.NewReaderSize(fh, 1<<20)
-	head, err := br.Peek(4096)
-	if err != nil && err != io.EOF {
-		return &ReadError{Path: path, Err: err}
-	}
-	if i := bytes.IndexByte(head, '\n'); i >= 0 {
-		head = head[:i]
-	}
-	sep := ','
-	best := bytes.Count(head, []byte{','})
-	for _, c := range []rune{';', '\t'} {
-		if n := bytes.Count(head, []byte(string(c))); n > best {
-			sep, best = c, n
-		}
-	}
-	r := csv.NewReader(br)
-	r.Comma = sep
-	r.ReuseRecord = true
-	r.FieldsPerRecord = -1
-	hdr, err := r.Read()
-	if err != nil {
-		return &ReadError{Path: path, Line: 1, Err: fmt.Errorf("%w: reading the header: %v", ErrMalformed, err)}
-	}
+	defer c.Close()
+	names := cols.resolve(c.Header)
 	var idx [3]int
-	have := make([]string, len(hdr))
-	for i, h := range hdr {
-		have[i] = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-	}
-	names := cols.resolve(have)
 	for j, name := range names {
-		idx[j] = -1
-		for i, h := range have {
-			if h == name {
-				idx[j] = i
-			}
-		}
-		if idx[j] < 0 {
-			return &ReadError{Path: path, Line: 1, Column: name, Err: fmt.Errorf("%w (header has %s)", ErrColumn, strings.Join(hdr, ", "))}
+		if idx[j] = c.Index(name); idx[j] < 0 {
+			return &ReadError{File: path, Line: 1, Column: name, Err: ErrColumn, Expected: "one of " + strings.Join(c.Header, ", ")}
 		}
 	}
-	line := 1
-	var lastDate string
-	var lastDay int64
+	when, amount := table.NewColumnSniffer(nil), table.NewColumnSniffer(nil)
 	for {
-		rec, err := r.Read()
-		line++
+		rec, line, err := c.Read()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return &ReadError{Path: path, Line: line, Err: fmt.Errorf("%w: %v", ErrMalformed, err)}
+			return err
 		}
-		if len(rec) <= max(idx[0], idx[1], idx[2]) {
-			return &ReadError{Path: path, Line: line, Err: fmt.Errorf("%w: %d fields, want at least %d", ErrMalformed, len(rec), max(idx[0], idx[1], idx[2])+1)}
+		when.Observe(rec[idx[1]], line)
+		amount.Observe(rec[idx[2]], line)
+	}
+	mark, err := amount.DecimalMark(c.Dialect.Comma)
+	if err != nil {
+		e := err.(*ReadError)
+		e.File, e.Column = path, names[2]
+		return e
+	}
+	format, err := when.DateFormat()
+	if err != nil {
+		e := err.(*ReadError)
+		e.File, e.Column = path, names[1]
+		return e
+	}
+	if err := c.Rewind(); err != nil {
+		return err
+	}
+	var lastDate string
+	var lastDay int64
+	for {
+		rec, line, err := c.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
 		}
 		id, ts, am := strings.TrimSpace(rec[idx[0]]), strings.TrimSpace(rec[idx[1]]), strings.TrimSpace(rec[idx[2]])
-		if id == "" || ts == "" || am == "" {
+		if table.IsMissing(id) || table.IsMissing(ts) || table.IsMissing(am) {
 			b.tx.Skipped++
 			continue
 		}
@@ -473,25 +430,32 @@ func (b *builder) readCSV(path string, cols Columns) error {
 		if ts == lastDate {
 			day = lastDay
 		} else {
-			d, ok := parseDay(ts)
+			d, ok := parseDay(ts, format)
 			if !ok {
-				return &ReadError{Path: path, Line: line, Column: names[1], Err: fmt.Errorf("%w: %q is not a date (want YYYY-MM-DD, YYYYMMDD or RFC 3339)", ErrMalformed, ts)}
+				return &ReadError{File: path, Line: line, Column: names[1], Err: fmt.Errorf("%w: %q is not a date", ErrMalformed, ts),
+					Expected: "YYYY-MM-DD, YYYYMMDD, RFC 3339, dd.mm.yyyy, dd/mm/yyyy or mm/dd/yyyy, one format per column"}
 			}
 			if !dayInRange(d) {
-				return &ReadError{Path: path, Line: line, Column: names[1], Err: dayRangeError(d)}
+				return &ReadError{File: path, Line: line, Column: names[1], Err: dayRangeError(d)}
 			}
 			day, lastDate, lastDay = d, ts, d
 		}
-		amt, err := strconv.ParseFloat(am, 64)
-		if err != nil {
-			return &ReadError{Path: path, Line: line, Column: names[2], Err: fmt.Errorf("%w: %q is not a number", ErrMalformed, am)}
+		amt, _, ok := table.ParseNumber(am, mark)
+		if !ok {
+			if v, err := strconv.ParseFloat(am, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+				amt, ok = v, true // Inf, 1e999: skipped below as out of range
+			}
+		}
+		if !ok {
+			return &ReadError{File: path, Line: line, Column: names[2], Err: fmt.Errorf("%w: %q is not a number", ErrMalformed, am),
+				Expected: fmt.Sprintf("a number with decimal mark %q", mark)}
 		}
 		if features.CheckAmount(amt) != nil { // NaN, infinite or beyond ±1e15
 			b.tx.Skipped++
 			continue
 		}
 		if !utf8.ValidString(id) {
-			return &ReadError{Path: path, Line: line, Column: names[0], Err: fmt.Errorf("%w: customer id %q is not UTF-8", ErrMalformed, id)}
+			return &ReadError{File: path, Line: line, Column: names[0], Err: fmt.Errorf("%w: customer id %q is not UTF-8", ErrMalformed, id)}
 		}
 		b.tx.Customer = append(b.tx.Customer, b.idString([]byte(id)))
 		b.tx.Day = append(b.tx.Day, day)
@@ -509,8 +473,14 @@ func dayRangeError(d int64) error {
 	return fmt.Errorf("%w: %s", features.ErrTimeRange, time.Unix(d*86400, 0).UTC().Format("2006-01-02"))
 }
 
-// parseDay parses a date or timestamp as its UTC calendar day number.
-func parseDay(s string) (int64, bool) {
+// parseDay parses a date or timestamp as its UTC calendar day number: in the column's
+// detected format when there is one, else ISO, YYYYMMDD (CDNOW) or RFC 3339.
+func parseDay(s, format string) (int64, bool) {
+	if format != "" {
+		if t, ok := table.ParseDate(s, format); ok {
+			return floorDiv(t.Unix(), 86400), true
+		}
+	}
 	if len(s) == 10 && s[4] == '-' && s[7] == '-' {
 		y, e1 := strconv.Atoi(s[:4])
 		m, e2 := strconv.Atoi(s[5:7])

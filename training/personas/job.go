@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	coltable "github.com/propensity-dev/propensity/internal/table"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -71,6 +72,9 @@ type Output struct {
 	// Warnings are results a user should look at before trusting the personas, such as a
 	// k chosen at the edge of its search range.
 	Warnings []string
+	// TableColumns is the column report of the table read (personas --table), for the
+	// summary and report.html; nil from a history.
+	TableColumns *coltable.Report
 
 	scoreCols []ScoreColumn // Scores and the table's score columns, for the summary
 }
@@ -88,10 +92,17 @@ type Summary struct {
 	Notes      []string       `json:"notes,omitempty"`
 	Warnings   []string       `json:"warnings,omitempty"`
 	Out        string         `json:"out,omitempty"`
+	// Columns is the column report of a table (personas --table).
+	Columns *coltable.Report `json:"columns,omitempty"`
 }
 
 // idNames are the column names taken as identifiers, compared after normalise.
 var idNames = []string{"contactid", "id", "customerid", "clientid", "userid"}
+
+// IsIDName reports whether a column name is taken as the identifier when Options.ID is
+// empty: contact_id, id, customer_id, client_id or user_id, ignoring case, spaces,
+// underscores and dashes.
+func IsIDName(name string) bool { return slices.Contains(idNames, normalise(name)) }
 
 func normalise(s string) string {
 	return strings.NewReplacer("_", "", " ", "", "-", "").Replace(strings.ToLower(s))
@@ -116,7 +127,7 @@ func Run(ctx context.Context, f *frame.Frame, opts Options) (*Output, error) {
 	}
 	if idCol == "" {
 		for _, c := range f.Columns {
-			if slices.Contains(idNames, normalise(c.Name)) {
+			if IsIDName(c.Name) {
 				idCol = c.Name
 				break
 			}
@@ -260,7 +271,8 @@ func (o *Output) evalSegments(f *frame.Frame) error {
 // Summary returns the figures the command prints.
 func (o *Output) Summary() Summary {
 	m := o.Model
-	s := Summary{K: m.K, Silhouette: m.Silhouette, Stability: m.Stability, Rows: len(o.Labels), Choice: o.Choice, Notes: m.Transform.Notes, Warnings: o.Warnings}
+	s := Summary{K: m.K, Silhouette: m.Silhouette, Stability: m.Stability, Rows: len(o.Labels), Choice: o.Choice, Notes: m.Transform.Notes, Warnings: o.Warnings,
+		Columns: o.TableColumns}
 	for _, p := range m.Personas {
 		s.Sizes = append(s.Sizes, p.Size)
 		s.Names = append(s.Names, p.Name)

@@ -55,6 +55,7 @@ func (o *Output) WriteReport(w io.Writer) error {
 		"Sizes":   sizes,
 		"Scatter": scatter,
 		"Cards":   cards,
+		"Columns": o.TableColumns,
 	}
 	t, err := template.New("report").Funcs(template.FuncMap{
 		"num":       func(v float64) string { return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", v), "0"), ".") },
@@ -282,5 +283,9 @@ svg{max-width:100%;height:auto}
 {{range .Catalog.Choice.Candidates}}<tr><td>{{.K}}</td><td>{{num .Silhouette}}</td><td>{{num .BIC}}</td><td>{{num .Inertia}}</td></tr>{{end}}
 </table>{{end}}
 {{if .Catalog.Notes}}<h2>Notes</h2><ul class="notes">{{range .Catalog.Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
+{{with .Columns}}<h2>Columns of {{.File}}</h2>
+<table><tr><th>column</th><th>type</th><th>use</th><th>missing</th><th>notes</th></tr>
+{{range .TableRows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}
+</table>{{end}}
 </body></html>
 `

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/classifier"
+	"github.com/propensity-dev/propensity/models/frame"
 )
 
 // ErrHistory is wrapped around errors caused by the history directory (missing files or
@@ -260,4 +262,23 @@ func isHistoryInputError(err error) bool {
 		}
 	}
 	return false
+}
+
+// appendFrame appends the rows of src to dst; both must have the same columns.
+func appendFrame(dst, src *frame.Frame) error {
+	if strings.Join(dst.Names(), "\x00") != strings.Join(src.Names(), "\x00") {
+		return fmt.Errorf("columns %v differ from the first snapshot's %v", src.Names(), dst.Names())
+	}
+	for j := range dst.Columns {
+		d, s := &dst.Columns[j], &src.Columns[j]
+		if d.Kind != s.Kind {
+			return fmt.Errorf("column %q is %v in one snapshot and %v in another", d.Name, d.Kind, s.Kind)
+		}
+		if d.Kind == frame.Numeric {
+			d.Num = append(d.Num, s.Num...)
+		} else {
+			d.Cat = append(d.Cat, s.Cat...)
+		}
+	}
+	return nil
 }

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
 	"path/filepath"
 	"sort"
 	"time"
 
 	"github.com/propensity-dev/propensity/internal/atomicfile"
+	"github.com/propensity-dev/propensity/internal/table"
 	"github.com/propensity-dev/propensity/models/metrics"
 	"github.com/propensity-dev/propensity/training/report"
 )
@@ -51,6 +53,9 @@ type Summary struct {
 	Version         string             `json:"model_version,omitempty"`
 	Out             string             `json:"out,omitempty"`
 	Report          string             `json:"report,omitempty"`
+	// Columns is the column report of a table (train --table): every column's detected
+	// type, how it is used and its share missing.
+	Columns *table.Report `json:"columns,omitempty"`
 }
 
 // Summarize returns the summary of r.
@@ -63,6 +68,7 @@ func (r *Result) Summarize() Summary {
 		Label: r.Model.Payload.Label, Positive: r.Model.Payload.Positive,
 		Calibration: r.Calibration.Method, CalibrationLoss: r.Calibration.Loss,
 		Inputs: len(r.Model.Payload.Inputs), Version: r.Model.Manifest.Version, Tune: r.Tune,
+		Columns: r.Columns,
 	}
 	if r.CV != nil {
 		m, sd := r.CV.Mean, r.CV.SD
@@ -81,6 +87,10 @@ type TableJob struct {
 	// Out is a models directory: the artifact goes to Out/<kind>/ with report.html and
 	// report.json. Empty means train and report numbers only, writing nothing.
 	Out string
+	// ColumnReport receives the column report as text as soon as the table is read (the
+	// command passes stderr); nil means nowhere. The report is also in the summary, the
+	// HTML report and the artifact.
+	ColumnReport io.Writer
 }
 
 // Run runs the job and returns the result and its summary.
@@ -89,12 +99,25 @@ func (j TableJob) Run(ctx context.Context) (*Result, Summary, error) {
 	t0 := time.Now()
 	ro := j.Read
 	ro.Skip = append(append([]string(nil), ro.Skip...), j.Label.Exclude...)
-	f, err := ReadTable(j.Path, ro)
+	ro.Keep = append(append([]string(nil), ro.Keep...), j.Label.Label)
+	if j.Label.ID != "" {
+		ro.Keep = append(ro.Keep, j.Label.ID)
+	}
+	f, rep, err := ReadTableReport(j.Path, ro)
 	if err != nil {
 		return nil, Summary{}, err
 	}
 	if log != nil {
 		log.Info("read table", "path", j.Path, "rows", f.Rows(), "columns", len(f.Columns), "seconds", round4(time.Since(t0).Seconds()))
+	}
+	rep.Column(j.Label.Label).Why = []string{"label"}
+	if c := rep.Column(j.Label.ID); c != nil && j.Label.ID != "" {
+		c.Why = []string{"id"}
+	}
+	if j.ColumnReport != nil {
+		if err := rep.WriteText(j.ColumnReport); err != nil {
+			return nil, Summary{}, err
+		}
 	}
 	lo := j.Label
 	lo.Exclude = nil // already left out by the reader
@@ -106,6 +129,7 @@ func (j TableJob) Run(ctx context.Context) (*Result, Summary, error) {
 	if err != nil {
 		return nil, Summary{}, err
 	}
+	res.Columns = rep
 	s := res.Summarize()
 	s.DroppedRows = d.Dropped
 	if j.Out == "" {
@@ -152,6 +176,10 @@ func (r *Result) options() map[string]any {
 		"calibration_rows": r.CalibRows, "test_rows": r.TestRows}
 	if r.Tune != nil {
 		o["tune"] = r.Tune
+	}
+	if r.Columns != nil {
+		// score --table reads a table with these decisions, so that it sees what training saw.
+		o["columns"] = r.Columns
 	}
 	if r.FeatureOptions != nil {
 		// The service computes online features with these (product categories, attributes,
@@ -205,14 +233,29 @@ func (r *Result) Page(title string, s Summary) (report.Page, error) {
 	for _, m := range sortedKeys(s.CalibrationLoss) {
 		calRows = append(calRows, []string{m, f4(s.CalibrationLoss[m])})
 	}
+	var colSection []report.Section
+	if s.Columns != nil {
+		colSection = append(colSection, report.Section{Title: "Columns",
+			Text:   columnsText(s.Columns),
+			Tables: []report.Table{{Header: []string{"column", "type", "use", "missing", "notes"}, Rows: s.Columns.TableRows()}}})
+	}
 	sub := fmt.Sprintf("%s model · kind %s · label %s = %q · %s", s.Model, s.Kind, s.Label, s.Positive, time.Now().UTC().Format(time.RFC3339))
-	return report.Page{Title: title, Subtitle: sub, Sections: []report.Section{
+	return report.Page{Title: title, Subtitle: sub, Sections: append(colSection, []report.Section{
 		{Title: "Metrics", Tables: []report.Table{mt}},
 		{Title: "Plots", Plots: plots},
 		{Title: "Lift", Tables: []report.Table{report.LiftTable(s.Lift)}},
 		{Title: "Calibration choice", Text: "Platt scaling and isotonic regression were compared by 5-fold cross-validated log loss on the calibration rows; the lower wins.",
 			Tables: []report.Table{{Header: []string{"method", "CV log loss"}, Rows: calRows}}},
-	}}, nil
+	}...)}, nil
+}
+
+// columnsText is the line above the column report of the HTML page.
+func columnsText(r *table.Report) string {
+	s := fmt.Sprintf("How each column of %s (%d rows) was read and used.", r.File, r.Rows)
+	if r.Reference != "" {
+		s += " Dates count days before " + r.Reference + "."
+	}
+	return s
 }
 
 func sortedKeys(m map[string]float64) []string {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -22,7 +23,7 @@ type LabelOptions struct {
 	Label string
 	// Positive is the label value meaning 1; every other present value means 0. Empty means
 	// detect it: the label must have exactly two values forming one of the pairs Yes/No,
-	// True/False, Y/N, T/F or 1/0 (case-insensitive), and the first of the pair is positive.
+	// True/False, Ja/Nein, Y/N, T/F or 1/0 (case-insensitive), and the first of the pair is positive.
 	Positive string
 	// ID is an identifier column: kept in Dataset.IDs, left out of the features.
 	ID string
@@ -155,7 +156,7 @@ func ExtractLabel(f *frame.Frame, opts LabelOptions) (*Dataset, error) {
 }
 
 // positivePairs are the value pairs whose positive side is detected, first = positive.
-var positivePairs = [][2]string{{"yes", "no"}, {"true", "false"}, {"y", "n"}, {"t", "f"}, {"1", "0"}}
+var positivePairs = [][2]string{{"yes", "no"}, {"true", "false"}, {"ja", "nein"}, {"y", "n"}, {"t", "f"}, {"1", "0"}}
 
 func detectPositive(label string, distinct map[string]bool) (string, error) {
 	vals, more := sortedDistinct(distinct, 20)
@@ -190,3 +191,19 @@ func ellipsis(more bool) string {
 	}
 	return ""
 }
+
+// sortedDistinct returns up to max distinct values of vs, sorted, and whether there were more.
+func sortedDistinct(vs map[string]bool, max int) ([]string, bool) {
+	out := make([]string, 0, len(vs))
+	for v := range vs {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	if len(out) > max {
+		return out[:max], true
+	}
+	return out, false
+}
+
+// formatNum writes v in its shortest exact decimal form.
+func formatNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

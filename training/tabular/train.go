@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/internal/table"
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/calibrate"
 	"github.com/propensity-dev/propensity/models/classifier"
@@ -193,10 +194,17 @@ type Result struct {
 	Features    int     // model features after encoding
 	Options     Options // the options used, defaults filled in
 
+	// Columns is the column report of the table read (table mode only), recorded in the
+	// manifest so that score --table reads new tables alike.
+	Columns *table.Report
+
 	// FeatureOptions are the options of the history feature tables the model was trained
 	// on (history mode only; nil for a table), recorded in the manifest for online scoring.
 	FeatureOptions *features.Options
 
+	// TestIndex are the rows of the dataset held out as test rows (nil when a test set was
+	// given), in the order of TestY and TestP.
+	TestIndex []int
 	// TestY and TestP are the test labels and calibrated probabilities, for plots.
 	TestY, TestP []float64
 	// TestUncalibrated are the model's own probabilities on the test rows, before calibration.
@@ -310,6 +318,7 @@ func Train(ctx context.Context, d *Dataset, test *Dataset, opts Options) (*Resul
 			return nil, err
 		}
 		trainRows, testRows = stratifiedSplit(d.Y, opts.TestShare, rng)
+		res.TestIndex = testRows
 		trainX, trainY = d.X.Take(trainRows), takeY(d.Y, trainRows)
 		testX, testY = d.X.Take(testRows), takeY(d.Y, testRows)
 	} else {
