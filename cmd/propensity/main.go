@@ -1,7 +1,8 @@
 // Command propensity scores, predicts and segments marketing contacts.
 //
 // Each subcommand lives in its own file and only wires flags into library options
-// (see ../shared/CONVENTIONS.md: thin commands).
+// (thin commands: docs/architecture.md). The commands, their flags, outputs and exit
+// statuses are documented in docs/cli.md.
 package main
 
 import (
@@ -34,6 +35,7 @@ func commands() []command {
 		{"ingest", "bulk-load a history directory into a live store", runIngest},
 		{"export", "write a live store as a history directory", runExport},
 		{"demo", "generate, train, score and serve on embedded defaults", runDemo},
+		{"version", "print the module version, VCS revision and Go version", runVersion},
 	}
 }
 
@@ -76,16 +78,19 @@ func startCPUProfile(path string, stderr io.Writer) (stop func()) {
 // 0 success, 1 failure while running, 2 bad usage or bad input.
 func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	env := newEnv(stdout, stderr)
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		if len(args) > 1 {
-			args = []string{args[1], "--help"}
-		} else {
-			printUsage(stderr)
-			if len(args) == 0 {
-				return exitUsage
-			}
+	if len(args) == 0 {
+		printUsage(stderr) // no command: bad usage, so the usage goes with the errors
+		return exitUsage
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help" {
+		if len(args) == 1 {
+			printUsage(stdout) // asked for: help is output
 			return exitOK
 		}
+		args = []string{args[1], "--help"}
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = []string{"version"}
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
