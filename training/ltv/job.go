@@ -39,7 +39,8 @@ type Options struct {
 	// AnnualDiscount is the yearly discount rate of CLV (0.1 = 10%). Default 0: none.
 	AnnualDiscount float64
 	// Out, when set, is the directory receiving customers.parquet, customers.csv,
-	// report.html, result.json and the model artifact in model/.
+	// report.html, result.json and the model artifact (manifest.json, model.json): a models
+	// directory's ltv/.
 	Out string
 	// Fit tunes the maximum-likelihood fits (nil: defaults).
 	Fit *btyd.Settings

@@ -19,11 +19,14 @@ import (
 
 // Output file names inside the --out directory.
 const (
-	CatalogFile    = "personas.json"
-	ParquetFile    = "assignments.parquet"
-	CSVFile        = "assignments.csv"
-	ReportFile     = "report.html"
-	ModelDir       = "model"
+	CatalogFile = "personas.json"
+	ParquetFile = "assignments.parquet"
+	CSVFile     = "assignments.csv"
+	ReportFile  = "report.html"
+	// ModelDir is where the artifact goes: the output directory itself, as with every job
+	// of a models directory (MODELS/personas/ holds manifest.json and model.json next to
+	// the reports).
+	ModelDir       = "."
 	CatalogVersion = 1
 )
 
