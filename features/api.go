@@ -18,7 +18,7 @@ var (
 	ErrBadMapping = errors.New("features: bad history config")
 )
 
-// FieldError reports a bad field of a profile (CONTRACT §2).
+// FieldError reports a bad field of a profile (docs/contract.md §2).
 type FieldError struct {
 	Field string // JSON path, e.g. "events[2].ts"
 	Msg   string
@@ -52,7 +52,7 @@ type Transaction struct {
 	Quantity int64
 }
 
-// Profile is one contact with its history, as posted for online scoring (CONTRACT §2).
+// Profile is one contact with its history, as posted for online scoring (docs/contract.md §2).
 type Profile struct {
 	ContactID string
 	// AsOf is the time the features are computed at; DecodeProfile defaults it to now.

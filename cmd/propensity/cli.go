@@ -18,7 +18,7 @@ import (
 	"github.com/propensity-dev/propensity/models/scorecard"
 )
 
-// Exit statuses (../shared/CONTRACT.md §4).
+// Exit statuses (docs/contract.md §4).
 const (
 	exitOK      = 0
 	exitFailure = 1
@@ -145,7 +145,7 @@ func requireFlags(pairs ...string) error {
 	return nil
 }
 
-// parseDate parses DATE as YYYY-MM-DD (midnight UTC) or RFC 3339 (CONTRACT §4), within the
+// parseDate parses DATE as YYYY-MM-DD (midnight UTC) or RFC 3339 (docs/contract.md §4), within the
 // accepted range of times (features.TimeRange, docs/operations.md).
 func parseDate(flagName, s string) (time.Time, error) {
 	t, err := time.Parse("2006-01-02", s)

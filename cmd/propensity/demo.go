@@ -148,7 +148,7 @@ func (s demoStep) run(ctx context.Context, env *cliEnv, extra []string) (map[str
 	return res, nil
 }
 
-// writeSampleProfile writes the CONTRACT §2 profile of an engaged prospect of the history
+// writeSampleProfile writes the docs/contract.md §2 profile of an engaged prospect of the history
 // (the first, in contact order, with at least 10 events before asOf and no purchase).
 func writeSampleProfile(ctx context.Context, dir string, asOf time.Time, path string) error {
 	errFound := errors.New("found")

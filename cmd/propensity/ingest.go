@@ -13,7 +13,7 @@ import (
 	"github.com/propensity-dev/propensity/serving/store"
 )
 
-// runIngest bulk-loads a history directory into a live store (CONTRACT §4).
+// runIngest bulk-loads a history directory into a live store (docs/contract.md §4).
 func runIngest(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "ingest", "--data DIR --store STOREDIR [--config history.yaml] [--json]",
 		"Bulk-load a history directory into a live store (created when absent): how a deployment\n"+
@@ -81,7 +81,7 @@ func runIngest(ctx context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
-// runExport writes a live store back as a history directory (CONTRACT §4).
+// runExport writes a live store back as a history directory (docs/contract.md §4).
 func runExport(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "export", "--store STOREDIR --out DIR [--json]",
 		"Write a live store as a history directory (contacts, events, transactions, identities Parquet),\n"+

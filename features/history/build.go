@@ -544,7 +544,7 @@ func (h *history) stitch(ctx context.Context) error {
 
 // eventKey checks row i of an events batch read with eventSpecs and returns the identifier
 // it is attributed to: the first non-empty of contact_id, anonymous_id and email
-// (CONTRACT §6). Rows that cannot be used (null time, null type, no identifier) are counted
+// (docs/contract.md §6). Rows that cannot be used (null time, null type, no identifier) are counted
 // in st and give ok false. Safe for concurrent use.
 func (h *history) eventKey(v []vec, i int, st *fileStats) (key []byte, ok bool) {
 	m := h.opts.Mapping.Events

@@ -376,7 +376,7 @@ func (src *people) fill(p int, b *personBuf) *Person {
 
 // ReadTransactions reads a transactions file — Parquet (a file or a directory of part files),
 // or CSV when the name ends in .csv (comma, semicolon or tab separated, with a header) — with
-// the columns named by m (empty names: CONTRACT §1 defaults). Rows without a customer, time or
+// the columns named by m (empty names: docs/contract.md §1 defaults). Rows without a customer, time or
 // finite amount are counted in the report, not returned. Integer customer ids are read as
 // strings; a date column gives midnight UTC.
 func ReadTransactions(path string, m features.TransactionColumns) ([]CustomerTransaction, Report, error) {

@@ -28,7 +28,7 @@ var ErrOptions = errors.New("batch: bad options")
 
 // Options say what to score and where to write it.
 type Options struct {
-	// Dir is the history directory (CONTRACT §1). Required.
+	// Dir is the history directory (docs/contract.md §1). Required.
 	Dir string
 	// AsOf is the time every person is scored at. Required.
 	AsOf time.Time

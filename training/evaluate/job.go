@@ -35,7 +35,7 @@ var (
 // Options configures Run. The zero value of every field but the required ones means the
 // default in its comment.
 type Options struct {
-	Dir       string         // history directory (CONTRACT §1); required
+	Dir       string         // history directory (docs/contract.md §1); required
 	AsOf      time.Time      // T: the holdout snapshot; required
 	Horizon   time.Duration  // H: labels cover [T, T+H) on the holdout and [T−H, T) on training; required
 	Scorecard *scorecard.Set // the current scorecards; required
