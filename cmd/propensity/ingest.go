@@ -48,17 +48,9 @@ func runIngest(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer st.Close()
 	start := time.Now()
-	var progress func(live.ImportStats)
-	if env.isTerminal() {
-		progress = func(s live.ImportStats) {
-			fmt.Fprintf(env.stderr, "\ringested %d records (%d duplicates) in %s ", s.Records(), s.Duplicates,
-				time.Since(start).Round(time.Second))
-		}
-	}
-	stats, err := live.Import(ctx, st, *dir, m, progress)
-	if progress != nil {
-		fmt.Fprintln(env.stderr)
-	}
+	// On a terminal, the rows read from each history file show as progress bars (the
+	// context's reporter, internal/progress); the summary is logged at the end.
+	stats, err := live.Import(ctx, st, *dir, m, nil)
 	if err != nil {
 		for _, bad := range []error{history.ErrEmptyDir, history.ErrMissingColumn, history.ErrColumnType,
 			history.ErrUnreadable, features.ErrBadMapping} {

@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
+
+	"github.com/propensity-dev/propensity/internal/progress"
 )
 
 // command is one subcommand of propensity.
@@ -78,6 +80,11 @@ func startCPUProfile(path string, stderr io.Writer) (stop func()) {
 // 0 success, 1 failure while running, 2 bad usage or bad input.
 func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	env := newEnv(stdout, stderr)
+	if env.isTerminal() {
+		// Long jobs draw their progress on stderr, only when it is a terminal: logs
+		// redirected to a file and --json output stay clean.
+		ctx = progress.WithReporter(ctx, progress.NewTerminal(stderr))
+	}
 	if len(args) == 0 {
 		printUsage(stderr) // no command: bad usage, so the usage goes with the errors
 		return exitUsage

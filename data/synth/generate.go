@@ -20,6 +20,7 @@ import (
 	"github.com/parquet-go/parquet-go/compress/snappy"
 
 	"github.com/propensity-dev/propensity/internal/atomicfile"
+	"github.com/propensity-dev/propensity/internal/progress"
 )
 
 // FormatVersion is the version of the generator.json layout.
@@ -361,6 +362,8 @@ func (g *generator) run(ctx context.Context, ws []io.Writer, acc *accumulator) e
 		}
 	}()
 
+	bar := progress.Start(ctx, "generating people", int64(g.o.Contacts), "people")
+	defer bar.Done()
 	pending := map[int]*chunk{}
 	next := 0
 	for c := range done {
@@ -373,6 +376,7 @@ func (g *generator) run(ctx context.Context, ws []io.Writer, acc *accumulator) e
 			delete(pending, next)
 			next++
 			acc.add(c)
+			bar.Add(int64(min(chunkSize, g.o.Contacts-c.index*chunkSize)))
 			c.refs.Store(2)
 			evCh <- c
 			restCh <- c

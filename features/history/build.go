@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/internal/progress"
 )
 
 // history is the state shared by the batch passes: the identity graph, the contacts and the
@@ -124,6 +125,8 @@ func (h *history) scan(ctx context.Context, name string, required bool, check, r
 		}
 		return nil
 	}
+	bar := progress.Start(ctx, "reading "+name, -1, "rows")
+	defer bar.Done()
 	for _, part := range parts {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -152,6 +155,7 @@ func (h *history) scan(ctx context.Context, name string, required bool, check, r
 				break
 			}
 			st.Rows += int64(n)
+			bar.Add(int64(n))
 			if n = dropRejected(p.cols, st, it.views, n); n == 0 {
 				continue
 			}
@@ -756,7 +760,10 @@ func Build(ctx context.Context, dir string, opts features.Options) (*Table, Repo
 	attrNum, attrStr := make([]float64, nA), make([]string, nA)
 	prodName := func(c int32) string { return pr.Names[c] }
 	t := 0
+	bar := progress.Start(ctx, "computing features", int64(nP), "people")
+	defer bar.Done()
 	for p := range nP {
+		bar.Add(1)
 		if p%65536 == 0 {
 			if err := ctx.Err(); err != nil {
 				tb.rb.Release()

@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/internal/progress"
 )
 
 // ForEachPerson calls fn, in contact_id order, for every stitched person of the history
@@ -34,6 +35,8 @@ func ForEachPerson(ctx context.Context, dir string, opts features.Options, fn fu
 		return rep, err
 	}
 	var buf personBuf
+	bar := progress.Start(ctx, "walking people", int64(src.n), "people")
+	defer bar.Done()
 	for p := range src.n {
 		if err := ctx.Err(); err != nil {
 			return rep, err
@@ -41,6 +44,7 @@ func ForEachPerson(ctx context.Context, dir string, opts features.Options, fn fu
 		if err := fn(src.fill(p, &buf)); err != nil {
 			return rep, err
 		}
+		bar.Add(1)
 	}
 	return rep, nil
 }
@@ -59,6 +63,8 @@ func MapPersons[R any](ctx context.Context, dir string, opts features.Options, w
 		workers = runtime.GOMAXPROCS(0)
 	}
 	const chunk = 512
+	bar := progress.Start(ctx, "walking people", int64(src.n), "people")
+	defer bar.Done()
 	bufs := make([]personBuf, workers)
 	res := make([]R, chunk)
 	errs := make([]error, chunk)
@@ -94,6 +100,7 @@ func MapPersons[R any](ctx context.Context, dir string, opts features.Options, w
 			var zero R
 			res[i] = zero
 		}
+		bar.Add(int64(hi - lo))
 	}
 	return rep, nil
 }
