@@ -14,7 +14,7 @@ import (
 // runLTV wires `propensity ltv` flags into training/ltv.
 func runLTV(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "ltv",
-		"--transactions FILE [--customer COL --time COL --amount COL] --calibration-end DATE [--holdout-end DATE] [--period day|week|month] [--horizon 52w] [--discount R] [--out DIR] [--json]",
+		"--transactions FILE [--customer COL --time COL --amount COL] --calibration-end DATE [--holdout-end DATE] [--period day|week|month] [--horizon 52w] [--discount R] [--out MODELS] [--json]",
 		"Fit BG/NBD (purchases, dropout) and Gamma-Gamma (spend) models to transactions and score\n"+
 			"every customer's P(alive), expected purchases, expected spend, CLV and value tier.\n\n"+
 			outConvention)

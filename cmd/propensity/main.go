@@ -115,4 +115,7 @@ func printUsage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintln(w, "\ntrain, ltv and personas write into one models directory (--out MODELS: MODELS/<kind>/), which")
+	fmt.Fprintln(w, "serve --models reads whole. Exit status: 0 success, 1 failure while running, 2 bad usage or input.")
+	fmt.Fprintln(w, "Commands, outputs and exit statuses: docs/cli.md; input layout and JSON shapes: docs/contract.md.")
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/propensity-dev/propensity/training/tabular"
 )
 
-const personasUsage = `(--data DIR --as-of DATE [--feature-set persona|all] | --table FILE [--id COL]) [--columns COLS] [--exclude COLS] [--k N|auto] [--k-min 2 --k-max 10] [--criterion silhouette|bic|gap] [--segments FILE] [--models DIR] [--seed S] --out DIR [--json]`
+const personasUsage = `(--data DIR --as-of DATE [--feature-set persona|all] | --table FILE [--id COL]) [--columns COLS] [--exclude COLS] [--k N|auto] [--k-min 2 --k-max 10] [--criterion silhouette|bic|gap] [--segments FILE] [--models MODELS] [--seed S] --out MODELS [--json]`
 
 const personasSummary = `Cluster people into personas (k-means on standardised features, log1p for skewed
 counts and amounts, one-hot for small categoricals, each categorical weighted as one

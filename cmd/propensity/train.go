@@ -15,7 +15,7 @@ import (
 	"github.com/propensity-dev/propensity/training/tabular"
 )
 
-const trainUsage = `(conversion|churn --data DIR --as-of DATE [--horizon 90d] | --table FILE --label COL [--positive V] [--id COL] [--exclude COL,COL] [--cv K]) [--model logistic|gbt [--tune]] [--out MODELDIR] [--json]`
+const trainUsage = `(conversion|churn --data DIR --as-of DATE [--horizon 90d] | --table FILE --label COL [--positive V] [--id COL] [--exclude COL,COL] [--cv K]) [--model logistic|gbt [--tune]] [--out MODELS] [--json]`
 
 const trainSummary = `Train a calibrated conversion or churn model, with an HTML + JSON report next to the artifact.
 
