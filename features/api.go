@@ -69,9 +69,9 @@ type Options struct {
 	// AsOf is T: features use rows with ts < T. Required.
 	AsOf time.Time `json:"as_of,omitzero"`
 	// Horizon, when positive, adds labels over T <= ts < T+Horizon.
-	Horizon time.Duration `json:"horizon,omitempty"`
+	Horizon time.Duration `json:"horizon_ns,omitempty"`
 	// HalfLife of the exponentially decayed counts; default 30 days.
-	HalfLife time.Duration `json:"half_life,omitempty"`
+	HalfLife time.Duration `json:"half_life_ns,omitempty"`
 	// Mapping names the history files and their columns; the zero value is the layout of
 	// docs/contract.md, "History directory".
 	Mapping Mapping `json:"mapping"`
@@ -97,14 +97,16 @@ type Options struct {
 }
 
 // UnmarshalJSON reads Options under their snake_case names and, from artifacts written
-// before the names were fixed, under the Go field names (AsOf, HalfLife, ProductCategories,
-// StrictIdentity; the others match either way, case-insensitively), so that models trained
-// by an older build keep their online feature options.
+// before the names were fixed, under the Go field names (AsOf, Horizon, HalfLife,
+// ProductCategories, StrictIdentity; the others match either way, case-insensitively), so
+// that models trained by an older build keep their online feature options. Durations are
+// in nanoseconds, as their names say.
 func (o *Options) UnmarshalJSON(b []byte) error {
 	type current Options
 	var v struct {
 		current
 		LegacyAsOf              *time.Time     `json:"AsOf"`
+		LegacyHorizon           *time.Duration `json:"Horizon"`
 		LegacyHalfLife          *time.Duration `json:"HalfLife"`
 		LegacyProductCategories []string       `json:"ProductCategories"`
 		LegacyStrictIdentity    *bool          `json:"StrictIdentity"`
@@ -115,6 +117,9 @@ func (o *Options) UnmarshalJSON(b []byte) error {
 	*o = Options(v.current)
 	if v.LegacyAsOf != nil && o.AsOf.IsZero() {
 		o.AsOf = *v.LegacyAsOf
+	}
+	if v.LegacyHorizon != nil && o.Horizon == 0 {
+		o.Horizon = *v.LegacyHorizon
 	}
 	if v.LegacyHalfLife != nil && o.HalfLife == 0 {
 		o.HalfLife = *v.LegacyHalfLife

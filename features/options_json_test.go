@@ -26,7 +26,7 @@ func TestOptionsJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &keys); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"as_of", "horizon", "half_life", "mapping", "product_categories", "attributes", "strict_identity"} {
+	for _, k := range []string{"as_of", "horizon_ns", "half_life_ns", "mapping", "product_categories", "attributes", "strict_identity"} {
 		if _, ok := keys[k]; !ok {
 			t.Errorf("no %q in %s", k, b)
 		}

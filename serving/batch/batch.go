@@ -15,6 +15,7 @@ import (
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/internal/atomicfile"
+	"github.com/propensity-dev/propensity/internal/buildinfo"
 	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/serving"
 )
@@ -185,7 +186,8 @@ func Score(ctx context.Context, set *serving.ModelSet, opts Options) (Summary, e
 		pw := parquet.NewGenericWriter[Row](w, parquet.Compression(&parquet.Snappy),
 			parquet.KeyValueMetadata("propensity.format_version", FormatVersion),
 			parquet.KeyValueMetadata("propensity.kind", "scores"),
-			parquet.KeyValueMetadata("propensity.as_of", opts.AsOf.Format(time.RFC3339)))
+			parquet.KeyValueMetadata("propensity.as_of", opts.AsOf.Format(time.RFC3339)),
+			parquet.KeyValueMetadata("propensity.build", buildinfo.Read().String()))
 		buf := make([]Row, 0, 1024)
 		var err error
 		// People are scored concurrently and written in contact_id order. The scorecard

@@ -12,6 +12,7 @@ import (
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/features/history"
+	"github.com/propensity-dev/propensity/internal/buildinfo"
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/models/scorecard"
@@ -155,7 +156,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	res := &Result{FormatVersion: FormatVersion, AsOf: o.AsOf, TrainAsOf: train,
+	res := &Result{FormatVersion: FormatVersion, Build: buildinfo.Read(), AsOf: o.AsOf, TrainAsOf: train,
 		HorizonDays: o.Horizon.Hours() / 24, People: col.people}
 	primary := col.primary
 	res.Scorecard = primary.Name()

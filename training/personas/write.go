@@ -13,6 +13,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/propensity-dev/propensity/internal/atomicfile"
+	"github.com/propensity-dev/propensity/internal/buildinfo"
 	"github.com/propensity-dev/propensity/models/kmeans"
 	"github.com/propensity-dev/propensity/models/persona"
 )
@@ -32,19 +33,21 @@ const (
 
 // Catalog is the content of personas.json.
 type Catalog struct {
-	FormatVersion int               `json:"format_version"`
-	K             int               `json:"k"`
-	Rows          int               `json:"rows"`
-	Silhouette    float64           `json:"silhouette"`
-	Stability     float64           `json:"stability"`
-	Inertia       float64           `json:"inertia"`
-	Columns       []string          `json:"columns"`    // inputs clustered on: columns, then derived shares and ratios "num/den"
-	Dimensions    []string          `json:"dimensions"` // encoded dimensions
-	Notes         []string          `json:"notes"`
-	Warnings      []string          `json:"warnings,omitempty"`
-	Choice        *kmeans.Choice    `json:"choice,omitempty"`
-	Personas      []persona.Profile `json:"personas"`
-	Segments      []CatalogSegment  `json:"segments,omitempty"`
+	FormatVersion int `json:"format_version"`
+	// Build is the propensity build that wrote the file (propensity version).
+	Build      buildinfo.Info    `json:"build"`
+	K          int               `json:"k"`
+	Rows       int               `json:"rows"`
+	Silhouette float64           `json:"silhouette"`
+	Stability  float64           `json:"stability"`
+	Inertia    float64           `json:"inertia"`
+	Columns    []string          `json:"columns"`    // inputs clustered on: columns, then derived shares and ratios "num/den"
+	Dimensions []string          `json:"dimensions"` // encoded dimensions
+	Notes      []string          `json:"notes"`
+	Warnings   []string          `json:"warnings,omitempty"`
+	Choice     *kmeans.Choice    `json:"choice,omitempty"`
+	Personas   []persona.Profile `json:"personas"`
+	Segments   []CatalogSegment  `json:"segments,omitempty"`
 }
 
 // CatalogSegment is a segment and its size.
@@ -57,7 +60,7 @@ type CatalogSegment struct {
 // Catalog returns the persona catalog.
 func (o *Output) Catalog() Catalog {
 	m := o.Model
-	c := Catalog{FormatVersion: CatalogVersion, K: m.K, Rows: len(o.Labels), Silhouette: m.Silhouette,
+	c := Catalog{FormatVersion: CatalogVersion, Build: buildinfo.Read(), K: m.K, Rows: len(o.Labels), Silhouette: m.Silhouette,
 		Stability: m.Stability, Inertia: m.Inertia, Columns: o.Columns, Dimensions: m.Transform.Dims,
 		Notes: m.Transform.Notes, Warnings: o.Warnings, Choice: o.Choice, Personas: m.Personas}
 	if c.Notes == nil {
