@@ -4,7 +4,7 @@
 // definition of every column.
 //
 // One definition, two callers: ComputeProfile (or an Online built once for a set of options)
-// computes the row of one profile (CONTRACT §2; DecodeProfile reads its JSON), and package
+// computes the row of one profile (docs/contract.md §2; DecodeProfile reads its JSON), and package
 // features/history feeds every stitched person of a history directory into the same
 // accumulators and row filler (history.Build), so a model trained on the batch table sees the
 // same values at request time (history's TestBatchOnlineAgree). Pass the table's Options() to
@@ -21,7 +21,7 @@
 //
 // Columns (Schema lists them with their kind):
 //
-//   - canonical (CONTRACT §6): n_events_30d, n_<type>_{7,30,90}d for the 12 canonical types,
+//   - canonical (docs/contract.md §6): n_events_30d, n_<type>_{7,30,90}d for the 12 canonical types,
 //     days_since_last_event, purchase_count, purchase_amount_sum, days_since_last_purchase,
 //     tenure_days; labels label_purchase, label_converted, label_churned, label_spend.
 //   - activity: n_events_{7d,90d,total}, n_other_events_90d (non-canonical types),

@@ -10,7 +10,7 @@ import (
 )
 
 // Mapping names the history files of a directory and their columns. Every empty field means
-// the CONTRACT §1 name, given in its comment. It can be loaded from a small YAML file:
+// the docs/contract.md §1 name, given in its comment. It can be loaded from a small YAML file:
 //
 //	transactions:
 //	  file: orders.parquet
@@ -73,7 +73,7 @@ func def(s *string, v string) {
 	}
 }
 
-// WithDefaults returns m with every empty name set to its CONTRACT §1 default.
+// WithDefaults returns m with every empty name set to its docs/contract.md §1 default.
 func (m Mapping) WithDefaults() Mapping {
 	c := &m.Contacts
 	def(&c.File, "contacts.parquet")
@@ -111,7 +111,7 @@ func (m Mapping) WithDefaults() Mapping {
 
 // ParseMapping decodes a YAML history config strictly (unknown keys are errors). Missing keys
 // keep their defaults. The keys columns and missing belong to the table reader (column type
-// overrides and missing-value tokens, docs/mapping.md) and are skipped here.
+// overrides and missing-value tokens, docs/tables.md) and are skipped here.
 func ParseMapping(data []byte) (Mapping, error) {
 	var doc struct {
 		Mapping `yaml:",inline"`

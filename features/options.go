@@ -10,7 +10,7 @@ import (
 const DefaultHalfLife = 30 * 24 * time.Hour
 
 // EnsureDefaults returns o with zero fields set to their defaults (as-of in UTC, half-life,
-// the CONTRACT §1 column names).
+// the docs/contract.md §1 column names).
 func (o Options) EnsureDefaults() Options {
 	if o.HalfLife == 0 {
 		o.HalfLife = DefaultHalfLife

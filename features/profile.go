@@ -55,7 +55,7 @@ type profileJSON struct {
 // maxProfileBytes bounds what DecodeProfile reads.
 const maxProfileBytes = 32 << 20
 
-// DecodeProfile decodes a profile (CONTRACT §2) strictly: unknown fields, wrong types,
+// DecodeProfile decodes a profile (docs/contract.md §2) strictly: unknown fields, wrong types,
 // missing or unparsable times and non-finite amounts are errors (*FieldError) naming the field.
 // So are a body that is not a JSON object (null included), a missing or empty contact_id, a
 // key given twice in one object, and a key in another case than the contract's (encoding/json
@@ -294,7 +294,7 @@ func readBody(r io.Reader) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(r, maxProfileBytes+1))
 }
 
-// MarshalJSON writes a profile in the CONTRACT §2 shape.
+// MarshalJSON writes a profile in the docs/contract.md §2 shape.
 func (p Profile) MarshalJSON() ([]byte, error) {
 	pj := profileJSON{ContactID: p.ContactID, Attributes: map[string]any{}}
 	if !p.AsOf.IsZero() {

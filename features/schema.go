@@ -53,7 +53,7 @@ type Column struct {
 	Integer bool
 	// Nullable is set for columns that may be null.
 	Nullable bool
-	// Canonical marks the fixed columns of CONTRACT §6.
+	// Canonical marks the fixed columns of docs/contract.md §6.
 	Canonical bool
 }
 
@@ -96,7 +96,7 @@ func (s *Schema) FeatureNames() []string {
 	return out
 }
 
-// CanonicalTypes returns the canonical event types of CONTRACT §1, in the order of their
+// CanonicalTypes returns the canonical event types of docs/contract.md §1, in the order of their
 // columns.
 func CanonicalTypes() []string { return eventtype.Canonical() }
 
@@ -114,7 +114,7 @@ const (
 )
 
 // SchemaFor returns the columns of the feature table computed with opts (after defaults):
-// ids, the canonical columns of CONTRACT §6, the modelling columns, spend per product category,
+// ids, the canonical columns of docs/contract.md §6, the modelling columns, spend per product category,
 // contact attributes, then labels when opts.Horizon > 0.
 func SchemaFor(opts Options) *Schema {
 	var cols []Column
@@ -127,7 +127,7 @@ func SchemaFor(opts Options) *Schema {
 	}
 	add(Column{Name: "contact_id", Kind: KindID, Canonical: true})
 	add(Column{Name: "merged_ids", Kind: KindIDList})
-	// canonical (CONTRACT §6), in the DuckDB reference's order
+	// canonical (docs/contract.md §6), in the DuckDB reference's order
 	count("n_events_30d", true)
 	types := eventtype.Canonical()
 	for _, ty := range types {

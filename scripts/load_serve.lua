@@ -1,4 +1,4 @@
--- wrk script for scripts/load_serve.sh: POST one ~20-event profile (CONTRACT section 2) to
+-- wrk script for scripts/load_serve.sh: POST one ~20-event profile (docs/contract.md §2) to
 -- /v1/score, and print a machine-readable summary line when done.
 wrk.method = "POST"
 wrk.path = "/v1/score"

@@ -72,8 +72,8 @@ if [ -z "${MODELS:-}" ]; then
 		{ echo "generate failed: $(tail -3 "$WORK/gen.log")" >&2; }
 	try "$P" train conversion --data "$H" --as-of "$AS_OF" --horizon 90d --out "$MODELS"
 	try "$P" train churn --data "$H" --as-of "$AS_OF" --horizon 90d --out "$MODELS"
-	try "$P" ltv --transactions "$H/transactions.parquet" --calibration-end 2025-12-31 --out "$MODELS/ltv"
-	try "$P" personas --data "$H" --as-of "$AS_OF" --k 4 --out "$MODELS/personas"
+	try "$P" ltv --transactions "$H/transactions.parquet" --calibration-end 2025-12-31 --out "$MODELS"
+	try "$P" personas --data "$H" --as-of "$AS_OF" --k 4 --out "$MODELS"
 fi
 echo "== models: $(cd "$MODELS" && ls -d */ 2>/dev/null | tr -d / | tr '\n' ' ')" >&2
 

@@ -1,4 +1,4 @@
-// Package serving turns a profile into a score response (../shared/CONTRACT.md §3) and holds
+// Package serving turns a profile into a score response (docs/contract.md §3) and holds
 // the models that do it.
 //
 // A ModelSet is one consistent snapshot of scorecards and of any subset of the conversion,

@@ -186,6 +186,6 @@ func loadKind[T any](l *Loader, log *slog.Logger, set *ModelSet, kind string, us
 			man.FeatureSchemaVersion, features.SchemaVersion)
 	}
 	*dst = m
-	set.Artifacts = append(set.Artifacts, Artifact{Kind: kind, Dir: dir, Manifest: man})
+	set.Artifacts = append(set.Artifacts, Artifact{Kind: kind, Block: BlockOf(kind), Dir: dir, Manifest: man})
 	return nil
 }

@@ -168,9 +168,22 @@ type PersonaInfo struct {
 
 // Artifact is one model artifact a ModelSet was loaded from.
 type Artifact struct {
-	Kind     string            `json:"kind"`
+	Kind string `json:"kind"`
+	// Block is the score response block the artifact provides (BlockOf(Kind)): the
+	// "personas" artifact, a set of personas, gives each contact its "persona" block.
+	Block    string            `json:"block"`
 	Dir      string            `json:"dir"`
 	Manifest artifact.Manifest `json:"manifest"`
+}
+
+// BlockOf returns the score response block an artifact kind provides: the kind itself,
+// except for personas, whose block names the one persona of the contact (docs/contract.md,
+// "Score response").
+func BlockOf(kind string) string {
+	if kind == artifact.KindPersonas {
+		return BlockPersona
+	}
+	return kind
 }
 
 // ModelSet is one consistent snapshot of everything a score uses. Any model may be nil: its

@@ -28,7 +28,7 @@ func Blocks() []string {
 	return []string{BlockRules, BlockConversion, BlockChurn, BlockLTV, BlockPersona}
 }
 
-// Response is the score of one contact (../shared/CONTRACT.md §3). A block whose model is not
+// Response is the score of one contact (docs/contract.md §3). A block whose model is not
 // loaded is nil, hence absent from the JSON, and named in Unavailable; it is never zero-filled.
 type Response struct {
 	ContactID  string      `json:"contact_id"`

@@ -40,7 +40,7 @@ type Static struct{ Set *ModelSet }
 // Current returns s.Set.
 func (s Static) Current() *ModelSet { return s.Set }
 
-// Scorer assembles score responses: the one place a profile becomes a CONTRACT §3 response,
+// Scorer assembles score responses: the one place a profile becomes a docs/contract.md §3 response,
 // shared by the HTTP API, the score command and batch scoring.
 type Scorer struct {
 	src    Source

@@ -18,7 +18,7 @@ import (
 	"github.com/propensity-dev/propensity/models/scorecard"
 )
 
-// Exit statuses (../shared/CONTRACT.md §4).
+// Exit statuses (docs/contract.md §4).
 const (
 	exitOK      = 0
 	exitFailure = 1
@@ -88,12 +88,32 @@ func exitCode(env *cliEnv, name string, err error) int {
 // usage line and the command's summary in its help text.
 func newFlagSet(env *cliEnv, name, usage, summary string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	errOut := &flagErrors{w: env.stderr}
+	fs.SetOutput(errOut)
 	fs.Usage = func() {
-		fmt.Fprintf(env.stderr, "Usage: propensity %s %s\n\n%s\n\nFlags:\n", name, usage, summary)
+		// --help asked for the help: it is output (stdout). After a flag error the flag
+		// package has already written the error: the usage goes with it, to stderr.
+		w := env.stdout
+		if errOut.wrote {
+			w = env.stderr
+		}
+		fmt.Fprintf(w, "Usage: propensity %s %s\n\n%s\n\nFlags:\n", name, usage, summary)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(errOut)
 	}
 	return fs
+}
+
+// flagErrors is a flag set's output: it records whether the flag package wrote an error.
+type flagErrors struct {
+	w     io.Writer
+	wrote bool
+}
+
+func (f *flagErrors) Write(p []byte) (int, error) {
+	f.wrote = true
+	return f.w.Write(p)
 }
 
 // parseFlags parses args into fs, turning flag errors into usage errors. Positional
@@ -125,7 +145,7 @@ func requireFlags(pairs ...string) error {
 	return nil
 }
 
-// parseDate parses DATE as YYYY-MM-DD (midnight UTC) or RFC 3339 (CONTRACT §4), within the
+// parseDate parses DATE as YYYY-MM-DD (midnight UTC) or RFC 3339 (docs/contract.md §4), within the
 // accepted range of times (features.TimeRange, docs/operations.md).
 func parseDate(flagName, s string) (time.Time, error) {
 	t, err := time.Parse("2006-01-02", s)

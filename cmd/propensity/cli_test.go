@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -62,16 +63,28 @@ func TestParseDate(t *testing.T) {
 	}
 }
 
+// TestRealMainUsage: help that was asked for is output (stdout, exit 0); usage shown because
+// of a mistake goes to stderr with exit 2 (docs/cli.md, "Help and exit statuses").
 func TestRealMainUsage(t *testing.T) {
 	tests := []struct {
-		name string
-		args []string
-		code int
-		msg  string
+		name   string
+		args   []string
+		code   int
+		stdout string // wanted in stdout ("" : stdout must be empty)
+		stderr string // wanted in stderr ("" : stderr must be empty)
 	}{
-		{"no args", nil, exitUsage, "Commands:"},
-		{"help", []string{"help"}, exitOK, "Commands:"},
-		{"unknown", []string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
+		{"no args", nil, exitUsage, "", "Commands:"},
+		{"help", []string{"help"}, exitOK, "Commands:", ""},
+		{"-h", []string{"-h"}, exitOK, "Commands:", ""},
+		{"--help", []string{"--help"}, exitOK, "version", ""},
+		{"help command", []string{"help", "ltv"}, exitOK, "Usage: propensity ltv", ""},
+		{"command --help", []string{"train", "--help"}, exitOK, "-model", ""},
+		{"command -h", []string{"serve", "-h"}, exitOK, "-models", ""},
+		{"bad flag", []string{"ltv", "--frobnicate"}, exitUsage, "", "Usage: propensity ltv"},
+		{"unknown", []string{"frobnicate"}, exitUsage, "", `unknown command "frobnicate"`},
+		{"version", []string{"version"}, exitOK, runtime.Version(), ""},
+		{"--version", []string{"--version"}, exitOK, runtime.Version(), ""},
+		{"version --json", []string{"version", "--json"}, exitOK, `"go_version": "` + runtime.Version() + `"`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,8 +93,15 @@ func TestRealMainUsage(t *testing.T) {
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d (stderr %q)", code, tt.code, errb.String())
 			}
-			if !strings.Contains(errb.String(), tt.msg) {
-				t.Fatalf("stderr %q does not contain %q", errb.String(), tt.msg)
+			for _, c := range []struct {
+				name, got, want string
+			}{{"stdout", out.String(), tt.stdout}, {"stderr", errb.String(), tt.stderr}} {
+				if c.want == "" && c.got != "" {
+					t.Errorf("%s should be empty, got %q", c.name, c.got)
+				}
+				if !strings.Contains(c.got, c.want) {
+					t.Errorf("%s %q does not contain %q", c.name, c.got, c.want)
+				}
 			}
 		})
 	}

@@ -21,14 +21,14 @@ func (l *listFlag) Set(s string) error {
 }
 
 // mappingFlags are the flags of every command that reads a history or a table: the mapping
-// YAML (docs/mapping.md) and the transactions columns.
+// YAML (docs/tables.md) and the transactions columns.
 type mappingFlags struct {
 	config, customer, time, amount *string
 }
 
 func addMappingFlags(fs *flag.FlagSet) *mappingFlags {
 	return &mappingFlags{
-		config:   fs.String("config", "", "mapping YAML naming history files and columns, column types and missing tokens (docs/mapping.md)"),
+		config:   fs.String("config", "", "mapping YAML naming history files and columns, column types and missing tokens (docs/tables.md)"),
 		customer: fs.String("customer", "", "transactions column holding the customer (contact) id"),
 		time:     fs.String("time", "", "transactions column holding the time"),
 		amount:   fs.String("amount", "", "transactions column holding the amount"),

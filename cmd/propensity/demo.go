@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,7 +19,6 @@ import (
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/internal/atomicfile"
-	"github.com/propensity-dev/propensity/models/artifact"
 )
 
 // runDemo is the main job on embedded defaults. It runs the same commands a user would,
@@ -32,7 +32,7 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	out := fs.String("out", "demo-output", "working directory for the history, models and reports (git-ignored by default)")
 	contacts := fs.String("contacts", strconv.Itoa(synth.DefaultContacts), "number of people in the sample history")
 	seed := fs.String("seed", "1", "random seed of the sample history")
-	addr := fs.String("addr", "127.0.0.1:8080", "address to serve on")
+	addr := fs.String("addr", "127.0.0.1:8080", "address to serve on, checked before the offline work (port 0: any free port)")
 	noServe := fs.Bool("no-serve", false, "stop after the offline part (do not start the HTTP server)")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object instead of a table")
 	if err := parseFlags(fs, args, false); err != nil {
@@ -40,6 +40,16 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if n, err := strconv.Atoi(*contacts); err != nil || n < 500 {
 		return usagef("--contacts: %q is not a whole number of at least 500 (the models need enough converters)", *contacts)
+	}
+	// The port is opened before minutes of offline work, so that a busy one fails at once
+	// (exit 2), and held until the server takes it.
+	var ln net.Listener
+	if !*noServe {
+		var err error
+		if ln, err = listen("--addr", *addr); err != nil {
+			return err
+		}
+		defer ln.Close() // closed already when served; an early return must free it
 	}
 	asOf := synth.DefaultAsOf()
 	const horizon = 90 * 24 * time.Hour
@@ -70,9 +80,9 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 			[]string{"--transactions", filepath.Join(histDir, "transactions.parquet"),
 				"--calibration-end", asOf.Add(-24 * time.Hour).Format(time.DateOnly),
 				"--holdout-end", asOf.Add(horizon - 24*time.Hour).Format(time.DateOnly),
-				"--out", filepath.Join(reports, "ltv")}},
+				"--out", modelsDir}},
 		{"personas", "clustering personas", runPersonas,
-			[]string{"--data", histDir, "--as-of", T, "--out", filepath.Join(reports, "personas")}},
+			[]string{"--data", histDir, "--as-of", T, "--out", modelsDir}},
 	}
 	results := make(map[string]map[string]any, len(steps))
 	for i, s := range steps {
@@ -85,17 +95,6 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 		results[s.name] = res
 		fmt.Fprintf(env.stderr, "      done in %.1fs\n", time.Since(t0).Seconds())
 	}
-	// The ltv and personas jobs write their artifacts next to their reports; the service
-	// reads one models directory, so move them into it.
-	for _, m := range []struct{ from, kind string }{
-		{filepath.Join(reports, "ltv", "model"), artifact.KindLTV},
-		{filepath.Join(reports, "personas", "model"), artifact.KindPersonas},
-	} {
-		if err := replaceDir(m.from, filepath.Join(modelsDir, m.kind)); err != nil {
-			return err
-		}
-	}
-
 	fmt.Fprintf(env.stderr, "[%d/%d] scoring a sample contact ...\n", len(steps)+1, len(steps)+1)
 	profilePath := filepath.Join(*out, "sample_profile.json")
 	if err := writeSampleProfile(ctx, histDir, asOf, profilePath); err != nil {
@@ -118,10 +117,11 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	if *noServe {
 		return nil
 	}
+	bound := ln.Addr().String()
 	fmt.Fprintf(env.stdout, "\nServing on http://%s (Ctrl-C to stop). Score the sample contact with:\n\n"+
 		"  curl -s -X POST http://%s/v1/score -H 'Content-Type: application/json' --data @%s\n\n",
-		*addr, *addr, profilePath)
-	return runServe(ctx, env, []string{"--models", modelsDir, "--addr", *addr})
+		bound, bound, profilePath)
+	return serve(ctx, env, []string{"--models", modelsDir, "--addr", bound}, ln)
 }
 
 // demoStep is one command of the demo, run in-process with --json.
@@ -148,18 +148,7 @@ func (s demoStep) run(ctx context.Context, env *cliEnv, extra []string) (map[str
 	return res, nil
 }
 
-// replaceDir moves the directory from to to, replacing what was there.
-func replaceDir(from, to string) error {
-	if _, err := os.Stat(from); err != nil {
-		return err
-	}
-	if err := os.RemoveAll(to); err != nil {
-		return err
-	}
-	return os.Rename(from, to)
-}
-
-// writeSampleProfile writes the CONTRACT §2 profile of an engaged prospect of the history
+// writeSampleProfile writes the docs/contract.md §2 profile of an engaged prospect of the history
 // (the first, in contact order, with at least 10 events before asOf and no purchase).
 func writeSampleProfile(ctx context.Context, dir string, asOf time.Time, path string) error {
 	errFound := errors.New("found")
@@ -195,7 +184,9 @@ type demoRow struct {
 }
 
 func demoSummary(r map[string]map[string]any, elapsed time.Duration) []demoRow {
-	num := func(step string, path ...string) string {
+	// Each value is written the way its kind is read (numbers.go): counts whole,
+	// probabilities and AUCs with 3 decimals, fitted parameters with 4 digits.
+	val := func(format func(float64) string, step string, path ...string) string {
 		var v any = r[step]
 		for _, p := range path {
 			m, ok := v.(map[string]any)
@@ -204,29 +195,24 @@ func demoSummary(r map[string]map[string]any, elapsed time.Duration) []demoRow {
 			}
 			v = m[p]
 		}
-		switch x := v.(type) {
-		case float64:
-			if x == float64(int64(x)) && x > 10 {
-				return strconv.FormatInt(int64(x), 10)
-			}
-			return strconv.FormatFloat(x, 'f', 3, 64)
-		case string:
-			return x
-		case bool:
-			return strconv.FormatBool(x)
+		if x, ok := v.(float64); ok {
+			return format(x)
 		}
 		return "-"
 	}
+	count := func(step string, path ...string) string { return val(fmtCount, step, path...) }
+	prob := func(step string, path ...string) string { return val(fmtProb, step, path...) }
+	param := func(step string, path ...string) string { return val(fmtParam, step, path...) }
 	return []demoRow{
-		{"history", "people / events / transactions", num("generate", "people") + " / " + num("generate", "events") + " / " + num("generate", "transactions")},
-		{"history", "conversion rate in the horizon (true-probability AUC)", num("generate", "conversion_rate") + " (" + num("generate", "conversion_auc") + ")"},
-		{"features", "people x columns", num("features", "people") + " x " + num("features", "columns")},
-		{"conversion", "test AUC / PR-AUC / ECE", num("conversion", "auc") + " / " + num("conversion", "pr_auc") + " / " + num("conversion", "ece")},
-		{"churn", "test AUC / PR-AUC / ECE", num("churn", "auc") + " / " + num("churn", "pr_auc") + " / " + num("churn", "ece")},
-		{"ltv", "BG/NBD r, alpha, a, b", num("ltv", "bgnbd", "r") + ", " + num("ltv", "bgnbd", "alpha") + ", " + num("ltv", "bgnbd", "a") + ", " + num("ltv", "bgnbd", "b")},
-		{"ltv", "holdout repeat purchases: actual / forecast", num("ltv", "holdout", "actual_repeat_transactions") + " / " + num("ltv", "holdout", "predicted_repeat_transactions")},
-		{"personas", "k / silhouette", num("personas", "k") + " / " + num("personas", "silhouette")},
-		{"score", "sample contact: rule total / p(convert)", num("score", "rules", "total") + " / " + num("score", "conversion", "probability")},
+		{"history", "people / events / transactions", count("generate", "people") + " / " + count("generate", "events") + " / " + count("generate", "transactions")},
+		{"history", "conversion rate in the horizon (true-probability AUC)", prob("generate", "conversion_rate") + " (" + prob("generate", "conversion_auc") + ")"},
+		{"features", "people x columns", count("features", "people") + " x " + count("features", "columns")},
+		{"conversion", "test AUC / PR-AUC / ECE", prob("conversion", "auc") + " / " + prob("conversion", "pr_auc") + " / " + prob("conversion", "ece")},
+		{"churn", "test AUC / PR-AUC / ECE", prob("churn", "auc") + " / " + prob("churn", "pr_auc") + " / " + prob("churn", "ece")},
+		{"ltv", "BG/NBD r, alpha, a, b", param("ltv", "bgnbd", "r") + ", " + param("ltv", "bgnbd", "alpha") + ", " + param("ltv", "bgnbd", "a") + ", " + param("ltv", "bgnbd", "b")},
+		{"ltv", "holdout repeat purchases: actual / forecast", count("ltv", "holdout", "actual_repeat_transactions") + " / " + count("ltv", "holdout", "predicted_repeat_transactions")},
+		{"personas", "k / silhouette", count("personas", "k") + " / " + prob("personas", "silhouette")},
+		{"score", "sample contact: rule total / p(convert)", val(fmtPoints, "score", "rules", "total") + " / " + prob("score", "conversion", "probability")},
 		{"demo", "setup time (s)", strconv.FormatFloat(elapsed.Seconds(), 'f', 1, 64)},
 	}
 }
@@ -238,6 +224,6 @@ func printDemoSummary(w io.Writer, rows []demoRow, out, models, reports string) 
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Step, r.Metric, r.Value)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nModels: %s   Reports: %s (conversion/churn reports in %s/*/report.html)\n", models, reports, models)
+	fmt.Fprintf(w, "\nModels and their reports: %s/<kind>/ (report.html in each)   Feature table: %s\n", models, filepath.Join(reports, "features.parquet"))
 	fmt.Fprintf(w, "Sample profile: %s\n", filepath.Join(out, "sample_profile.json"))
 }

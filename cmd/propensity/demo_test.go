@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,7 +48,8 @@ func TestDemoNoServe(t *testing.T) {
 			t.Errorf("%s artifact: %v", kind, err)
 		}
 	}
-	for _, f := range []string{"reports/features.parquet", "reports/ltv/report.html", "reports/personas/report.html", "models/conversion/report.html", "sample_profile.json"} {
+	// One models directory: every job wrote its artifact and reports into models/<kind>/.
+	for _, f := range []string{"reports/features.parquet", "models/ltv/report.html", "models/personas/report.html", "models/conversion/report.html", "sample_profile.json"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}
@@ -89,5 +91,30 @@ func TestDemoBadFlags(t *testing.T) {
 		if code := realMain(context.Background(), args, &stdout, &stderr); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d (%s)", args, code, exitUsage, stderr.String())
 		}
+	}
+}
+
+// TestDemoBusyPort: a port already in use fails the demo at once, before the offline work,
+// with bad usage (exit 2) and a message naming the address.
+func TestDemoBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Skipf("cannot listen on loopback: %v", err)
+	}
+	defer ln.Close()
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := realMain(context.Background(), []string{"demo", "--out", out, "--contacts", "2000", "--addr", ln.Addr().String()}, &stdout, &stderr)
+	if code != exitUsage {
+		t.Fatalf("exit %d, want %d: %s", code, exitUsage, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "--addr "+ln.Addr().String()) {
+		t.Errorf("message does not name the address: %s", stderr.String())
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("the demo worked before checking its port: %s holds %v", out, entries)
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout %q, want nothing", stdout.String())
 	}
 }

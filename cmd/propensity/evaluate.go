@@ -21,7 +21,7 @@ suggested_scorecard.yaml into --out.`
 func runEvaluate(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "evaluate",
 		"--data DIR --as-of DATE --horizon H --scorecard FILE [--models DIR] [--config MAPPING.yaml] --out DIR [--json]", evaluateSummary)
-	dir := fs.String("data", "", "history directory (CONTRACT §1)")
+	dir := fs.String("data", "", "history directory (docs/contract.md §1)")
 	asOfFlag := fs.String("as-of", "", "holdout as-of date T")
 	horizonFlag := fs.String("horizon", "", "outcome window H, e.g. 90d")
 	scorecardPath := fs.String("scorecard", "", "current scorecard YAML file or folder")

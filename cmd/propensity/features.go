@@ -10,7 +10,7 @@ import (
 	"github.com/propensity-dev/propensity/features/history"
 )
 
-// runFeatures builds the point-in-time feature table of a history directory (CONTRACT §4, §6).
+// runFeatures builds the point-in-time feature table of a history directory (docs/contract.md §4, §6).
 func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "features", "--data DIR --as-of DATE [--horizon 90d] --out FILE.parquet [--config history.yaml] [--json]",
 		"Stitch identities and compute one row of point-in-time features (and labels with --horizon) per person.")

@@ -13,7 +13,7 @@ import (
 	"github.com/propensity-dev/propensity/serving/store"
 )
 
-// runIngest bulk-loads a history directory into a live store (CONTRACT §4).
+// runIngest bulk-loads a history directory into a live store (docs/contract.md §4).
 func runIngest(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "ingest", "--data DIR --store STOREDIR [--config history.yaml] [--json]",
 		"Bulk-load a history directory into a live store (created when absent): how a deployment\n"+
@@ -45,17 +45,9 @@ func runIngest(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer st.Close()
 	start := time.Now()
-	var progress func(live.ImportStats)
-	if env.isTerminal() {
-		progress = func(s live.ImportStats) {
-			fmt.Fprintf(env.stderr, "\ringested %d records (%d duplicates) in %s ", s.Records(), s.Duplicates,
-				time.Since(start).Round(time.Second))
-		}
-	}
-	stats, err := live.Import(ctx, st, *dir, m, progress)
-	if progress != nil {
-		fmt.Fprintln(env.stderr)
-	}
+	// On a terminal, the rows read from each history file show as progress bars (the
+	// context's reporter, internal/progress); the summary is logged at the end.
+	stats, err := live.Import(ctx, st, *dir, m, nil)
 	if err != nil {
 		for _, bad := range []error{history.ErrEmptyDir, history.ErrMissingColumn, history.ErrColumnType,
 			history.ErrUnreadable, features.ErrBadMapping} {
@@ -78,7 +70,7 @@ func runIngest(ctx context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
-// runExport writes a live store back as a history directory (CONTRACT §4).
+// runExport writes a live store back as a history directory (docs/contract.md §4).
 func runExport(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "export", "--store STOREDIR --out DIR [--json]",
 		"Write a live store as a history directory (contacts, events, transactions, identities Parquet),\n"+

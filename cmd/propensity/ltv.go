@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/btyd"
 	"github.com/propensity-dev/propensity/training/ltv"
 )
@@ -13,9 +14,10 @@ import (
 // runLTV wires `propensity ltv` flags into training/ltv.
 func runLTV(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "ltv",
-		"--transactions FILE [--config MAPPING.yaml] [--customer COL --time COL --amount COL] --calibration-end DATE [--holdout-end DATE] [--period day|week|month] [--horizon 52w] [--discount R] [--out DIR] [--json]",
+		"--transactions FILE [--config MAPPING.yaml] [--customer COL --time COL --amount COL] --calibration-end DATE [--holdout-end DATE] [--period day|week|month] [--horizon 52w] [--discount R] [--out MODELS] [--json]",
 		"Fit BG/NBD (purchases, dropout) and Gamma-Gamma (spend) models to transactions and score\n"+
-			"every customer's P(alive), expected purchases, expected spend, CLV and value tier.")
+			"every customer's P(alive), expected purchases, expected spend, CLV and value tier.\n\n"+
+			outConvention)
 	var (
 		path     = fs.String("transactions", "", "transactions file: Parquet, directory of Parquet parts, or CSV")
 		customer = fs.String("customer", "", "customer id column (default contact_id, else customer_id)")
@@ -26,9 +28,9 @@ func runLTV(ctx context.Context, env *cliEnv, args []string) error {
 		period   = fs.String("period", "week", "model time unit: day, week or month (30.4375 days)")
 		horizon  = fs.String("horizon", "52w", "horizon of expected purchases and CLV (d, w or h suffix)")
 		discount = fs.Float64("discount", 0.1, "annual discount rate of CLV (0.1 = 10% a year; 0 = none)")
-		out      = fs.String("out", "", "directory for customers.parquet/.csv, report.html, result.json and model/")
+		out      = fs.String("out", "", "models directory: writes OUT/ltv/ (customers.parquet/.csv, report.html, result.json and the artifact)")
 		asJSON   = fs.Bool("json", false, "print the result as one JSON object")
-		config   = fs.String("config", "", "mapping YAML (docs/mapping.md): its transactions columns name the customer, time and amount")
+		config   = fs.String("config", "", "mapping YAML (docs/tables.md): its transactions columns name the customer, time and amount")
 	)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
@@ -45,14 +47,15 @@ func runLTV(ctx context.Context, env *cliEnv, args []string) error {
 	if err := requireFlags("transactions", *path, "calibration-end", *calEnd); err != nil {
 		return err
 	}
-	if err := checkOutput(dirOutput, "--out", *out, inputPath("--transactions", *path)); err != nil {
+	outDir := kindDir(*out, artifact.KindLTV)
+	if err := checkOutput(dirOutput, "--out", outDir, inputPath("--transactions", *path)); err != nil {
 		return err
 	}
 	opts := ltv.Options{
 		Transactions:   *path,
 		Columns:        ltv.Columns{Customer: *customer, Time: *timeCol, Amount: *amount},
 		AnnualDiscount: *discount,
-		Out:            *out,
+		Out:            outDir,
 		Logger:         env.log,
 	}
 	var err error
@@ -100,12 +103,16 @@ func runLTV(ctx context.Context, env *cliEnv, args []string) error {
 func printLTVText(env *cliEnv, r *ltv.Result) {
 	w := env.stdout
 	fmt.Fprintf(w, "customers            %d (calibration end %s, %s periods)\n", r.Customers, r.CalibrationEnd, r.Period)
-	fmt.Fprintf(w, "BG/NBD               r %.4f  alpha %.4f  a %.4f  b %.4f  LL %.3f\n", r.BGNBD.R, r.BGNBD.Alpha, r.BGNBD.A, r.BGNBD.B, r.BGNBD.LogLikelihood)
-	fmt.Fprintf(w, "Gamma-Gamma          p %.4f  q %.4f  v %.4f  LL %.3f\n", r.GammaGamma.P, r.GammaGamma.Q, r.GammaGamma.V, r.GammaGamma.LogLikelihood)
+	fmt.Fprintf(w, "BG/NBD               r %s  alpha %s  a %s  b %s  LL %.1f\n",
+		fmtParam(r.BGNBD.R), fmtParam(r.BGNBD.Alpha), fmtParam(r.BGNBD.A), fmtParam(r.BGNBD.B), r.BGNBD.LogLikelihood)
+	fmt.Fprintf(w, "Gamma-Gamma          p %s  q %s  v %s  LL %.1f\n",
+		fmtParam(r.GammaGamma.P), fmtParam(r.GammaGamma.Q), fmtParam(r.GammaGamma.V), r.GammaGamma.LogLikelihood)
 	if h := r.Holdout; h != nil {
-		fmt.Fprintf(w, "holdout              actual %.0f  BG/NBD %.1f (MAE %.4f)  baseline %.1f (MAE %.4f)\n", h.Actual, h.Predicted, h.MAE, h.BaselinePredicted, h.BaselineMAE)
+		fmt.Fprintf(w, "holdout              actual %s  BG/NBD %s (MAE %.3f)  baseline %s (MAE %.3f)\n",
+			fmtCount(h.Actual), fmtCount(h.Predicted), h.MAE, fmtCount(h.BaselinePredicted), h.BaselineMAE)
 	}
-	fmt.Fprintf(w, "CLV                  total %.2f over %.0f days; tiers %v\n", r.TotalCLV, r.HorizonDays, r.Tiers.Counts)
+	fmt.Fprintf(w, "CLV                  total %.2f over %.0f days; tiers %s\n", r.TotalCLV, r.HorizonDays,
+		fmtCounts(r.Tiers.Counts, ltv.TierVIP, ltv.TierLoyal, ltv.TierRegular, ltv.TierAtRisk, ltv.TierLapsed))
 	fmt.Fprintf(w, "fit                  %.3f s (summary + BG/NBD + Gamma-Gamma)\n", r.FitSeconds)
 	if r.Outputs != nil {
 		fmt.Fprintf(w, "outputs              %s\n", r.Outputs["report"])

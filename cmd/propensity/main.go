@@ -1,7 +1,8 @@
 // Command propensity scores, predicts and segments marketing contacts.
 //
 // Each subcommand lives in its own file and only wires flags into library options
-// (see ../shared/CONVENTIONS.md: thin commands).
+// (thin commands: docs/architecture.md). The commands, their flags, outputs and exit
+// statuses are documented in docs/cli.md.
 package main
 
 import (
@@ -12,6 +13,8 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
+
+	"github.com/propensity-dev/propensity/internal/progress"
 )
 
 // command is one subcommand of propensity.
@@ -34,6 +37,7 @@ func commands() []command {
 		{"ingest", "bulk-load a history directory into a live store", runIngest},
 		{"export", "write a live store as a history directory", runExport},
 		{"demo", "generate, train, score and serve on embedded defaults", runDemo},
+		{"version", "print the module version, VCS revision and Go version", runVersion},
 	}
 }
 
@@ -76,16 +80,24 @@ func startCPUProfile(path string, stderr io.Writer) (stop func()) {
 // 0 success, 1 failure while running, 2 bad usage or bad input.
 func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	env := newEnv(stdout, stderr)
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		if len(args) > 1 {
-			args = []string{args[1], "--help"}
-		} else {
-			printUsage(stderr)
-			if len(args) == 0 {
-				return exitUsage
-			}
+	if env.isTerminal() {
+		// Long jobs draw their progress on stderr, only when it is a terminal: logs
+		// redirected to a file and --json output stay clean.
+		ctx = progress.WithReporter(ctx, progress.NewTerminal(stderr))
+	}
+	if len(args) == 0 {
+		printUsage(stderr) // no command: bad usage, so the usage goes with the errors
+		return exitUsage
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help" {
+		if len(args) == 1 {
+			printUsage(stdout) // asked for: help is output
 			return exitOK
 		}
+		args = []string{args[1], "--help"}
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = []string{"version"}
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -103,4 +115,7 @@ func printUsage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintln(w, "\ntrain, ltv and personas write into one models directory (--out MODELS: MODELS/<kind>/), which")
+	fmt.Fprintln(w, "serve --models reads whole. Exit status: 0 success, 1 failure while running, 2 bad usage or input.")
+	fmt.Fprintln(w, "Commands, outputs and exit statuses: docs/cli.md; input layout and JSON shapes: docs/contract.md.")
 }

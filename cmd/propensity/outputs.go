@@ -72,3 +72,19 @@ func historyInput(flag, dir string, m features.Mapping) clobber.Path {
 	return clobber.Path{Flag: flag, Path: dir,
 		Reads: []string{m.Contacts.File, m.Events.File, m.Transactions.File, m.Identities.File}}
 }
+
+// outConvention is the --out rule of the jobs that write models (train, ltv, personas), said
+// in each one's help: one models directory, one subdirectory per kind, which is what
+// `serve --models` and `score --models` read (docs/cli.md, "One models directory").
+const outConvention = `--out names the models directory shared by train, ltv and personas: each job writes
+its artifact and reports into OUT/<kind>/ (conversion, churn, ltv, personas) and leaves the
+rest of OUT alone, so serve --models OUT loads them all.`
+
+// kindDir is the subdirectory of the models directory out where a job of that kind writes;
+// empty when out is.
+func kindDir(out, kind string) string {
+	if out == "" {
+		return ""
+	}
+	return filepath.Join(out, kind)
+}

@@ -58,7 +58,8 @@ func TestDefect6OutOverlapsInput(t *testing.T) {
 	os.WriteFile(table, []byte("id,x,y\n1,2,0\n"), 0o644)
 	cfg := filepath.Join(root, "history.yaml")
 	os.WriteFile(cfg, []byte("events:\n  file: events.parquet\n"), 0o644)
-	segs := filepath.Join(root, "out", "segments.yaml")
+	// personas --out MODELS writes MODELS/personas/: a segments file there would be overwritten.
+	segs := filepath.Join(root, "out", "personas", "segments.yaml")
 	os.MkdirAll(filepath.Dir(segs), 0o755)
 	os.WriteFile(segs, []byte("hot: n_events_90d > 3\n"), 0o644)
 	cards := filepath.Join(root, "cards")
@@ -98,13 +99,15 @@ func TestDefect6OutOverlapsInput(t *testing.T) {
 			[]string{filepath.Join(models, "conversion"), "--table " + table}},
 		{"train history", []string{"train", "churn", "--data", churnHist, "--as-of", "2026-01-01", "--out", filepath.Dir(churnHist)},
 			[]string{churnHist}},
-		{"ltv", []string{"ltv", "--transactions", filepath.Join(hist, "transactions.parquet"), "--calibration-end", "2025-12-31", "--out", hist},
-			[]string{"--out " + hist, "--transactions " + filepath.Join(hist, "transactions.parquet")}},
-		{"personas table", []string{"personas", "--table", table, "--out", filepath.Dir(table)},
-			[]string{"--table " + table}},
+		// ltv and personas write MODELS/<kind>/ of their --out (checked before the inputs are
+		// read, so these inputs need not exist).
+		{"ltv", []string{"ltv", "--transactions", filepath.Join(root, "m2", "ltv", "tx.parquet"), "--calibration-end", "2025-12-31", "--out", filepath.Join(root, "m2")},
+			[]string{"--out " + filepath.Join(root, "m2", "ltv"), "--transactions " + filepath.Join(root, "m2", "ltv", "tx.parquet")}},
+		{"personas table", []string{"personas", "--table", filepath.Join(root, "m3", "personas", "t.csv"), "--out", filepath.Join(root, "m3")},
+			[]string{"--table " + filepath.Join(root, "m3", "personas", "t.csv")}},
 		{"personas history", []string{"personas", "--data", hist, "--as-of", "2026-01-01", "--out", filepath.Join(hist, "events.parquet")},
 			[]string{filepath.Join(hist, "events.parquet")}},
-		{"personas segments", []string{"personas", "--data", hist, "--as-of", "2026-01-01", "--segments", segs, "--out", filepath.Dir(segs)},
+		{"personas segments", []string{"personas", "--data", hist, "--as-of", "2026-01-01", "--segments", segs, "--out", filepath.Dir(filepath.Dir(segs))},
 			[]string{"--segments " + segs}},
 		{"evaluate models", []string{"evaluate", "--data", hist, "--as-of", "2026-01-01", "--horizon", "90d", "--scorecard", filepath.Join(cards, "a.yaml"),
 			"--models", models, "--out", filepath.Join(models, "eval")}, []string{"--models " + models}},

@@ -11,6 +11,7 @@ import (
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/internal/table"
+	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/frame"
 	"github.com/propensity-dev/propensity/models/kmeans"
 	"github.com/propensity-dev/propensity/models/persona"
@@ -19,7 +20,7 @@ import (
 	"github.com/propensity-dev/propensity/training/tabular"
 )
 
-const personasUsage = `(--data DIR --as-of DATE [--feature-set persona|all] | --table FILE [--id COL]) [--columns COLS] [--exclude COLS] [--k N|auto] [--k-min 2 --k-max 10] [--criterion silhouette|bic|gap] [--segments FILE] [--models DIR] [--seed S] --out DIR [--json]`
+const personasUsage = `(--data DIR --as-of DATE [--feature-set persona|all] | --table FILE [--id COL]) [--columns COLS] [--exclude COLS] [--k N|auto] [--k-min 2 --k-max 10] [--criterion silhouette|bic|gap] [--segments FILE] [--models MODELS] [--seed S] --out MODELS [--json]`
 
 const personasSummary = `Cluster people into personas (k-means on standardised features, log1p for skewed
 counts and amounts, one-hot for small categoricals, each categorical weighted as one
@@ -27,8 +28,8 @@ column), profile and name them, and flag the segments of a YAML rules file. Writ
 personas.json, personas.csv (one row per persona: size, share, key traits in plain words,
 the means of the main features next to everyone's, and with --models the mean conversion
 and churn probabilities and CLV), assignments.parquet, assignments.csv, report.html and
-the model artifact (OUT/model) into OUT. --k auto warns when it picks the smallest or
-largest k of its range.
+the model artifact (model/) into OUT/personas/. --k auto warns when it picks the smallest
+or largest k of its range.
 
 With --data the personas are built from demographics and the mix of behaviour, not raw
 volumes (--feature-set persona, the default): the contact attributes age, income and
@@ -39,7 +40,9 @@ purchase_count and the mean amount per purchase; tenure_days, days_since_last_ev
 n_events_90d, days_since_last_purchase and satisfaction_last. Shares are smoothed towards
 the population share and arcsine-square-root encoded. personas.json lists the inputs used
 ("columns"). --feature-set all clusters every feature column; --columns replaces the set
-with the listed columns; --exclude drops columns from either.`
+with the listed columns; --exclude drops columns from either.
+
+` + outConvention
 
 // runPersonas wires flags into training/personas.
 func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
@@ -60,8 +63,8 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	impute := fs.Bool("impute", false, "replace missing numbers by the column median (always on with --data)")
 	restarts := fs.Int("restarts", 10, "k-means++ restarts of the final fit")
 	batch := fs.Int("mini-batch", 0, "fit with mini-batch k-means on batches of this many rows (0: full Lloyd iterations)")
-	models := fs.String("models", "", "with --data: models directory whose conversion, churn and ltv models score everyone, for their means per persona in personas.csv")
-	out := fs.String("out", "", "output directory")
+	models := fs.String("models", "", "with --data: models directory whose conversion, churn and ltv models score everyone, for their means per persona in personas.csv (may be the --out directory)")
+	out := fs.String("out", "", "models directory: writes OUT/personas/")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
 	mf := addMappingFlags(fs)
 	tf := addTableFlags(fs)
@@ -81,7 +84,8 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	if *models != "" && *tablePath != "" {
 		return usagef("--models scores a history: use it with --data (a --table's own p_convert, p_churn, p_alive and clv columns are summarised without it)")
 	}
-	if err := checkOutput(dirOutput, "--out", *out, historyInput("--data", *data, mapping),
+	outDir := kindDir(*out, artifact.KindPersonas)
+	if err := checkOutput(dirOutput, "--out", outDir, historyInput("--data", *data, mapping),
 		inputPath("--table", *tablePath), inputPath("--segments", *segFile), inputPath("--config", *mf.config)); err != nil {
 		return err
 	}
@@ -176,15 +180,15 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 		return personasError(err)
 	}
 	res.TableColumns = tableReport
-	if err := res.Write(*out); err != nil {
+	if err := res.Write(outDir); err != nil {
 		return err
 	}
 	sum := res.Summary()
-	sum.Out = *out
+	sum.Out = outDir
 	if *asJSON {
 		return env.printJSON(sum)
 	}
-	fmt.Fprintf(env.stdout, "%d personas from %d contacts (silhouette %.3f, stability %.3f) in %s\n", sum.K, sum.Rows, sum.Silhouette, sum.Stability, *out)
+	fmt.Fprintf(env.stdout, "%d personas from %d contacts (silhouette %.3f, stability %.3f) in %s\n", sum.K, sum.Rows, sum.Silhouette, sum.Stability, outDir)
 	for j, name := range sum.Names {
 		fmt.Fprintf(env.stdout, "  %d  %-8d %s\n", j, sum.Sizes[j], name)
 	}

@@ -18,11 +18,14 @@ import (
 // parse.
 func TestPersonasAndLTVCSV(t *testing.T) {
 	dir := t.TempDir()
-	hist, models, out := filepath.Join(dir, "hist"), filepath.Join(dir, "models"), filepath.Join(dir, "personas")
+	// ltv and personas write into one models directory (--out MODELS), which personas also
+	// reads with --models.
+	hist, models := filepath.Join(dir, "hist"), filepath.Join(dir, "models")
+	out := filepath.Join(models, "personas")
 	for _, args := range [][]string{
 		{"generate", "--out", hist, "--contacts", "1500", "--seed", "2"},
-		{"ltv", "--transactions", filepath.Join(hist, "transactions.parquet"), "--calibration-end", "2025-12-31", "--out", filepath.Join(models, "ltv")},
-		{"personas", "--data", hist, "--as-of", "2026-01-01", "--k", "3", "--models", models, "--out", out},
+		{"ltv", "--transactions", filepath.Join(hist, "transactions.parquet"), "--calibration-end", "2025-12-31", "--out", models},
+		{"personas", "--data", hist, "--as-of", "2026-01-01", "--k", "3", "--models", models, "--out", models},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := realMain(context.Background(), args, &stdout, &stderr); code != 0 {

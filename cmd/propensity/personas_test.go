@@ -74,8 +74,8 @@ func TestPersonasCommand(t *testing.T) {
 				if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
 					t.Fatalf("stdout is not one JSON object: %v", err)
 				}
-				for _, f := range []string{"personas.json", "assignments.parquet", "assignments.csv", "report.html", "model/manifest.json"} {
-					if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+				for _, f := range []string{"personas.json", "assignments.parquet", "assignments.csv", "report.html", "manifest.json"} {
+					if _, err := os.Stat(filepath.Join(out, "personas", f)); err != nil { // --out is a models directory
 						t.Errorf("missing %s", f)
 					}
 				}
@@ -114,7 +114,7 @@ func TestPersonasFromHistory(t *testing.T) {
 		t.Fatalf("summary %+v", sum)
 	}
 	// The default persona feature set: demographics and shares, not every feature column.
-	raw, err := os.ReadFile(filepath.Join(out, "personas.json"))
+	raw, err := os.ReadFile(filepath.Join(out, "personas", "personas.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,19 +21,19 @@ import (
 )
 
 // runScore scores one profile (--profile) or every person of a history (--data) with a
-// scorecard: CONTRACT §3 and §4.
+// scorecard: docs/contract.md §3 and §4.
 func runScore(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "score",
 		"(--profile FILE.json [--json] | --data DIR --as-of DATE --out FILE.parquet|FILE.csv) [--scorecard FILE] [--models DIR] [--config MAPPING.yaml]\n"+
 			"       propensity score --table FILE --models DIR [--id COL] --out FILE.parquet|FILE.csv",
-		"Score one profile (CONTRACT §2) or every person of a history with a scorecard.\n"+
+		"Score one profile (docs/contract.md §2) or every person of a history with a scorecard.\n"+
 			"Without --scorecard the embedded dealership scorecard is used; a folder holds several\n"+
 			"scorecards, the first whose audience matches a contact scores it.\n\n"+
 			"With --table, score a table with the models train --table wrote: the table is read with the\n"+
 			"column types recorded in each model, and a column that is missing or changed type is an error.")
 	scorecardPath := fs.String("scorecard", "", "scorecard YAML file or folder (default: embedded "+data.DefaultScorecard+")")
-	profile := fs.String("profile", "", "profile JSON file (CONTRACT §2); - reads stdin")
-	dir := fs.String("data", "", "history directory (CONTRACT §1) to score everyone in")
+	profile := fs.String("profile", "", "profile JSON file (docs/contract.md §2); - reads stdin")
+	dir := fs.String("data", "", "history directory (docs/contract.md §1) to score everyone in")
 	asOfFlag := fs.String("as-of", "", "score as of DATE (batch: required; profile: overrides as_of)")
 	out := fs.String("out", "", "batch or table: output file, one row per person; CSV when it ends in .csv, else Parquet")
 	models := fs.String("models", "", "models directory (conversion/, churn/, ltv/, personas/, each optional): adds their blocks (profile) or columns (batch)")

@@ -23,7 +23,7 @@ import (
 	"github.com/propensity-dev/propensity/serving/batch"
 )
 
-// scoreContractProfile is the example profile of CONTRACT §2.
+// scoreContractProfile is the example profile of docs/contract.md §2.
 const scoreContractProfile = `{
   "contact_id": "c-1",
   "as_of": "2026-03-10T00:00:00Z",
@@ -68,7 +68,7 @@ func TestScoreProfileContract(t *testing.T) {
 			AsOf        string            `json:"as_of"`
 			Rules       *scorecard.Result `json:"rules"`
 			Unavailable []string          `json:"unavailable"`
-			// Added by issue 17 (CONTRACT §3 is extended, never renamed).
+			// Added by issue 17 (docs/contract.md §3 is extended, never renamed).
 			UnavailableReasons []serving.Unavailability `json:"unavailable_reasons"`
 			Warnings           []serving.Warning        `json:"warnings"`
 		}
@@ -146,7 +146,7 @@ func TestScoreBadInput(t *testing.T) {
 }
 
 // TestScoreHistoryMatchesProfiles scores a generated history in batch and checks a sample
-// of people against the single-profile path (their history posted as CONTRACT §2 JSON).
+// of people against the single-profile path (their history posted as docs/contract.md §2 JSON).
 func TestScoreHistoryMatchesProfiles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates a history")
@@ -226,7 +226,7 @@ func TestScoreHistoryMatchesProfiles(t *testing.T) {
 	}
 }
 
-// scoreProfileJSON writes p as a CONTRACT §2 profile.
+// scoreProfileJSON writes p as a docs/contract.md §2 profile.
 func scoreProfileJSON(t *testing.T, p *history.Person, asOf time.Time) string {
 	attrs := map[string]any{}
 	for k, v := range p.Attributes {

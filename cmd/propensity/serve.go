@@ -31,6 +31,12 @@ import (
 const serveGCPercent = 400
 
 func runServe(ctx context.Context, env *cliEnv, args []string) error {
+	return serve(ctx, env, args, nil)
+}
+
+// serve is runServe on a listener opened by the caller (the demo opens its port before the
+// offline work, so that a busy port fails at once); nil opens --addr.
+func serve(ctx context.Context, env *cliEnv, args []string, ln net.Listener) error {
 	fs := newFlagSet(env, "serve", "--models DIR [--scorecard FILE] [--addr HOST:PORT] [--config FILE] [--store STOREDIR] [--triggers FILE]",
 		"Serve scores over HTTP: POST /v1/score, /v1/score/batch, GET /v1/models, /metrics, /openapi.json.\n"+
 			"SIGHUP or POST /v1/admin/reload reloads the models; a bad artifact is refused and the old models keep serving.\n"+
@@ -130,9 +136,10 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		Gatherer:          prom,
 	}, env.log)
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
+	if ln == nil {
+		if ln, err = listen("--addr", cfg.Addr); err != nil {
+			return err
+		}
 	}
 	if len(apiKeys) == 0 {
 		if host, _, _ := net.SplitHostPort(cfg.Addr); host != "127.0.0.1" && host != "localhost" && host != "::1" {
@@ -171,4 +178,14 @@ func loadRules(path string) (serving.RulesModel, error) {
 		return nil, err
 	}
 	return scorecardRules(set, path), nil
+}
+
+// listen opens addr for serving; an address that cannot be opened (in use, not ours, not an
+// address) is bad usage of flag, exit 2, with what to do about it.
+func listen(flag, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, usagef("%s %s: %v (choose another HOST:PORT; port 0 picks a free one)", flag, addr, err)
+	}
+	return ln, nil
 }

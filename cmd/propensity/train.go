@@ -15,7 +15,7 @@ import (
 	"github.com/propensity-dev/propensity/training/tabular"
 )
 
-const trainUsage = `(conversion|churn --data DIR --as-of DATE [--horizon 90d] | --table FILE --label COL [--positive V] [--id COL] [--exclude COL,COL] [--cv K]) [--config MAPPING.yaml] [--numeric|--categorical|--drop|--date COL] [--model logistic|gbt [--tune]] [--out MODELDIR] [--json]`
+const trainUsage = `(conversion|churn --data DIR --as-of DATE [--horizon 90d] | --table FILE --label COL [--positive V] [--id COL] [--exclude COL,COL] [--cv K]) [--config MAPPING.yaml] [--numeric|--categorical|--drop|--date COL] [--model logistic|gbt [--tune]] [--out MODELS] [--json]`
 
 const trainSummary = `Train a calibrated conversion or churn model, with an HTML + JSON report next to the artifact.
 
@@ -29,7 +29,9 @@ package: training snapshots at T-H and T-2H (labels end before T), test on the s
 ({3,4,6} x {0.025,0.05,0.1}) by 3-fold cross-validated log loss on the training rows, never
 the test rows; the grid scores and the choice are in --json ("tune") and the artifact options.
 In conversion|churn mode, gbt stops early: up to 1000 rounds, stopped on 20% of the training
-rows and refitted on all of them with the rounds found (300 rounds with --tune).`
+rows and refitted on all of them with the rounds found (300 rounds with --tune).
+
+` + outConvention
 
 // runTrain wires flags into training/tabular.
 func runTrain(ctx context.Context, env *cliEnv, args []string) error {

@@ -1,6 +1,6 @@
 // Package synth generates a synthetic marketing history whose ground truth is known.
 //
-// Generate writes, into one directory, the history files of ../shared/CONTRACT.md §1 and the
+// Generate writes, into one directory, the history files of docs/contract.md §1 and the
 // truth behind them, covering [as-of − History, as-of + Horizon):
 //
 //	contacts.parquet      one row per contact (a few people have a duplicate row sharing the email)
@@ -34,9 +34,9 @@
 // contact by the sign-up form_submit carrying both ids, or, for imported contacts, by an
 // identities row. About 30% of people's email events carry only their email. A duplicate
 // contact (DuplicateRate) shares the email and is created later, so the original survives
-// (CONTRACT §6). contacts.stage is the stage at as-of: it leaks labels into snapshots taken
+// (docs/contract.md §6). contacts.stage is the stage at as-of: it leaks labels into snapshots taken
 // before as-of, so leave it out of models trained on earlier snapshots.
-// Labels follow CONTRACT §6: converted equals label_converted
+// Labels follow docs/contract.md §6: converted equals label_converted
 // and churned equals label_churned of the feature table at as-of with the same horizon.
 //
 // Each person belongs to one latent persona (Catalog) that drives attributes, web, email and

@@ -20,6 +20,8 @@ import (
 	"github.com/parquet-go/parquet-go/compress/snappy"
 
 	"github.com/propensity-dev/propensity/internal/atomicfile"
+	"github.com/propensity-dev/propensity/internal/buildinfo"
+	"github.com/propensity-dev/propensity/internal/progress"
 )
 
 // FormatVersion is the version of the generator.json layout.
@@ -68,13 +70,15 @@ type Summary struct {
 // Parameters is the content of generator.json: every parameter used, so that a model's
 // estimates can be compared with the truth.
 type Parameters struct {
-	FormatVersion int       `json:"format_version"`
-	Generator     string    `json:"generator"`
-	Contacts      int       `json:"contacts"`
-	Seed          uint64    `json:"seed"`
-	AsOf          time.Time `json:"as_of"`
-	HorizonDays   float64   `json:"horizon_days"`
-	HistoryDays   float64   `json:"history_days"`
+	FormatVersion int `json:"format_version"`
+	// Build is the propensity build that wrote the file (propensity version).
+	Build       buildinfo.Info `json:"build"`
+	Generator   string         `json:"generator"`
+	Contacts    int            `json:"contacts"`
+	Seed        uint64         `json:"seed"`
+	AsOf        time.Time      `json:"as_of"`
+	HorizonDays float64        `json:"horizon_days"`
+	HistoryDays float64        `json:"history_days"`
 	// ConversionWindowStarts are the starts s of the windows [s, s+H) in which prospects
 	// convert through Conversion, measured on their behaviour before s.
 	ConversionWindowStarts []time.Time     `json:"conversion_window_starts"`
@@ -361,6 +365,8 @@ func (g *generator) run(ctx context.Context, ws []io.Writer, acc *accumulator) e
 		}
 	}()
 
+	bar := progress.Start(ctx, "generating people", int64(g.o.Contacts), "people")
+	defer bar.Done()
 	pending := map[int]*chunk{}
 	next := 0
 	for c := range done {
@@ -373,6 +379,7 @@ func (g *generator) run(ctx context.Context, ws []io.Writer, acc *accumulator) e
 			delete(pending, next)
 			next++
 			acc.add(c)
+			bar.Add(int64(min(chunkSize, g.o.Contacts-c.index*chunkSize)))
 			c.refs.Store(2)
 			evCh <- c
 			restCh <- c
@@ -628,6 +635,7 @@ func AUC(scores []float64, labels []bool) float64 {
 func (g *generator) parameters(sum *Summary) Parameters {
 	p := Parameters{
 		FormatVersion:          FormatVersion,
+		Build:                  buildinfo.Read(),
 		Generator:              "propensity synth",
 		Contacts:               g.o.Contacts,
 		Seed:                   g.o.Seed,

@@ -211,7 +211,7 @@ func TestTruthColumns(t *testing.T) {
 	}
 }
 
-// TestLabelsMatchFiles derives CONTRACT §6's label_converted and label_churned from the
+// TestLabelsMatchFiles derives docs/contract.md §6's label_converted and label_churned from the
 // files (people stitched by shared email) and compares them with the truth.
 func TestLabelsMatchFiles(t *testing.T) {
 	h := loadShared(t)

@@ -8,7 +8,7 @@ import (
 	"github.com/propensity-dev/propensity/internal/eventtype"
 )
 
-// Event types (canonical, CONTRACT §1), indexes into EventTypes(); TestEventCodes ties them
+// Event types (canonical, docs/contract.md §1), indexes into EventTypes(); TestEventCodes ties them
 // to the names.
 const (
 	evPageView = iota

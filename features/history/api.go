@@ -16,6 +16,8 @@ const (
 	MetaAsOf          = "propensity.features.as_of"
 	MetaHorizon       = "propensity.features.horizon"
 	MetaOptions       = "propensity.features.options"
+	// MetaBuild is the propensity build that wrote the table (propensity version).
+	MetaBuild = "propensity.build"
 )
 
 // Errors. Typed errors below wrap them, so callers can use errors.Is. Their texts keep the

@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/internal/progress"
 )
 
 // history is the state shared by the batch passes: the identity graph, the contacts and the
@@ -124,6 +125,8 @@ func (h *history) scan(ctx context.Context, name string, required bool, check, r
 		}
 		return nil
 	}
+	bar := progress.Start(ctx, "reading "+name, -1, "rows")
+	defer bar.Done()
 	for _, part := range parts {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -152,6 +155,7 @@ func (h *history) scan(ctx context.Context, name string, required bool, check, r
 				break
 			}
 			st.Rows += int64(n)
+			bar.Add(int64(n))
 			if n = dropRejected(p.cols, st, it.views, n); n == 0 {
 				continue
 			}
@@ -544,7 +548,7 @@ func (h *history) stitch(ctx context.Context) error {
 
 // eventKey checks row i of an events batch read with eventSpecs and returns the identifier
 // it is attributed to: the first non-empty of contact_id, anonymous_id and email
-// (CONTRACT §6). Rows that cannot be used (null time, null type, no identifier) are counted
+// (docs/contract.md §6). Rows that cannot be used (null time, null type, no identifier) are counted
 // in st and give ok false. Safe for concurrent use.
 func (h *history) eventKey(v []vec, i int, st *fileStats) (key []byte, ok bool) {
 	m := h.opts.Mapping.Events
@@ -756,7 +760,10 @@ func Build(ctx context.Context, dir string, opts features.Options) (*Table, Repo
 	attrNum, attrStr := make([]float64, nA), make([]string, nA)
 	prodName := func(c int32) string { return pr.Names[c] }
 	t := 0
+	bar := progress.Start(ctx, "computing features", int64(nP), "people")
+	defer bar.Done()
 	for p := range nP {
+		bar.Add(1)
 		if p%65536 == 0 {
 			if err := ctx.Err(); err != nil {
 				tb.rb.Release()

@@ -1,5 +1,5 @@
 // Package history reads a history directory (contacts, events, transactions, identities in
-// Parquet, CONTRACT §1, or a transactions CSV), stitches identities into people, and
+// Parquet, docs/contract.md §1, or a transactions CSV), stitches identities into people, and
 // computes the feature table: one row of package features per stitched person, as of T.
 //
 // Build streams the history into the per-person accumulators of package features and
@@ -11,7 +11,7 @@
 // The Arrow table lives here, not in features, because it is the batch output: online
 // callers compute one features.Row and need neither Arrow nor Parquet.
 //
-// Identity (CONTRACT §6, as the DuckDB reference of docs/models.md does it): identifiers are
+// Identity (docs/contract.md §6, as the DuckDB reference of docs/models.md does it): identifiers are
 // linked transitively (union-find) through a contact's email, identities rows and events
 // carrying two of contact_id, anonymous_id, email; a person is keyed by the contact with the
 // earliest created_at (unknown last, ties: smallest id), the others are merged_ids; people

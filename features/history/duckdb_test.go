@@ -14,7 +14,7 @@ import (
 	"github.com/propensity-dev/propensity/features"
 )
 
-// duckdbScript finds the DuckDB reference script (../shared/bench/duckdb_features.mjs) in a
+// duckdbScript finds the DuckDB reference script (the peer script duckdb_features.mjs (docs/performance.md)) in a
 // folder where `npm install` has been run, or "" when there is none.
 func duckdbScript(t testing.TB) string {
 	if _, err := exec.LookPath("node"); err != nil {
@@ -118,7 +118,7 @@ func runDuckDB(t *testing.T, script, dir, asOf string, horizonDays int) *Table {
 func TestMatchesDuckDBReference(t *testing.T) {
 	script := duckdbScript(t)
 	if script == "" {
-		t.Skip("DuckDB reference not installed (need node and npm install beside ../shared/bench/duckdb_features.mjs or /tmp/bench)")
+		t.Skip("DuckDB reference not installed (need node and npm install beside the peer script duckdb_features.mjs (docs/performance.md) or /tmp/bench)")
 	}
 	dir := generated(t)
 	want := runDuckDB(t, script, dir, "2026-01-01", 90)

@@ -9,7 +9,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 )
 
-// Row types for hand-written history fixtures, shaped as CONTRACT §1.
+// Row types for hand-written history fixtures, shaped as docs/contract.md §1.
 type contactRow struct {
 	ContactID string  `parquet:"contact_id"`
 	CreatedAt int64   `parquet:"created_at,timestamp(microsecond),optional"`

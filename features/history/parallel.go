@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/internal/progress"
 )
 
 // rgJob is one row group of one part file.
@@ -48,6 +49,12 @@ func (h *history) scanRowGroups(ctx context.Context, name string, check, read []
 		}
 		p.Close()
 	}
+	var total int64
+	for _, j := range jobs {
+		total += j.rows
+	}
+	bar := progress.Start(ctx, "reading "+name, total, "rows")
+	defer bar.Done()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -110,6 +117,7 @@ func (h *history) scanRowGroups(ctx context.Context, name string, check, read []
 					n, err := it.next()
 					if err == nil && n > 0 {
 						st.Rows += int64(n)
+						bar.Add(int64(n))
 						if k := dropRejected(p.cols, st, it.views, n); k > 0 {
 							err = fn(w, j, st, it.views, k)
 						}

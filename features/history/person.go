@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/internal/progress"
 	"github.com/propensity-dev/propensity/internal/table"
 )
 
@@ -33,6 +34,8 @@ func ForEachPerson(ctx context.Context, dir string, opts features.Options, fn fu
 		return rep, err
 	}
 	var buf personBuf
+	bar := progress.Start(ctx, "walking people", int64(src.n), "people")
+	defer bar.Done()
 	for p := range src.n {
 		if err := ctx.Err(); err != nil {
 			return rep, err
@@ -40,6 +43,7 @@ func ForEachPerson(ctx context.Context, dir string, opts features.Options, fn fu
 		if err := fn(src.fill(p, &buf)); err != nil {
 			return rep, err
 		}
+		bar.Add(1)
 	}
 	return rep, nil
 }
@@ -58,6 +62,8 @@ func MapPersons[R any](ctx context.Context, dir string, opts features.Options, w
 		workers = runtime.GOMAXPROCS(0)
 	}
 	const chunk = 512
+	bar := progress.Start(ctx, "walking people", int64(src.n), "people")
+	defer bar.Done()
 	bufs := make([]personBuf, workers)
 	res := make([]R, chunk)
 	errs := make([]error, chunk)
@@ -93,6 +99,7 @@ func MapPersons[R any](ctx context.Context, dir string, opts features.Options, w
 			var zero R
 			res[i] = zero
 		}
+		bar.Add(int64(hi - lo))
 	}
 	return rep, nil
 }
@@ -375,7 +382,7 @@ func (src *people) fill(p int, b *personBuf) *Person {
 
 // ReadTransactions reads a transactions file — Parquet (a file or a directory of part files),
 // or CSV when the name ends in .csv (comma, semicolon or tab separated, with a header) — with
-// the columns named by m (empty names: CONTRACT §1 defaults). Rows without a customer, time or
+// the columns named by m (empty names: docs/contract.md §1 defaults). Rows without a customer, time or
 // finite amount are counted in the report, not returned. Integer customer ids are read as
 // strings; a date column gives midnight UTC.
 func ReadTransactions(path string, m features.TransactionColumns) ([]CustomerTransaction, Report, error) {

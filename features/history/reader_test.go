@@ -281,7 +281,7 @@ func TestCDNOW(t *testing.T) {
 	for _, x := range txs {
 		customers[x.Customer] = true
 	}
-	// 6,919 purchases of 2,357 customers (../shared/datasets/README.md)
+	// 6,919 purchases of 2,357 customers (the datasets README, docs/performance.md)
 	if len(txs) != 6919 || len(customers) != 2357 || rep.BadRows != 0 {
 		t.Errorf("%d transactions of %d customers, %d bad rows", len(txs), len(customers), rep.BadRows)
 	}

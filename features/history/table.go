@@ -15,6 +15,7 @@ import (
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/internal/atomicfile"
+	"github.com/propensity-dev/propensity/internal/buildinfo"
 )
 
 // Table is a feature table: one row per person, held as one Arrow record batch so later
@@ -207,8 +208,9 @@ func arrowSchema(s *features.Schema, opts features.Options) *arrow.Schema {
 	meta, _ := json.Marshal(tableMeta{AsOf: opts.AsOf, Horizon: opts.Horizon, HalfLife: opts.HalfLife,
 		ProductCategories: opts.ProductCategories, Attributes: opts.Attributes, Mapping: opts.Mapping, StrictIdentity: opts.StrictIdentity})
 	md := arrow.NewMetadata(
-		[]string{MetaSchemaVersion, MetaAsOf, MetaHorizon, MetaOptions},
-		[]string{strconv.Itoa(features.SchemaVersion), opts.AsOf.UTC().Format(time.RFC3339Nano), opts.Horizon.String(), string(meta)})
+		[]string{MetaSchemaVersion, MetaAsOf, MetaHorizon, MetaOptions, MetaBuild},
+		[]string{strconv.Itoa(features.SchemaVersion), opts.AsOf.UTC().Format(time.RFC3339Nano), opts.Horizon.String(), string(meta),
+			buildinfo.Read().String()})
 	return arrow.NewSchema(fields, &md)
 }
 

@@ -1,4 +1,4 @@
-// Package eventtype names the canonical event types of the history contract (CONTRACT §1), the
+// Package eventtype names the canonical event types of the history contract (docs/contract.md §1), the
 // one list that the feature schema, the scorecard validator and the synthetic generator share.
 //
 // It is a leaf, like internal/atomicfile: it imports nothing, so both models/ and the

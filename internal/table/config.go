@@ -15,7 +15,7 @@ import (
 // ErrConfig is wrapped by errors of ParseConfig and ParseOverride.
 var ErrConfig = errors.New("table: bad column config")
 
-// Config is the table part of a mapping YAML file (docs/mapping.md): per-column type
+// Config is the table part of a mapping YAML file (docs/tables.md): per-column type
 // overrides and the missing-value tokens. Other top-level keys (the history mapping) are
 // left to their own parser.
 //

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/propensity-dev/propensity/internal/atomicfile"
+	"github.com/propensity-dev/propensity/internal/buildinfo"
 )
 
 // FormatVersion is the on-disk format written by Save; Load refuses any other.
@@ -60,7 +61,7 @@ type Window struct {
 }
 
 // Manifest describes an artifact. Save fills FormatVersion, PayloadSHA256 and, when empty,
-// CreatedAt and Version.
+// CreatedAt, Version and Build.
 type Manifest struct {
 	FormatVersion        int                `json:"format_version"`
 	Kind                 string             `json:"kind"`  // conversion, churn, ltv, personas
@@ -75,6 +76,9 @@ type Manifest struct {
 	Metrics              map[string]float64 `json:"metrics,omitempty"`
 	Options              json.RawMessage    `json:"options,omitempty"`
 	PayloadSHA256        string             `json:"payload_sha256"`
+	// Build is the propensity build that wrote the artifact (module version, VCS revision,
+	// Go version: what `propensity version` prints). Save fills it when empty.
+	Build buildinfo.Info `json:"build,omitzero"`
 }
 
 // Save writes payload (marshalled as JSON) and m into dir, creating dir if needed. Each file
@@ -90,6 +94,9 @@ func Save(dir string, m Manifest, payload any) (Manifest, error) {
 	m.PayloadSHA256 = hex.EncodeToString(sum[:])
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = time.Now().UTC()
+	}
+	if m.Build == (buildinfo.Info{}) {
+		m.Build = buildinfo.Read()
 	}
 	if m.Version == "" {
 		m.Version = m.Model + "-" + m.PayloadSHA256[:12]

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -31,6 +32,25 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if len(p.W) != 2 || p.W[1] != 2 || m.FeatureNames[1] != "b" || !strings.HasPrefix(m.Version, "logistic-") {
 		t.Fatalf("got %+v %+v", p, m)
+	}
+}
+
+// TestBuildRecorded: every artifact names the build that wrote it (docs/cli.md, "version").
+func TestBuildRecorded(t *testing.T) {
+	dir := saved(t)
+	raw, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), `"go_version": "`+runtime.Version()+`"`) {
+		t.Fatalf("manifest lacks build.go_version %s:\n%s", runtime.Version(), raw)
+	}
+	m, err := ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Build.GoVersion != runtime.Version() {
+		t.Fatalf("Build %+v", m.Build)
 	}
 }
 

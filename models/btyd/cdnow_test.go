@@ -11,7 +11,7 @@ import (
 	"github.com/propensity-dev/propensity/internal/shareddata"
 )
 
-// cdnowDir locates ../shared/datasets/cdnow relative to the repository root, or skips.
+// cdnowDir locates the CDNOW folder of the shared datasets (docs/performance.md) relative to the repository root, or skips.
 func cdnowDir(t testing.TB) string {
 	t.Helper()
 	return filepath.Join(shareddata.Dir(t), "cdnow")
@@ -43,7 +43,7 @@ func readCDNOWSummary(t testing.TB) (x, tx, T, zbar []float64) {
 
 // paper holds the BG/NBD estimates of Fader, Hardie & Lee (2005), section 4, on the CDNOW
 // sample (full precision from the R BTYD walkthrough, as quoted in
-// ../shared/datasets/README.md).
+// the datasets README, docs/performance.md).
 var paper = BGNBD{R: 0.2425982, Alpha: 4.4136842, A: 0.7929899, B: 2.4261667}
 
 func TestFitBGNBDCDNOW(t *testing.T) {

@@ -107,7 +107,7 @@ type LTVModel struct {
 	ModelVersion string `json:"model_version,omitempty"`
 }
 
-// LTVScore is the "ltv" block of a score response (CONTRACT §3).
+// LTVScore is the "ltv" block of a score response (docs/contract.md §3).
 type LTVScore struct {
 	PAlive                   float64 `json:"p_alive"`
 	ExpectedPurchases        float64 `json:"expected_purchases"`

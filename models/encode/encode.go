@@ -1,6 +1,8 @@
 package encode
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -61,21 +63,50 @@ func (e *SchemaError) Error() string {
 type Options struct {
 	// MaxLevels is the most one-hot columns per categorical column, the most frequent levels
 	// first. 0 means 30.
-	MaxLevels int
+	MaxLevels int `json:"max_levels"`
 	// MinCount is the fewest training rows a level needs for its own column. 0 means 5.
-	MinCount int
+	MinCount int `json:"min_count"`
 	// TargetAbove is the number of distinct levels above which a categorical column is
 	// target encoded instead of one-hot encoded. 0 means 50.
-	TargetAbove int
+	TargetAbove int `json:"target_above"`
 	// Folds is the number of folds of out-of-fold target encoding. 0 means 5.
-	Folds int
+	Folds int `json:"folds"`
 	// Smoothing is m of the m-estimate of target encoding. 0 means 20.
-	Smoothing float64
+	Smoothing float64 `json:"smoothing"`
 	// Log1p adds the feature log(1 + x) (<name>__log1p) of every numeric column whose
 	// training values are all at least 0 and not all 0 or 1, such as counts, amounts and
 	// days: a linear model then fits diminishing returns and the step from none to some,
 	// which the raw value alone cannot. Off by default.
-	Log1p bool `json:",omitempty"`
+	Log1p bool `json:"log1p,omitempty"`
+}
+
+// UnmarshalJSON reads Options under their snake_case names and, from artifacts written
+// before the names were fixed, under the Go field names (MaxLevels, MinCount, TargetAbove;
+// the others match either way, case-insensitively). Unknown names are refused, as the
+// artifact payload decoder refuses them everywhere else.
+func (o *Options) UnmarshalJSON(b []byte) error {
+	type current Options
+	var v struct {
+		current
+		LegacyMaxLevels   *int `json:"MaxLevels"`
+		LegacyMinCount    *int `json:"MinCount"`
+		LegacyTargetAbove *int `json:"TargetAbove"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	*o = Options(v.current)
+	for _, l := range []struct {
+		from *int
+		to   *int
+	}{{v.LegacyMaxLevels, &o.MaxLevels}, {v.LegacyMinCount, &o.MinCount}, {v.LegacyTargetAbove, &o.TargetAbove}} {
+		if l.from != nil && *l.to == 0 {
+			*l.to = *l.from
+		}
+	}
+	return nil
 }
 
 func (o Options) withDefaults() Options {

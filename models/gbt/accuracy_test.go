@@ -14,7 +14,7 @@ import (
 	"github.com/propensity-dev/propensity/models/frame"
 )
 
-// datasets returns ../shared/datasets next to the repository root, or skips the test.
+// datasets returns the shared datasets (docs/performance.md) next to the repository root, or skips the test.
 func datasets(t testing.TB) string {
 	t.Helper()
 	return shareddata.Dir(t)
@@ -124,8 +124,8 @@ func cvAUC(t *testing.T, X *frame.Frame, y []float64, o Options) float64 {
 }
 
 // TestAccuracyOnlineShoppers checks the 5-fold CV AUC of the default model on UCI Online
-// Shoppers. XGBoost (hist, 300 trees, depth 4; ../shared/bench/tabular_baselines.py) scores
-// 0.933 there (../shared/datasets/README.md; 0.9332 measured with scripts/bench_gbt.sh, fold
+// Shoppers. XGBoost (hist, 300 trees, depth 4; the peer script tabular_baselines.py (docs/performance.md)) scores
+// 0.933 there (the datasets README, docs/performance.md; 0.9332 measured with scripts/bench_gbt.sh, fold
 // sd 0.006). The floor is that minus the tolerance of 0.005, minus 0.003 because these
 // folds are not scikit-learn's (the sd of a 5-fold mean is about 0.006/√5 ≈ 0.003).
 func TestAccuracyOnlineShoppers(t *testing.T) {

@@ -57,7 +57,7 @@ func BenchmarkContributions(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
-// wide is the shape of ../shared/bench/fit_anchors.py: d standard normal columns and
+// wide is the shape of the peer script fit_anchors.py (docs/performance.md): d standard normal columns and
 // logistic labels with an x0·x1 interaction.
 func wide(n, d int, seed uint64) (*frame.Frame, []float64) {
 	rng := rand.New(rand.NewPCG(seed, 2))

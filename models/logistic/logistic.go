@@ -29,19 +29,19 @@ var (
 type Options struct {
 	// Lambda is the L2 penalty λ on the summed log-loss (scikit-learn's 1/C). 0 means 1.
 	// Use NoPenalty for an unpenalised fit.
-	Lambda float64
+	Lambda float64 `json:"lambda"`
 	// NoPenalty turns the penalty off (λ = 0); separable data then has no finite optimum.
-	NoPenalty bool
+	NoPenalty bool `json:"no_penalty"`
 	// Tol stops the fit when every gradient component of L/Σw is below it in absolute
 	// value (scikit-learn's tol). 0 means 1e-4.
-	Tol float64
+	Tol float64 `json:"tol"`
 	// MaxIter bounds the L-BFGS iterations. 0 means 1000.
-	MaxIter int
+	MaxIter int `json:"max_iter"`
 	// Threads is the number of goroutines computing the gradient over row blocks. 0 means
 	// runtime.GOMAXPROCS(0).
-	Threads int
+	Threads int `json:"threads"`
 	// Names are the feature names, kept in the model for reason codes. Optional.
-	Names []string
+	Names []string `json:"names"`
 
 	warmRows int // tests: subsample size of the warm start (0: warmRows, <0: none)
 }

@@ -194,11 +194,13 @@ func Brier(y, p, w []float64) float64 {
 
 // Bin is one bin of a reliability diagram.
 type Bin struct {
-	Lo, Hi    float64 // the bin covers Lo <= p < Hi (the last bin includes 1)
-	MeanScore float64 // weighted mean predicted probability in the bin
-	Rate      float64 // weighted share of positives in the bin
-	Weight    float64 // total weight in the bin
-	Count     int     // rows in the bin
+	// The bin covers Lo <= p < Hi (the last bin includes 1).
+	Lo        float64 `json:"lo"`
+	Hi        float64 `json:"hi"`
+	MeanScore float64 `json:"mean_score"` // weighted mean predicted probability in the bin
+	Rate      float64 `json:"rate"`       // weighted share of positives in the bin
+	Weight    float64 `json:"weight"`     // total weight in the bin
+	Count     int     `json:"count"`      // rows in the bin
 }
 
 // Reliability groups predictions into bins equal-width bins over [0, 1] (10 when bins <= 0)

@@ -28,7 +28,7 @@ func RiskColumn(name string) bool {
 }
 
 // phrase turns a distinguishing dimension into a word or two for a name. The rules read the
-// naming conventions of the feature table (CONTRACT §6: n_<type>_<N>d, days_since_*, ...):
+// naming conventions of the feature table (docs/contract.md §6: n_<type>_<N>d, days_since_*, ...):
 // counts become frequent/rare, amounts high-/low-spend, recency recent/lapsed; a one-hot level
 // that is over-represented is named by its value; a derived "num/den" by its numerator;
 // anything else is high-/low-<column>.

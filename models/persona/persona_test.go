@@ -17,7 +17,7 @@ import (
 	"github.com/propensity-dev/propensity/models/kmeans"
 )
 
-// datasets returns ../shared/datasets relative to the repository root, or skips.
+// datasets returns the shared datasets (docs/performance.md) relative to the repository root, or skips.
 func datasets(t testing.TB) string {
 	t.Helper()
 	return shareddata.Dir(t)
@@ -63,7 +63,7 @@ func wholesale(t testing.TB) (*frame.Frame, []int) {
 
 // Reference numbers from scikit-learn 1.x KMeans (k-means++, n_init 10, lloyd,
 // random_state 0) on log1p, z-scored spend, measured in this repository's session with
-// ../shared/bench/kmeans_sklearn.py CSV K --drop "Customer ID,Channel,Region" --truth Channel --log1p
+// the peer script kmeans_sklearn.py (docs/performance.md) CSV K --drop "Customer ID,Channel,Region" --truth Channel --log1p
 // (2026-11-22): inertia by k, and ARI against Channel at k = 2 (0.5135).
 var sklearnWholesale = map[int]float64{2: 1844.0640687542102, 3: 1553.3818724887813, 4: 1386.8627413918161, 5: 1266.149361500489, 6: 1174.6764374540135}
 

@@ -48,7 +48,7 @@ const (
 	Lifecycle  = "lifecycle"
 )
 
-// CanonicalEventTypes returns the canonical event types of CONTRACT §1. Scorecards may name
+// CanonicalEventTypes returns the canonical event types of docs/contract.md §1. Scorecards may name
 // other types after declaring them in Config.EventTypes.
 func CanonicalEventTypes() []string { return eventtype.Canonical() }
 

@@ -48,7 +48,7 @@ type Contribution struct {
 	Count     int    `json:"count"` // how many times the rule applied (matching events counted)
 }
 
-// Result is a contact's score; it marshals to the `rules` block of CONTRACT §3.
+// Result is a contact's score; it marshals to the `rules` block of docs/contract.md §3.
 type Result struct {
 	Scorecard      string         `json:"scorecard"`
 	Version        string         `json:"version"`

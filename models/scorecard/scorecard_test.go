@@ -44,7 +44,7 @@ func loadFiles(t testing.TB, paths ...string) *Set {
 	return set
 }
 
-// contractProfile is the example profile of CONTRACT §2.
+// contractProfile is the example profile of docs/contract.md §2.
 func contractProfile() Input {
 	return Input{
 		ContactID:  "c-1",
@@ -80,7 +80,7 @@ func checkSums(t *testing.T, r Result) {
 	}
 }
 
-// TestDealershipContract checks CONTRACT §3's rules block for CONTRACT §2's profile.
+// TestDealershipContract checks docs/contract.md §3's rules block for docs/contract.md §2's profile.
 func TestDealershipContract(t *testing.T) {
 	set := loadFile(t, dealershipFile)
 	res, err := set.Score(contractProfile())

@@ -28,9 +28,9 @@ func telcoPath(t *testing.T) string {
 // [--model gbt]`. TotalCharges has 11 blanks and is read as a number with missing values;
 // Yes/No columns are categorical and one-hot encoded.
 //
-// The peers were measured on the same file by ../shared/bench/tabular_baselines.py
+// The peers were measured on the same file by the peer script tabular_baselines.py (docs/performance.md)
 // (5-fold stratified CV AUC, one-hot features): scikit-learn logistic 0.845, XGBoost 0.844.
-// This cell needs ../shared/datasets, so it is a test that skips without it; go test -v
+// This cell needs the shared datasets (docs/performance.md), so it is a test that skips without it; go test -v
 // shows its table.
 func TestTelco(t *testing.T) {
 	telco := telcoPath(t)

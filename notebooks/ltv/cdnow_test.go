@@ -15,7 +15,7 @@ import (
 	"github.com/propensity-dev/propensity/training/report"
 )
 
-// The CDNOW cells need ../shared/datasets (present in CI, absent in a user's clone), and an
+// The CDNOW cells need the shared datasets (docs/performance.md) (present in CI, absent in a user's clone), and an
 // Example cannot skip: they are Test functions that log their tables (go test -v) and
 // assert the published numbers with tolerances.
 

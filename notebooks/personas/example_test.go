@@ -222,7 +222,7 @@ core_of_persona_0: persona_id == 0 and distance < 4
 	must(err)
 	must(out.Write(filepath.Join(dir, "generated")))
 	var files []string
-	for _, f := range []string{personas.CatalogFile, personas.ParquetFile, personas.CSVFile, personas.ReportFile, personas.ModelDir} {
+	for _, f := range []string{personas.CatalogFile, personas.ParquetFile, personas.CSVFile, personas.ReportFile, "manifest.json"} {
 		if _, err := os.Stat(filepath.Join(dir, "generated", f)); err == nil {
 			files = append(files, f)
 		}
@@ -233,5 +233,5 @@ core_of_persona_0: persona_id == 0 and distance < 4
 	// hot_prospects        22  purchase_count == 0 and page_pricing_30d >= 2
 	// job_seekers         126  page_careers_90d >= 1 and purchase_count == 0
 	// core_of_persona_0   122  persona_id == 0 and distance < 4
-	// written: personas.json assignments.parquet assignments.csv report.html model
+	// written: personas.json assignments.parquet assignments.csv report.html manifest.json
 }

@@ -18,7 +18,7 @@ import (
 // Channel (1 Horeca: hotels, restaurants, cafés; 2 Retail) and Region are external labels:
 // left out of the clustering, kept to judge it. Without being told, the personas should
 // find the Horeca/Retail split (retailers buy grocery, milk and detergents/paper). This
-// cell needs ../shared/datasets, so it is a test that skips without it (go test -v shows
+// cell needs the shared datasets (docs/performance.md), so it is a test that skips without it (go test -v shows
 // the tables).
 func TestWholesale(t *testing.T) {
 	wholesale := filepath.Join(shareddata.Dir(t), "wholesale_customers", "wholesale_customers.csv")

@@ -28,14 +28,14 @@ var ErrOptions = errors.New("batch: bad options")
 
 // Options say what to score and where to write it.
 type Options struct {
-	// Dir is the history directory (CONTRACT §1). Required.
+	// Dir is the history directory (docs/contract.md §1). Required.
 	Dir string
 	// AsOf is the time every person is scored at. Required.
 	AsOf time.Time
 	// Out is the Parquet file written, atomically (CSV when it ends in .csv). Required.
 	Out string
 	// Mapping names the history's files and columns; the zero value means the model set's
-	// (or CONTRACT §1's) names.
+	// (or docs/contract.md §1's) names.
 	Mapping features.Mapping
 	// Scorecards are the scorecards of the model set's rules block. Their fields that no
 	// person has are reported in Summary.MissingAttributes, and the walk over people loads

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/propensity-dev/propensity/internal/buildinfo"
 )
 
 // rowWriter writes score rows to the output file.
@@ -33,7 +35,8 @@ func newRowWriter(w io.Writer, opts Options) rowWriter {
 	return parquet.NewGenericWriter[Row](w, parquet.Compression(&parquet.Snappy),
 		parquet.KeyValueMetadata("propensity.format_version", FormatVersion),
 		parquet.KeyValueMetadata("propensity.kind", "scores"),
-		parquet.KeyValueMetadata("propensity.as_of", opts.AsOf.Format(time.RFC3339)))
+		parquet.KeyValueMetadata("propensity.as_of", opts.AsOf.Format(time.RFC3339)),
+		parquet.KeyValueMetadata("propensity.build", buildinfo.Read().String()))
 }
 
 // rowHeader returns the column names of Row, from its parquet tags.

@@ -67,13 +67,10 @@ func TestServeMatchesBatch(t *testing.T) {
 		}
 		tab[kind] = m
 	}
-	ltvOut := filepath.Join(work, "ltvjob")
+	// The ltv job writes its reports and artifact into the models directory's ltv/.
 	if _, err := ltv.Run(ctx, ltv.Options{Transactions: filepath.Join(hist, "transactions.parquet"),
-		CalibrationEnd: asOf.Add(-24 * time.Hour), Out: ltvOut}); err != nil {
+		CalibrationEnd: asOf.Add(-24 * time.Hour), Out: filepath.Join(models, artifact.KindLTV)}); err != nil {
 		t.Fatalf("ltv: %v", err)
-	}
-	if err := os.Rename(filepath.Join(ltvOut, "model"), filepath.Join(models, artifact.KindLTV)); err != nil {
-		t.Fatal(err)
 	}
 	ltvModel, _, err := btyd.LoadLTVModel(filepath.Join(models, artifact.KindLTV))
 	if err != nil {

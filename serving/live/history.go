@@ -129,7 +129,7 @@ type ExportStats struct {
 // Export file format version, written in each file's key-value metadata.
 const exportFormatVersion = "1"
 
-// Export writes the store as a history directory in the CONTRACT §1 layout (contacts,
+// Export writes the store as a history directory in the docs/contract.md §1 layout (contacts,
 // events, transactions and identities Parquet files, default column names; events carry
 // their event_id). Each file is written atomically; dir is created when absent.
 func Export(ctx context.Context, st *store.Store, dir string) (ExportStats, error) {

@@ -207,7 +207,7 @@ func (m *model) ids() []string {
 	return slices.Compact(out)
 }
 
-// Parquet rows of the model's history directory (CONTRACT §1 layout, default names).
+// Parquet rows of the model's history directory (docs/contract.md §1 layout, default names).
 type (
 	mContactRow struct {
 		ContactID string `parquet:"contact_id"`

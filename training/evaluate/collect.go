@@ -103,7 +103,7 @@ func inputOf(p *history.Person, asOf time.Time) scorecard.Input {
 }
 
 // prospectLabel reports whether p is a prospect at s (no transaction before s) and, if so,
-// whether it bought in [s, s+h): label_converted of CONTRACT §6.
+// whether it bought in [s, s+h): label_converted of docs/contract.md §6.
 func prospectLabel(p *history.Person, s time.Time, h time.Duration) (prospect bool, y float64) {
 	end := s.Add(h)
 	for _, t := range p.Transactions {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/features/history"
+	"github.com/propensity-dev/propensity/internal/buildinfo"
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/models/scorecard"
@@ -35,7 +36,7 @@ var (
 // Options configures Run. The zero value of every field but the required ones means the
 // default in its comment.
 type Options struct {
-	Dir       string         // history directory (CONTRACT §1); required
+	Dir       string         // history directory (docs/contract.md §1); required
 	AsOf      time.Time      // T: the holdout snapshot; required
 	Horizon   time.Duration  // H: labels cover [T, T+H) on the holdout and [T−H, T) on training; required
 	Scorecard *scorecard.Set // the current scorecards; required
@@ -155,7 +156,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	res := &Result{FormatVersion: FormatVersion, AsOf: o.AsOf, TrainAsOf: train,
+	res := &Result{FormatVersion: FormatVersion, Build: buildinfo.Read(), AsOf: o.AsOf, TrainAsOf: train,
 		HorizonDays: o.Horizon.Hours() / 24, People: col.people}
 	primary := col.primary
 	res.Scorecard = primary.Name()

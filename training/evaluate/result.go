@@ -9,22 +9,25 @@ import (
 	"strings"
 	"time"
 
+	"github.com/propensity-dev/propensity/internal/buildinfo"
 	"github.com/propensity-dev/propensity/models/metrics"
 	"github.com/propensity-dev/propensity/models/scorecard"
 )
 
 // Result is the comparison and the suggestion: the content of evaluation.json.
 type Result struct {
-	FormatVersion    int       `json:"format_version"`
-	AsOf             time.Time `json:"as_of"`       // T: holdout features before T, conversions in [T, T+H)
-	TrainAsOf        time.Time `json:"train_as_of"` // T−H: suggestions fitted here, conversions in [T−H, T)
-	HorizonDays      float64   `json:"horizon_days"`
-	Scorecard        string    `json:"scorecard"`
-	ScorecardVersion string    `json:"scorecard_version"`
-	People           int       `json:"people"`
-	Prospects        int       `json:"prospects"` // holdout prospects: no purchase before T
-	Converters       int       `json:"converters"`
-	BaseRate         float64   `json:"base_rate"`
+	FormatVersion int `json:"format_version"`
+	// Build is the propensity build that wrote the file (propensity version).
+	Build            buildinfo.Info `json:"build"`
+	AsOf             time.Time      `json:"as_of"`       // T: holdout features before T, conversions in [T, T+H)
+	TrainAsOf        time.Time      `json:"train_as_of"` // T−H: suggestions fitted here, conversions in [T−H, T)
+	HorizonDays      float64        `json:"horizon_days"`
+	Scorecard        string         `json:"scorecard"`
+	ScorecardVersion string         `json:"scorecard_version"`
+	People           int            `json:"people"`
+	Prospects        int            `json:"prospects"` // holdout prospects: no purchase before T
+	Converters       int            `json:"converters"`
+	BaseRate         float64        `json:"base_rate"`
 
 	Settings Settings `json:"settings"`
 

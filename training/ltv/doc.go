@@ -29,7 +29,8 @@
 //     baseline, holdout purchases by calibration frequency, cumulative tracking plot, P(alive)
 //     matrix and tiers (inline SVG);
 //   - result.json: the Result, as printed by `propensity ltv --json`;
-//   - model/: the "ltv" artifact (btyd.LTVModel), loadable with btyd.LoadLTVModel.
+//   - manifest.json and model.json: the "ltv" artifact (btyd.LTVModel), loadable with
+//     btyd.LoadLTVModel from Out itself, so that Out can be a models directory's ltv/.
 //
 // Every file is written atomically. Value tiers are documented on TierSettings.
 package ltv

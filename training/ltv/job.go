@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/internal/buildinfo"
 	"github.com/propensity-dev/propensity/models/btyd"
 )
 
@@ -39,7 +40,8 @@ type Options struct {
 	// AnnualDiscount is the yearly discount rate of CLV (0.1 = 10%). Default 0: none.
 	AnnualDiscount float64
 	// Out, when set, is the directory receiving customers.parquet, customers.csv,
-	// report.html, result.json and the model artifact in model/.
+	// report.html, result.json and the model artifact (manifest.json, model.json): a models
+	// directory's ltv/.
 	Out string
 	// Fit tunes the maximum-likelihood fits (nil: defaults).
 	Fit *btyd.Settings
@@ -97,6 +99,8 @@ func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
 
 // Result is the job's outcome; it is also the JSON printed by `propensity ltv --json`.
 type Result struct {
+	// Build is the propensity build that fitted the model (propensity version).
+	Build                buildinfo.Info    `json:"build"`
 	Customers            int               `json:"customers"`
 	Transactions         int               `json:"transactions"`
 	SkippedRows          int64             `json:"skipped_rows"`
@@ -216,6 +220,7 @@ func Fit(ctx context.Context, tx *Transactions, o Options) (*Result, error) {
 		holdEnd = btyd.DayNumber(o.HoldoutEnd)
 	}
 	res := &Result{
+		Build:        buildinfo.Read(),
 		Transactions: len(tx.Day), SkippedRows: tx.Skipped,
 		Period: o.Period.String(), PeriodDays: o.Period.Days(),
 		CalibrationEnd: day(o.CalibrationEnd), HorizonDays: o.HorizonDays, AnnualDiscount: o.AnnualDiscount,

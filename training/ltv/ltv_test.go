@@ -12,7 +12,7 @@ import (
 	"github.com/propensity-dev/propensity/models/btyd"
 )
 
-// datasets locates ../shared/datasets relative to the repository root, or skips.
+// datasets locates the shared datasets (docs/performance.md) relative to the repository root, or skips.
 func datasets(t testing.TB) string {
 	t.Helper()
 	return shareddata.Dir(t)
@@ -56,7 +56,7 @@ func TestCDNOW(t *testing.T) {
 		{"alpha", bg.Alpha, 4.414, 0.0005},
 		{"a", bg.A, 0.793, 0.0005},
 		{"b", bg.B, 2.426, 0.0005},
-		// R BTYD walkthrough: −9582.429 (../shared/datasets/README.md).
+		// R BTYD walkthrough: −9582.429 (the datasets README, docs/performance.md).
 		{"loglik", bg.LogLikelihood, -9582.429, 0.1},
 		// Fader & Hardie 2013, "The Gamma-Gamma model of monetary value".
 		{"p", gg.P, 6.25, 0.005},

@@ -32,7 +32,7 @@ var (
 type ReadError = table.Error
 
 // Columns names the transaction columns. An empty field means the first of its default
-// names present in the file: customer contact_id (CONTRACT §1), customer_id, customer;
+// names present in the file: customer contact_id (docs/contract.md §1), customer_id, customer;
 // time ts, date, timestamp, time; amount amount, value, revenue.
 type Columns struct {
 	Customer string

@@ -25,7 +25,10 @@ const (
 	CustomersCSV     = "customers.csv"
 	ReportHTML       = "report.html"
 	ResultJSON       = "result.json"
-	ModelDir         = "model"
+	// ModelDir is where the artifact goes: Out itself, as with every job of a models
+	// directory (Out is MODELS/ltv/; the artifact's manifest.json and model.json sit next
+	// to the reports, as train's do).
+	ModelDir = "."
 )
 
 // customerRow is one row of customers.parquet / customers.csv. Times are in periods.

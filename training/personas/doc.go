@@ -19,7 +19,8 @@
 //	assignments.parquet  contact_id, persona_id, persona_name, distance, one boolean per segment
 //	assignments.csv      the same columns
 //	report.html          self-contained report (inline SVG plots)
-//	model/               the "personas" artifact (models/artifact), loaded by persona.Load
+//	manifest.json,       the "personas" artifact (models/artifact), loaded by persona.Load
+//	model.json           from the directory itself, so that it can be a models directory's personas/
 //
 // Segments files map a name to a condition of the scorecard language
 // (scorecard.ParseExpr); the fields are the input table's columns (including excluded

@@ -13,35 +13,41 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/propensity-dev/propensity/internal/atomicfile"
+	"github.com/propensity-dev/propensity/internal/buildinfo"
 	"github.com/propensity-dev/propensity/models/kmeans"
 	"github.com/propensity-dev/propensity/models/persona"
 )
 
 // Output file names inside the --out directory.
 const (
-	CatalogFile    = "personas.json"
-	ParquetFile    = "assignments.parquet"
-	CSVFile        = "assignments.csv"
-	ReportFile     = "report.html"
-	ModelDir       = "model"
+	CatalogFile = "personas.json"
+	ParquetFile = "assignments.parquet"
+	CSVFile     = "assignments.csv"
+	ReportFile  = "report.html"
+	// ModelDir is where the artifact goes: the output directory itself, as with every job
+	// of a models directory (MODELS/personas/ holds manifest.json and model.json next to
+	// the reports).
+	ModelDir       = "."
 	CatalogVersion = 1
 )
 
 // Catalog is the content of personas.json.
 type Catalog struct {
-	FormatVersion int               `json:"format_version"`
-	K             int               `json:"k"`
-	Rows          int               `json:"rows"`
-	Silhouette    float64           `json:"silhouette"`
-	Stability     float64           `json:"stability"`
-	Inertia       float64           `json:"inertia"`
-	Columns       []string          `json:"columns"`    // inputs clustered on: columns, then derived shares and ratios "num/den"
-	Dimensions    []string          `json:"dimensions"` // encoded dimensions
-	Notes         []string          `json:"notes"`
-	Warnings      []string          `json:"warnings,omitempty"`
-	Choice        *kmeans.Choice    `json:"choice,omitempty"`
-	Personas      []persona.Profile `json:"personas"`
-	Segments      []CatalogSegment  `json:"segments,omitempty"`
+	FormatVersion int `json:"format_version"`
+	// Build is the propensity build that wrote the file (propensity version).
+	Build      buildinfo.Info    `json:"build"`
+	K          int               `json:"k"`
+	Rows       int               `json:"rows"`
+	Silhouette float64           `json:"silhouette"`
+	Stability  float64           `json:"stability"`
+	Inertia    float64           `json:"inertia"`
+	Columns    []string          `json:"columns"`    // inputs clustered on: columns, then derived shares and ratios "num/den"
+	Dimensions []string          `json:"dimensions"` // encoded dimensions
+	Notes      []string          `json:"notes"`
+	Warnings   []string          `json:"warnings,omitempty"`
+	Choice     *kmeans.Choice    `json:"choice,omitempty"`
+	Personas   []persona.Profile `json:"personas"`
+	Segments   []CatalogSegment  `json:"segments,omitempty"`
 }
 
 // CatalogSegment is a segment and its size.
@@ -54,7 +60,7 @@ type CatalogSegment struct {
 // Catalog returns the persona catalog.
 func (o *Output) Catalog() Catalog {
 	m := o.Model
-	c := Catalog{FormatVersion: CatalogVersion, K: m.K, Rows: len(o.Labels), Silhouette: m.Silhouette,
+	c := Catalog{FormatVersion: CatalogVersion, Build: buildinfo.Read(), K: m.K, Rows: len(o.Labels), Silhouette: m.Silhouette,
 		Stability: m.Stability, Inertia: m.Inertia, Columns: o.Columns, Dimensions: m.Transform.Dims,
 		Notes: m.Transform.Notes, Warnings: o.Warnings, Choice: o.Choice, Personas: m.Personas}
 	if c.Notes == nil {

@@ -19,7 +19,7 @@ import (
 // columns, wrong types) and by impossible history-mode options.
 var ErrHistory = errors.New("tabular: history")
 
-// StageColumn is the lifecycle stage attribute of contacts (CONTRACT §1), left out of
+// StageColumn is the lifecycle stage attribute of contacts (docs/contract.md §1), left out of
 // history-mode features unless HistoryJob.KeepStage is set.
 const StageColumn = "stage"
 
@@ -28,7 +28,7 @@ const StageColumn = "stage"
 // null in the earlier snapshot) and is left out with it.
 const DaysInStageColumn = "days_in_stage"
 
-// Label columns of the feature table (CONTRACT §6) per target.
+// Label columns of the feature table (docs/contract.md §6) per target.
 var historyLabels = map[string]string{
 	artifact.KindConversion: "label_converted",
 	artifact.KindChurn:      "label_churned",
@@ -40,7 +40,7 @@ var historyLabels = map[string]string{
 // tested on the snapshot at T with its labels over [T, T+H). The same person may appear in
 // several training snapshots, at different times.
 type HistoryJob struct {
-	Dir       string        // history directory (CONTRACT §1)
+	Dir       string        // history directory (docs/contract.md §1)
 	Target    string        // artifact.KindConversion or artifact.KindChurn
 	AsOf      time.Time     // T
 	Horizon   time.Duration // H

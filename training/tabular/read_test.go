@@ -15,7 +15,7 @@ import (
 	"github.com/propensity-dev/propensity/models/frame"
 )
 
-// datasetsDir returns ../shared/datasets relative to the repository root, skipping the test
+// datasetsDir returns the shared datasets (docs/performance.md) relative to the repository root, skipping the test
 // when it is absent (a user's clone).
 func datasetsDir(t testing.TB) string {
 	t.Helper()
@@ -236,7 +236,7 @@ func TestReadTableParquet(t *testing.T) {
 }
 
 // TestReadSharedDatasets checks the real exports: Telco's TotalCharges is text with 11 blanks
-// in both the CSV and the Parquet copy (../shared/datasets/README.md).
+// in both the CSV and the Parquet copy (the datasets README, docs/performance.md).
 func TestReadSharedDatasets(t *testing.T) {
 	dir := datasetsDir(t)
 	for _, name := range []string{"telco_churn/telco_churn.csv", "telco_churn/telco_churn.parquet"} {

@@ -288,7 +288,7 @@ func checkSufficient(what string, y []float64, min int) error {
 // snapshots, test on the latest). A stratified Options.CalibrationShare of the training rows
 // is held out to fit the calibration. With Options.Folds >= 2, stratified K-fold
 // cross-validation over all of d reports cv_auc (the protocol of
-// ../shared/bench/tabular_baselines.py).
+// the peer script tabular_baselines.py (docs/performance.md)).
 func Train(ctx context.Context, d *Dataset, test *Dataset, opts Options) (*Result, error) {
 	opts = opts.EnsureDefaults()
 	if err := opts.Validate(); err != nil {

@@ -295,7 +295,7 @@ func TestGBTLearner(t *testing.T) {
 }
 
 // TestSharedDatasetsCV reproduces the accuracy targets of issue 5 with the protocol of
-// ../shared/bench/tabular_baselines.py (5-fold stratified CV AUC; scikit-learn logistic
+// the peer script tabular_baselines.py (docs/performance.md) (5-fold stratified CV AUC; scikit-learn logistic
 // scores 0.845 on Telco churn and 0.894 on Online Shoppers there).
 func TestSharedDatasetsCV(t *testing.T) {
 	dir := datasetsDir(t)

@@ -31,7 +31,7 @@ const (
 )
 
 // ArrowInputSchema is the Arrow IPC stream a batch may be posted as: one row per profile.
-// Nested parts of a profile travel as JSON text in CONTRACT §2's shape. Only contact_id is
+// Nested parts of a profile travel as JSON text in docs/contract.md §2's shape. Only contact_id is
 // required; as_of may also be an RFC 3339 string; null as_of means now.
 //
 //	contact_id   utf8
@@ -51,7 +51,7 @@ func ArrowInputSchema() *arrow.Schema {
 
 // ArrowOutputSchema is the Arrow IPC stream a batch is answered with when the request
 // accepts MediaArrowStream: one row per profile, in input order. The columns of a block are
-// null when the block is unavailable; "response" holds the whole CONTRACT §3 response as JSON
+// null when the block is unavailable; "response" holds the whole docs/contract.md §3 response as JSON
 // (with contributions and reasons).
 func ArrowOutputSchema() *arrow.Schema {
 	f64 := arrow.PrimitiveTypes.Float64
@@ -356,7 +356,7 @@ func (a *cappedAllocator) Free(b []byte) {
 }
 
 // decodeArrow reads an Arrow IPC stream laid out as ArrowInputSchema, turning each row into
-// a CONTRACT §2 JSON document decoded by the same strict decoder as POST /v1/score.
+// a docs/contract.md §2 JSON document decoded by the same strict decoder as POST /v1/score.
 // The stream's framing and schema are checked before arrow-go reads it (arrowipc.Check),
 // allocation is capped at 4× maxBytes, and a panic of the Arrow reader on a malformed stream
 // is turned into bad_data. The batch is all or nothing: one bad row refuses it, naming the

@@ -13,7 +13,7 @@ import (
 	"github.com/propensity-dev/propensity/serving"
 )
 
-// ErrorType is the type of an error answer (../shared/CONTRACT.md §5).
+// ErrorType is the type of an error answer (docs/contract.md §5).
 type ErrorType string
 
 // Error types and their HTTP statuses.
