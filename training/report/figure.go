@@ -9,6 +9,7 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
+	plotpalette "gonum.org/v1/plot/palette"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
@@ -210,3 +211,44 @@ func FigureWithScale(p, scale *plot.Plot, w, h, side vg.Length) (template.HTML, 
 	drawPlot(pc, sc, scale)
 	return pc.svg()
 }
+
+// Steps is a palette.ColorMap over [Lo, Hi] with the discrete colours of a palette, the
+// same steps a plotter.HeatMap with that palette draws, for a plotter.ColorBar beside it.
+type Steps struct {
+	Colors []color.Color
+	Lo, Hi float64
+}
+
+// At returns the colour of v.
+func (s *Steps) At(v float64) (color.Color, error) {
+	if len(s.Colors) == 0 || !(v >= s.Lo && v <= s.Hi) || s.Hi <= s.Lo {
+		return nil, fmt.Errorf("report: %v outside the scale [%v, %v]", v, s.Lo, s.Hi)
+	}
+	i := int((v - s.Lo) / (s.Hi - s.Lo) * float64(len(s.Colors)))
+	return s.Colors[min(i, len(s.Colors)-1)], nil
+}
+
+// Max returns Hi.
+func (s *Steps) Max() float64 { return s.Hi }
+
+// SetMax sets Hi.
+func (s *Steps) SetMax(v float64) { s.Hi = v }
+
+// Min returns Lo.
+func (s *Steps) Min() float64 { return s.Lo }
+
+// SetMin sets Lo.
+func (s *Steps) SetMin(v float64) { s.Lo = v }
+
+// Alpha is always 1: the colours are drawn as they are.
+func (s *Steps) Alpha() float64 { return 1 }
+
+// SetAlpha is ignored.
+func (s *Steps) SetAlpha(float64) {}
+
+// Palette returns the colours.
+func (s *Steps) Palette(int) plotpalette.Palette { return stepPalette(s.Colors) }
+
+type stepPalette []color.Color
+
+func (p stepPalette) Colors() []color.Color { return p }
