@@ -92,4 +92,3 @@ func (m *Model) Importance(f *frame.Frame, maxRows int) ([]Importance, error) {
 	slices.SortStableFunc(out, func(a, b Importance) int { return cmp.Compare(b.Value, a.Value) })
 	return out, nil
 }
-
