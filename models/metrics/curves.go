@@ -11,8 +11,8 @@ type PRPoint struct {
 }
 
 // PRCurve returns the precision-recall curve, one point per distinct score from the highest
-// down (the steps that AveragePrecision sums). It starts at recall 0 with the precision of
-// the first step, as scikit-learn's precision_recall_curve ends.
+// down (the steps that AveragePrecision sums). It starts at recall 0 with the precision and
+// threshold of the first step, as scikit-learn's precision_recall_curve ends.
 func PRCurve(y, p, w []float64) ([]PRPoint, error) {
 	check(y, p, w)
 	if len(y) == 0 {
@@ -46,7 +46,7 @@ func PRCurve(y, p, w []float64) ([]PRPoint, error) {
 		i = j
 	}
 	if len(out) > 0 {
-		out = append([]PRPoint{{Threshold: math.Inf(1), Precision: out[0].Precision, Recall: 0}}, out...)
+		out = append([]PRPoint{{Threshold: out[0].Threshold, Precision: out[0].Precision, Recall: 0}}, out...)
 	}
 	return out, nil
 }
