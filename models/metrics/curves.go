@@ -51,6 +51,19 @@ func PRCurve(y, p, w []float64) ([]PRPoint, error) {
 	return out, nil
 }
 
+// Thin keeps at most n points of a curve (n >= 2), evenly spaced by index, always the first
+// and the last: enough to draw it or store it in a report.
+func Thin(curve []PRPoint, n int) []PRPoint {
+	if len(curve) <= n || n < 2 {
+		return curve
+	}
+	out := make([]PRPoint, 0, n)
+	for i := range n - 1 {
+		out = append(out, curve[i*(len(curve)-1)/(n-1)])
+	}
+	return append(out, curve[len(curve)-1])
+}
+
 // Cutoff is what flagging the top Share of rows by score gives.
 type Cutoff struct {
 	Share     float64 `json:"share"`     // requested share of rows flagged

@@ -88,7 +88,7 @@ func (r *Result) Summarize() Summary {
 	// The test rows hold both classes (Train refuses them otherwise), so these cannot fail.
 	s.Thresholds, _ = metrics.Cutoffs(r.TestY, r.TestP, nil, nil)
 	pr, _ := metrics.PRCurve(r.TestY, r.TestP, nil)
-	s.PRCurve = thin(pr, 200)
+	s.PRCurve = metrics.Thin(pr, 200)
 	s.CalibrationBins = CalibrationBins(r.TestY, r.TestP)
 	return s
 }
@@ -114,18 +114,6 @@ func CalibrationBins(y, p []float64) []CalibrationBin {
 			Observed: b.Rate, ObservedLow: lo, ObservedHigh: hi})
 	}
 	return out
-}
-
-// thin keeps at most n points of a curve, evenly spaced, always the first and the last.
-func thin[T any](v []T, n int) []T {
-	if len(v) <= n {
-		return v
-	}
-	out := make([]T, 0, n)
-	for i := range n - 1 {
-		out = append(out, v[i*(len(v)-1)/(n-1)])
-	}
-	return append(out, v[len(v)-1])
 }
 
 // TableJob is `propensity train --table`: read a table, pick the label, train, and write
