@@ -40,7 +40,7 @@ type Result struct {
 	// Warnings are findings a reader should act on, such as a model that ranks worse than the
 	// suggested scorecard; also logged and shown at the top of the report.
 	Warnings []string `json:"warnings"`
-	Seconds       float64        `json:"seconds"`
+	Seconds  float64  `json:"seconds"`
 
 	holdout, suggestedRows []row
 	prob                   []float64
