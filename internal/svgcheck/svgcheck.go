@@ -419,7 +419,8 @@ func textBox(se xml.StartElement, m matrix, s string) (Box, error) {
 const Tolerance = 1.0
 
 // Check returns every layout fault of the charts: a figure not drawn in the classed groups,
-// a legend over data or over frame text, frame texts over data or over each other.
+// a legend over data or over frame text, legend entries or frame texts over each other,
+// frame texts over data.
 func Check(charts []Chart) []Problem {
 	var out []Problem
 	for _, c := range charts {
@@ -446,6 +447,13 @@ func Check(charts []Chart) []Problem {
 			for _, t := range c.Frame {
 				if c.Legend.overlaps(t.Box, Tolerance) {
 					bad("legend %v overlaps text %q %v", c.Legend, t.S, t.Box)
+				}
+			}
+		}
+		for i, t := range c.LegendTexts {
+			for _, u := range c.LegendTexts[i+1:] {
+				if t.Box.overlaps(u.Box, Tolerance) {
+					bad("legend entries %q %v and %q %v overlap", t.S, t.Box, u.S, u.Box)
 				}
 			}
 		}

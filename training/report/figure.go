@@ -154,6 +154,9 @@ const legendGap = 4
 // hides data. p's legend is drawn from a copy; p itself keeps it.
 func drawPlot(pc *phaseCanvas, c draw.Canvas, p *plot.Plot) {
 	legend := p.Legend
+	if legend.Padding == 0 {
+		legend.Padding = vg.Points(4) // entries apart by more than the font's full extent
+	}
 	lr := legend.Rectangle(c)
 	lw, lh := lr.Size().X, lr.Size().Y
 	body := c
