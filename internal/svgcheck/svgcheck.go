@@ -132,6 +132,9 @@ var transformRE = regexp.MustCompile(`(matrix|translate|scale|rotate)\s*\(([^)]*
 
 func parseTransform(s string) (matrix, error) {
 	m := identity
+	if rest := strings.Trim(transformRE.ReplaceAllString(s, ""), " ,\t\n"); rest != "" {
+		return m, fmt.Errorf("transform %q: %q not supported", s, rest)
+	}
 	for _, t := range transformRE.FindAllStringSubmatch(s, -1) {
 		args, err := numbers(t[2])
 		if err != nil {
