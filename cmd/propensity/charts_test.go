@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,8 +16,10 @@ import (
 // TestReportChartGeometry runs every command that writes an HTML report on one generated
 // history, then reads every chart of every report.html under the work directory and checks
 // its layout from the SVG geometry (internal/svgcheck): legends and tick labels stay off the
-// plotted data and off each other. New reports are covered by adding their command here;
-// new charts in existing reports are covered as they are.
+// plotted data and off each other. The text extents come from the fonts' metrics and, when
+// Chromium is installed (CI installs it), again from the browser's own layout of the page.
+// New reports are covered by adding their command here; new charts in existing reports are
+// covered as they are.
 func TestReportChartGeometry(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates a history and runs every reporting command")
@@ -39,6 +42,10 @@ func TestReportChartGeometry(t *testing.T) {
 			t.Fatalf("%s: exit %d: %s", strings.Join(args[:2], " "), code, stderr)
 		}
 	}
+	chromium, _ := exec.LookPath("chromium")
+	if chromium == "" {
+		t.Log("chromium not installed: checking with font metrics only")
+	}
 	reports := 0
 	err := filepath.WalkDir(work, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".html") {
@@ -59,6 +66,16 @@ func TestReportChartGeometry(t *testing.T) {
 			t.Errorf("%s: %v", rel, p)
 		}
 		t.Logf("%s: %d charts checked", rel, len(charts))
+		if chromium != "" {
+			shot, err := svgcheck.Chromium(context.Background(), chromium, t.TempDir(), b)
+			if err != nil {
+				t.Errorf("%s: %v", rel, err)
+				return nil
+			}
+			for _, p := range svgcheck.Check(shot) {
+				t.Errorf("%s, as Chromium lays it out: %v", rel, p)
+			}
+		}
 		return nil
 	})
 	if err != nil {

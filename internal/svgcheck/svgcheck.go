@@ -101,6 +101,8 @@ type Chart struct {
 	// LegendTexts are the legend's entries.
 	LegendTexts []Text
 	Groups      map[string]bool // which classed groups were present
+
+	legendPaths Box // the legend's thumbnails alone
 }
 
 // Problem is one layout fault.
@@ -294,7 +296,7 @@ func attr(se xml.StartElement, name string) string {
 }
 
 func parseSVG(b []byte) (Chart, error) {
-	c := Chart{Groups: map[string]bool{}, Legend: Box{0, 0, -1, -1}}
+	c := Chart{Groups: map[string]bool{}, Legend: Box{0, 0, -1, -1}, legendPaths: Box{0, 0, -1, -1}}
 	dec := xml.NewDecoder(bytes.NewReader(b))
 	dec.Strict = false
 	type frame struct {
@@ -344,7 +346,8 @@ func parseSVG(b []byte) (Chart, error) {
 					case classData:
 						c.Data = append(c.Data, [2][2]float64{{x0, y0}, {x1, y1}})
 					case classLegend:
-						c.Legend = c.Legend.union(Box{x0, y0, x0, y0}).union(Box{x1, y1, x1, y1})
+						c.legendPaths = c.legendPaths.union(Box{x0, y0, x0, y0}).union(Box{x1, y1, x1, y1})
+						c.Legend = c.Legend.union(c.legendPaths)
 					}
 				}
 			case "image":

@@ -1,8 +1,10 @@
 package svgcheck
 
 import (
+	"context"
 	"errors"
 	"math"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -100,5 +102,43 @@ func TestCheck(t *testing.T) {
 	}
 	if _, err := Parse([]byte("<html>no charts</html>")); !errors.Is(err, ErrNoCharts) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestChromium measures the texts in the browser: the clean chart passes, colliding tick
+// labels and a legend over the line are found, and the browser's boxes sit where the font
+// metrics put them (within a few points).
+func TestChromium(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium not installed")
+	}
+	line := `<path d="M20,20L180,80" style="fill:none;stroke:#000"/>`
+	doc := "<html><body>" +
+		chart(text(20, 5, "0")+text(170, 5, "1"), line, text(150, 25, "model")) +
+		chart(text(20, 5, "0.25")+text(30, 5, "0.50"), line, "") +
+		chart(text(20, 5, "0"), line, text(95, 48, "model")) + "</body></html>"
+	est, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Chromium(context.Background(), chromium, t.TempDir(), []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range got {
+		for j, tx := range c.Frame {
+			e := est[i].Frame[j].Box
+			if math.Abs(tx.Box.X0-e.X0) > 3 || math.Abs(tx.Box.Y1-e.Y1) > 3 {
+				t.Errorf("chart %d text %q: browser %v, font metrics %v", i, tx.S, tx.Box, e)
+			}
+		}
+	}
+	byChart := map[int][]Problem{}
+	for _, p := range Check(got) {
+		byChart[p.Chart] = append(byChart[p.Chart], p)
+	}
+	if len(byChart[0]) != 0 || len(byChart[1]) == 0 || len(byChart[2]) == 0 {
+		t.Errorf("problems by chart: %v", byChart)
 	}
 }
