@@ -91,13 +91,9 @@ func Cutoffs(y, p, w []float64, shares []float64) ([]Cutoff, error) {
 		return nil, ErrEmpty
 	}
 	idx := order(p)
-	var totPos, totW float64
-	for i := range y {
-		totPos += weight(w, i) * y[i]
-		totW += weight(w, i)
-	}
-	if totPos <= 0 || totW <= 0 {
-		return nil, ErrOneClass
+	totPos, totW, err := totals(y, w)
+	if err != nil {
+		return nil, err
 	}
 	base := totPos / totW
 	out := make([]Cutoff, 0, len(shares))

@@ -260,24 +260,8 @@ func HBar(title, xlabel string, labels []string, values []float64, c color.Color
 
 // ROC draws a ROC curve with the chance diagonal.
 func ROC(fpr, tpr []float64, auc float64) (template.HTML, error) {
-	pts, err := finitePoints(fpr, tpr)
-	if err != nil {
-		return "", err
-	}
-	p := NewPlot(fmt.Sprintf("ROC curve (AUC %.3f)", auc), "false positive rate", "true positive rate")
-	l, err := plotter.NewLine(pts)
-	if err != nil {
-		return "", fmt.Errorf("report: %w", err)
-	}
-	l.Color = palette[0]
-	l.Width = vg.Points(1.5)
-	p.Add(l)
-	p.Legend.Add("model", l)
-	if err := diagonal(p, "chance"); err != nil {
-		return "", err
-	}
-	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
-	return SVG(p)
+	return unitCurve(fmt.Sprintf("ROC curve (AUC %.3f)", auc), "false positive rate", "true positive rate",
+		fpr, tpr, "chance", plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
 }
 
 // PR draws a precision-recall curve with the base rate (a random ranking) as reference.
@@ -287,11 +271,17 @@ func PR(curve []metrics.PRPoint, ap, baseRate float64) (template.HTML, error) {
 	for i, c := range curve {
 		x[i], y[i] = c.Recall, c.Precision
 	}
+	return unitCurve(fmt.Sprintf("Precision-recall (PR-AUC %.3f)", ap), "recall", "precision",
+		x, y, fmt.Sprintf("random (base rate %.3f)", baseRate), plotter.XYs{{X: 0, Y: baseRate}, {X: 1, Y: baseRate}})
+}
+
+// unitCurve draws the model's curve (x, y) on the unit square with a dashed reference line.
+func unitCurve(title, xlabel, ylabel string, x, y []float64, refName string, ref plotter.XYs) (template.HTML, error) {
 	pts, err := finitePoints(x, y)
 	if err != nil {
 		return "", err
 	}
-	p := NewPlot(fmt.Sprintf("Precision-recall (PR-AUC %.3f)", ap), "recall", "precision")
+	p := NewPlot(title, xlabel, ylabel)
 	l, err := plotter.NewLine(pts)
 	if err != nil {
 		return "", fmt.Errorf("report: %w", err)
@@ -300,7 +290,7 @@ func PR(curve []metrics.PRPoint, ap, baseRate float64) (template.HTML, error) {
 	l.Width = vg.Points(1.5)
 	p.Add(l)
 	p.Legend.Add("model", l)
-	if err := reference(p, fmt.Sprintf("random (base rate %.3f)", baseRate), plotter.XYs{{X: 0, Y: baseRate}, {X: 1, Y: baseRate}}); err != nil {
+	if err := reference(p, refName, ref); err != nil {
 		return "", err
 	}
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
