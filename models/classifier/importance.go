@@ -32,8 +32,9 @@ type Importance struct {
 }
 
 // Importance returns the global importance of every model feature over the rows of f (the
-// model's input columns; at most maxRows of them, evenly spaced, for the trees' TreeSHAP
-// values; 0 means 1000), most important first.
+// model's input columns), most important first. The trees' TreeSHAP values are averaged over
+// at most maxRows rows, evenly spaced (0 means 1000); the standard deviations of the logistic
+// features over at most 20 × maxRows.
 func (m *Model) Importance(f *frame.Frame, maxRows int) ([]Importance, error) {
 	f, err := m.Select(f)
 	if err != nil {
@@ -45,7 +46,7 @@ func (m *Model) Importance(f *frame.Frame, maxRows int) ([]Importance, error) {
 	var out []Importance
 	switch s := m.scorer.(type) {
 	case *logisticScorer:
-		M, err := s.Enc.Transform(f)
+		M, err := s.Enc.Transform(f.Take(spaced(f.Rows(), 20*maxRows)))
 		if err != nil {
 			return nil, err
 		}
@@ -63,14 +64,7 @@ func (m *Model) Importance(f *frame.Frame, maxRows int) ([]Importance, error) {
 			out = append(out, Importance{Feature: name, Value: math.Abs(b * sd), Coefficient: b, Standardized: b * sd})
 		}
 	case *gbtScorer:
-		var rows []int
-		n := f.Rows()
-		if n > maxRows {
-			for i := range maxRows {
-				rows = append(rows, i*n/maxRows)
-			}
-		}
-		shap, err := s.M.MeanAbsContributions(f, rows)
+		shap, err := s.M.MeanAbsContributions(f, spaced(f.Rows(), maxRows))
 		if err != nil {
 			return nil, err
 		}
@@ -91,4 +85,14 @@ func (m *Model) Importance(f *frame.Frame, maxRows int) ([]Importance, error) {
 	}
 	slices.SortStableFunc(out, func(a, b Importance) int { return cmp.Compare(b.Value, a.Value) })
 	return out, nil
+}
+
+// spaced returns min(n, k) row indices evenly spaced over [0, n).
+func spaced(n, k int) []int {
+	k = min(n, k)
+	rows := make([]int, k)
+	for i := range rows {
+		rows[i] = i * n / k
+	}
+	return rows
 }
