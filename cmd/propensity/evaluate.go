@@ -83,6 +83,9 @@ func runEvaluate(ctx context.Context, env *cliEnv, args []string) error {
 	env.log.Info("evaluation written", "out", *out,
 		"rules_auc", fmt.Sprintf("%.4f", res.Rules.AUC), "model_auc", fmt.Sprintf("%.4f", res.Model.AUC),
 		"suggested_auc", fmt.Sprintf("%.4f", res.Suggested.AUC))
+	for _, w := range res.Warnings {
+		fmt.Fprintf(env.stderr, "warning: %s\n", w)
+	}
 	if *asJSON {
 		return env.printJSON(res)
 	}

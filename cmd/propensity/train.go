@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,7 +16,7 @@ import (
 	"github.com/propensity-dev/propensity/training/tabular"
 )
 
-const trainUsage = `(conversion|churn --data DIR --as-of DATE [--horizon 90d] | --table FILE --label COL [--positive V] [--id COL] [--exclude COL,COL] [--cv K]) [--config MAPPING.yaml] [--numeric|--categorical|--drop|--date COL] [--model logistic|gbt [--tune]] [--out MODELS] [--json]`
+const trainUsage = `(conversion|churn --data DIR --as-of DATE [--horizon 90d] | --table FILE --label COL [--positive V] [--id COL] [--exclude COL,COL] [--cv K]) [--config MAPPING.yaml] [--numeric|--categorical|--drop|--date COL] [--model auto|logistic|gbt [--auto-budget 5m] [--tune]] [--out MODELS] [--json]`
 
 const trainSummary = `Train a calibrated conversion or churn model, with an HTML + JSON report next to the artifact.
 
@@ -25,7 +26,13 @@ signs, booleans, dates, ids, categories, free text) and reported on stderr; --nu
 --categorical, --drop and --date, or the columns key of --config, settle any column. With conversion|churn, rows are built from the history directory by the features
 package: training snapshots at T-H and T-2H (labels end before T), test on the snapshot at T.
 
---tune (with --model gbt only) picks the tree depth and learning rate from a small grid
+--model auto (the default) cross-validates both logistic regression and gradient-boosted
+trees on the fitting rows (3 folds, never the calibration or test rows) and keeps the one with
+the higher mean AUC (logistic on a tie); the choice and both AUCs are in the output, --json
+("model_selection"), the report and the artifact. --auto-budget bounds that comparison: it is
+checked between folds, and each model runs at least one fold.
+
+--tune (with --model gbt only; --tune alone implies it) picks the tree depth and learning rate from a small grid
 ({3,4,6} x {0.025,0.05,0.1}) by 3-fold cross-validated log loss on the training rows, never
 the test rows; the grid scores and the choice are in --json ("tune") and the artifact options.
 In conversion|churn mode, gbt stops early: up to 1000 rounds, stopped on 20% of the training
@@ -46,7 +53,8 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	id := fs.String("id", "", "identifier column, left out of the features")
 	exclude := fs.String("exclude", "", "comma-separated columns to leave out of the features")
 	cv := fs.Int("cv", 0, "stratified cross-validation folds (0: none)")
-	model := fs.String("model", classifier.ModelLogistic, "logistic or gbt")
+	model := fs.String("model", tabular.ModelAuto, "auto (pick logistic or gbt by cross-validation), logistic or gbt")
+	autoBudget := fs.Duration("auto-budget", tabular.DefaultAutoBudget, "time bound of --model auto's cross-validation (checked between folds)")
 	kind := fs.String("kind", "", "artifact kind: conversion or churn (default: the mode, else conversion)")
 	out := fs.String("out", "", "models directory: writes OUT/<kind>/ with the artifact and report")
 	seed := fs.Uint64("seed", 1, "random seed of splits, folds and models")
@@ -67,6 +75,14 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	modelSet := false
+	fs.Visit(func(f *flag.Flag) { modelSet = modelSet || f.Name == "model" })
+	if *tune && !modelSet {
+		*model = classifier.ModelGBT // only the trees have something to tune
+	}
+	if *autoBudget <= 0 {
+		return usagef("--auto-budget %s: want a positive duration such as 90s or 5m", *autoBudget)
+	}
 	if *kind == "" {
 		*kind = artifact.KindConversion
 		if mode != "" {
@@ -86,7 +102,7 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	if err := checkOutput(dirOutput, "--out", outDir, inputPath("--table", *table), historyInput("--data", *data, mapping), inputPath("--config", *mf.config)); err != nil {
 		return err
 	}
-	topts := tabular.Options{Model: *model, Kind: *kind, Folds: *cv, Seed: *seed, MinPositives: *minPos, Tune: *tune,
+	topts := tabular.Options{Model: *model, AutoBudget: *autoBudget, Kind: *kind, Folds: *cv, Seed: *seed, MinPositives: *minPos, Tune: *tune,
 		Encode: encode.Options{}, Log: env.log}
 	if err := topts.EnsureDefaults().Validate(); err != nil {
 		return badInput(err)
@@ -152,6 +168,13 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "%s %s model: test AUC %.4f, PR-AUC %.4f, log loss %.4f, Brier %.4f, ECE %.4f (%d rows, %d features, fit %.2fs, calibration %s)\n",
 		sum.Kind, sum.Model, sum.AUC, sum.PRAUC, sum.LogLoss, sum.Brier, sum.ECE, sum.Rows, sum.Features, sum.FitSeconds, sum.Calibration)
+	if sel := sum.Selection; sel != nil {
+		fmt.Fprintf(env.stdout, "model auto chose %s: %d-fold CV AUC on the fitting rows logistic %.4f, gbt %.4f (%.1fs)\n",
+			sel.Chosen, sel.Folds, sel.CVAUC[classifier.ModelLogistic], sel.CVAUC[classifier.ModelGBT], sel.Seconds)
+		if sel.Note != "" {
+			fmt.Fprintf(env.stdout, "  %s\n", sel.Note)
+		}
+	}
 	if sum.CVAUC != nil {
 		fmt.Fprintf(env.stdout, "%d-fold CV AUC %.4f ± %.4f\n", len(sum.CVFolds), *sum.CVAUC, *sum.CVAUCSD)
 	}

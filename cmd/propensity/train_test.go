@@ -100,7 +100,7 @@ func TestTrainHistory(t *testing.T) {
 		stdout.Reset()
 		stderr.Reset()
 		code := realMain(context.Background(), []string{"train", target, "--data", dir, "--as-of", "2026-01-01",
-			"--horizon", "90d", "--out", out, "--json"}, &stdout, &stderr)
+			"--horizon", "90d", "--model", "logistic", "--out", out, "--json"}, &stdout, &stderr)
 		if code != exitOK {
 			t.Fatalf("%s: exit %d: %s", target, code, stderr.String())
 		}
@@ -242,17 +242,16 @@ func TestTrainTune(t *testing.T) {
 	}
 }
 
-// TestTrainTuneUsage checks that --tune without the gbt model is a usage error (exit 2),
-// in both modes, before any data is read.
+// TestTrainTuneUsage checks that --tune with the logistic model is a usage error (exit 2),
+// in both modes, before any data is read. (--tune alone implies --model gbt.)
 func TestTrainTuneUsage(t *testing.T) {
 	csv := writeTrainCSV(t, 200)
 	tests := []struct {
 		name string
 		args []string
 	}{
-		{"default logistic", []string{"train", "--table", csv, "--label", "bought", "--tune"}},
 		{"explicit logistic", []string{"train", "--table", csv, "--label", "bought", "--model", "logistic", "--tune"}},
-		{"history mode", []string{"train", "conversion", "--data", "/nonexistent", "--as-of", "2026-01-01", "--out", t.TempDir(), "--tune"}},
+		{"history mode", []string{"train", "conversion", "--data", "/nonexistent", "--as-of", "2026-01-01", "--out", t.TempDir(), "--model", "logistic", "--tune"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

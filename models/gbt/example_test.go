@@ -153,3 +153,20 @@ func ExampleModel_Contributions() {
 	// plan raises the log-odds: true
 	// bias below zero (most customers stay): true
 }
+
+func ExampleModel_MeanAbsContributions() {
+	X, y := visits(2000)
+	m, err := gbt.Fit(X, y, nil, gbt.Options{Trees: 50, Seed: 1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	shap, _ := m.MeanAbsContributions(X, nil)
+	gain := m.Gain()
+	for j, name := range m.FeatureNames() {
+		fmt.Printf("%s: mean |SHAP| above 0.5: %v, gain above 100: %v\n", name, shap[j] > 0.5, gain[j] > 100)
+	}
+	// Output:
+	// visits: mean |SHAP| above 0.5: true, gain above 100: true
+	// plan: mean |SHAP| above 0.5: true, gain above 100: true
+}

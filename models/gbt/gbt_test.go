@@ -569,3 +569,61 @@ func TestTinyInput(t *testing.T) {
 		}
 	}
 }
+
+// TestImportance checks both global importances: mean |SHAP| is the mean of the absolute
+// per-row contributions (which add up to the margin minus the expected value), and the pure
+// noise column ranks last on both gain and mean |SHAP|.
+func TestImportance(t *testing.T) {
+	X, y := synth(2000, 3)
+	m, err := Fit(X, y, nil, Options{Trees: 30, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := []int{0, 5, 17, 400, 1999}
+	got, err := m.MeanAbsContributions(X, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	F, err := m.PredictLogOdds(X)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]float64, len(got))
+	for _, r := range rows {
+		bias, c, err := m.Contributions(X, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := 0.0
+		for j, v := range c {
+			want[j] += math.Abs(v) / float64(len(rows))
+			sum += v
+		}
+		if math.Abs(sum-(F[r]-bias)) > 1e-9 {
+			t.Errorf("row %d: Σ SHAP = %.12f, margin − expected value = %.12f", r, sum, F[r]-bias)
+		}
+	}
+	for j := range got {
+		if math.Abs(got[j]-want[j]) > 1e-12 {
+			t.Errorf("feature %d: mean |SHAP| %v, want %v", j, got[j], want[j])
+		}
+	}
+	all, err := m.MeanAbsContributions(X, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gain := m.Gain()
+	names := m.FeatureNames()
+	noise := slices.Index(names, "noise")
+	if noise < 0 {
+		t.Fatalf("no noise column in %v", names)
+	}
+	for j := range names {
+		if j != noise && (all[j] <= all[noise] || gain[j] <= gain[noise]) {
+			t.Errorf("%s: mean |SHAP| %.4f, gain %.1f; noise: %.4f, %.1f", names[j], all[j], gain[j], all[noise], gain[noise])
+		}
+	}
+	if _, err := m.MeanAbsContributions(X, []int{2000}); err == nil {
+		t.Error("row out of range accepted")
+	}
+}

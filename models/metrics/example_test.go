@@ -79,3 +79,37 @@ func ExampleBrier() {
 	fmt.Printf("Brier %.4f\n", metrics.Brier([]float64{1, 0}, []float64{0.8, 0.4}, nil))
 	// Output: Brier 0.1000
 }
+
+func ExampleCutoffs() {
+	y := []float64{1, 1, 0, 1, 0, 0, 1, 0, 0, 0}
+	p := []float64{0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05}
+	cuts, _ := metrics.Cutoffs(y, p, nil, []float64{0.2, 0.5})
+	for _, c := range cuts {
+		fmt.Printf("top %.0f%%: %d rows, precision %.2f, recall %.2f, lift %.2f\n", 100*c.Share, c.Rows, c.Precision, c.Recall, c.Lift)
+	}
+	// Output:
+	// top 20%: 2 rows, precision 1.00, recall 0.50, lift 2.50
+	// top 50%: 5 rows, precision 0.60, recall 0.75, lift 1.50
+}
+
+func ExamplePRCurve() {
+	y := []float64{1, 0, 1, 0}
+	p := []float64{0.9, 0.8, 0.7, 0.1}
+	curve, _ := metrics.PRCurve(y, p, nil)
+	for _, c := range curve {
+		fmt.Printf("recall %.2f precision %.2f\n", c.Recall, c.Precision)
+	}
+	// Output:
+	// recall 0.00 precision 1.00
+	// recall 0.50 precision 1.00
+	// recall 0.50 precision 0.50
+	// recall 1.00 precision 0.67
+	// recall 1.00 precision 0.50
+}
+
+func ExampleWilson() {
+	lo, hi := metrics.Wilson(0.6, 5, 1.96) // 3 of 5 converted
+	fmt.Printf("observed 0.60, 95%% interval [%.2f, %.2f]\n", lo, hi)
+	// Output:
+	// observed 0.60, 95% interval [0.23, 0.88]
+}

@@ -119,38 +119,13 @@ func ROC(y, p, w []float64) (fpr, tpr []float64, err error) {
 // Σ (R_k − R_{k−1}) P_k over distinct score thresholds k (the step-wise sum of scikit-learn's
 // average_precision_score, without interpolation).
 func AveragePrecision(y, p, w []float64) (float64, error) {
-	check(y, p, w)
-	if len(y) == 0 {
-		return 0, ErrEmpty
+	curve, err := PRCurve(y, p, w)
+	if err != nil {
+		return 0, err
 	}
-	idx := order(p)
-	var wPos float64
-	for i := range y {
-		if y[i] == 1 {
-			wPos += weight(w, i)
-		}
-	}
-	if wPos <= 0 {
-		return 0, ErrOneClass
-	}
-	var tp, all, ap, prevR float64
-	for i := 0; i < len(idx); {
-		j := i
-		for j < len(idx) && p[idx[j]] == p[idx[i]] {
-			k := idx[j]
-			wk := weight(w, k)
-			if y[k] == 1 {
-				tp += wk
-			}
-			all += wk
-			j++
-		}
-		r := tp / wPos
-		if all > 0 {
-			ap += (r - prevR) * (tp / all)
-		}
-		prevR = r
-		i = j
+	ap := 0.0
+	for k := 1; k < len(curve); k++ {
+		ap += (curve[k].Recall - curve[k-1].Recall) * curve[k].Precision
 	}
 	return ap, nil
 }
@@ -277,13 +252,9 @@ func Lift(y, p, w []float64, groups int) ([]LiftRow, error) {
 	}
 	groups = min(groups, n)
 	idx := order(p)
-	var totPos, totW float64
-	for i := range y {
-		totPos += weight(w, i) * y[i]
-		totW += weight(w, i)
-	}
-	if totPos <= 0 || totW <= 0 {
-		return nil, ErrOneClass
+	totPos, totW, err := totals(y, w)
+	if err != nil {
+		return nil, err
 	}
 	base := totPos / totW
 	out := make([]LiftRow, groups)
@@ -311,6 +282,19 @@ func Lift(y, p, w []float64, groups int) ([]LiftRow, error) {
 		out[g] = r
 	}
 	return out, nil
+}
+
+// totals returns the weighted positives and the total weight, or ErrOneClass when either
+// is not positive.
+func totals(y, w []float64) (pos, all float64, err error) {
+	for i := range y {
+		pos += weight(w, i) * y[i]
+		all += weight(w, i)
+	}
+	if pos <= 0 || all <= 0 {
+		return pos, all, ErrOneClass
+	}
+	return pos, all, nil
 }
 
 // Summary holds the usual metrics of one set of predictions.

@@ -249,6 +249,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		PrecisionChange: res.Suggested.MQL.Precision - res.Rules.MQL.Precision,
 		RecallChange:    res.Suggested.MQL.Recall - res.Rules.MQL.Recall}
 	res.suggestedRows = sres
+	res.Warnings = res.warnings() // printed by the command, in the report and the JSON
 	res.Seconds = time.Since(start).Seconds()
 	o.Log.Info("evaluated", "rules_auc", round(res.Rules.AUC, 4), "model_auc", round(res.Model.AUC, 4),
 		"suggested_auc", round(res.Suggested.AUC, 4), "elapsed", time.Since(start).Round(time.Millisecond))
@@ -393,7 +394,9 @@ func modelProbabilities(ctx context.Context, o Options, hold []row) ([]float64, 
 		}
 		fopts = used
 		fopts.Horizon = o.Horizon
-		res, err := tabular.Train(ctx, train.d, nil, tabular.Options{Seed: o.Seed, TestShare: 0.2})
+		// The same model choice as `propensity train`'s default: logistic or gbt, whichever
+		// cross-validates better on these rows, each with its history-mode settings.
+		res, err := tabular.Train(ctx, train.d, nil, tabular.HistoryDefaults(tabular.Options{Model: tabular.ModelAuto, Seed: o.Seed, TestShare: 0.2, Log: o.Log}))
 		if errors.Is(err, tabular.ErrInsufficient) {
 			// Bad input (too little history), not a failure: callers map ErrInsufficient.
 			return nil, "", fmt.Errorf("%w: fitting the comparison model on the snapshot at %s: %w", ErrInsufficient, o.AsOf.Add(-o.Horizon).Format(time.DateOnly), err)
@@ -403,8 +406,8 @@ func modelProbabilities(ctx context.Context, o Options, hold []row) ([]float64, 
 		}
 		m = res.Model
 		o.Log.Info("comparison model fitted", "rows", res.Rows, "features", res.Features, "auc_on_its_test_split", round(res.Test.AUC, 4))
-		src = fmt.Sprintf("logistic model fitted on prospects as of %s (conversions in [%s, %s))",
-			o.AsOf.Add(-o.Horizon).Format(time.DateOnly), o.AsOf.Add(-o.Horizon).Format(time.DateOnly), o.AsOf.Format(time.DateOnly))
+		src = fmt.Sprintf("%s model (chosen by cross-validation) fitted on prospects as of %s (conversions in [%s, %s))",
+			m.Payload.Model, o.AsOf.Add(-o.Horizon).Format(time.DateOnly), o.AsOf.Add(-o.Horizon).Format(time.DateOnly), o.AsOf.Format(time.DateOnly))
 	}
 	fopts.AsOf = o.AsOf
 	t, _, err := history.Build(ctx, o.Dir, fopts)

@@ -40,7 +40,10 @@ type Result struct {
 	Mined         []MinedRule    `json:"mined_rules"`
 	MiningError   string         `json:"mining_error,omitempty"`
 	Disagreements []Disagreement `json:"disagreements"`
-	Seconds       float64        `json:"seconds"`
+	// Warnings are findings a reader should act on, such as a model that ranks worse than the
+	// suggested scorecard; also logged and shown at the top of the report.
+	Warnings []string `json:"warnings"`
+	Seconds  float64  `json:"seconds"`
 
 	holdout, suggestedRows []row
 	prob                   []float64
@@ -103,6 +106,10 @@ type ModelEval struct {
 	ECE           float64           `json:"ece"`
 	Lift          []metrics.LiftRow `json:"lift"`
 	Calibration   []metrics.Bin     `json:"calibration"`
+	// Thresholds are precision, recall and lift of the model's top 5, 10, 20, 30 and 50%.
+	Thresholds []metrics.Cutoff `json:"thresholds"`
+	// PRCurve is the model's precision-recall curve on the holdout (at most 200 points).
+	PRCurve []metrics.PRPoint `json:"pr_curve"`
 	// AtMQLVolume flags the model's top k, k = the current scorecard's MQL count.
 	AtMQLVolume Cut `json:"at_mql_volume"`
 	fpr, tpr    []float64
@@ -241,6 +248,9 @@ func evalModel(p, y []float64, src string, mqlVolume int) ModelEval {
 	e.Brier = metrics.Brier(y, p, nil)
 	e.ECE = metrics.ECE(y, p, nil)
 	e.Calibration = metrics.Reliability(y, p, nil, 10)
+	e.Thresholds, _ = metrics.Cutoffs(y, p, nil, nil)
+	pr, _ := metrics.PRCurve(y, p, nil)
+	e.PRCurve = metrics.Thin(pr, 200)
 	idx := make([]int, len(p))
 	for i := range idx {
 		idx[i] = i
@@ -432,4 +442,18 @@ func ruleText(r *scorecard.RuleConfig) string {
 		parts = append(parts, e)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// warnings returns what the comparison says a reader should act on.
+func (r *Result) warnings() []string {
+	w := []string{}
+	if r.Model.AUC < r.Suggested.AUC {
+		w = append(w, fmt.Sprintf("the model ranks the holdout worse than the suggested scorecard (AUC %.3f against %.3f): "+
+			"train it with `propensity train conversion` (--model auto, the default, or --model gbt) and pass --models, or use the suggested scorecard",
+			r.Model.AUC, r.Suggested.AUC))
+	}
+	if r.Model.AUC < r.Rules.AUC {
+		w = append(w, fmt.Sprintf("the model ranks the holdout worse than the current scorecard (AUC %.3f against %.3f)", r.Model.AUC, r.Rules.AUC))
+	}
+	return w
 }

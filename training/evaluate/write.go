@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/propensity-dev/propensity/internal/atomicfile"
@@ -84,6 +85,9 @@ func (r *Result) Page() (report.Page, error) {
 	summary := fmt.Sprintf("The suggested scorecard's AUC on the holdout is %s against %s for the current one (%s). At the MQL threshold, precision goes from %s to %s and recall from %s to %s. The model: %s.",
 		f3(r.Suggested.AUC), f3(r.Rules.AUC), signed(s.AUCGain), pct(r.Rules.MQL.Precision), pct(r.Suggested.MQL.Precision),
 		pct(r.Rules.MQL.Recall), pct(r.Suggested.MQL.Recall), r.Model.Source)
+	if len(r.Warnings) > 0 {
+		p.Sections = append(p.Sections, report.Section{Title: "Warnings", Text: "⚠ " + strings.Join(r.Warnings, "\n⚠ ")})
+	}
 	sec := report.Section{Title: "Summary", Text: summary, Tables: []report.Table{head}}
 	var series []report.Series
 	for _, x := range []struct {
@@ -121,7 +125,14 @@ func (r *Result) Page() (report.Page, error) {
 		add(report.Line("Cumulative gains on the holdout", "share of prospects contacted", "share of converters reached", gains...))
 	}
 	add(report.Calibration("Model calibration on the holdout", r.Model.Calibration))
+	add(report.PR(r.Model.PRCurve, r.Model.PRAUC, r.BaseRate))
 	p.Sections = append(p.Sections, sec)
+	th := report.Table{Caption: "Model threshold table: flag the top share of holdout prospects by probability",
+		Header: []string{"top", "prospects flagged", "probability ≥", "converters", "precision", "recall", "lift"}}
+	for _, c := range r.Model.Thresholds {
+		th.Rows = append(th.Rows, []string{pct(c.Share), strconv.Itoa(c.Rows), fmt.Sprintf("%.4f", c.Threshold), fmt.Sprintf("%.0f", c.Positives), pct(c.Precision), pct(c.Recall), fmt.Sprintf("%.2f", c.Lift)})
+	}
+	p.Sections = append(p.Sections, report.Section{Title: "Model thresholds", Tables: []report.Table{th}})
 
 	stages := func(title string, e RuleEval) report.Section {
 		t := report.Table{Caption: "Everyone at or above each stage threshold", Header: []string{"stage", "points ≥", "flagged", "converters", "precision", "recall", "missed"}}
@@ -144,9 +155,10 @@ func (r *Result) Page() (report.Page, error) {
 	}
 	p.Sections = append(p.Sections, stages("Current scorecard: thresholds and bands", r.Rules), stages("Suggested scorecard: thresholds and bands", r.Suggested))
 
-	mt := report.Table{Caption: "Model calibration (10 probability bins)", Header: []string{"probability", "people", "mean predicted", "observed rate"}}
+	mt := report.Table{Caption: "Model calibration (10 probability bins; 95% Wilson interval of the observed rate)", Header: []string{"probability", "people", "mean predicted", "observed rate", "95% interval"}}
 	for _, b := range r.Model.Calibration {
-		mt.Rows = append(mt.Rows, []string{fmt.Sprintf("[%.1f, %.1f)", b.Lo, b.Hi), strconv.Itoa(b.Count), pct(b.MeanScore), pct(b.Rate)})
+		lo, hi := metrics.Wilson(b.Rate, float64(b.Count), 1.96)
+		mt.Rows = append(mt.Rows, []string{fmt.Sprintf("[%.1f, %.1f)", b.Lo, b.Hi), strconv.Itoa(b.Count), pct(b.MeanScore), pct(b.Rate), pct(lo) + " – " + pct(hi)})
 	}
 	p.Sections = append(p.Sections, report.Section{Title: "Model calibration",
 		Text:   fmt.Sprintf("Brier score %s, expected calibration error %s.", f3(r.Model.Brier), f3(r.Model.ECE)),

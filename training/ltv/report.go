@@ -1,7 +1,6 @@
 package ltv
 
 import (
-	"bytes"
 	"fmt"
 	"html/template"
 	"image/color"
@@ -13,24 +12,12 @@ import (
 	"gonum.org/v1/plot/palette"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/propensity-dev/propensity/training/report"
 )
 
-// svg renders p as an inline SVG element.
-func svg(p *plot.Plot, w, h vg.Length) (template.HTML, error) {
-	c := vgsvg.New(w, h)
-	p.Draw(draw.New(c))
-	var buf bytes.Buffer
-	if _, err := c.WriteTo(&buf); err != nil {
-		return "", err
-	}
-	b := buf.Bytes()
-	if i := bytes.Index(b, []byte("<svg")); i > 0 {
-		b = b[i:] // drop the XML prolog for inline use
-	}
-	return template.HTML(b), nil
-}
+// svg renders p as an inline SVG element, its legend outside the data (report.Figure).
+func svg(p *plot.Plot, w, h vg.Length) (template.HTML, error) { return report.Figure(p, w, h) }
 
 var (
 	colActual   = color.RGBA{R: 30, G: 30, B: 30, A: 255}
@@ -56,11 +43,9 @@ func line(p *plot.Plot, name string, xy plotter.XYs, c color.Color, dashed bool)
 // frequencyPlot draws mean holdout purchases by calibration frequency: actual, BG/NBD and
 // the naive baseline.
 func (r *Result) frequencyPlot() (template.HTML, error) {
-	p := plot.New()
-	p.Title.Text = "Holdout purchases by calibration frequency"
-	p.X.Label.Text = fmt.Sprintf("repeat purchases in calibration (%d = %d+)", maxFrequencyRow, maxFrequencyRow)
-	p.Y.Label.Text = "mean repeat purchases in holdout"
-	p.Legend.Top, p.Legend.Left = true, true
+	p := report.NewPlot("Holdout purchases by calibration frequency",
+		fmt.Sprintf("repeat purchases in calibration (%d = %d+)", maxFrequencyRow, maxFrequencyRow),
+		"mean repeat purchases in holdout")
 	var act, mod, base plotter.XYs
 	for _, row := range r.Holdout.ByFrequency {
 		if row.Customers == 0 {
@@ -138,11 +123,11 @@ func (r *Result) trackingPlot(calEnd, holdEnd int64) (template.HTML, error) {
 			break
 		}
 	}
-	p := plot.New()
-	p.Title.Text = "Cumulative repeat purchases"
-	p.X.Label.Text = fmt.Sprintf("%ss since the first purchase in the data", s.Period)
-	p.Y.Label.Text = "repeat purchase days"
-	p.Legend.Top, p.Legend.Left = true, true
+	// Repeat purchases are counted as days with a purchase after the first one (several
+	// orders on one day are one repeat purchase, as in the model's frequency x).
+	p := report.NewPlot("Cumulative repeat purchases",
+		fmt.Sprintf("%ss since the first purchase in the data", s.Period),
+		"cumulative repeat purchases (days with a purchase)")
 	if err := line(p, "actual", act, colActual, false); err != nil {
 		return "", err
 	}
@@ -195,15 +180,19 @@ func (r *Result) aliveMatrix() (template.HTML, float64, error) {
 			g.z[k][c] = r.Model.BGNBD.PAlive(x, t, T)
 		}
 	}
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("P(alive) for a customer first seen %.1f %ss before calibration end", T, s.Period)
-	p.X.Label.Text = "repeat purchases x"
-	p.Y.Label.Text = fmt.Sprintf("recency t_x (%ss)", s.Period)
+	p := report.NewPlotNoGrid(fmt.Sprintf("P(alive), customer first seen %.1f %ss before the calibration end", T, s.Period),
+		"repeat purchases", fmt.Sprintf("%ss from first to last purchase", s.Period))
 	pal := palette.Heat(20, 1)
 	hm := plotter.NewHeatMap(g, pal)
 	hm.Min, hm.Max = 0, 1
 	p.Add(hm)
-	return mustSVG(svg(p, 16*vg.Centimeter, 12*vg.Centimeter)), T, nil
+	// The colour bar: P(alive) from 0 (red, likely gone) to 1 (white, likely alive).
+	scale := report.NewPlotNoGrid("", "", "P(alive)")
+	cb := &plotter.ColorBar{ColorMap: &report.Steps{Colors: pal.Colors(), Lo: 0, Hi: 1}, Vertical: true, Colors: len(pal.Colors())}
+	scale.Add(cb)
+	scale.HideX()
+	scale.Y.Min, scale.Y.Max = 0, 1
+	return mustSVG(report.FigureWithScale(p, scale, 16*vg.Centimeter, 12*vg.Centimeter, 2.2*vg.Centimeter)), T, nil
 }
 
 func mustSVG(h template.HTML, err error) template.HTML {

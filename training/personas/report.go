@@ -1,7 +1,6 @@
 package personas
 
 import (
-	"bytes"
 	"fmt"
 	"html/template"
 	"image/color"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/propensity-dev/propensity/models/kmeans"
 	"github.com/propensity-dev/propensity/models/persona"
+	"github.com/propensity-dev/propensity/training/report"
 )
 
 // maxScatter bounds the points drawn in the projection.
@@ -73,26 +73,20 @@ func cssColor(c color.Color) string {
 	return fmt.Sprintf("#%02x%02x%02x", r>>8, g>>8, b>>8)
 }
 
-// svg renders p as inline SVG markup.
-func svg(p *plot.Plot, w, h vg.Length) (template.HTML, error) {
-	wt, err := p.WriterTo(w, h, "svg")
-	if err != nil {
-		return "", err
+// svg renders p as inline SVG markup, its legend outside the data (report.Figure).
+func svg(p *plot.Plot, w, h vg.Length) (template.HTML, error) { return report.Figure(p, w, h) }
+
+// labelWidth is the widest tick label of names on p's y axis.
+func labelWidth(p *plot.Plot, names []string) vg.Length {
+	w := vg.Length(0)
+	for _, n := range names {
+		w = max(w, p.Y.Tick.Label.Width(n))
 	}
-	var b bytes.Buffer
-	if _, err := wt.WriteTo(&b); err != nil {
-		return "", err
-	}
-	s := b.String()
-	if i := strings.Index(s, "<svg"); i > 0 {
-		s = s[i:] // drop the XML declaration, not allowed inside HTML
-	}
-	return template.HTML(s), nil
+	return w
 }
 
 func (o *Output) sizePlot() (template.HTML, error) {
-	p := plot.New()
-	p.Title.Text = "Contacts per persona"
+	p := report.NewPlotNoGrid("Contacts per persona", "contacts", "")
 	var names []string
 	for j, pr := range o.Model.Personas {
 		v := plotter.Values{}
@@ -111,18 +105,11 @@ func (o *Output) sizePlot() (template.HTML, error) {
 		b.Color = plotutil.Color(j)
 		b.LineStyle.Width = 0
 		p.Add(b)
-		names = append(names, short(pr.Name, 40))
+		names = append(names, pr.Name)
 	}
 	p.NominalY(names...)
 	p.X.Min = 0
-	return svg(p, 7*vg.Inch, vg.Length(0.45*float64(len(names))+1.2)*vg.Inch)
-}
-
-func short(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-1] + "…"
+	return svg(p, max(7*vg.Inch, labelWidth(p, names)+4*vg.Inch), vg.Length(0.45*float64(len(names))+1.2)*vg.Inch)
 }
 
 // pcaPlot projects a sample of the encoded rows on their first two principal components.
@@ -130,10 +117,7 @@ func (o *Output) pcaPlot() (template.HTML, error) {
 	dim := o.Model.Transform.Dim()
 	n := len(o.Labels)
 	rows := kmeans.SampleRows(n, maxScatter, rand.NewPCG(7, 7))
-	p := plot.New()
-	p.Title.Text = "Contacts on the first two principal components"
-	p.X.Label.Text = "PC 1"
-	p.Y.Label.Text = "PC 2"
+	p := report.NewPlot("Contacts on the first two principal components", "PC 1", "PC 2")
 	proj := make([][2]float64, len(rows))
 	var varExpl [2]float64
 	if dim >= 2 && len(rows) > 2 {
@@ -182,16 +166,14 @@ func (o *Output) pcaPlot() (template.HTML, error) {
 		s.GlyphStyle.Radius = vg.Points(2)
 		s.GlyphStyle.Shape = draw.CircleGlyph{}
 		p.Add(s)
-		p.Legend.Add(short(pr.Name, 40), s)
+		p.Legend.Add(pr.Name, s)
 	}
-	p.Legend.Top = true
 	return svg(p, 8*vg.Inch, 6*vg.Inch)
 }
 
 // traitPlot draws a persona's distinguishing features as horizontal bars of z-scores.
 func traitPlot(pr persona.Profile, c color.Color) (template.HTML, error) {
-	p := plot.New()
-	p.X.Label.Text = "standard deviations from the population mean"
+	p := report.NewPlot("", "standard deviations from the population mean", "")
 	var names []string
 	n := len(pr.Traits)
 	for i := range n {
@@ -210,7 +192,7 @@ func traitPlot(pr persona.Profile, c color.Color) (template.HTML, error) {
 			b.Color = c
 		}
 		p.Add(b)
-		names = append(names, short(traitName(t), 30))
+		names = append(names, traitName(t))
 	}
 	p.NominalY(names...)
 	lim := 0.5
@@ -218,8 +200,7 @@ func traitPlot(pr persona.Profile, c color.Color) (template.HTML, error) {
 		lim = math.Max(lim, math.Abs(t.Z))
 	}
 	p.X.Min, p.X.Max = -lim*1.1, lim*1.1
-	p.Add(plotter.NewGrid())
-	return svg(p, 5.2*vg.Inch, vg.Length(0.3*float64(n)+1)*vg.Inch)
+	return svg(p, max(5.2*vg.Inch, labelWidth(p, names)+3*vg.Inch), vg.Length(0.3*float64(n)+1)*vg.Inch)
 }
 
 // traitName is a trait's label in plain words, or its feature for a model saved before

@@ -1,14 +1,12 @@
 package report
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"html/template"
 	"image/color"
 	"io"
 	"math"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -62,24 +60,11 @@ type Page struct {
 	Sections []Section
 }
 
-// SVG renders p as an inline SVG element (no XML prolog), ready to embed in HTML.
-func SVG(p *plot.Plot) (template.HTML, error) {
-	wt, err := p.WriterTo(Width, Height, "svg")
-	if err != nil {
-		return "", fmt.Errorf("report: %w", err)
-	}
-	var buf bytes.Buffer
-	if _, err := wt.WriteTo(&buf); err != nil {
-		return "", fmt.Errorf("report: %w", err)
-	}
-	s := buf.String()
-	if i := strings.Index(s, "<svg"); i > 0 {
-		s = s[i:]
-	}
-	return template.HTML(s), nil // produced by gonum/plot's SVG canvas, not user text
-}
+// SVG renders p as an inline SVG element of the default size (Width × Height), with its
+// legend outside the data area (Figure).
+func SVG(p *plot.Plot) (template.HTML, error) { return Figure(p, Width, Height) }
 
-func newPlot(title, x, y string) *plot.Plot {
+func newFramePlot(title, x, y string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = x
@@ -106,7 +91,12 @@ func finitePoints(x, y []float64) (plotter.XYs, error) {
 }
 
 func diagonal(p *plot.Plot, name string) error {
-	d, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
+	return reference(p, name, plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
+}
+
+// reference draws a dashed grey reference line (chance, perfect calibration, base rate).
+func reference(p *plot.Plot, name string, pts plotter.XYs) error {
+	d, err := plotter.NewLine(pts)
 	if err != nil {
 		return err
 	}
@@ -121,7 +111,7 @@ func diagonal(p *plot.Plot, name string) error {
 
 // Line draws series as lines.
 func Line(title, xlabel, ylabel string, series ...Series) (template.HTML, error) {
-	p := newPlot(title, xlabel, ylabel)
+	p := NewPlot(title, xlabel, ylabel)
 	for i, s := range series {
 		pts, err := finitePoints(s.X, s.Y)
 		if err != nil {
@@ -138,13 +128,12 @@ func Line(title, xlabel, ylabel string, series ...Series) (template.HTML, error)
 			p.Legend.Add(s.Name, l)
 		}
 	}
-	p.Legend.Top = true
 	return SVG(p)
 }
 
 // Scatter draws series as points.
 func Scatter(title, xlabel, ylabel string, series ...Series) (template.HTML, error) {
-	p := newPlot(title, xlabel, ylabel)
+	p := NewPlot(title, xlabel, ylabel)
 	for i, s := range series {
 		pts, err := finitePoints(s.X, s.Y)
 		if err != nil {
@@ -165,7 +154,9 @@ func Scatter(title, xlabel, ylabel string, series ...Series) (template.HTML, err
 	return SVG(p)
 }
 
-// Bar draws one bar per label.
+// Bar draws one bar per label. When the labels would not fit side by side under the bars,
+// the bars are drawn horizontally with the labels on the left, one per line, so no tick
+// label collides with another.
 func Bar(title, xlabel, ylabel string, labels []string, values []float64) (template.HTML, error) {
 	if len(labels) != len(values) {
 		return "", fmt.Errorf("report: %d labels and %d values", len(labels), len(values))
@@ -180,26 +171,117 @@ func Bar(title, xlabel, ylabel string, labels []string, values []float64) (templ
 		}
 		v[i] = x
 	}
-	p := newPlot(title, xlabel, ylabel)
-	b, err := plotter.NewBarChart(v, vg.Points(math.Max(4, 240/float64(len(v)))))
+	p := NewPlot(title, xlabel, ylabel)
+	widest := vg.Length(0)
+	for _, l := range labels {
+		widest = max(widest, p.X.Tick.Label.Width(l))
+	}
+	slot := (Width - 80) / vg.Length(len(v))
+	if widest+6 <= slot {
+		b, err := plotter.NewBarChart(v, min(slot*0.7, vg.Points(40)))
+		if err != nil {
+			return "", fmt.Errorf("report: %w", err)
+		}
+		b.Color = palette[0]
+		b.LineStyle.Width = 0
+		p.Add(b)
+		p.Y.Min = math.Min(0, p.Y.Min)
+		p.NominalX(labels...)
+		return SVG(p)
+	}
+	// Horizontal: the first label at the top, as in a table.
+	rev := make(plotter.Values, len(v))
+	names := make([]string, len(v))
+	for i := range v {
+		rev[i] = v[len(v)-1-i]
+		names[i] = labels[len(v)-1-i]
+	}
+	p.X.Label.Text, p.Y.Label.Text = ylabel, xlabel
+	b, err := plotter.NewBarChart(rev, vg.Points(11))
 	if err != nil {
 		return "", fmt.Errorf("report: %w", err)
 	}
+	b.Horizontal = true
 	b.Color = palette[0]
 	b.LineStyle.Width = 0
 	p.Add(b)
-	p.Y.Min = math.Min(0, p.Y.Min)
-	p.NominalX(labels...)
-	return SVG(p)
+	p.X.Min = math.Min(0, p.X.Min)
+	p.NominalY(names...)
+	return Figure(p, Width, max(Height, vg.Points(16*float64(len(v))+90)))
+}
+
+// HBar draws one horizontal bar per label, the first at the top, sized so every label has
+// its own line; negative values are drawn in grey.
+func HBar(title, xlabel string, labels []string, values []float64, c color.Color) (template.HTML, error) {
+	if len(labels) != len(values) {
+		return "", fmt.Errorf("report: %d labels and %d values", len(labels), len(values))
+	}
+	if len(values) == 0 {
+		return "", ErrNoData
+	}
+	if c == nil {
+		c = palette[0]
+	}
+	p := NewPlot(title, xlabel, "")
+	n := len(values)
+	lim := 0.0
+	for i := range n {
+		x := values[n-1-i]
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			x = 0
+		}
+		lim = math.Max(lim, math.Abs(x))
+		v := make(plotter.Values, n)
+		v[i] = x
+		b, err := plotter.NewBarChart(v, vg.Points(11))
+		if err != nil {
+			return "", fmt.Errorf("report: %w", err)
+		}
+		b.Horizontal = true
+		b.LineStyle.Width = 0
+		b.Color = c
+		if x < 0 {
+			b.Color = color.RGBA{R: 0x99, G: 0x99, B: 0x99, A: 0xff}
+		}
+		p.Add(b)
+	}
+	names := make([]string, n)
+	for i := range n {
+		names[i] = labels[n-1-i]
+	}
+	p.NominalY(names...)
+	p.X.Min = math.Min(0, p.X.Min)
+	widest := vg.Length(0)
+	for _, l := range labels {
+		widest = max(widest, p.Y.Tick.Label.Width(l))
+	}
+	return Figure(p, max(Width, widest+3*vg.Inch), vg.Points(16*float64(n)+80))
 }
 
 // ROC draws a ROC curve with the chance diagonal.
 func ROC(fpr, tpr []float64, auc float64) (template.HTML, error) {
-	pts, err := finitePoints(fpr, tpr)
+	return unitCurve(fmt.Sprintf("ROC curve (AUC %.3f)", auc), "false positive rate", "true positive rate",
+		fpr, tpr, "chance", plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
+}
+
+// PR draws a precision-recall curve with the base rate (a random ranking) as reference.
+func PR(curve []metrics.PRPoint, ap, baseRate float64) (template.HTML, error) {
+	x := make([]float64, len(curve))
+	y := make([]float64, len(curve))
+	for i, c := range curve {
+		x[i], y[i] = c.Recall, c.Precision
+	}
+	return unitCurve(fmt.Sprintf("Precision-recall (PR-AUC %.3f)", ap), "recall", "precision",
+		x, y, fmt.Sprintf("random (base rate %.3f)", baseRate), plotter.XYs{{X: 0, Y: baseRate}, {X: 1, Y: baseRate}})
+}
+
+// unitCurve draws the model's curve (x, y) on the unit square with a dashed reference line.
+func unitCurve(title, xlabel, ylabel string, x, y []float64, refName string, ref plotter.XYs) (template.HTML, error) {
+	pts, err := finitePoints(x, y)
 	if err != nil {
 		return "", err
 	}
-	p := newPlot(fmt.Sprintf("ROC curve (AUC %.3f)", auc), "false positive rate", "true positive rate")
+	p := NewPlot(title, xlabel, ylabel)
 	l, err := plotter.NewLine(pts)
 	if err != nil {
 		return "", fmt.Errorf("report: %w", err)
@@ -208,10 +290,9 @@ func ROC(fpr, tpr []float64, auc float64) (template.HTML, error) {
 	l.Width = vg.Points(1.5)
 	p.Add(l)
 	p.Legend.Add("model", l)
-	if err := diagonal(p, "chance"); err != nil {
+	if err := reference(p, refName, ref); err != nil {
 		return "", err
 	}
-	p.Legend.Left, p.Legend.Top = false, false
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
 	return SVG(p)
 }
@@ -233,7 +314,7 @@ func Gains(lift []metrics.LiftRow) (template.HTML, error) {
 		x = append(x, float64(cum)/float64(total))
 		y = append(y, r.Gain)
 	}
-	p := newPlot("Cumulative gains", "share contacted (highest scores first)", "share of positives captured")
+	p := NewPlot("Cumulative gains", "share contacted (highest scores first)", "share of positives captured")
 	pts, err := finitePoints(x, y)
 	if err != nil {
 		return "", err
@@ -248,7 +329,6 @@ func Gains(lift []metrics.LiftRow) (template.HTML, error) {
 	if err := diagonal(p, "random"); err != nil {
 		return "", err
 	}
-	p.Legend.Left, p.Legend.Top = false, false
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
 	return SVG(p)
 }
@@ -265,7 +345,9 @@ func Lift(lift []metrics.LiftRow) (template.HTML, error) {
 }
 
 // Calibration draws a reliability diagram: observed rate against mean predicted probability
-// per bin, with the diagonal of perfect calibration. An empty title means "Calibration".
+// per bin, with the diagonal of perfect calibration, each bin's 95% Wilson interval as an
+// error bar and its row count next to the point, so a bin of a handful of rows reads as
+// such. An empty title means "Calibration".
 func Calibration(title string, bins []metrics.Bin) (template.HTML, error) {
 	if title == "" {
 		title = "Calibration"
@@ -279,7 +361,7 @@ func Calibration(title string, bins []metrics.Bin) (template.HTML, error) {
 	if err != nil {
 		return "", err
 	}
-	p := newPlot(title, "mean predicted probability", "observed rate")
+	p := NewPlot(title, "mean predicted probability", "observed rate (95% Wilson interval; n = rows)")
 	l, lp, err := plotter.NewLinePoints(pts)
 	if err != nil {
 		return "", fmt.Errorf("report: %w", err)
@@ -287,12 +369,41 @@ func Calibration(title string, bins []metrics.Bin) (template.HTML, error) {
 	l.Color, lp.Color = palette[1], palette[1]
 	p.Add(l, lp)
 	p.Legend.Add("model", l)
+	var eb errorPoints
+	var lab plotter.XYLabels
+	for _, b := range bins {
+		if math.IsNaN(b.MeanScore) || math.IsNaN(b.Rate) {
+			continue
+		}
+		lo, hi := metrics.Wilson(b.Rate, float64(b.Count), 1.96)
+		eb.XYs = append(eb.XYs, plotter.XY{X: b.MeanScore, Y: b.Rate})
+		eb.YErrors = append(eb.YErrors, struct{ Low, High float64 }{b.Rate - lo, hi - b.Rate})
+		lab.XYs = append(lab.XYs, plotter.XY{X: b.MeanScore, Y: b.Rate})
+		lab.Labels = append(lab.Labels, fmt.Sprintf("n=%d", b.Count))
+	}
+	if bars, err := plotter.NewYErrorBars(eb); err == nil {
+		bars.Color = palette[1]
+		p.Add(bars)
+	}
+	if labels, err := plotter.NewLabels(lab); err == nil {
+		for i := range labels.TextStyle {
+			labels.TextStyle[i].Font.Size = vg.Points(7)
+			labels.TextStyle[i].Color = color.Gray{Y: 90}
+		}
+		labels.Offset = vg.Point{X: vg.Points(3), Y: vg.Points(-9)}
+		p.Add(labels)
+	}
 	if err := diagonal(p, "perfect"); err != nil {
 		return "", err
 	}
-	p.Legend.Left, p.Legend.Top = true, true
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
 	return SVG(p)
+}
+
+// errorPoints are points with asymmetric vertical errors, for plotter.NewYErrorBars.
+type errorPoints struct {
+	plotter.XYs
+	plotter.YErrors
 }
 
 // LiftTable formats a lift table for a page.

@@ -160,7 +160,8 @@ const (
 
 // HistoryDefaults returns o with the history-mode settings of its model: for gbt, filled in
 // where o leaves them zero, early stopping on HistoryValidationShare of the fitting rows,
-// within HistoryGBTTrees rounds, and the regularisation below; for logistic, log1p features.
+// within HistoryGBTTrees rounds, and the regularisation below; for logistic, log1p features;
+// for ModelAuto, both.
 // `propensity train conversion|churn` applies it to HistoryJob.Train; HistoryJob itself does
 // not, so library callers keep the models' plain defaults unless they ask.
 //
@@ -180,7 +181,10 @@ func HistoryDefaults(o Options) Options {
 		if o.Log1pMinPositives == 0 {
 			o.Log1pMinPositives = HistoryLog1pMinPositives
 		}
-		return o
+		if o.Model != ModelAuto {
+			return o
+		}
+		// ModelAuto compares both models, each with its history-mode settings.
 	}
 	if o.MinChildShare == 0 {
 		o.MinChildShare = HistoryGBTMinChildShare

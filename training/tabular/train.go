@@ -12,8 +12,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"gonum.org/v1/gonum/stat"
-
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/internal/table"
 	"github.com/propensity-dev/propensity/models/artifact"
@@ -35,8 +33,14 @@ var (
 // Options configures Train. The zero value trains a logistic conversion model with the
 // defaults in the comments.
 type Options struct {
-	// Model is classifier.ModelLogistic or classifier.ModelGBT. Empty means logistic.
+	// Model is classifier.ModelLogistic, classifier.ModelGBT or ModelAuto (pick one of the
+	// two by cross-validation on the fitting rows). Empty means logistic.
 	Model string `json:"model"`
+	// AutoFolds is the number of folds of ModelAuto's comparison. 0 means DefaultAutoFolds.
+	AutoFolds int `json:"auto_folds,omitempty"`
+	// AutoBudget bounds ModelAuto's comparison; it is checked between folds, and each model
+	// runs at least one fold. 0 means DefaultAutoBudget.
+	AutoBudget time.Duration `json:"auto_budget,omitempty"`
 	// Kind is the artifact kind, artifact.KindConversion or artifact.KindChurn. Empty means
 	// conversion.
 	Kind string `json:"kind"`
@@ -113,6 +117,12 @@ func (o Options) EnsureDefaults() Options {
 	if o.Reasons == 0 {
 		o.Reasons = 5
 	}
+	if o.Model == ModelAuto && o.AutoFolds == 0 {
+		o.AutoFolds = DefaultAutoFolds
+	}
+	if o.Model == ModelAuto && o.AutoBudget == 0 {
+		o.AutoBudget = DefaultAutoBudget
+	}
 	if o.Tune && o.TuneFolds == 0 {
 		o.TuneFolds = 3
 	}
@@ -122,8 +132,14 @@ func (o Options) EnsureDefaults() Options {
 // Validate reports every invalid option at once.
 func (o Options) Validate() error {
 	var errs []error
-	if o.Model != classifier.ModelLogistic && o.Model != classifier.ModelGBT {
-		errs = append(errs, fmt.Errorf("%w: model %q (want %s or %s)", ErrOptions, o.Model, classifier.ModelLogistic, classifier.ModelGBT))
+	if o.Model != classifier.ModelLogistic && o.Model != classifier.ModelGBT && o.Model != ModelAuto {
+		errs = append(errs, fmt.Errorf("%w: model %q (want %s, %s or %s)", ErrOptions, o.Model, ModelAuto, classifier.ModelLogistic, classifier.ModelGBT))
+	}
+	if o.Model == ModelAuto && (o.AutoFolds < 2 || o.AutoFolds > 20) {
+		errs = append(errs, fmt.Errorf("%w: %d auto folds (want 2..20)", ErrOptions, o.AutoFolds))
+	}
+	if o.AutoBudget < 0 {
+		errs = append(errs, fmt.Errorf("%w: auto budget %s (want a positive duration)", ErrOptions, o.AutoBudget))
 	}
 	if o.Kind != artifact.KindConversion && o.Kind != artifact.KindChurn {
 		errs = append(errs, fmt.Errorf("%w: kind %q (want %s or %s)", ErrOptions, o.Kind, artifact.KindConversion, artifact.KindChurn))
@@ -152,10 +168,10 @@ func (o Options) Validate() error {
 	if o.Tune && (o.TuneFolds < 2 || o.TuneFolds > 20) {
 		errs = append(errs, fmt.Errorf("%w: %d tune folds (want 2..20)", ErrOptions, o.TuneFolds))
 	}
-	if o.ValidationShare != 0 && (o.Model != classifier.ModelGBT || !(o.ValidationShare > 0 && o.ValidationShare < 0.9)) {
+	if o.ValidationShare != 0 && (o.Model != classifier.ModelGBT && o.Model != ModelAuto || !(o.ValidationShare > 0 && o.ValidationShare < 0.9)) {
 		errs = append(errs, fmt.Errorf("%w: validation share %v (want between 0 and 0.9, with model %s)", ErrOptions, o.ValidationShare, classifier.ModelGBT))
 	}
-	if o.Model == classifier.ModelGBT {
+	if o.Model == classifier.ModelGBT || o.Model == ModelAuto {
 		if err := o.GBT.EnsureDefaults().Validate(); err != nil {
 			errs = append(errs, err)
 		}
@@ -169,6 +185,11 @@ type CV struct {
 	AUC   []float64 `json:"auc"`      // per fold
 	Mean  float64   `json:"auc_mean"` // mean over folds
 	SD    float64   `json:"auc_sd"`   // population standard deviation over folds, as numpy's std
+	// FoldMetrics are AUC, PR-AUC, log loss and Brier score per fold (the last two on the
+	// model's own probabilities: calibration is fitted only for the final model), and Spread
+	// their mean, standard deviation and range over the folds, by metric name.
+	FoldMetrics []FoldMetrics     `json:"fold_metrics"`
+	Spread      map[string]Spread `json:"spread"`
 }
 
 // Tuning is what Options.Tune found: every grid point's cross-validated log loss on the
@@ -181,13 +202,16 @@ type Tuning struct {
 
 // Result is what Train produced.
 type Result struct {
-	Model       *classifier.Model // the fitted, calibrated model, ready to save or score with
-	Test        metrics.Summary   // metrics of the calibrated model on the test rows
-	CV          *CV               // nil without cross-validation
-	Tune        *Tuning           // nil without Options.Tune
-	Calibration calibrate.Choice  // how the calibration was chosen
-	FitSeconds  float64           // wall time of the final model fit (without calibration)
-	Rows        int               // rows used: training + calibration + test
+	Model     *classifier.Model // the fitted, calibrated model, ready to save or score with
+	Test      metrics.Summary   // metrics of the calibrated model on the test rows
+	CV        *CV               // nil without cross-validation
+	Tune      *Tuning           // nil without Options.Tune
+	Selection *Selection        // how ModelAuto chose; nil for an explicit model
+	// Importance is the global importance of the model's features on the fitting rows.
+	Importance  []classifier.Importance
+	Calibration calibrate.Choice // how the calibration was chosen
+	FitSeconds  float64          // wall time of the final model fit (without calibration)
+	Rows        int              // rows used: training + calibration + test
 	TrainRows   int
 	CalibRows   int
 	TestRows    int
@@ -294,10 +318,6 @@ func Train(ctx context.Context, d *Dataset, test *Dataset, opts Options) (*Resul
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	learner, err := NewLearner(opts.Model, opts)
-	if err != nil {
-		return nil, err
-	}
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -337,6 +357,19 @@ func Train(ctx context.Context, d *Dataset, test *Dataset, opts Options) (*Resul
 		return nil, fmt.Errorf("%w: the calibration rows hold %d positive and %d negative labels", ErrInsufficient, pos, neg)
 	}
 
+	if opts.Model == ModelAuto {
+		sel, err := selectModel(ctx, fitX, fitY, opts, rng, log)
+		if err != nil {
+			return nil, err
+		}
+		res.Selection = sel
+		opts.Model = sel.Chosen
+		res.Options = opts
+	}
+	learner, err := NewLearner(opts.Model, opts)
+	if err != nil {
+		return nil, err
+	}
 	if opts.Tune {
 		t, best, err := tune(fitX, fitY, opts, rng, log)
 		if err != nil {
@@ -422,6 +455,9 @@ func Train(ctx context.Context, d *Dataset, test *Dataset, opts Options) (*Resul
 	if err != nil {
 		return nil, err
 	}
+	if res.Importance, err = res.Model.Importance(fitX, 1000); err != nil {
+		return nil, fmt.Errorf("tabular: feature importance: %w", err)
+	}
 	log.Info("trained", "model", learner.Name(), "test_auc", round4(res.Test.AUC), "calibration", choice.Method,
 		"fit_seconds", round4(res.FitSeconds), "features", res.Features)
 	return res, nil
@@ -459,35 +495,16 @@ func crossValidate(ctx context.Context, learner Learner, d *Dataset, k int, rng 
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		var tr, te []int
-		for i, g := range fold {
-			if g == f {
-				te = append(te, i)
-			} else {
-				tr = append(tr, i)
-			}
-		}
-		s, err := learner.Fit(d.X.Take(tr), takeY(d.Y, tr), nil, rand.NewPCG(rng.Uint64(), rng.Uint64()))
+		m, err := foldMetrics(learner, d.X, d.Y, fold, f, rand.NewPCG(rng.Uint64(), rng.Uint64()))
 		if err != nil {
 			return nil, fmt.Errorf("tabular: cross-validation fold %d: %w", f+1, err)
 		}
-		z, err := s.LogOdds(d.X.Take(te))
-		if err != nil {
-			return nil, fmt.Errorf("tabular: cross-validation fold %d: %w", f+1, err)
-		}
-		auc, err := metrics.AUC(takeY(d.Y, te), z, nil)
-		if err != nil {
-			return nil, fmt.Errorf("tabular: cross-validation fold %d: %w", f+1, err)
-		}
-		cv.AUC = append(cv.AUC, auc)
-		log.Info("cross-validation", "fold", fmt.Sprintf("%d/%d", f+1, k), "auc", round4(auc))
+		cv.AUC = append(cv.AUC, m.AUC)
+		cv.FoldMetrics = append(cv.FoldMetrics, m)
+		log.Info("cross-validation", "fold", fmt.Sprintf("%d/%d", f+1, k), "auc", round4(m.AUC), "log_loss", round4(m.LogLoss))
 	}
-	cv.Mean = stat.Mean(cv.AUC, nil)
-	var ss float64
-	for _, a := range cv.AUC {
-		ss += (a - cv.Mean) * (a - cv.Mean)
-	}
-	cv.SD = math.Sqrt(ss / float64(len(cv.AUC)))
+	cv.Spread = spreads(cv.FoldMetrics)
+	cv.Mean, cv.SD = cv.Spread["auc"].Mean, cv.Spread["auc"].SD
 	return cv, nil
 }
 
@@ -501,6 +518,16 @@ func (r *Result) MetricsMap() map[string]float64 {
 	}
 	if r.CV != nil {
 		m["cv_auc"], m["cv_auc_sd"] = r.CV.Mean, r.CV.SD
+		for name, sp := range r.CV.Spread {
+			if name != "auc" {
+				m["cv_"+name], m["cv_"+name+"_sd"] = sp.Mean, sp.SD
+			}
+		}
+	}
+	if r.Selection != nil {
+		for name, auc := range r.Selection.CVAUC {
+			m["selection_cv_auc_"+name] = auc
+		}
 	}
 	return m
 }
