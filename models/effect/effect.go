@@ -88,27 +88,7 @@ func Fit(learner string, X *frame.Frame, y []float64, treated []bool, o gbt.Opti
 		if learner == LearnerT {
 			return m, nil
 		}
-		// Imputed effects, as soft labels (D + 1)/2 in [0, 1].
-		mu0, err := m.Mu0.Predict(X.Take(tRows))
-		if err != nil {
-			return nil, err
-		}
-		mu1, err := m.Mu1.Predict(X.Take(cRows))
-		if err != nil {
-			return nil, err
-		}
-		d1 := make([]float64, len(tRows))
-		for k, r := range tRows {
-			d1[k] = (y[r] - mu0[k] + 1) / 2
-		}
-		d0 := make([]float64, len(cRows))
-		for k, r := range cRows {
-			d0[k] = (mu1[k] - y[r] + 1) / 2
-		}
-		if m.Tau1, err = fitOn(tRows, d1, nil, 3); err != nil {
-			return nil, err
-		}
-		if m.Tau0, err = fitOn(cRows, d0, nil, 4); err != nil {
+		if err := m.fitX(X, y, treated, o); err != nil {
 			return nil, err
 		}
 		return m, nil
@@ -130,6 +110,43 @@ func Fit(learner string, X *frame.Frame, y []float64, treated []bool, o gbt.Opti
 	return nil, fmt.Errorf("%w %q (want %s, %s or %s)", ErrLearner, learner, LearnerT, LearnerClass, LearnerX)
 }
 
+// fitX fits the X-learner's effect models given the response models Mu0 and Mu1.
+func (m *Model) fitX(X *frame.Frame, y []float64, treated []bool, o gbt.Options) error {
+	var tRows, cRows []int
+	for i, t := range treated {
+		if t {
+			tRows = append(tRows, i)
+		} else {
+			cRows = append(cRows, i)
+		}
+	}
+	Xt, Xc := X.Take(tRows), X.Take(cRows)
+	// Imputed effects, as soft labels (D + 1)/2 in [0, 1].
+	mu0, err := m.Mu0.Predict(Xt)
+	if err != nil {
+		return err
+	}
+	mu1, err := m.Mu1.Predict(Xc)
+	if err != nil {
+		return err
+	}
+	d1 := make([]float64, len(tRows))
+	for k, r := range tRows {
+		d1[k] = (y[r] - mu0[k] + 1) / 2
+	}
+	d0 := make([]float64, len(cRows))
+	for k, r := range cRows {
+		d0[k] = (mu1[k] - y[r] + 1) / 2
+	}
+	o3, o4 := o, o
+	o3.Seed, o4.Seed = o.Seed*7+3, o.Seed*7+4
+	if m.Tau1, err = gbt.Fit(Xt, d1, nil, o3); err != nil {
+		return err
+	}
+	m.Tau0, err = gbt.Fit(Xc, d0, nil, o4)
+	return err
+}
+
 func groupErr(group string, err error) error {
 	if errors.Is(err, gbt.ErrOneClass) {
 		return fmt.Errorf("%w (%s rows: %v)", ErrGroups, group, err)
@@ -143,6 +160,34 @@ func pick(v []float64, rows []int) []float64 {
 		out[k] = v[r]
 	}
 	return out
+}
+
+// FitAll fits the named learners on the same rows, sharing the response models of the
+// T- and X-learners, and returns them by name.
+func FitAll(learners []string, X *frame.Frame, y []float64, treated []bool, o gbt.Options) (map[string]*Model, error) {
+	out := map[string]*Model{}
+	var t *Model
+	for _, l := range learners {
+		var m *Model
+		var err error
+		switch {
+		case (l == LearnerT || l == LearnerX) && t != nil:
+			m = &Model{Learner: l, Share: t.Share, Mu0: t.Mu0, Mu1: t.Mu1}
+			if l == LearnerX {
+				err = m.fitX(X, y, treated, o)
+			}
+		default:
+			m, err = Fit(l, X, y, treated, o)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if l == LearnerT || l == LearnerX {
+			t = m
+		}
+		out[l] = m
+	}
+	return out, nil
 }
 
 // Effect returns the estimated effect τ(x) (a difference of probabilities, in [−1, 1]) of
