@@ -381,6 +381,10 @@ func (j HistoryJob) Run(ctx context.Context) (*Result, Summary, error) {
 		}
 	}
 	d.X, d.Y, d.Treated = f.Take(keep), pick(y, keep), treated
+	d.IDs = make([]string, len(keep))
+	for k, i := range keep {
+		d.IDs[k] = ids[i]
+	}
 	res, err := Train(ctx, d, j.Train)
 	if err != nil {
 		return nil, Summary{}, err

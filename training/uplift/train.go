@@ -120,9 +120,10 @@ type Data struct {
 	X         *frame.Frame
 	Y         []float64
 	Treated   []bool
-	Label     string // outcome column
-	Positive  string // its positive value
-	Treatment string // treatment column or event type, for reports
+	Label     string   // outcome column
+	Positive  string   // its positive value
+	Treatment string   // treatment column or event type, for reports
+	IDs       []string // row identifiers (contact ids from a history); nil when unknown
 	// LeftOut counts rows of other treatment arms; Dropped rows without an outcome.
 	LeftOut, Dropped int
 }
@@ -192,6 +193,8 @@ type Result struct {
 	Rows, Treated      int
 	Control            int
 	FitSeconds         float64
+	// Data is what the model was trained on (rows in the order of OOF).
+	Data *Data
 }
 
 // check refuses data an uplift model cannot learn from.
@@ -259,7 +262,7 @@ func Train(ctx context.Context, d *Data, opts Options) (*Result, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Result{Rows: len(d.Y), Inputs: inputsOf(d.X)}
+	r := &Result{Rows: len(d.Y), Inputs: inputsOf(d.X), Data: d}
 	for _, t := range d.Treated {
 		if t {
 			r.Treated++
