@@ -115,8 +115,8 @@ type Uplift struct {
 	// Decile is 1 (highest estimated effects) to 10 against the held-out estimates of training.
 	Decile int `json:"decile"`
 	// Group is "persuadable" or "sleeping_dog" when contacts of this decile showed, on
-	// held-out rows, an effect whose 95% interval excludes zero (positive or negative);
-	// omitted otherwise.
+	// held-out rows, an effect whose interval (95%, Bonferroni-corrected over the ten
+	// deciles) excludes zero (positive or negative); omitted otherwise.
 	Group        string `json:"group,omitempty"`
 	ModelVersion string `json:"model_version"`
 }

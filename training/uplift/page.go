@@ -34,7 +34,7 @@ func Page(title string, s Summary) (report.Page, error) {
 		}
 		ct.Rows = append(ct.Rows, []string{c.Learner, f4(c.Qini) + " ± " + f4(c.QiniSD), f4(c.UpliftAt30) + " ± " + f4(c.UpliftAt30SD), folds})
 	}
-	dt := report.Table{Caption: "Deciles of estimated uplift (held-out rows); a group label needs a 95% interval that excludes 0",
+	dt := report.Table{Caption: "Deciles of estimated uplift (held-out rows); a group label needs an interval of ±2.807 SE (95%, Bonferroni over 10 deciles) that excludes 0",
 		Header: []string{"decile", "observed uplift", "standard error", "group", "rate treated", "rate control", "rows"}}
 	for i, d := range s.Deciles {
 		g := s.Uplift.Deciles[i]
