@@ -188,15 +188,3 @@ func (a *Artifact) ScoreValues(num []float64, str []string) (Score, error) {
 	s.Group = a.Payload.Deciles[s.Decile-1].Group
 	return s, nil
 }
-
-// DecileCuts returns the 90th..10th percentiles of v, for Payload.DecileCuts.
-func DecileCuts(v []float64) []float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	cuts := make([]float64, 9)
-	for k := range cuts {
-		q := float64(9-k) / 10
-		cuts[k] = s[min(len(s)-1, int(q*float64(len(s))))]
-	}
-	return cuts
-}

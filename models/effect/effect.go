@@ -56,14 +56,7 @@ func Fit(learner string, X *frame.Frame, y []float64, treated []bool, o gbt.Opti
 	if len(y) != X.Rows() || len(treated) != len(y) {
 		return nil, fmt.Errorf("effect: %d rows, %d outcomes, %d treatment flags", X.Rows(), len(y), len(treated))
 	}
-	var tRows, cRows []int
-	for i, t := range treated {
-		if t {
-			tRows = append(tRows, i)
-		} else {
-			cRows = append(cRows, i)
-		}
-	}
+	tRows, cRows := arms(treated)
 	if len(tRows) == 0 || len(cRows) == 0 {
 		return nil, ErrGroups
 	}
@@ -112,14 +105,7 @@ func Fit(learner string, X *frame.Frame, y []float64, treated []bool, o gbt.Opti
 
 // fitX fits the X-learner's effect models given the response models Mu0 and Mu1.
 func (m *Model) fitX(X *frame.Frame, y []float64, treated []bool, o gbt.Options) error {
-	var tRows, cRows []int
-	for i, t := range treated {
-		if t {
-			tRows = append(tRows, i)
-		} else {
-			cRows = append(cRows, i)
-		}
-	}
+	tRows, cRows := arms(treated)
 	Xt, Xc := X.Take(tRows), X.Take(cRows)
 	// Imputed effects, as soft labels (D + 1)/2 in [0, 1].
 	mu0, err := m.Mu0.Predict(Xt)
@@ -145,6 +131,18 @@ func (m *Model) fitX(X *frame.Frame, y []float64, treated []bool, o gbt.Options)
 	}
 	m.Tau0, err = gbt.Fit(Xc, d0, nil, o4)
 	return err
+}
+
+// arms returns the treated and the control rows.
+func arms(treated []bool) (tRows, cRows []int) {
+	for i, t := range treated {
+		if t {
+			tRows = append(tRows, i)
+		} else {
+			cRows = append(cRows, i)
+		}
+	}
+	return tRows, cRows
 }
 
 func groupErr(group string, err error) error {

@@ -15,8 +15,8 @@ func check(y []float64, t []bool, score []float64) {
 	}
 }
 
-// order returns the rows by score, highest first; ties keep row order.
-func order(score []float64) []int {
+// Order returns the rows by score, highest first; ties keep row order.
+func Order(score []float64) []int {
 	idx := make([]int, len(score))
 	for i := range idx {
 		idx[i] = i
@@ -64,7 +64,7 @@ func (c Curve) Thin(n int) Curve {
 func curves(y []float64, t []bool, score []float64) (qini, up Curve) {
 	check(y, t, score)
 	n := float64(len(y))
-	idx := order(score)
+	idx := Order(score)
 	qini = Curve{X: []float64{0}, Y: []float64{0}}
 	up = Curve{X: []float64{0}, Y: []float64{0}}
 	var nt, nc, yt, yc float64
@@ -131,7 +131,7 @@ func AUUC(y []float64, treated []bool, score []float64) float64 {
 func At(y []float64, treated []bool, score []float64, share float64) (float64, error) {
 	check(y, treated, score)
 	k := int(math.Ceil(share * float64(len(y))))
-	idx := order(score)[:min(max(k, 0), len(y))]
+	idx := Order(score)[:min(max(k, 0), len(y))]
 	var nt, nc, yt, yc float64
 	for _, r := range idx {
 		if treated[r] {
@@ -169,7 +169,7 @@ type Group struct {
 // deciles) and returns each group's treated and control outcome rates.
 func ByGroup(y []float64, treated []bool, score []float64, groups int) []Group {
 	check(y, treated, score)
-	idx := order(score)
+	idx := Order(score)
 	n := len(idx)
 	out := make([]Group, 0, groups)
 	for g := range groups {

@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 
 	"github.com/propensity-dev/propensity/data/synth"
@@ -170,7 +169,7 @@ func Example_deciles() {
 }
 
 func top(score, tau []float64, share float64) float64 {
-	idx := order(score)
+	idx := um.Order(score)
 	var s float64
 	for _, i := range idx[:int(math.Ceil(share*float64(len(idx))))] {
 		s += tau[i]
@@ -178,17 +177,8 @@ func top(score, tau []float64, share float64) float64 {
 	return s
 }
 
-func order(score []float64) []int {
-	idx := make([]int, len(score))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return score[idx[a]] > score[idx[b]] })
-	return idx
-}
-
 func bottomShare(score []float64, groups []string, g string) float64 {
-	idx := order(score)
+	idx := um.Order(score)
 	cut := len(idx) - len(idx)/10
 	n, in := 0, 0
 	for rank, i := range idx {

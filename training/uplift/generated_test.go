@@ -5,7 +5,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,11 +113,7 @@ func readTruth(t *testing.T, dir string) (map[string]float64, map[string]string)
 
 // topTrueEffect sums the true effects of the top share of rows by score.
 func topTrueEffect(score, tau []float64, share float64) float64 {
-	idx := make([]int, len(score))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return score[idx[a]] > score[idx[b]] })
+	idx := um.Order(score)
 	var s float64
 	for _, i := range idx[:int(math.Ceil(share*float64(len(idx))))] {
 		s += tau[i]
@@ -129,17 +124,13 @@ func topTrueEffect(score, tau []float64, share float64) float64 {
 // bottomDecileShare returns the number of rows of the group and the share of them ranked in
 // the lowest tenth of score.
 func bottomDecileShare(score []float64, groups []string, group string) (int, float64) {
-	idx := make([]int, len(score))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return score[idx[a]] < score[idx[b]] })
-	bottom := len(idx) / 10
+	idx := um.Order(score)
+	bottom := len(idx) - len(idx)/10
 	n, in := 0, 0
 	for rank, i := range idx {
 		if groups[i] == group {
 			n++
-			if rank < bottom {
+			if rank >= bottom {
 				in++
 			}
 		}

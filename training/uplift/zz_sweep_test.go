@@ -22,7 +22,7 @@ func TestZZSweep(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	o := Options{Seed: 2, Learner: os.Getenv("SWEEP_LEARNER")}
+	o := Options{Seed: 2, Learner: os.Getenv("SWEEP_LEARNER"), Folds: int(envF("FOLDS"))}
 	o.GBT.MaxDepth = int(envF("D"))
 	o.GBT.Trees = int(envF("N"))
 	o.GBT.LearningRate = envF("LR")
