@@ -107,12 +107,12 @@ func Example_learners() {
 	}
 	// Output:
 	// rows 4053 (treated 2012, control 2041)
-	// t_learner              Qini 0.0030 ± 0.0019
-	// class_transformation   Qini 0.0006 ± 0.0021
-	// x_learner              Qini 0.0028 ± 0.0012
-	// chosen: t_learner
-	// uplift model (t_learner)           Qini 0.0030, uplift at 30% +0.0134
-	// conversion probability             Qini -0.0008, uplift at 30% -0.0197
+	// t_learner              Qini 0.0035 ± 0.0030
+	// class_transformation   Qini 0.0009 ± 0.0010
+	// x_learner              Qini 0.0035 ± 0.0015
+	// chosen: x_learner
+	// uplift model (x_learner)           Qini 0.0035, uplift at 30% +0.0230
+	// conversion probability             Qini -0.0007, uplift at 30% -0.0159
 }
 
 // # 3. Against the truth
@@ -130,10 +130,10 @@ func Example_truth() {
 	fmt.Printf("  by conversion probability %.1f\n", top(n.res.OOFPropensity, n.tau, 0.3))
 	fmt.Printf("  by true effect (oracle)  %.1f\n", top(n.tau, n.tau, 0.3))
 	// Output:
-	// Qini: model 0.0030, oracle 0.0049
+	// Qini: model 0.0035, oracle 0.0049
 	// true incremental conversions in the top 30%
-	//   by estimated uplift      15.4
-	//   by conversion probability 4.0
+	//   by estimated uplift      15.6
+	//   by conversion probability 4.5
 	//   by true effect (oracle)  44.3
 }
 
@@ -155,17 +155,17 @@ func Example_deciles() {
 	}
 	fmt.Printf("sleeping dogs in the bottom decile: %.0f%% (chance: 10%%)\n", 100*bottom)
 	// Output:
-	// decile  1  observed uplift +0.036 ± 0.081
-	// decile  2  observed uplift +0.003 ± 0.036
-	// decile  3  observed uplift -0.002 ± 0.036
-	// decile  4  observed uplift -0.009 ± 0.027
-	// decile  5  observed uplift -0.000 ± 0.028
-	// decile  6  observed uplift +0.005 ± 0.041
-	// decile  7  observed uplift +0.035 ± 0.049
-	// decile  8  observed uplift -0.043 ± 0.058
-	// decile  9  observed uplift -0.031 ± 0.071
-	// decile 10  observed uplift -0.059 ± 0.076
-	// sleeping dogs in the bottom decile: 48% (chance: 10%)
+	// decile  1  observed uplift +0.043 ± 0.081
+	// decile  2  observed uplift -0.007 ± 0.037
+	// decile  3  observed uplift +0.028 ± 0.043
+	// decile  4  observed uplift +0.005 ± 0.045
+	// decile  5  observed uplift -0.021 ± 0.048
+	// decile  6  observed uplift -0.019 ± 0.047
+	// decile  7  observed uplift +0.001 ± 0.039
+	// decile  8  observed uplift -0.000 ± 0.051
+	// decile  9  observed uplift -0.009 ± 0.062
+	// decile 10  observed uplift -0.094 ± 0.070  sleeping_dog
+	// sleeping dogs in the bottom decile: 64% (chance: 10%)
 }
 
 func top(score, tau []float64, share float64) float64 {
