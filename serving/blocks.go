@@ -12,6 +12,7 @@ import (
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/btyd"
 	"github.com/propensity-dev/propensity/models/classifier"
+	"github.com/propensity-dev/propensity/models/effect"
 	"github.com/propensity-dev/propensity/models/persona"
 	"github.com/propensity-dev/propensity/models/scorecard"
 )
@@ -392,4 +393,41 @@ func (b *personaBlock) Personas() []PersonaInfo {
 		out[i] = PersonaInfo{ID: p.ID, Name: p.Name, Description: p.Description, Size: p.Size, Detail: p}
 	}
 	return out
+}
+
+// upliftBlock adapts an uplift artifact (models/effect) to UpliftModel.
+type upliftBlock struct {
+	a      *effect.Artifact
+	inputs []string
+	plan   atomic.Pointer[recordPlan]
+}
+
+// NewUplift returns the uplift block of a.
+func NewUplift(a *effect.Artifact) UpliftModel {
+	return &upliftBlock{a: a, inputs: a.InputNames()}
+}
+
+// LoadUplift is an ArtifactLoader for the "uplift" kind.
+func LoadUplift(dir string) (UpliftModel, artifact.Manifest, error) {
+	a, err := effect.Load(dir)
+	if err != nil {
+		return nil, artifact.Manifest{}, err
+	}
+	return NewUplift(a), a.Manifest, nil
+}
+
+// InputNames implements InputNamer.
+func (b *upliftBlock) InputNames() []string { return b.inputs }
+
+func (b *upliftBlock) Uplift(in *Input) (*Uplift, error) {
+	row, err := in.Features()
+	if err != nil {
+		return nil, err
+	}
+	v := in.values(row, b.inputs, &b.plan)
+	s, err := b.a.ScoreValues(v.num, v.str)
+	if err != nil {
+		return nil, err
+	}
+	return &Uplift{Effect: s.Effect, Decile: s.Decile, Group: s.Group, ModelVersion: b.a.Manifest.Version}, nil
 }

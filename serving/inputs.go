@@ -73,7 +73,7 @@ func newInputInfo(s *ModelSet) *inputInfo {
 		model any
 	}
 	var blocks []block
-	for _, b := range []block{{BlockConversion, s.Conversion}, {BlockChurn, s.Churn}, {BlockPersona, s.Personas}} {
+	for _, b := range []block{{BlockConversion, s.Conversion}, {BlockChurn, s.Churn}, {BlockPersona, s.Personas}, {BlockUplift, s.Uplift}} {
 		if b.model != nil {
 			blocks = append(blocks, b)
 		}

@@ -29,9 +29,9 @@ type ArtifactLoader[T any] func(dir string) (T, artifact.Manifest, error)
 // unavailable). A kind whose subdirectory exists but fails to load fails the whole load.
 //
 // NewLoader sets every kind's loader to this package's (LoadClassifier, LoadLTV,
-// LoadPersonas); tests replace them with fakes.
+// LoadPersonas, LoadUplift); tests replace them with fakes.
 type Loader struct {
-	// Dir is the models directory: conversion/, churn/, ltv/, personas/.
+	// Dir is the models directory: conversion/, churn/, ltv/, personas/, uplift/.
 	Dir string
 	// Rules loads the scorecards; nil means none (rules block unavailable).
 	Rules      func() (RulesModel, error)
@@ -39,6 +39,7 @@ type Loader struct {
 	Churn      ArtifactLoader[Classifier]
 	LTV        ArtifactLoader[LTVModel]
 	Personas   ArtifactLoader[PersonaModel]
+	Uplift     ArtifactLoader[UpliftModel]
 	// FeatureOptions are passed to features.ComputeProfile for every profile. When zero,
 	// they are taken from the first artifact whose manifest records them (see
 	// ManifestFeatureOptions): online features must be computed with the options of the
@@ -61,6 +62,7 @@ func NewLoader(dir string, log *slog.Logger) *Loader {
 		Churn:      LoadClassifier,
 		LTV:        LoadLTV,
 		Personas:   LoadPersonas,
+		Uplift:     LoadUplift,
 	}
 }
 
@@ -89,6 +91,7 @@ func (l *Loader) Load(ctx context.Context) (*ModelSet, error) {
 		loadKind(l, log, set, artifact.KindChurn, true, l.Churn, &set.Churn),
 		loadKind(l, log, set, artifact.KindLTV, false, l.LTV, &set.LTV),
 		loadKind(l, log, set, artifact.KindPersonas, true, l.Personas, &set.Personas),
+		loadKind(l, log, set, artifact.KindUplift, true, l.Uplift, &set.Uplift),
 	)
 	if err := ctx.Err(); err != nil {
 		return nil, err

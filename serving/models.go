@@ -155,6 +155,11 @@ type PersonaModel interface {
 	Personas() []PersonaInfo
 }
 
+// UpliftModel estimates the effect of a campaign on a contact's outcome.
+type UpliftModel interface {
+	Uplift(in *Input) (*Uplift, error)
+}
+
 // PersonaInfo describes one persona.
 type PersonaInfo struct {
 	ID          int    `json:"id"`
@@ -196,6 +201,7 @@ type ModelSet struct {
 	Churn      Classifier
 	LTV        LTVModel
 	Personas   PersonaModel
+	Uplift     UpliftModel
 	// FeatureOptions are passed to features.ComputeProfile (AsOf is set per profile).
 	FeatureOptions features.Options
 	// Artifacts lists the artifacts loaded, for GET /v1/models and the info metric.

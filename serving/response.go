@@ -21,11 +21,12 @@ const (
 	BlockChurn      = "churn"
 	BlockLTV        = "ltv"
 	BlockPersona    = "persona"
+	BlockUplift     = "uplift"
 )
 
 // Blocks returns the names of every block a response can hold, in response order.
 func Blocks() []string {
-	return []string{BlockRules, BlockConversion, BlockChurn, BlockLTV, BlockPersona}
+	return []string{BlockRules, BlockConversion, BlockChurn, BlockLTV, BlockPersona, BlockUplift}
 }
 
 // Response is the score of one contact (docs/contract.md §3). A block whose model is not
@@ -38,6 +39,7 @@ type Response struct {
 	Churn      *Prediction `json:"churn,omitempty"`
 	LTV        *LTV        `json:"ltv,omitempty"`
 	Persona    *Persona    `json:"persona,omitempty"`
+	Uplift     *Uplift     `json:"uplift,omitempty"`
 	// Unavailable names the blocks left out, in response order; never null.
 	Unavailable []string `json:"unavailable"`
 	// UnavailableReasons says why each block of Unavailable is left out, in the same order;
@@ -103,6 +105,20 @@ type Reason struct {
 	Feature string  `json:"feature"`
 	Value   any     `json:"value"`
 	Effect  float64 `json:"effect"`
+}
+
+// Uplift is the estimated effect of the campaign an uplift model was trained on
+// (docs/models.md): how much contacting this contact changes its probability of the outcome.
+type Uplift struct {
+	// Effect is the estimated change of the outcome's probability if treated, in [−1, 1].
+	Effect float64 `json:"effect"`
+	// Decile is 1 (highest estimated effects) to 10 against the held-out estimates of training.
+	Decile int `json:"decile"`
+	// Group is "persuadable" or "sleeping_dog" when contacts of this decile showed, on
+	// held-out rows, an effect whose interval (95%, Bonferroni-corrected over the ten
+	// deciles) excludes zero (positive or negative); omitted otherwise.
+	Group        string `json:"group,omitempty"`
+	ModelVersion string `json:"model_version"`
 }
 
 // Persona is the segment a contact falls in.

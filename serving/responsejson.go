@@ -42,7 +42,7 @@ func (e *JSONEncoder) Append(dst []byte, r *Response) (out []byte, ok bool) {
 const knownResponseLayout = `serving.Response{ContactID string "contact_id"; AsOf time.Time "as_of"; ` +
 	`Rules *scorecard.Result "rules,omitempty"; Conversion *serving.Prediction "conversion,omitempty"; ` +
 	`Churn *serving.Prediction "churn,omitempty"; LTV *btyd.LTVScore "ltv,omitempty"; ` +
-	`Persona *serving.Persona "persona,omitempty"; Unavailable []string "unavailable"; ` +
+	`Persona *serving.Persona "persona,omitempty"; Uplift *serving.Uplift "uplift,omitempty"; Unavailable []string "unavailable"; ` +
 	`UnavailableReasons []serving.Unavailability "unavailable_reasons"; Warnings []serving.Warning "warnings"} ` +
 	`scorecard.Result{Scorecard string "scorecard"; Version string "version"; Total int "total"; Fit int "fit"; ` +
 	`Engagement int "engagement"; Lifecycle int "lifecycle"; Grade string "grade"; Stage string "stage"; MQL bool "mql"; ` +
@@ -56,6 +56,7 @@ const knownResponseLayout = `serving.Response{ContactID string "contact_id"; AsO
 	`ExpectedSpendPerPurchase float64 "expected_spend_per_purchase"; CLV float64 "clv"; ` +
 	`HorizonDays float64 "horizon_days"; ModelVersion string "model_version"} ` +
 	`serving.Persona{ID int "id"; Name string "name"; Distance float64 "distance"} ` +
+	`serving.Uplift{Effect float64 "effect"; Decile int "decile"; Group string "group,omitempty"; ModelVersion string "model_version"} ` +
 	`serving.Unavailability{Block string "block"; Reason string "reason"; Message string "message"} ` +
 	`serving.Warning{Field string "field"; Code string "code"; Message string "message"} `
 
@@ -66,6 +67,7 @@ func responseLayout() string {
 	for _, t := range []reflect.Type{
 		reflect.TypeFor[Response](), reflect.TypeFor[scorecard.Result](), reflect.TypeFor[scorecard.Contribution](),
 		reflect.TypeFor[Prediction](), reflect.TypeFor[Reason](), reflect.TypeFor[btyd.LTVScore](), reflect.TypeFor[Persona](),
+		reflect.TypeFor[Uplift](),
 		reflect.TypeFor[Unavailability](), reflect.TypeFor[Warning](),
 	} {
 		fmt.Fprintf(&b, "%s{", t)
@@ -129,6 +131,20 @@ func (w *jsonWriter) response(r *Response) {
 		w.str(r.Persona.Name)
 		w.key(`,"distance`)
 		w.float(r.Persona.Distance)
+		w.b = append(w.b, '}')
+	}
+	if u := r.Uplift; u != nil {
+		w.key(`,"uplift`)
+		w.b = append(w.b, `{"effect":`...)
+		w.float(u.Effect)
+		w.key(`,"decile`)
+		w.b = strconv.AppendInt(w.b, int64(u.Decile), 10)
+		if u.Group != "" {
+			w.key(`,"group`)
+			w.str(u.Group)
+		}
+		w.key(`,"model_version`)
+		w.str(u.ModelVersion)
 		w.b = append(w.b, '}')
 	}
 	w.key(`,"unavailable`)

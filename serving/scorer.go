@@ -110,7 +110,7 @@ func (s *Scorer) ScoreWith(ctx context.Context, set *ModelSet, p *features.Profi
 	// Blocks run in response order. Each is optional: a nil model, or a model that has no
 	// answer for this profile (nil result), leaves its block out, named in Unavailable with
 	// its reason in UnavailableReasons.
-	r.Unavailable, r.UnavailableReasons = make([]string, 0, 5), make([]Unavailability, 0, 5)
+	r.Unavailable, r.UnavailableReasons = make([]string, 0, 6), make([]Unavailability, 0, 6)
 	out := func(block, reason, msg string) {
 		r.Unavailable = append(r.Unavailable, block)
 		r.UnavailableReasons = append(r.UnavailableReasons, Unavailability{Block: block, Reason: reason, Message: msg})
@@ -176,6 +176,19 @@ func (s *Scorer) ScoreWith(ctx context.Context, set *ModelSet, p *features.Profi
 		}
 		if r.Persona == nil {
 			out(BlockPersona, ReasonNoAnswer, "the model has no answer for this contact")
+		}
+	}
+	switch {
+	case set.Uplift == nil:
+		out(BlockUplift, ReasonNotLoaded, "no uplift model is loaded")
+	case !info.hasInputs(BlockUplift, p, opts.Row):
+		out(BlockUplift, ReasonNoAnswer, noInputs)
+	default:
+		if r.Uplift, err = set.Uplift.Uplift(in); err != nil {
+			return Response{}, &BlockError{BlockUplift, err}
+		}
+		if r.Uplift == nil {
+			out(BlockUplift, ReasonNoAnswer, "the model has no answer for this contact")
 		}
 	}
 	for _, pr := range []*Prediction{r.Conversion, r.Churn} {

@@ -65,8 +65,8 @@ func TestScoreBlocks(t *testing.T) {
 		unavailable []string
 	}{
 		{"all", loadSet(t, full), []string{}},
-		{"churn and rules only", loadSet(t, partial), []string{"conversion", "ltv", "persona"}},
-		{"nothing", &serving.ModelSet{}, []string{"rules", "conversion", "churn", "ltv", "persona"}},
+		{"churn and rules only", loadSet(t, partial), []string{"conversion", "ltv", "persona", "uplift"}},
+		{"nothing", &serving.ModelSet{}, []string{"rules", "conversion", "churn", "ltv", "persona", "uplift"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -229,8 +229,8 @@ propensity_model_reloads_total{result="success"} 1
 	if err := testutil.GatherAndCompare(promReg, strings.NewReader(want), "propensity_model_reloads_total"); err != nil {
 		t.Error(err)
 	}
-	if n := testutil.CollectAndCount(promReg, "propensity_model_info"); n != 5 { // 4 artifacts + 1 scorecard
-		t.Errorf("%d model info series, want 5", n)
+	if n := testutil.CollectAndCount(promReg, "propensity_model_info"); n != 6 { // 5 artifacts + 1 scorecard
+		t.Errorf("%d model info series, want 6", n)
 	}
 }
 
@@ -362,8 +362,8 @@ func TestDefect11WarningsAndUnavailableReasons(t *testing.T) {
 		reasons[u.Block] = u.Reason
 	}
 	wantReasons := map[string]string{"rules": serving.ReasonNotLoaded, "churn": serving.ReasonNotLoaded,
-		"ltv": serving.ReasonNoAnswer, "persona": serving.ReasonNotLoaded}
-	if !maps.Equal(reasons, wantReasons) || !slices.Equal(r.Unavailable, []string{"rules", "churn", "ltv", "persona"}) {
+		"ltv": serving.ReasonNoAnswer, "persona": serving.ReasonNotLoaded, "uplift": serving.ReasonNotLoaded}
+	if !maps.Equal(reasons, wantReasons) || !slices.Equal(r.Unavailable, []string{"rules", "churn", "ltv", "persona", "uplift"}) {
 		t.Errorf("unavailable %v, reasons %+v", r.Unavailable, r.UnavailableReasons)
 	}
 

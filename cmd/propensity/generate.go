@@ -12,7 +12,7 @@ import (
 
 // runGenerate writes a synthetic history with known ground truth (data/synth).
 func runGenerate(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlagSet(env, "generate", "--out DIR [--contacts N] [--seed S] [--as-of DATE] [--horizon 90d] [--personas K] [--json]",
+	fs := newFlagSet(env, "generate", "--out DIR [--contacts N] [--seed S] [--as-of DATE] [--horizon 90d] [--personas K] [--campaign SHARE] [--json]",
 		"Write contacts, events, transactions, identities and truth Parquet files plus generator.json\n"+
 			"into DIR: a marketing history whose true personas, conversion and churn probabilities are known.")
 	out := fs.String("out", "", "output directory (created if missing)")
@@ -21,6 +21,7 @@ func runGenerate(ctx context.Context, env *cliEnv, args []string) error {
 	asOf := fs.String("as-of", synth.DefaultAsOf().Format("2006-01-02"), "as-of date T (YYYY-MM-DD or RFC 3339); truth describes [T, T+horizon)")
 	horizon := fs.String("horizon", "90d", "label horizon H (d, w or h suffix)")
 	personas := fs.String("personas", strconv.Itoa(synth.DefaultPersonas), "number of latent personas")
+	campaign := fs.Float64("campaign", 0, "share of contacts treated by a randomised campaign_offer at the as-of date, with true effects in truth.parquet (tau, uplift_group); 0: no campaign")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
@@ -31,6 +32,10 @@ func runGenerate(ctx context.Context, env *cliEnv, args []string) error {
 	opts, err := synthOptions(*contacts, *seed, *asOf, *horizon, *personas)
 	if err != nil {
 		return err
+	}
+	opts.CampaignShare = *campaign
+	if err := opts.EnsureDefaults().Validate(); err != nil {
+		return badInput(fmt.Errorf("--campaign: %w", err))
 	}
 	sum, err := synth.Generate(ctx, *out, opts)
 	if err != nil {
@@ -117,5 +122,12 @@ func printSynthSummary(env *cliEnv, s *synth.Summary) {
 		s.Converted, s.ProspectsAtAsOf, 100*s.ConversionRate, auc(s.ConversionAUC))
 	fmt.Fprintf(w, "  churn         %d of %d customers (%.1f%%), true-probability AUC %s\n",
 		s.Churned, s.CustomersAtAsOf, 100*s.ChurnRate, auc(s.ChurnAUC))
+	if c := s.Campaign; c != nil {
+		fmt.Fprintf(w, "  campaign      %d treated, %d control; prospects' conversion %.1f%% treated vs %.1f%% control, mean true effect %+.4f\n",
+			c.Treated, c.Control, 100*c.ConvertedTreated, 100*c.ConvertedControl, c.MeanTau)
+		for _, g := range []string{synth.GroupPersuadable, synth.GroupSureThing, synth.GroupLostCause, synth.GroupSleepingDog} {
+			fmt.Fprintf(w, "    %-18s %d prospects\n", g, c.Prospects[g])
+		}
+	}
 	fmt.Fprintf(w, "  took          %.2f s (%.0f events/s)\n", s.Seconds, s.EventsPerSecond)
 }

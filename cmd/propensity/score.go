@@ -36,7 +36,7 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 	dir := fs.String("data", "", "history directory (docs/contract.md §1) to score everyone in")
 	asOfFlag := fs.String("as-of", "", "score as of DATE (batch: required; profile: overrides as_of)")
 	out := fs.String("out", "", "batch or table: output file, one row per person; CSV when it ends in .csv, else Parquet")
-	models := fs.String("models", "", "models directory (conversion/, churn/, ltv/, personas/, each optional): adds their blocks (profile) or columns (batch)")
+	models := fs.String("models", "", "models directory (conversion/, churn/, ltv/, personas/, uplift/, each optional): adds their blocks (profile) or columns (batch)")
 	asJSON := fs.Bool("json", false, "print the score response as one JSON object")
 	tablePath := fs.String("table", "", "table (Parquet or CSV) to score with the models of train --table")
 	id := fs.String("id", "", "with --table: identifier column, written first in the output under its own name")
@@ -244,6 +244,13 @@ func scoreCmdProfile(ctx context.Context, env *cliEnv, set *serving.ModelSet, pa
 	}
 	if pe := resp.Persona; pe != nil {
 		fmt.Fprintf(env.stdout, "persona: %d %q (distance %.3f)\n", pe.ID, pe.Name, pe.Distance)
+	}
+	if u := resp.Uplift; u != nil {
+		group := ""
+		if u.Group != "" {
+			group = ", " + u.Group
+		}
+		fmt.Fprintf(env.stdout, "uplift: effect %+.3f decile %d%s (%s)\n", u.Effect, u.Decile, group, u.ModelVersion)
 	}
 	if len(resp.Unavailable) > 0 {
 		fmt.Fprintf(env.stdout, "unavailable: %s\n", strings.Join(resp.Unavailable, ", "))

@@ -86,7 +86,7 @@ func TestScoreProfileContract(t *testing.T) {
 			r.Stage != "mql" || !r.MQL || r.Disqualified || r.DisqualifiedBy != "" || len(r.Contributions) != 4 {
 			t.Errorf("%v: response %s", args, stdout)
 		}
-		if strings.Join(resp.Unavailable, ",") != "conversion,churn,ltv,persona" {
+		if strings.Join(resp.Unavailable, ",") != "conversion,churn,ltv,persona,uplift" {
 			t.Errorf("unavailable = %v", resp.Unavailable)
 		}
 	}

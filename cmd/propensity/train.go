@@ -16,7 +16,7 @@ import (
 	"github.com/propensity-dev/propensity/training/tabular"
 )
 
-const trainUsage = `(conversion|churn --data DIR --as-of DATE [--horizon 90d] | --table FILE --label COL [--positive V] [--id COL] [--exclude COL,COL] [--cv K]) [--config MAPPING.yaml] [--numeric|--categorical|--drop|--date COL] [--model auto|logistic|gbt [--auto-budget 5m] [--tune]] [--out MODELS] [--json]`
+const trainUsage = `(conversion|churn|uplift --data DIR --as-of DATE [--horizon 90d] | --table FILE --label COL [--positive V] [--id COL] [--exclude COL,COL] [--cv K]) [--config MAPPING.yaml] [--numeric|--categorical|--drop|--date COL] [--model auto|logistic|gbt [--auto-budget 5m] [--tune]] [--out MODELS] [--json]`
 
 const trainSummary = `Train a calibrated conversion or churn model, with an HTML + JSON report next to the artifact.
 
@@ -45,6 +45,9 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	mode := ""
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		mode, args = args[0], args[1:]
+	}
+	if mode == artifact.KindUplift {
+		return runTrainUplift(ctx, env, args)
 	}
 	fs := newFlagSet(env, "train", trainUsage, trainSummary)
 	table := fs.String("table", "", "Parquet or CSV table to train on")

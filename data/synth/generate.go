@@ -42,24 +42,26 @@ var ErrOutput = errors.New("synth: output directory unusable")
 
 // Summary describes a generated history.
 type Summary struct {
-	Dir               string           `json:"dir"`
-	People            int              `json:"people"`
-	Contacts          int64            `json:"contacts"` // rows, duplicates included
-	Duplicates        int64            `json:"duplicates"`
-	Events            int64            `json:"events"`
-	EventsByType      map[string]int64 `json:"events_by_type"`
-	AnonymousEvents   int64            `json:"anonymous_events"`
-	Transactions      int64            `json:"transactions"`
-	Identities        int64            `json:"identities"`
-	PeopleByPersona   map[string]int64 `json:"people_by_persona"`
-	CustomersAtAsOf   int64            `json:"customers_at_as_of"`
-	ProspectsAtAsOf   int64            `json:"prospects_at_as_of"`
-	Converted         int64            `json:"converted"`
-	ConversionRate    float64          `json:"conversion_rate"` // converted / prospects in [T, T+H)
-	ConversionAUC     float64          `json:"conversion_auc"`  // AUC of true p_convert vs converted; 0 when a class is empty
-	Churned           int64            `json:"churned"`
-	ChurnRate         float64          `json:"churn_rate"` // churned / customers at T
-	ChurnAUC          float64          `json:"churn_auc"`  // AUC of true p_churn vs churned; 0 when a class is empty
+	Dir             string           `json:"dir"`
+	People          int              `json:"people"`
+	Contacts        int64            `json:"contacts"` // rows, duplicates included
+	Duplicates      int64            `json:"duplicates"`
+	Events          int64            `json:"events"`
+	EventsByType    map[string]int64 `json:"events_by_type"`
+	AnonymousEvents int64            `json:"anonymous_events"`
+	Transactions    int64            `json:"transactions"`
+	Identities      int64            `json:"identities"`
+	PeopleByPersona map[string]int64 `json:"people_by_persona"`
+	CustomersAtAsOf int64            `json:"customers_at_as_of"`
+	ProspectsAtAsOf int64            `json:"prospects_at_as_of"`
+	Converted       int64            `json:"converted"`
+	ConversionRate  float64          `json:"conversion_rate"` // converted / prospects in [T, T+H)
+	ConversionAUC   float64          `json:"conversion_auc"`  // AUC of true p_convert vs converted; 0 when a class is empty
+	Churned         int64            `json:"churned"`
+	ChurnRate       float64          `json:"churn_rate"` // churned / customers at T
+	ChurnAUC        float64          `json:"churn_auc"`  // AUC of true p_churn vs churned; 0 when a class is empty
+	// Campaign counts the simulated campaign's contacts; nil without one.
+	Campaign          *CampaignSummary `json:"campaign,omitempty"`
 	Seconds           float64          `json:"seconds"`
 	EventsPerSecond   float64          `json:"events_per_second"`
 	AsOf              time.Time        `json:"as_of"`
@@ -86,8 +88,10 @@ type Parameters struct {
 	BGNBDTimeUnit          string          `json:"bgnbd_time_unit"`
 	Personas               []Persona       `json:"personas"`
 	Conversion             ConversionModel `json:"conversion"`
-	Notes                  []string        `json:"notes"`
-	Summary                *Summary        `json:"summary"`
+	// Campaign is the randomised campaign's true effect; nil without one.
+	Campaign *CampaignModel `json:"campaign,omitempty"`
+	Notes    []string       `json:"notes"`
+	Summary  *Summary       `json:"summary"`
 }
 
 type generator struct {
@@ -95,6 +99,7 @@ type generator struct {
 	personas []Persona
 	weights  []float64
 	conv     ConversionModel
+	campaign *CampaignModel // nil: no campaign
 	tab      *tables
 	asOf     int64 // T, µs since the epoch
 	horizon  int64 // H, µs
@@ -113,7 +118,8 @@ type chunk struct {
 	txs      []txRow
 	ids      []identityRow
 	truth    []truthRow
-	floats   []float64 // backing store of truth's optional probabilities
+	ctruth   []campaignTruthRow // instead of truth when a campaign is simulated
+	floats   []float64          // backing store of truth's optional probabilities
 	people   []person
 	refs     atomic.Int32 // writers still using the chunk
 }
@@ -223,6 +229,10 @@ func newGenerator(o Options) *generator {
 		g.windows = append(g.windows, g.asOf-int64(k)*g.horizon)
 	}
 	g.tab = newTables(g.start, g.end)
+	if o.CampaignShare > 0 {
+		c := DefaultCampaign(o.CampaignShare)
+		g.campaign = &c
+	}
 	return g
 }
 
@@ -245,7 +255,12 @@ func (g *generator) run(ctx context.Context, ws []io.Writer, acc *accumulator) e
 	we := parquet.NewGenericWriter[eventRow](ws[1], opt...)
 	wt := parquet.NewGenericWriter[txRow](ws[2], opt...)
 	wi := parquet.NewGenericWriter[identityRow](ws[3], opt...)
-	wtr := parquet.NewGenericWriter[truthRow](ws[4], opt...)
+	var wtr truthWriter
+	if g.campaign != nil {
+		wtr = parquet.NewGenericWriter[campaignTruthRow](ws[4], opt...)
+	} else {
+		wtr = parquet.NewGenericWriter[truthRow](ws[4], opt...)
+	}
 
 	nChunks := (g.o.Contacts + chunkSize - 1) / chunkSize
 	workers := g.o.Workers
@@ -342,7 +357,13 @@ func (g *generator) run(ctx context.Context, ws []io.Writer, acc *accumulator) e
 			if _, err := wi.Write(c.ids); err != nil {
 				return fmt.Errorf("writing %s: %w", IdentitiesFile, err)
 			}
-			if _, err := wtr.Write(c.truth); err != nil {
+			var err error
+			if g.campaign != nil {
+				_, err = wtr.(*parquet.GenericWriter[campaignTruthRow]).Write(c.ctruth)
+			} else {
+				_, err = wtr.(*parquet.GenericWriter[truthRow]).Write(c.truth)
+			}
+			if err != nil {
 				return fmt.Errorf("writing %s: %w", TruthFile, err)
 			}
 			return nil
@@ -443,9 +464,10 @@ func (g *generator) fill(s *sim, c *chunk, idx int) {
 	t := g.tab
 	c.index = idx
 	c.contacts, c.events, c.txs, c.ids, c.truth, c.people = c.contacts[:0], c.events[:0], c.txs[:0], c.ids[:0], c.truth[:0], c.people[:0]
+	c.ctruth = c.ctruth[:0]
 	lo, hi := idx*chunkSize, min((idx+1)*chunkSize, g.o.Contacts)
-	if cap(c.floats) < 2*chunkSize {
-		c.floats = make([]float64, 2*chunkSize)
+	if cap(c.floats) < floatsPerPerson*chunkSize {
+		c.floats = make([]float64, floatsPerPerson*chunkSize)
 	}
 	for i := lo; i < hi; i++ {
 		pr := s.simulate(i)
@@ -492,7 +514,7 @@ func (g *generator) fill(s *sim, c *chunk, idx int) {
 		if pr.dupID != "" {
 			tr.NContacts = 2
 		}
-		j := 2 * (i - lo)
+		j := floatsPerPerson * (i - lo)
 		if pr.customerAtT {
 			c.floats[j] = pr.pChurn
 			tr.PChurn = &c.floats[j]
@@ -502,7 +524,11 @@ func (g *generator) fill(s *sim, c *chunk, idx int) {
 			tr.PConvert = &c.floats[j+1]
 			tr.Converted = &t.bits[b2i(pr.nHorizon > 0)]
 		}
-		c.truth = append(c.truth, tr)
+		if g.campaign != nil {
+			c.ctruth = append(c.ctruth, g.campaignTruth(tr, &pr, c.floats[j+2:j+5]))
+		} else {
+			c.truth = append(c.truth, tr)
+		}
 		c.people = append(c.people, pr)
 	}
 }
@@ -518,7 +544,8 @@ func b2i(b bool) int {
 type accumulator struct {
 	g             *generator
 	sum           *Summary
-	byType        [nEventTypes]int64
+	byType        [nEventTypes + 1]int64 // the canonical types, then the campaign's
+	camp          campaignAcc
 	byPersona     []int64
 	convP, churnP []float64
 	convY, churnY []bool
@@ -549,6 +576,7 @@ func (a *accumulator) add(c *chunk) {
 	}
 	for k := range c.people {
 		pr := &c.people[k]
+		a.camp.add(pr)
 		a.byPersona[pr.persona]++
 		if pr.dupID != "" {
 			s.Duplicates++
@@ -574,7 +602,13 @@ func (a *accumulator) add(c *chunk) {
 func (a *accumulator) finish() {
 	s := a.sum
 	for ty, n := range a.byType {
+		if ty == evCampaign && n == 0 {
+			continue // not a canonical type: only listed when there is a campaign
+		}
 		s.EventsByType[a.g.tab.types[ty]] = n
+	}
+	if a.g.campaign != nil {
+		s.Campaign = a.camp.summary()
 	}
 	for k, n := range a.byPersona {
 		s.PeopleByPersona[a.g.personas[k].Name] = n
@@ -646,6 +680,7 @@ func (g *generator) parameters(sum *Summary) Parameters {
 		BGNBDTimeUnit:          "week",
 		Personas:               g.personas,
 		Conversion:             g.conv,
+		Campaign:               g.campaign,
 		ConversionWindowStarts: sum.ConversionWindows,
 		Notes: []string{
 			"times are microseconds UTC; BG/NBD lambda is per week",

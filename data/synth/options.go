@@ -54,6 +54,13 @@ type Options struct {
 	// Spend, when set, replaces every persona's Gamma-Gamma parameters. Nil means
 	// per-persona values.
 	Spend *GammaGamma
+	// CampaignShare, when positive, simulates a randomised campaign at as-of T: that share of
+	// contacts, drawn at random, gets a campaign_offer event at T, which changes treated
+	// prospects' conversion in [T, T+H) by the true effect of CampaignModel; truth.parquet
+	// then carries treated, p_control, p_treated, tau and uplift_group. Zero means no
+	// campaign, and files identical to those written without the option. The campaign draws
+	// from its own random stream, so control contacts' histories do not depend on it.
+	CampaignShare float64
 	// Workers is the number of goroutines generating contacts. Zero means GOMAXPROCS. The
 	// output does not depend on it.
 	Workers int
@@ -118,6 +125,9 @@ func (o Options) Validate() error {
 	}
 	if o.DuplicateRate > 0.5 {
 		bad("duplicate rate must be at most 0.5, got %g", o.DuplicateRate)
+	}
+	if !(o.CampaignShare >= 0 && o.CampaignShare < 1) {
+		bad("campaign share must be at least 0 and below 1, got %g", o.CampaignShare)
 	}
 	if o.Workers < 0 {
 		bad("workers must not be negative, got %d", o.Workers)

@@ -155,6 +155,9 @@ type person struct {
 	spendHorizon  float64
 	unsubscribed  bool
 	identityLink  bool
+
+	treated            bool    // in the campaign's treated group (Options.CampaignShare)
+	pControl, pTreated float64 // true P(convert) at T without and with the campaign; NaN for customers
 }
 
 func hexID(prefix string, a, b uint64) string {
@@ -179,6 +182,12 @@ func (s *sim) simulate(i int) person {
 	s.txs = s.txs[:0]
 	var pr person
 	pr.index = i
+	pr.pControl, pr.pTreated = math.NaN(), math.NaN()
+	if c := g.campaign; c != nil {
+		var cs splitSource
+		cs.seed(g.o.Seed^campaignSalt, i)
+		pr.treated = float64(cs.Uint64()>>11)/(1<<53) < c.Share
+	}
 	pr.persona = s.pick(g.weights)
 	ps := &g.personas[pr.persona]
 
@@ -190,6 +199,10 @@ func (s *sim) simulate(i int) person {
 	s.duplicate(&pr)
 	slices.SortFunc(s.events, func(x, y ev) int { return int(min(max(x.ts-y.ts, -1), 1)) })
 	s.conversion(&pr, ps)
+	if pr.treated {
+		t := g.tab
+		s.add(ev{ts: g.asOf, typ: evCampaign, who: whoContact, channel: t.chEmail, campaign: t.campOffer, value: -1})
+	}
 	slices.SortFunc(s.events, func(x, y ev) int { return int(min(max(x.ts-y.ts, -1), 1)) })
 	return pr
 }
@@ -471,6 +484,15 @@ func (s *sim) conversion(pr *person, ps *Persona) {
 			f := s.features(pr, ws)
 			pc := g.conv.Probability(f)
 			if wi == len(g.windows)-1 {
+				if c := g.campaign; c != nil {
+					// The same uniform draw decides with and without the campaign, so a
+					// treated persuadable who would have bought anyway still buys.
+					pr.pControl = pc
+					pr.pTreated = c.Treated(pc, c.Delta(pr.persona, f, pr.unsubscribed))
+					if pr.treated {
+						pc = pr.pTreated
+					}
+				}
 				pr.pConvert = pc
 			}
 			if s.rng.Float64() < pc {

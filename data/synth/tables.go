@@ -24,6 +24,7 @@ const (
 	evSurvey
 	evPurchase
 	nEventTypes
+	evCampaign = nEventTypes // CampaignEventType, after the canonical types
 )
 
 // EventTypes returns the canonical event types Generate emits.
@@ -51,6 +52,7 @@ type tables struct {
 	weekCamp0 uint16 // campaign of week w is weekCamp0 + w
 	nWeeks    int
 	webCamp0  uint16 // webinar campaigns
+	campOffer uint16 // CampaignName
 	weekStart int64  // micros of week 0
 
 	products [nCategories][]string
@@ -67,7 +69,7 @@ type tables struct {
 const nWebinars = 24
 
 func newTables(start, end int64) *tables {
-	t := &tables{types: EventTypes(), pages: []string{""}, channels: []string{""}, camps: []string{""}}
+	t := &tables{types: append(EventTypes(), CampaignEventType), pages: []string{""}, channels: []string{""}, camps: []string{""}}
 	add := func(p string) uint16 { t.pages = append(t.pages, p); return uint16(len(t.pages) - 1) }
 	t.pHome = add("/")
 	t.pPricing = add("/pricing")
@@ -140,6 +142,8 @@ func newTables(start, end int64) *tables {
 	for i := range nWebinars {
 		t.camps = append(t.camps, "webinar-"+strconv.Itoa(i))
 	}
+	t.campOffer = uint16(len(t.camps))
+	t.camps = append(t.camps, CampaignName)
 	t.firstNames = []string{"anna", "ben", "carla", "david", "eva", "felix", "gina", "hugo", "ines", "jonas",
 		"kira", "leon", "maria", "noah", "olga", "paul", "quinn", "rosa", "sam", "tara", "uwe", "vera", "wim", "xena", "yara", "zoe"}
 	t.lastNames = []string{"meyer", "schmidt", "garcia", "rossi", "martin", "novak", "jensen", "smith", "kowalski",

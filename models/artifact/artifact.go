@@ -2,7 +2,7 @@
 // JSON payload, with a format version and a SHA-256 checksum that loading verifies.
 //
 // A models directory (the --models flag) holds one artifact directory per kind, named after the
-// kind: conversion/, churn/, ltv/, personas/.
+// kind: conversion/, churn/, ltv/, personas/, uplift/.
 package artifact
 
 import (
@@ -35,6 +35,7 @@ const (
 	KindChurn      = "churn"
 	KindLTV        = "ltv"
 	KindPersonas   = "personas"
+	KindUplift     = "uplift"
 )
 
 // Errors returned (wrapped in *Error) by Load.

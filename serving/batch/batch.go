@@ -114,6 +114,9 @@ type Row struct {
 	CLV               *float64 `parquet:"clv,optional"`
 	PersonaID         *int64   `parquet:"persona_id,optional"`
 	PersonaName       *string  `parquet:"persona_name,optional,dict"`
+	UpliftEffect      *float64 `parquet:"uplift_effect,optional"`
+	UpliftDecile      *int64   `parquet:"uplift_decile,optional"`
+	UpliftGroup       *string  `parquet:"uplift_group,optional,dict"`
 }
 
 // NewRow returns the row of a score response.
@@ -138,6 +141,13 @@ func NewRow(resp serving.Response) Row {
 	if p := resp.Persona; p != nil {
 		id := int64(p.ID)
 		row.PersonaID, row.PersonaName = &id, &p.Name
+	}
+	if u := resp.Uplift; u != nil {
+		d := int64(u.Decile)
+		row.UpliftEffect, row.UpliftDecile = &u.Effect, &d
+		if u.Group != "" {
+			row.UpliftGroup = &u.Group
+		}
 	}
 	return row
 }
@@ -273,7 +283,7 @@ func Score(ctx context.Context, set *serving.ModelSet, opts Options) (Summary, e
 // when a loaded model reads feature rows, and returns a lookup of a person's row by
 // contact_id (nil when no model needs one) and a function releasing the table.
 func featureRows(ctx context.Context, dir string, set *serving.ModelSet, asOf time.Time, m features.Mapping) (func(id string) (features.Row, bool), func(), error) {
-	if set.Conversion == nil && set.Churn == nil && set.Personas == nil {
+	if set.Conversion == nil && set.Churn == nil && set.Personas == nil && set.Uplift == nil {
 		return nil, func() {}, nil
 	}
 	fo := set.FeatureOptions

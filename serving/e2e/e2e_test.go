@@ -23,6 +23,7 @@ import (
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/btyd"
 	"github.com/propensity-dev/propensity/models/classifier"
+	"github.com/propensity-dev/propensity/models/effect"
 	"github.com/propensity-dev/propensity/models/persona"
 	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/serving"
@@ -30,6 +31,7 @@ import (
 	"github.com/propensity-dev/propensity/training/ltv"
 	"github.com/propensity-dev/propensity/training/personas"
 	"github.com/propensity-dev/propensity/training/tabular"
+	"github.com/propensity-dev/propensity/training/uplift"
 )
 
 func TestMain(m *testing.M) {
@@ -51,7 +53,8 @@ func TestServeMatchesBatch(t *testing.T) {
 	models := filepath.Join(work, "models")
 	asOf := synth.DefaultAsOf()
 	horizon := 90 * 24 * time.Hour
-	if _, err := synth.Generate(ctx, hist, synth.Options{Contacts: 2000, Seed: 1}); err != nil {
+	// With a randomised campaign at T, for the uplift model.
+	if _, err := synth.Generate(ctx, hist, synth.Options{Contacts: 2000, Seed: 1, CampaignShare: 0.5}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -66,6 +69,14 @@ func TestServeMatchesBatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		tab[kind] = m
+	}
+	if _, _, err := (uplift.HistoryJob{Dir: hist, TreatmentEvent: synth.CampaignEventType, AsOf: asOf, Horizon: horizon,
+		Train: uplift.Options{MinGroup: 100, Learner: effect.LearnerT}, Out: models}).Run(ctx); err != nil {
+		t.Fatalf("training uplift: %v", err)
+	}
+	upliftModel, err := effect.Load(filepath.Join(models, artifact.KindUplift))
+	if err != nil {
+		t.Fatal(err)
 	}
 	// The ltv job writes its reports and artifact into the models directory's ltv/.
 	if _, err := ltv.Run(ctx, ltv.Options{Transactions: filepath.Join(hist, "transactions.parquet"),
@@ -132,7 +143,7 @@ func TestServeMatchesBatch(t *testing.T) {
 	for i, id := range ids {
 		rowOf[id] = i
 	}
-	checked, withLTV := 0, 0
+	checked, withLTV, withGroup := 0, 0, 0
 	_, err = history.ForEachPerson(ctx, hist, features.Options{AsOf: asOf}, func(p *history.Person) error {
 		r, ok := rowOf[p.ContactID]
 		if !ok || checked >= 40 || r%7 != 0 {
@@ -174,6 +185,11 @@ func TestServeMatchesBatch(t *testing.T) {
 				t.Errorf("%s %s: served %+v, batch %v", p.ContactID, kind, blk, want)
 			}
 		}
+		if err := checkUplift(upliftModel, batch, got.Uplift); err != nil {
+			t.Errorf("%s uplift: %v", p.ContactID, err)
+		} else if got.Uplift.Group != "" {
+			withGroup++
+		}
 		pid, _, pdist, err := pout.Model.Assign(batch)
 		if err != nil {
 			return err
@@ -211,6 +227,31 @@ func TestServeMatchesBatch(t *testing.T) {
 	if checked < 20 || withLTV == 0 {
 		t.Errorf("checked %d people, %d with an LTV block", checked, withLTV)
 	}
+	t.Logf("%d people checked, %d with an uplift group label", checked, withGroup)
+}
+
+// checkUplift compares a served uplift block with the model scoring the batch row.
+func checkUplift(m *effect.Artifact, batch map[string]any, got *serving.Uplift) error {
+	num := make([]float64, len(m.Payload.Inputs))
+	str := make([]string, len(m.Payload.Inputs))
+	for i, in := range m.Payload.Inputs {
+		num[i] = math.NaN()
+		switch v := batch[in.Name].(type) {
+		case float64:
+			num[i] = v
+		case string:
+			str[i] = v
+		}
+	}
+	want, err := m.ScoreValues(num, str)
+	if err != nil {
+		return err
+	}
+	if got == nil || math.Abs(got.Effect-want.Effect) > 1e-9 || got.Decile != want.Decile || got.Group != want.Group ||
+		got.ModelVersion != m.Manifest.Version {
+		return fmt.Errorf("served %+v, batch %+v", got, want)
+	}
+	return nil
 }
 
 // closeLTV compares LTV blocks to 1e-12 relative: btyd sums a customer's amounts in map

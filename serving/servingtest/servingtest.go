@@ -30,10 +30,10 @@ func Write(modelsDir, kind string, p Payload) (artifact.Manifest, error) {
 	return artifact.Save(filepath.Join(modelsDir, kind), m, p)
 }
 
-// WriteAll stores fake conversion, churn and personas artifacts and a real LTV artifact in
-// modelsDir.
+// WriteAll stores fake conversion, churn, personas and uplift artifacts and a real LTV
+// artifact in modelsDir.
 func WriteAll(modelsDir string) error {
-	for _, k := range []string{artifact.KindConversion, artifact.KindChurn, artifact.KindPersonas} {
+	for _, k := range []string{artifact.KindConversion, artifact.KindChurn, artifact.KindPersonas, artifact.KindUplift} {
 		if _, err := Write(modelsDir, k, Payload{Bias: -1, Weight: 0.1}); err != nil {
 			return err
 		}
@@ -164,5 +164,38 @@ func Loader(modelsDir string) *serving.Loader {
 		Churn:      LoadClassifier,
 		LTV:        serving.LoadLTV,
 		Personas:   LoadPersonas,
+		Uplift:     LoadUplift,
 	}
+}
+
+// Uplift is the fake uplift model: effect = Bias/10 + Weight/10 × n_events_30d, decile 1
+// when positive, else 10.
+type Uplift struct {
+	P       Payload
+	Version string
+}
+
+// LoadUplift loads a fake uplift artifact.
+func LoadUplift(dir string) (serving.UpliftModel, artifact.Manifest, error) {
+	var p Payload
+	m, err := artifact.Load(dir, artifact.KindUplift, &p)
+	if err != nil {
+		return nil, m, err
+	}
+	return &Uplift{P: p, Version: m.Version}, m, nil
+}
+
+// Uplift implements serving.UpliftModel.
+func (u *Uplift) Uplift(in *serving.Input) (*serving.Uplift, error) {
+	row, err := in.Features()
+	if err != nil {
+		return nil, err
+	}
+	n := row.Nums[row.Schema.Index("n_events_30d")]
+	e := (u.P.Bias + u.P.Weight*n) / 10
+	d := 10
+	if e > 0 {
+		d = 1
+	}
+	return &serving.Uplift{Effect: e, Decile: d, ModelVersion: u.Version}, nil
 }

@@ -284,7 +284,7 @@ func modelVersions(t *testing.T, ts *testServer) map[string]string {
 func TestReloadCorruptArtifact(t *testing.T) {
 	ts := start(t, setup{})
 	before := modelVersions(t, ts)
-	if len(before) != 4 {
+	if len(before) != 5 { // conversion, churn, ltv, personas, uplift
 		t.Fatalf("artifacts %v", before)
 	}
 	if err := servingtest.Corrupt(ts.modelsDir, artifact.KindConversion); err != nil {
