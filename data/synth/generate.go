@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -111,7 +110,6 @@ type chunk struct {
 	truth    []truthRow
 	floats   []float64 // backing store of truth's optional probabilities
 	people   []person
-	refs     atomic.Int32 // writers still using the chunk
 }
 
 // Generate writes a synthetic history with known ground truth into dir (created if missing):
@@ -298,27 +296,50 @@ func (g *generator) run(ctx context.Context, ws []io.Writer, acc *accumulator) e
 	}()
 	go func() { wg.Wait(); close(done) }()
 
-	// Two writer goroutines: events (most of the bytes) and the four other files. A chunk
-	// returns to the free list when both are done with it.
-	evCh, restCh := make(chan *chunk, inFlight), make(chan *chunk, inFlight)
-	release := func(c *chunk) {
-		if c.refs.Add(-1) == 0 {
-			free <- c
-		}
+	// The events file's row groups are encoded by encoders goroutines and committed in
+	// order by one (eventgroups.go); the four other files are written by another goroutine.
+	// A chunk returns to the free list once that goroutine is done with it: its events are
+	// copied into a row group first.
+	cols, err := newEventColumns(we.Schema())
+	if err != nil {
+		return err
 	}
+	encoders := workers
+	groupFree := make(chan *eventGroup, encoders+2)
+	for range encoders + 2 {
+		groupFree <- &eventGroup{rg: we.BeginRowGroup(), done: make(chan struct{})}
+	}
+	encCh, commitCh := make(chan *eventGroup, encoders), make(chan *eventGroup, encoders+2)
+	restCh := make(chan *chunk, inFlight)
+	release := func(c *chunk) { free <- c }
 	var werr [2]error
 	var wwg sync.WaitGroup
-	wwg.Add(2)
+	for range encoders {
+		wwg.Add(1)
+		go func() {
+			defer wwg.Done()
+			for g := range encCh {
+				if ctx.Err() == nil {
+					g.err = g.encode(cols)
+				}
+				close(g.done)
+			}
+		}()
+	}
+	wwg.Add(1)
 	go func() {
 		defer wwg.Done()
-		for c := range evCh {
-			if werr[0] == nil {
-				if _, err := we.Write(c.events); err != nil {
-					werr[0] = fmt.Errorf("writing %s: %w", EventsFile, err)
-					cancel()
-				}
+		for g := range commitCh {
+			<-g.done
+			if werr[0] == nil && g.err == nil {
+				_, g.err = g.rg.Commit()
 			}
-			release(c)
+			if werr[0] == nil && g.err != nil {
+				werr[0] = fmt.Errorf("writing %s: %w", EventsFile, g.err)
+				cancel()
+			}
+			g.reset()
+			groupFree <- g
 		}
 		if werr[0] == nil {
 			if err := we.Close(); err != nil {
@@ -326,6 +347,11 @@ func (g *generator) run(ctx context.Context, ws []io.Writer, acc *accumulator) e
 			}
 		}
 	}()
+	ship := func(g *eventGroup) {
+		encCh <- g
+		commitCh <- g
+	}
+	wwg.Add(1)
 	go func() {
 		defer wwg.Done()
 		write := func(c *chunk) error {
@@ -363,6 +389,7 @@ func (g *generator) run(ctx context.Context, ws []io.Writer, acc *accumulator) e
 
 	pending := map[int]*chunk{}
 	next := 0
+	group := <-groupFree
 	for c := range done {
 		pending[c.index] = c
 		for {
@@ -373,12 +400,20 @@ func (g *generator) run(ctx context.Context, ws []io.Writer, acc *accumulator) e
 			delete(pending, next)
 			next++
 			acc.add(c)
-			c.refs.Store(2)
-			evCh <- c
+			for rows := c.events; len(rows) > 0; {
+				if rows = group.add(rows); group.full() {
+					ship(group)
+					group = <-groupFree
+				}
+			}
 			restCh <- c
 		}
 	}
-	close(evCh)
+	if len(group.rows) > 0 {
+		ship(group)
+	}
+	close(encCh)
+	close(commitCh)
 	close(restCh)
 	wwg.Wait()
 	if err := errors.Join(werr[0], werr[1]); err != nil {
