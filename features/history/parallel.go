@@ -2,11 +2,8 @@ package history
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"math"
 	"path/filepath"
-	"runtime"
 	"sync"
 
 	"github.com/propensity-dev/propensity/features"
@@ -154,8 +151,6 @@ func (h *history) scanRowGroups(ctx context.Context, name string, check, read []
 	return nil
 }
 
-func workerCount() int { return max(1, min(runtime.GOMAXPROCS(0), 8)) }
-
 // linkBatch carries groups of identifiers seen on one event row, from a worker to the
 // goroutine that owns the union-find.
 type linkBatch struct {
@@ -171,7 +166,7 @@ func (h *history) linkEventsParallel(ctx context.Context) error {
 	if h.opts.StrictIdentity {
 		read = all[:4]
 	}
-	workers := workerCount()
+	workers := h.workers
 	ch := make(chan *linkBatch, 2*workers)
 	cur := make([]*linkBatch, workers)
 	for w := range cur {
@@ -249,101 +244,119 @@ type evRec struct {
 	page   int8
 }
 
-// accumulateEvents streams the events file into accs (events before T only).
-func (h *history) accumulateEvents(ctx context.Context, accs []features.EventAcc) error {
+// accumulateEvents streams the events file into accs (events before T only). Row groups are
+// decoded by workers goroutines; the people are split into as many partitions (person number
+// modulo workers), each folded by its own goroutine, so no two goroutines share a person.
+// The accumulators' sums are integers and their maxima do not depend on order, so the result
+// does not depend on the number of workers or the order in which row groups finish.
+func (h *history) accumulateEvents(ctx context.Context, accs []features.EventAcc, workers int) error {
 	specs := h.eventSpecs()[:7]
 	m := h.opts.Mapping.Events
-	workers := workerCount()
-	ch := make(chan []evRec, 2*workers)
-	free := make(chan []evRec, 4*workers)
-	const batch = 1 << 14
-	cur := make([][]evRec, workers)
+	parts := workers
+	const batch = 1 << 12
+	chs := make([]chan []evRec, parts)
+	frees := make([]chan []evRec, parts)
+	for k := range parts {
+		chs[k] = make(chan []evRec, 2*workers)
+		frees[k] = make(chan []evRec, 4*workers)
+	}
+	cur := make([][][]evRec, workers) // [worker][partition]
 	pageCache := make([]map[string]int8, workers)
 	events := make([]int64, workers)
 	unattributed := make([]int64, workers)
 	spans := make([]tsSpan, workers)
 	for w := range workers {
 		spans[w] = newSpan()
-		cur[w] = make([]evRec, 0, batch)
+		cur[w] = make([][]evRec, parts)
+		for k := range parts {
+			cur[w][k] = make([]evRec, 0, batch)
+		}
 		pageCache[w] = map[string]int8{}
 	}
 	asOf := h.asOf
-	var scanErr error
-	go func() {
-		scanErr = h.scanRowGroups(ctx, m.File, specs, specs, workers,
-			func(w int, _ rgJob, st *fileStats, v []vec, n int) error {
-				b := cur[w]
-				events[w] += int64(n)
-				pc := pageCache[w]
-				for i := range n {
-					p, ok := h.eventPerson(v, i, st)
-					if !ok {
-						continue
-					}
-					if p < 0 {
-						unattributed[w]++
-						continue
-					}
-					ts := v[3].i64[i]
-					spans[w].add(ts)
-					if ts >= asOf {
-						continue
-					}
-					r := evRec{ts: ts, person: p, code: uint8(features.TypeCode(v[4].str[i])), page: features.NoPage, value: math.NaN()}
-					if pg := str(&v[5], i); len(pg) > 0 {
-						c, ok := pc[string(pg)]
-						if !ok {
-							c = int8(features.PageCategory(pg))
-							if len(pc) < 1<<16 {
-								pc[string(pg)] = c
-							}
-						}
-						r.page = c
-					}
-					if v[6].f64 != nil && v[6].valid[i] {
-						r.value = v[6].f64[i]
-					}
-					b = append(b, r)
-					if len(b) == batch {
-						ch <- b
-						select {
-						case b = <-free:
-						default:
-							b = make([]evRec, 0, batch)
-						}
-					}
-				}
-				cur[w] = b
-				return nil
-			},
-			func(w int) {
-				if len(cur[w]) > 0 {
-					ch <- cur[w]
-				}
-			})
-		close(ch)
-	}()
 	hl := h.halfLife
-	for b := range ch {
-		for k := range b {
-			r := &b[k]
-			accs[r.person].Add(features.AgeNanos(asOf, r.ts), r.ts, int(r.code), int(r.page), r.value, hl)
-		}
-		select {
-		case free <- b[:0]:
-		default:
-		}
+	var fold sync.WaitGroup
+	for k := range parts {
+		fold.Add(1)
+		go func() {
+			defer fold.Done()
+			for b := range chs[k] {
+				for i := range b {
+					r := &b[i]
+					accs[r.person].Add(features.AgeNanos(asOf, r.ts), r.ts, int(r.code), int(r.page), r.value, hl)
+				}
+				select {
+				case frees[k] <- b[:0]:
+				default:
+				}
+			}
+		}()
 	}
+	send := func(k int, b []evRec) []evRec {
+		chs[k] <- b
+		select {
+		case b = <-frees[k]:
+		default:
+			b = make([]evRec, 0, batch)
+		}
+		return b
+	}
+	scanErr := h.scanRowGroups(ctx, m.File, specs, specs, workers,
+		func(w int, _ rgJob, st *fileStats, v []vec, n int) error {
+			bs := cur[w]
+			events[w] += int64(n)
+			pc := pageCache[w]
+			for i := range n {
+				p, ok := h.eventPerson(v, i, st)
+				if !ok {
+					continue
+				}
+				if p < 0 {
+					unattributed[w]++
+					continue
+				}
+				ts := v[3].i64[i]
+				spans[w].add(ts)
+				if ts >= asOf {
+					continue
+				}
+				r := evRec{ts: ts, person: p, code: uint8(features.TypeCode(v[4].str[i])), page: features.NoPage, value: math.NaN()}
+				if pg := str(&v[5], i); len(pg) > 0 {
+					c, ok := pc[string(pg)]
+					if !ok {
+						c = int8(features.PageCategory(pg))
+						if len(pc) < 1<<16 {
+							pc[string(pg)] = c
+						}
+					}
+					r.page = c
+				}
+				if v[6].f64 != nil && v[6].valid[i] {
+					r.value = v[6].f64[i]
+				}
+				k := int(p) % parts
+				bs[k] = append(bs[k], r)
+				if len(bs[k]) == batch {
+					bs[k] = send(k, bs[k])
+				}
+			}
+			return nil
+		},
+		func(w int) {
+			for k, b := range cur[w] {
+				if len(b) > 0 {
+					chs[k] <- b
+				}
+			}
+		})
+	for k := range parts {
+		close(chs[k])
+	}
+	fold.Wait()
 	for w := range workers {
 		h.rep.Events += events[w]
 		h.rep.Unattributed += unattributed[w]
 		h.rep.span(spans[w].lo, spans[w].hi)
 	}
-	if scanErr != nil {
-		return scanErr
-	}
-	return nil
+	return scanErr
 }
-
-var _ = errors.New
-var _ = fmt.Sprint

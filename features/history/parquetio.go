@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -35,7 +36,11 @@ func parquetNode(c features.Column) parquet.Node {
 	return n
 }
 
-func writeParquet(w io.Writer, t *Table) error {
+// writeParquet writes t as Parquet: row groups of rowGroupRows rows, encoded (values,
+// dictionaries, compression) on up to workers goroutines and committed in file order. Each
+// row group is fed in batches of writeBatch rows, as one writer would be, so the bytes do not
+// depend on workers.
+func writeParquet(w io.Writer, t *Table, workers int) error {
 	g := parquet.Group{}
 	for _, c := range t.schema.Columns {
 		g[c.Name] = parquetNode(c)
@@ -57,11 +62,76 @@ func writeParquet(w io.Writer, t *Table) error {
 	for i := range cols {
 		cols[i] = t.rec.Column(i)
 	}
-	const batch = 512
-	const rowGroupRows = 64 * batch
-	rows := make([]parquet.Row, 0, batch)
-	var buf []parquet.Value
-	for r := 0; r < n; r++ {
+	type group struct {
+		lo, hi int
+		rg     *parquet.ConcurrentRowGroupWriter
+		err    error
+		done   chan struct{}
+	}
+	workers = max(1, workers)
+	pool := make(chan *parquet.ConcurrentRowGroupWriter, 2*workers)
+	for range 2 * workers {
+		pool <- pw.BeginRowGroup()
+	}
+	jobs := make(chan *group, workers)
+	order := make(chan *group, 2*workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var rows []parquet.Row
+			var buf []parquet.Value
+			for j := range jobs {
+				j.err = writeRowGroup(j.rg, t, cols, leafCol, j.lo, j.hi, &rows, &buf)
+				close(j.done)
+			}
+		}()
+	}
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		for lo := 0; lo < n; lo += rowGroupRows {
+			j := &group{lo: lo, hi: min(n, lo+rowGroupRows), rg: <-pool, done: make(chan struct{})}
+			order <- j
+			jobs <- j
+		}
+	}()
+	var err error
+	for j := range order {
+		<-j.done
+		if err == nil {
+			err = j.err
+		}
+		if err == nil {
+			if _, cerr := j.rg.Commit(); cerr != nil {
+				err = fmt.Errorf("features: writing parquet: %w", cerr)
+			}
+		}
+		pool <- j.rg
+	}
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	if err := pw.Close(); err != nil {
+		return fmt.Errorf("features: writing parquet: %w", err)
+	}
+	return nil
+}
+
+// Rows per row group of a feature table file, and rows per write into it.
+const (
+	writeBatch   = 512
+	rowGroupRows = 64 * writeBatch
+)
+
+// writeRowGroup writes rows lo to hi-1 of t into rg and flushes its pages.
+func writeRowGroup(rg *parquet.ConcurrentRowGroupWriter, t *Table, cols []arrow.Array, leafCol []int, lo, hi int,
+	rowsBuf *[]parquet.Row, valBuf *[]parquet.Value) error {
+	rows, buf := (*rowsBuf)[:0], (*valBuf)[:0]
+	defer func() { *rowsBuf, *valBuf = rows[:0], buf[:0] }()
+	for r := lo; r < hi; r++ {
 		start := len(buf)
 		for leaf, ci := range leafCol {
 			c := t.schema.Columns[ci]
@@ -100,20 +170,14 @@ func writeParquet(w io.Writer, t *Table) error {
 			}
 		}
 		rows = append(rows, buf[start:len(buf):len(buf)])
-		if len(rows) == batch || r == n-1 {
-			if _, err := pw.WriteRows(rows); err != nil {
+		if len(rows) == writeBatch || r == hi-1 {
+			if _, err := rg.WriteRows(rows); err != nil {
 				return fmt.Errorf("features: writing parquet: %w", err)
 			}
 			rows, buf = rows[:0], buf[:0]
-			// bounded row groups keep the writer's buffers small
-			if (r+1)%rowGroupRows == 0 {
-				if err := pw.Flush(); err != nil {
-					return fmt.Errorf("features: writing parquet: %w", err)
-				}
-			}
 		}
 	}
-	if err := pw.Close(); err != nil {
+	if err := rg.Flush(); err != nil {
 		return fmt.Errorf("features: writing parquet: %w", err)
 	}
 	return nil
