@@ -25,14 +25,19 @@ func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 	amount := fs.String("amount", "", "transactions column holding the amount")
 	strict := fs.Bool("strict-identity", false, "ignore identity links first seen at or after the as-of time")
 	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
+	workers := workersFlag(fs)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	if err := requireFlags("data", *data, "as-of", *asOf, "out", *out); err != nil {
 		return err
 	}
-	opts := features.Options{StrictIdentity: *strict}
+	var eng history.Engine
 	var err error
+	if eng.Workers, err = parseWorkers(*workers); err != nil {
+		return err
+	}
+	opts := features.Options{StrictIdentity: *strict}
 	if opts.AsOf, err = parseDate("as-of", *asOf); err != nil {
 		return err
 	}
@@ -64,12 +69,12 @@ func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	began := time.Now()
-	table, rep, err := history.Build(ctx, *data, opts)
+	table, rep, err := eng.Build(ctx, *data, opts)
 	if err != nil {
 		return featuresError(err)
 	}
 	defer table.Release()
-	if err := history.WriteParquet(*out, table); err != nil {
+	if err := eng.WriteParquet(*out, table); err != nil {
 		return fmt.Errorf("writing %s: %w", *out, err)
 	}
 	secs := time.Since(began).Seconds()

@@ -22,6 +22,7 @@ func runGenerate(ctx context.Context, env *cliEnv, args []string) error {
 	horizon := fs.String("horizon", "90d", "label horizon H (d, w or h suffix)")
 	personas := fs.String("personas", strconv.Itoa(synth.DefaultPersonas), "number of latent personas")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
+	workers := workersFlag(fs)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
@@ -30,6 +31,9 @@ func runGenerate(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	opts, err := synthOptions(*contacts, *seed, *asOf, *horizon, *personas)
 	if err != nil {
+		return err
+	}
+	if opts.Workers, err = parseWorkers(*workers); err != nil {
 		return err
 	}
 	sum, err := synth.Generate(ctx, *out, opts)

@@ -31,6 +31,7 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 	out := fs.String("out", "", "batch: output Parquet file, one row per person")
 	models := fs.String("models", "", "models directory (conversion/, churn/, ltv/, personas/, each optional): adds their blocks (profile) or columns (batch)")
 	asJSON := fs.Bool("json", false, "print the score response as one JSON object")
+	workersArg := workersFlag(fs)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
@@ -45,6 +46,10 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 			inputPath("--scorecard", *scorecardPath), inputPath("--models", *models)); err != nil {
 			return err
 		}
+	}
+	workers, err := parseWorkers(*workersArg)
+	if err != nil {
+		return err
 	}
 	var asOf time.Time
 	if *asOfFlag != "" {
@@ -71,7 +76,7 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 	if _, err := os.Stat(*dir); err != nil {
 		return usagef("--data: %v", err)
 	}
-	return scoreCmdHistory(ctx, env, cards, set, *dir, asOf, *out, *asJSON)
+	return scoreCmdHistory(ctx, env, cards, set, *dir, asOf, *out, *asJSON, workers)
 }
 
 // scoreCmdModelSet loads what the score command scores with: the scorecards, and with a
@@ -188,8 +193,8 @@ func scoreCmdProfile(ctx context.Context, env *cliEnv, set *serving.ModelSet, pa
 	return nil
 }
 
-func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set *serving.ModelSet, dir string, asOf time.Time, out string, asJSON bool) error {
-	sum, err := batch.Score(ctx, set, batch.Options{Dir: dir, AsOf: asOf, Out: out, Scorecards: cards})
+func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set *serving.ModelSet, dir string, asOf time.Time, out string, asJSON bool, workers int) error {
+	sum, err := batch.Score(ctx, set, batch.Options{Dir: dir, AsOf: asOf, Out: out, Scorecards: cards, Workers: workers})
 	if err != nil {
 		var ce *batch.ContactError
 		if errors.As(err, &ce) || errors.Is(err, batch.ErrOptions) {

@@ -28,6 +28,7 @@ const writePiece = 64
 // strings are shared with the chunks, not copied) and where each Write call began.
 type eventGroup struct {
 	rows  []eventRow
+	size  int   // rows when full
 	calls []int // start of each chunk's rows in rows
 	rg    *parquet.ConcurrentRowGroupWriter
 	err   error
@@ -36,7 +37,7 @@ type eventGroup struct {
 
 // add copies rows of one chunk into g, as many as fit, and returns the rest.
 func (g *eventGroup) add(rows []eventRow) []eventRow {
-	k := min(len(rows), eventGroupRows-len(g.rows))
+	k := min(len(rows), g.size-len(g.rows))
 	if k > 0 {
 		g.calls = append(g.calls, len(g.rows))
 		g.rows = append(g.rows, rows[:k]...)
@@ -44,7 +45,7 @@ func (g *eventGroup) add(rows []eventRow) []eventRow {
 	return rows[k:]
 }
 
-func (g *eventGroup) full() bool { return len(g.rows) == eventGroupRows }
+func (g *eventGroup) full() bool { return len(g.rows) == g.size }
 
 func (g *eventGroup) reset() {
 	clear(g.rows) // drop the strings

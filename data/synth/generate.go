@@ -96,6 +96,8 @@ type generator struct {
 	start    int64 // T − History
 	end      int64 // T + H: nothing is generated at or after it
 	windows  []int64
+	// groupRows is the number of rows per row group of the events file.
+	groupRows int
 }
 
 const chunkSize = 512
@@ -117,6 +119,12 @@ type chunk struct {
 // and generator.json. Each file is written atomically. The same options give byte-identical
 // files, whatever the number of workers.
 func Generate(ctx context.Context, dir string, opts Options) (*Summary, error) {
+	return generate(ctx, dir, opts, eventGroupRows)
+}
+
+// generate is Generate with groupRows rows per row group of the events file (tests use
+// small groups to have many).
+func generate(ctx context.Context, dir string, opts Options, groupRows int) (*Summary, error) {
 	o := opts.EnsureDefaults()
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -126,6 +134,7 @@ func Generate(ctx context.Context, dir string, opts Options) (*Summary, error) {
 	}
 	began := time.Now()
 	g := newGenerator(o)
+	g.groupRows = groupRows
 	sum := &Summary{Dir: dir, People: o.Contacts, EventsByType: map[string]int64{}, PeopleByPersona: map[string]int64{},
 		AsOf: o.AsOf, HorizonDays: o.Horizon.Hours() / 24}
 	for _, w := range g.windows {
@@ -223,7 +232,7 @@ func newGenerator(o Options) *generator {
 func writerOpts() []parquet.WriterOption {
 	return []parquet.WriterOption{
 		parquet.Compression(&snappy.Codec{}),
-		parquet.MaxRowsPerRowGroup(256 << 10),
+		parquet.MaxRowsPerRowGroup(eventGroupRows),
 		parquet.CreatedBy("propensity-synth", "1", ""),
 		// Min/max bounds of identifier and text columns cost more to compute than they save
 		// readers; timestamps and numbers keep theirs.
@@ -307,7 +316,7 @@ func (g *generator) run(ctx context.Context, ws []io.Writer, acc *accumulator) e
 	encoders := workers
 	groupFree := make(chan *eventGroup, encoders+2)
 	for range encoders + 2 {
-		groupFree <- &eventGroup{rg: we.BeginRowGroup(), done: make(chan struct{})}
+		groupFree <- &eventGroup{rg: we.BeginRowGroup(), done: make(chan struct{}), size: g.groupRows}
 	}
 	encCh, commitCh := make(chan *eventGroup, encoders), make(chan *eventGroup, encoders+2)
 	restCh := make(chan *chunk, inFlight)

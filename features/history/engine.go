@@ -22,6 +22,24 @@ type Engine struct {
 	// Workers is the number of goroutines that decode row groups, fold people and build
 	// rows. Zero means GOMAXPROCS.
 	Workers int
+
+	// Tests shrink these to have many ranges and row groups: people per range built by one
+	// goroutine (at least), rows per row group of the feature file (the file's layout).
+	rangeRows, groupRows int
+}
+
+func (e Engine) minRange() int {
+	if e.rangeRows > 0 {
+		return e.rangeRows
+	}
+	return 4096
+}
+
+func (e Engine) rowGroup() int {
+	if e.groupRows > 0 {
+		return e.groupRows
+	}
+	return rowGroupRows
 }
 
 func (e Engine) workers() int {
@@ -50,7 +68,7 @@ func (e Engine) Build(ctx context.Context, dir string, opts features.Options) (*
 	opts = h.opts // with its defaults and the attributes found in the contacts
 	nP := len(h.pContact)
 	accs := make([]features.EventAcc, nP)
-	parallelRanges(nP, workers, func(lo, hi int) {
+	parallelRanges(nP, workers, e.minRange(), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			accs[i].Reset()
 		}
@@ -72,7 +90,7 @@ func (e Engine) Build(ctx context.Context, dir string, opts features.Options) (*
 		catOf[i] = slices.Index(opts.ProductCategories, name)
 	}
 	schema := features.SchemaFor(opts)
-	rows := rowRanges(nP, workers)
+	rows := rowRanges(nP, workers, e.minRange())
 	parts := make([]arrow.RecordBatch, len(rows))
 	errs := make([]error, len(rows))
 	var wg sync.WaitGroup
@@ -144,10 +162,11 @@ func (h *history) buildRows(ctx context.Context, schema *features.Schema, accs [
 	return tb.rb.NewRecordBatch(), nil
 }
 
-// rowRanges splits n people into up to k contiguous ranges of about equal size (at least
-// one range, so that an empty history still gives a table with its schema).
-func rowRanges(n, k int) [][2]int {
-	k = max(1, min(k, n/4096)) // small tables are not worth the goroutines
+// rowRanges splits n people into up to k contiguous ranges of about equal size, of at
+// least minRange people (small tables are not worth the goroutines), and at least one range,
+// so that an empty history still gives a table with its schema.
+func rowRanges(n, k, minRange int) [][2]int {
+	k = max(1, min(k, n/minRange))
 	out := make([][2]int, 0, k)
 	for i := range k {
 		out = append(out, [2]int{n * i / k, n * (i + 1) / k})
@@ -156,9 +175,9 @@ func rowRanges(n, k int) [][2]int {
 }
 
 // parallelRanges runs fn over contiguous ranges of [0, n) on up to k goroutines.
-func parallelRanges(n, k int, fn func(lo, hi int)) {
+func parallelRanges(n, k, minRange int, fn func(lo, hi int)) {
 	var wg sync.WaitGroup
-	for _, r := range rowRanges(n, k) {
+	for _, r := range rowRanges(n, k, minRange) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -36,11 +36,11 @@ func parquetNode(c features.Column) parquet.Node {
 	return n
 }
 
-// writeParquet writes t as Parquet: row groups of rowGroupRows rows, encoded (values,
+// writeParquet writes t as Parquet: row groups of groupRows rows, encoded (values,
 // dictionaries, compression) on up to workers goroutines and committed in file order. Each
 // row group is fed in batches of writeBatch rows, as one writer would be, so the bytes do not
 // depend on workers.
-func writeParquet(w io.Writer, t *Table, workers int) error {
+func writeParquet(w io.Writer, t *Table, workers, groupRows int) error {
 	g := parquet.Group{}
 	for _, c := range t.schema.Columns {
 		g[c.Name] = parquetNode(c)
@@ -91,8 +91,8 @@ func writeParquet(w io.Writer, t *Table, workers int) error {
 	go func() {
 		defer close(order)
 		defer close(jobs)
-		for lo := 0; lo < n; lo += rowGroupRows {
-			j := &group{lo: lo, hi: min(n, lo+rowGroupRows), rg: <-pool, done: make(chan struct{})}
+		for lo := 0; lo < n; lo += groupRows {
+			j := &group{lo: lo, hi: min(n, lo+groupRows), rg: <-pool, done: make(chan struct{})}
 			order <- j
 			jobs <- j
 		}

@@ -290,6 +290,6 @@ func WriteParquet(path string, t *Table) error {
 // WriteParquet is the package's WriteParquet with row groups encoded on e.Workers goroutines.
 func (e Engine) WriteParquet(path string, t *Table) error {
 	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
-		return writeParquet(w, t, e.workers())
+		return writeParquet(w, t, e.workers(), e.rowGroup())
 	})
 }

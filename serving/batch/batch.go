@@ -200,7 +200,7 @@ func Score(ctx context.Context, set *serving.ModelSet, opts Options) (Summary, e
 		// streaming code as `propensity features`, so the walk over people loads only the
 		// events the scorecards read. (Materialising every event of every person for the
 		// models took 2.7 GB for one contact with 5M events, against 55 MB for features.)
-		rows, release, err := featureRows(ctx, opts.Dir, set, opts.AsOf)
+		rows, release, err := featureRows(ctx, opts.Dir, set, opts.AsOf, opts.Workers)
 		if err != nil {
 			return err
 		}
@@ -272,13 +272,13 @@ func Score(ctx context.Context, set *serving.ModelSet, opts Options) (Summary, e
 // featureRows builds the feature table of the history with the model set's feature options,
 // when a loaded model reads feature rows, and returns a lookup of a person's row by
 // contact_id (nil when no model needs one) and a function releasing the table.
-func featureRows(ctx context.Context, dir string, set *serving.ModelSet, asOf time.Time) (func(id string) (features.Row, bool), func(), error) {
+func featureRows(ctx context.Context, dir string, set *serving.ModelSet, asOf time.Time, workers int) (func(id string) (features.Row, bool), func(), error) {
 	if set.Conversion == nil && set.Churn == nil && set.Personas == nil {
 		return nil, func() {}, nil
 	}
 	fo := set.FeatureOptions
 	fo.AsOf, fo.Horizon, fo.KeepEvent = asOf, 0, nil
-	table, _, err := history.Build(ctx, dir, fo)
+	table, _, err := history.Engine{Workers: workers}.Build(ctx, dir, fo)
 	if err != nil {
 		return nil, nil, err
 	}
