@@ -41,26 +41,61 @@ func parquetNode(c features.Column) parquet.Node {
 // row group is fed in batches of writeBatch rows, as one writer would be, so the bytes do not
 // depend on workers.
 func writeParquet(w io.Writer, t *Table, workers, groupRows int) error {
+	fw := newFeatureWriter(w, t.schema, t.rec.Schema().Metadata(), workers, groupRows)
+	if err := fw.write(t.rec); err != nil {
+		return err
+	}
+	return fw.close()
+}
+
+// featureWriter writes record batches of a feature table into one Parquet file. Every batch
+// but the last must have a multiple of groupRows rows, so that the file is the same as one
+// written from a single batch.
+type featureWriter struct {
+	schema    *features.Schema
+	pw        *parquet.Writer
+	leafCol   []int // leaf order of the Parquet schema (fields sorted by name) → our column
+	workers   int
+	groupRows int
+	pool      chan *parquet.ConcurrentRowGroupWriter
+}
+
+func newFeatureWriter(w io.Writer, s *features.Schema, md arrow.Metadata, workers, groupRows int) *featureWriter {
 	g := parquet.Group{}
-	for _, c := range t.schema.Columns {
+	for _, c := range s.Columns {
 		g[c.Name] = parquetNode(c)
 	}
 	ps := parquet.NewSchema("features", g)
-	// leaf order of the Parquet schema (fields sorted by name) → our column
-	leafCol := make([]int, 0, len(t.schema.Columns))
+	leafCol := make([]int, 0, len(s.Columns))
 	for _, f := range ps.Fields() {
-		leafCol = append(leafCol, t.schema.Index(f.Name()))
+		leafCol = append(leafCol, s.Index(f.Name()))
 	}
 	opts := []parquet.WriterOption{ps, parquet.Compression(&parquet.Snappy)}
-	md := t.rec.Schema().Metadata()
 	for i, k := range md.Keys() {
 		opts = append(opts, parquet.KeyValueMetadata(k, md.Values()[i]))
 	}
-	pw := parquet.NewWriter(w, opts...)
-	n := t.Len()
-	cols := make([]arrow.Array, len(t.schema.Columns))
+	workers = max(1, workers)
+	fw := &featureWriter{schema: s, pw: parquet.NewWriter(w, opts...), leafCol: leafCol, workers: workers,
+		groupRows: groupRows, pool: make(chan *parquet.ConcurrentRowGroupWriter, 2*workers)}
+	for range 2 * workers {
+		fw.pool <- fw.pw.BeginRowGroup()
+	}
+	return fw
+}
+
+func (fw *featureWriter) close() error {
+	if err := fw.pw.Close(); err != nil {
+		return fmt.Errorf("features: writing parquet: %w", err)
+	}
+	return nil
+}
+
+// write appends the rows of rec, in row groups encoded concurrently and committed in order.
+func (fw *featureWriter) write(rec arrow.RecordBatch) error {
+	n := int(rec.NumRows())
+	cols := make([]arrow.Array, len(fw.schema.Columns))
 	for i := range cols {
-		cols[i] = t.rec.Column(i)
+		cols[i] = rec.Column(i)
 	}
 	type group struct {
 		lo, hi int
@@ -68,22 +103,17 @@ func writeParquet(w io.Writer, t *Table, workers, groupRows int) error {
 		err    error
 		done   chan struct{}
 	}
-	workers = max(1, workers)
-	pool := make(chan *parquet.ConcurrentRowGroupWriter, 2*workers)
-	for range 2 * workers {
-		pool <- pw.BeginRowGroup()
-	}
-	jobs := make(chan *group, workers)
-	order := make(chan *group, 2*workers)
+	jobs := make(chan *group, fw.workers)
+	order := make(chan *group, 2*fw.workers)
 	var wg sync.WaitGroup
-	for range workers {
+	for range fw.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var rows []parquet.Row
 			var buf []parquet.Value
 			for j := range jobs {
-				j.err = writeRowGroup(j.rg, t, cols, leafCol, j.lo, j.hi, &rows, &buf)
+				j.err = writeRowGroup(j.rg, fw.schema, cols, fw.leafCol, j.lo, j.hi, &rows, &buf)
 				close(j.done)
 			}
 		}()
@@ -91,8 +121,8 @@ func writeParquet(w io.Writer, t *Table, workers, groupRows int) error {
 	go func() {
 		defer close(order)
 		defer close(jobs)
-		for lo := 0; lo < n; lo += groupRows {
-			j := &group{lo: lo, hi: min(n, lo+groupRows), rg: <-pool, done: make(chan struct{})}
+		for lo := 0; lo < n; lo += fw.groupRows {
+			j := &group{lo: lo, hi: min(n, lo+fw.groupRows), rg: <-fw.pool, done: make(chan struct{})}
 			order <- j
 			jobs <- j
 		}
@@ -108,16 +138,10 @@ func writeParquet(w io.Writer, t *Table, workers, groupRows int) error {
 				err = fmt.Errorf("features: writing parquet: %w", cerr)
 			}
 		}
-		pool <- j.rg
+		fw.pool <- j.rg
 	}
 	wg.Wait()
-	if err != nil {
-		return err
-	}
-	if err := pw.Close(); err != nil {
-		return fmt.Errorf("features: writing parquet: %w", err)
-	}
-	return nil
+	return err
 }
 
 // Rows per row group of a feature table file, and rows per write into it.
@@ -126,15 +150,15 @@ const (
 	rowGroupRows = 64 * writeBatch
 )
 
-// writeRowGroup writes rows lo to hi-1 of t into rg and flushes its pages.
-func writeRowGroup(rg *parquet.ConcurrentRowGroupWriter, t *Table, cols []arrow.Array, leafCol []int, lo, hi int,
+// writeRowGroup writes rows lo to hi-1 of cols into rg and flushes its pages.
+func writeRowGroup(rg *parquet.ConcurrentRowGroupWriter, schema *features.Schema, cols []arrow.Array, leafCol []int, lo, hi int,
 	rowsBuf *[]parquet.Row, valBuf *[]parquet.Value) error {
 	rows, buf := (*rowsBuf)[:0], (*valBuf)[:0]
 	defer func() { *rowsBuf, *valBuf = rows[:0], buf[:0] }()
 	for r := lo; r < hi; r++ {
 		start := len(buf)
 		for leaf, ci := range leafCol {
-			c := t.schema.Columns[ci]
+			c := schema.Columns[ci]
 			opt := c.Nullable || c.Kind == features.KindCategorical
 			def := 0
 			if opt {
