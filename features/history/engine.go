@@ -22,10 +22,25 @@ type Engine struct {
 	// Workers is the number of goroutines that decode row groups, fold people and build
 	// rows. Zero means GOMAXPROCS.
 	Workers int
+	// Memory is the budget, in bytes, for the per-person state of a feature run
+	// (accumulators and rows). When the people need more, WriteFeatures works partition by
+	// partition, spilling events to TmpDir. Zero means DefaultMemory().
+	Memory int64
+	// TmpDir is the directory under which spill files go; empty means os.TempDir().
+	TmpDir string
+
+	afterSpill func(dir string) // test hook: events spilled into dir
 
 	// Tests shrink these to have many ranges and row groups: people per range built by one
 	// goroutine (at least), rows per row group of the feature file (the file's layout).
 	rangeRows, groupRows int
+}
+
+func (e Engine) memory() int64 {
+	if e.Memory > 0 {
+		return e.Memory
+	}
+	return DefaultMemory()
 }
 
 func (e Engine) minRange() int {
@@ -65,7 +80,13 @@ func (e Engine) Build(ctx context.Context, dir string, opts features.Options) (*
 	if err != nil {
 		return nil, rep, err
 	}
-	opts = h.opts // with its defaults and the attributes found in the contacts
+	t, err := e.build(ctx, h)
+	return t, rep, err
+}
+
+// build computes the feature table of the stitched history h in memory.
+func (e Engine) build(ctx context.Context, h *history) (*Table, error) {
+	workers := e.workers()
 	nP := len(h.pContact)
 	accs := make([]features.EventAcc, nP)
 	parallelRanges(nP, workers, e.minRange(), func(lo, hi int) {
@@ -74,31 +95,51 @@ func (e Engine) Build(ctx context.Context, dir string, opts features.Options) (*
 		}
 	})
 	if err := h.accumulateEvents(ctx, accs, workers); err != nil {
-		return nil, rep, err
+		return nil, err
 	}
-	pr := features.NewProducts()
-	txs, err := h.readTransactions(ctx, pr, features.NewProducts())
+	pr, txs, catOf, err := h.transactions(ctx)
 	if err != nil {
-		return nil, rep, err
+		return nil, err
 	}
-	if opts.ProductCategories == nil {
-		opts.ProductCategories = pr.TopCategories()
+	schema := features.SchemaFor(h.opts)
+	rec, err := e.rows(ctx, h, schema, accs, 0, txs, pr, catOf, 0, nP)
+	if err != nil {
+		return nil, err
 	}
-	h.opts = opts
-	catOf := make([]int, len(pr.Names))
+	return &Table{rec: rec, schema: schema, opts: h.opts}, nil
+}
+
+// transactions reads the transactions (sorted by person and time) and settles the product
+// categories of h.opts (the most frequent ones unless given); catOf maps a product key code
+// to its category column, -1 for none.
+func (h *history) transactions(ctx context.Context) (pr *features.Products, txs []txRec, catOf []int, err error) {
+	pr = features.NewProducts()
+	if txs, err = h.readTransactions(ctx, pr, features.NewProducts()); err != nil {
+		return nil, nil, nil, err
+	}
+	if h.opts.ProductCategories == nil {
+		h.opts.ProductCategories = pr.TopCategories()
+	}
+	catOf = make([]int, len(pr.Names))
 	for i, name := range pr.Names {
-		catOf[i] = slices.Index(opts.ProductCategories, name)
+		catOf[i] = slices.Index(h.opts.ProductCategories, name)
 	}
-	schema := features.SchemaFor(opts)
-	rows := rowRanges(nP, workers, e.minRange())
-	parts := make([]arrow.RecordBatch, len(rows))
-	errs := make([]error, len(rows))
+	return pr, txs, catOf, nil
+}
+
+// rows computes the rows of people lo to hi-1 (accs[p-base] is person p's) into one record
+// batch, over contiguous ranges on up to e.Workers goroutines.
+func (e Engine) rows(ctx context.Context, h *history, schema *features.Schema, accs []features.EventAcc, base int, txs []txRec,
+	pr *features.Products, catOf []int, lo, hi int) (arrow.RecordBatch, error) {
+	ranges := rowRanges(hi-lo, e.workers(), e.minRange())
+	parts := make([]arrow.RecordBatch, len(ranges))
+	errs := make([]error, len(ranges))
 	var wg sync.WaitGroup
-	for k, r := range rows {
+	for k, r := range ranges {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			parts[k], errs[k] = h.buildRows(ctx, schema, accs, txs, pr, catOf, r[0], r[1])
+			parts[k], errs[k] = h.buildRows(ctx, schema, accs, base, txs, pr, catOf, lo+r[0], lo+r[1])
 		}()
 	}
 	wg.Wait()
@@ -111,19 +152,16 @@ func (e Engine) Build(ctx context.Context, dir string, opts features.Options) (*
 	}()
 	for _, err := range errs {
 		if err != nil {
-			return nil, rep, err
+			return nil, err
 		}
 	}
-	rec, err := concatRecords(parts, workers)
-	if err != nil {
-		return nil, rep, err
-	}
-	return &Table{rec: rec, schema: schema, opts: opts}, rep, nil
+	return concatRecords(parts, e.workers())
 }
 
 // buildRows computes the rows of people lo to hi-1 into one record batch. Safe for
 // concurrent use on distinct ranges.
-func (h *history) buildRows(ctx context.Context, schema *features.Schema, accs []features.EventAcc, txs []txRec,
+// accs[p-base] is person p's accumulator.
+func (h *history) buildRows(ctx context.Context, schema *features.Schema, accs []features.EventAcc, base int, txs []txRec,
 	pr *features.Products, catOf []int, lo, hi int) (arrow.RecordBatch, error) {
 	opts := h.opts
 	tb := newTableBuilder(schema, opts, hi-lo)
@@ -155,7 +193,7 @@ func (h *history) buildRows(ctx context.Context, schema *features.Schema, accs [
 		for a := range nA {
 			attrNum[a], attrStr[a] = h.attrNum[a][c], h.attrStr[a][c]
 		}
-		rf.Fill(&row, &ci, &accs[p], &tx, attrNum, attrStr, prodName)
+		rf.Fill(&row, &ci, &accs[p-base], &tx, attrNum, attrStr, prodName)
 		row.MergedIDs = h.pMerged[p]
 		tb.append(&row)
 	}

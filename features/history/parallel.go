@@ -250,8 +250,6 @@ type evRec struct {
 // The accumulators' sums are integers and their maxima do not depend on order, so the result
 // does not depend on the number of workers or the order in which row groups finish.
 func (h *history) accumulateEvents(ctx context.Context, accs []features.EventAcc, workers int) error {
-	specs := h.eventSpecs()[:7]
-	m := h.opts.Mapping.Events
 	parts := workers
 	const batch = 1 << 12
 	chs := make([]chan []evRec, parts)
@@ -261,20 +259,13 @@ func (h *history) accumulateEvents(ctx context.Context, accs []features.EventAcc
 		frees[k] = make(chan []evRec, 4*workers)
 	}
 	cur := make([][][]evRec, workers) // [worker][partition]
-	pageCache := make([]map[string]int8, workers)
-	events := make([]int64, workers)
-	unattributed := make([]int64, workers)
-	spans := make([]tsSpan, workers)
 	for w := range workers {
-		spans[w] = newSpan()
 		cur[w] = make([][]evRec, parts)
 		for k := range parts {
 			cur[w][k] = make([]evRec, 0, batch)
 		}
-		pageCache[w] = map[string]int8{}
 	}
-	asOf := h.asOf
-	hl := h.halfLife
+	asOf, hl := h.asOf, h.halfLife
 	var fold sync.WaitGroup
 	for k := range parts {
 		fold.Add(1)
@@ -292,18 +283,95 @@ func (h *history) accumulateEvents(ctx context.Context, accs []features.EventAcc
 			}
 		}()
 	}
-	send := func(k int, b []evRec) []evRec {
-		chs[k] <- b
-		select {
-		case b = <-frees[k]:
-		default:
-			b = make([]evRec, 0, batch)
+	err := h.eventRecords(ctx, workers, func(w int, r *evRec) error {
+		k := int(r.person) % parts
+		b := append(cur[w][k], *r)
+		if len(b) == batch {
+			chs[k] <- b
+			select {
+			case b = <-frees[k]:
+			default:
+				b = make([]evRec, 0, batch)
+			}
 		}
-		return b
+		cur[w][k] = b
+		return nil
+	}, func(w int) {
+		for k, b := range cur[w] {
+			if len(b) > 0 {
+				chs[k] <- b
+			}
+		}
+	})
+	for k := range parts {
+		close(chs[k])
 	}
+	fold.Wait()
+	return err
+}
+
+// spillEvents writes every usable event before T of the events file to its partition's
+// spill file.
+func (h *history) spillEvents(ctx context.Context, sp *spill, workers int) error {
+	const flushAt = 1 << 16
+	bufs := make([][][]byte, workers) // [worker][partition]
+	for w := range bufs {
+		bufs[w] = make([][]byte, len(sp.files))
+	}
+	var flushErr error
+	var errMu sync.Mutex
+	fail := func(err error) {
+		errMu.Lock()
+		if flushErr == nil {
+			flushErr = err
+		}
+		errMu.Unlock()
+	}
+	err := h.eventRecords(ctx, workers, func(w int, r *evRec) error {
+		k := int(sp.part[r.person])
+		b := putRecord(bufs[w][k], r)
+		if len(b) >= flushAt {
+			if err := sp.write(k, b); err != nil {
+				return err
+			}
+			b = b[:0]
+		}
+		bufs[w][k] = b
+		return nil
+	}, func(w int) {
+		for k, b := range bufs[w] {
+			if len(b) > 0 {
+				if err := sp.write(k, b); err != nil {
+					fail(err)
+				}
+			}
+			bufs[w][k] = nil
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return flushErr
+}
+
+// eventRecords decodes the events file's row groups on workers goroutines and hands each
+// usable, attributed event before T to sink on the goroutine that decoded it (w); done(w)
+// is called when worker w has no more. It counts events, unattributed rows and the time
+// span in the report.
+func (h *history) eventRecords(ctx context.Context, workers int, sink func(w int, r *evRec) error, done func(w int)) error {
+	specs := h.eventSpecs()[:7]
+	m := h.opts.Mapping.Events
+	pageCache := make([]map[string]int8, workers)
+	events := make([]int64, workers)
+	unattributed := make([]int64, workers)
+	spans := make([]tsSpan, workers)
+	for w := range workers {
+		spans[w] = newSpan()
+		pageCache[w] = map[string]int8{}
+	}
+	asOf := h.asOf
 	scanErr := h.scanRowGroups(ctx, m.File, specs, specs, workers,
 		func(w int, _ rgJob, st *fileStats, v []vec, n int) error {
-			bs := cur[w]
 			events[w] += int64(n)
 			pc := pageCache[w]
 			for i := range n {
@@ -334,25 +402,12 @@ func (h *history) accumulateEvents(ctx context.Context, accs []features.EventAcc
 				if v[6].f64 != nil && v[6].valid[i] {
 					r.value = v[6].f64[i]
 				}
-				k := int(p) % parts
-				bs[k] = append(bs[k], r)
-				if len(bs[k]) == batch {
-					bs[k] = send(k, bs[k])
+				if err := sink(w, &r); err != nil {
+					return err
 				}
 			}
 			return nil
-		},
-		func(w int) {
-			for k, b := range cur[w] {
-				if len(b) > 0 {
-					chs[k] <- b
-				}
-			}
-		})
-	for k := range parts {
-		close(chs[k])
-	}
-	fold.Wait()
+		}, done)
 	for w := range workers {
 		h.rep.Events += events[w]
 		h.rep.Unattributed += unattributed[w]
