@@ -22,9 +22,9 @@ bin=$work/propensity
 [[ -d $hist ]] || "$bin" generate --out "$hist" --contacts "$n" --seed 7 >/dev/null
 bench=${BENCH_DIR:-}
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-timed() { # name procs command...: appends "seconds peak_kb" to $work/name-procs
+timed() { # name procs command...: appends "seconds peak_kb user_s sys_s" to $work/name-procs
 	local name=$1 procs=$2; shift 2
-	GOMAXPROCS=$procs /usr/bin/time -f "%e %M" -o "$work/t" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+	GOMAXPROCS=$procs /usr/bin/time -f "%e %M %U %S" -o "$work/t" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
 	cat "$work/t" >>"$work/$name-$procs"
 }
 echo "load before: $(uptime)"
@@ -41,12 +41,14 @@ for i in $(seq "$runs"); do
 	echo "run $i done: $(uptime)" >&2
 done
 echo "load after:  $(uptime)"
-printf "%-10s %10s %10s %8s %12s\n" job "1 core s" "2 cores s" ratio "peak MB (2)"
+printf "%-10s %10s %10s %8s %12s %12s\n" job "1 core s" "2 cores s" ratio "peak MB (2)" "CPU s (1/2)"
 for job in features score generate; do
 	one=$(cut -d' ' -f1 "$work/$job-1" | median)
 	two=$(cut -d' ' -f1 "$work/$job-2" | median)
 	mem=$(cut -d' ' -f2 "$work/$job-2" | median)
-	printf "%-10s %10.2f %10.2f %8.3f %12.0f\n" "$job" "$one" "$two" "$(echo "$two / $one" | bc -l)" "$(echo "$mem / 1024" | bc -l)"
+	c1=$(awk '{print $3+$4}' "$work/$job-1" | median)
+	c2=$(awk '{print $3+$4}' "$work/$job-2" | median)
+	printf "%-10s %10.2f %10.2f %8.3f %12.0f %6.1f/%.1f\n" "$job" "$one" "$two" "$(echo "$two / $one" | bc -l)" "$(echo "$mem / 1024" | bc -l)" "$c1" "$c2"
 done
 if [[ -n $bench ]]; then
 	d=$(cut -d' ' -f1 "$work/duckdb-2" | median)

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"unsafe"
 
@@ -37,9 +38,10 @@ func bytesPerPerson(columns int) int64 {
 }
 
 // partitions returns the ranges of people a run with this budget works on: one range when
-// everyone fits.
-func (e Engine) partitions(people, columns int) [][2]int {
-	budget := e.memory()
+// everyone fits. used is the memory already taken (the stitched identities and contacts),
+// which the budget must also cover.
+func (e Engine) partitions(people, columns int, used int64) [][2]int {
+	budget := max(e.memory()-used, 0)
 	need := int64(people) * bytesPerPerson(columns)
 	group := e.rowGroup()
 	size := people
@@ -70,7 +72,15 @@ func (e Engine) WriteFeatures(ctx context.Context, dir string, opts features.Opt
 		return nil, rep, err
 	}
 	nP := len(h.pContact)
-	parts := e.partitions(nP, len(features.SchemaFor(h.opts).Columns))
+	var used int64
+	if int64(nP)*bytesPerPerson(len(features.SchemaFor(h.opts).Columns)) > e.memory()/2 {
+		// Measure what stitching left live only when it can matter: a full collection.
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		used = int64(ms.HeapAlloc)
+	}
+	parts := e.partitions(nP, len(features.SchemaFor(h.opts).Columns), used)
 	if len(parts) == 1 {
 		t, err := e.build(ctx, h)
 		if err != nil {
