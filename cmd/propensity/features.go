@@ -22,14 +22,24 @@ func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 	mf := addMappingFlags(fs)
 	strict := fs.Bool("strict-identity", false, "ignore identity links first seen at or after the as-of time")
 	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
+	workers := workersFlag(fs)
+	memory, tmp := memoryFlags(fs)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	if err := requireFlags("data", *data, "as-of", *asOf, "out", *out); err != nil {
 		return err
 	}
-	opts := features.Options{StrictIdentity: *strict}
+	var eng history.Engine
 	var err error
+	if eng.Workers, err = parseWorkers(*workers); err != nil {
+		return err
+	}
+	if eng.Memory, err = parseMemory(*memory); err != nil {
+		return err
+	}
+	eng.TmpDir = *tmp
+	opts := features.Options{StrictIdentity: *strict}
 	if opts.AsOf, err = parseDate("as-of", *asOf); err != nil {
 		return err
 	}
@@ -50,23 +60,19 @@ func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	began := time.Now()
-	table, rep, err := history.Build(ctx, *data, opts)
+	schema, rep, err := eng.WriteFeatures(ctx, *data, opts, *out)
 	if err != nil {
 		return featuresError(err)
-	}
-	defer table.Release()
-	if err := history.WriteParquet(*out, table); err != nil {
-		return fmt.Errorf("writing %s: %w", *out, err)
 	}
 	secs := time.Since(began).Seconds()
 	env.log.Info("features", "people", rep.People, "contacts", rep.Contacts, "events", rep.Events,
 		"transactions", rep.Transactions, "unattributed", rep.Unattributed, "bad_rows", rep.BadRows,
-		"columns", len(table.Schema().Columns), "out", *out, "seconds", fmt.Sprintf("%.2f", secs))
+		"columns", len(schema.Columns), "out", *out, "seconds", fmt.Sprintf("%.2f", secs))
 	rep.Warn(env.log, opts.AsOf)
 	if *asJSON {
 		return env.printJSON(map[string]any{
 			"out": *out, "people": rep.People, "events": rep.Events, "transactions": rep.Transactions,
-			"bad_rows": rep.BadRows, "columns": len(table.Schema().Columns), "schema_version": features.SchemaVersion,
+			"bad_rows": rep.BadRows, "columns": len(schema.Columns), "schema_version": features.SchemaVersion,
 			"seconds": secs, "report": rep,
 		})
 	}

@@ -23,6 +23,7 @@ func runGenerate(ctx context.Context, env *cliEnv, args []string) error {
 	personas := fs.String("personas", strconv.Itoa(synth.DefaultPersonas), "number of latent personas")
 	campaign := fs.Float64("campaign", 0, "share of contacts treated by a randomised campaign_offer at the as-of date, with true effects in truth.parquet (tau, uplift_group); 0: no campaign")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
+	workers := workersFlag(fs)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
@@ -31,6 +32,9 @@ func runGenerate(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	opts, err := synthOptions(*contacts, *seed, *asOf, *horizon, *personas)
 	if err != nil {
+		return err
+	}
+	if opts.Workers, err = parseWorkers(*workers); err != nil {
 		return err
 	}
 	opts.CampaignShare = *campaign

@@ -43,6 +43,7 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 	mf := addMappingFlags(fs)
 	missing := listFlag{}
 	fs.Var(&missing, "missing", "with --table: tokens read as missing, replacing the defaults (comma-separated)")
+	workersArg := workersFlag(fs)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
@@ -74,6 +75,10 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 	}
+	workers, err := parseWorkers(*workersArg)
+	if err != nil {
+		return err
+	}
 	var asOf time.Time
 	if *asOfFlag != "" {
 		t, err := parseDate("as-of", *asOfFlag)
@@ -99,7 +104,7 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 	if _, err := os.Stat(*dir); err != nil {
 		return usagef("--data: %v", err)
 	}
-	return scoreCmdHistory(ctx, env, cards, set, *dir, asOf, *out, mapping, *asJSON)
+	return scoreCmdHistory(ctx, env, cards, set, *dir, asOf, *out, mapping, *asJSON, workers)
 }
 
 // scoreCmdTable is score --table: tabular.ScoreTableJob.
@@ -258,8 +263,8 @@ func scoreCmdProfile(ctx context.Context, env *cliEnv, set *serving.ModelSet, pa
 	return nil
 }
 
-func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set *serving.ModelSet, dir string, asOf time.Time, out string, mapping features.Mapping, asJSON bool) error {
-	sum, err := batch.Score(ctx, set, batch.Options{Dir: dir, AsOf: asOf, Out: out, Scorecards: cards, Mapping: mapping})
+func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set *serving.ModelSet, dir string, asOf time.Time, out string, mapping features.Mapping, asJSON bool, workers int) error {
+	sum, err := batch.Score(ctx, set, batch.Options{Dir: dir, AsOf: asOf, Out: out, Scorecards: cards, Mapping: mapping, Workers: workers})
 	if err != nil {
 		var ce *batch.ContactError
 		if errors.As(err, &ce) || errors.Is(err, batch.ErrOptions) {

@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -106,6 +105,8 @@ type generator struct {
 	start    int64 // T − History
 	end      int64 // T + H: nothing is generated at or after it
 	windows  []int64
+	// groupRows is the number of rows per row group of the events file.
+	groupRows int
 }
 
 const chunkSize = 512
@@ -121,7 +122,6 @@ type chunk struct {
 	ctruth   []campaignTruthRow // instead of truth when a campaign is simulated
 	floats   []float64          // backing store of truth's optional probabilities
 	people   []person
-	refs     atomic.Int32 // writers still using the chunk
 }
 
 // Generate writes a synthetic history with known ground truth into dir (created if missing):
@@ -129,6 +129,12 @@ type chunk struct {
 // and generator.json. Each file is written atomically. The same options give byte-identical
 // files, whatever the number of workers.
 func Generate(ctx context.Context, dir string, opts Options) (*Summary, error) {
+	return generate(ctx, dir, opts, eventGroupRows)
+}
+
+// generate is Generate with groupRows rows per row group of the events file (tests use
+// small groups to have many).
+func generate(ctx context.Context, dir string, opts Options, groupRows int) (*Summary, error) {
 	o := opts.EnsureDefaults()
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -138,6 +144,7 @@ func Generate(ctx context.Context, dir string, opts Options) (*Summary, error) {
 	}
 	began := time.Now()
 	g := newGenerator(o)
+	g.groupRows = groupRows
 	sum := &Summary{Dir: dir, People: o.Contacts, EventsByType: map[string]int64{}, PeopleByPersona: map[string]int64{},
 		AsOf: o.AsOf, HorizonDays: o.Horizon.Hours() / 24}
 	for _, w := range g.windows {
@@ -239,7 +246,7 @@ func newGenerator(o Options) *generator {
 func writerOpts() []parquet.WriterOption {
 	return []parquet.WriterOption{
 		parquet.Compression(&snappy.Codec{}),
-		parquet.MaxRowsPerRowGroup(256 << 10),
+		parquet.MaxRowsPerRowGroup(eventGroupRows),
 		parquet.CreatedBy("propensity-synth", "1", ""),
 		// Min/max bounds of identifier and text columns cost more to compute than they save
 		// readers; timestamps and numbers keep theirs.
@@ -317,27 +324,50 @@ func (g *generator) run(ctx context.Context, ws []io.Writer, acc *accumulator) e
 	}()
 	go func() { wg.Wait(); close(done) }()
 
-	// Two writer goroutines: events (most of the bytes) and the four other files. A chunk
-	// returns to the free list when both are done with it.
-	evCh, restCh := make(chan *chunk, inFlight), make(chan *chunk, inFlight)
-	release := func(c *chunk) {
-		if c.refs.Add(-1) == 0 {
-			free <- c
-		}
+	// The events file's row groups are encoded by encoders goroutines and committed in
+	// order by one (eventgroups.go); the four other files are written by another goroutine.
+	// A chunk returns to the free list once that goroutine is done with it: its events are
+	// copied into a row group first.
+	cols, err := newEventColumns(we.Schema())
+	if err != nil {
+		return err
 	}
+	encoders := workers
+	groupFree := make(chan *eventGroup, encoders+2)
+	for range encoders + 2 {
+		groupFree <- &eventGroup{rg: we.BeginRowGroup(), done: make(chan struct{}), size: g.groupRows}
+	}
+	encCh, commitCh := make(chan *eventGroup, encoders), make(chan *eventGroup, encoders+2)
+	restCh := make(chan *chunk, inFlight)
+	release := func(c *chunk) { free <- c }
 	var werr [2]error
 	var wwg sync.WaitGroup
-	wwg.Add(2)
+	for range encoders {
+		wwg.Add(1)
+		go func() {
+			defer wwg.Done()
+			for g := range encCh {
+				if ctx.Err() == nil {
+					g.err = g.encode(cols)
+				}
+				close(g.done)
+			}
+		}()
+	}
+	wwg.Add(1)
 	go func() {
 		defer wwg.Done()
-		for c := range evCh {
-			if werr[0] == nil {
-				if _, err := we.Write(c.events); err != nil {
-					werr[0] = fmt.Errorf("writing %s: %w", EventsFile, err)
-					cancel()
-				}
+		for g := range commitCh {
+			<-g.done
+			if werr[0] == nil && g.err == nil {
+				_, g.err = g.rg.Commit()
 			}
-			release(c)
+			if werr[0] == nil && g.err != nil {
+				werr[0] = fmt.Errorf("writing %s: %w", EventsFile, g.err)
+				cancel()
+			}
+			g.reset()
+			groupFree <- g
 		}
 		if werr[0] == nil {
 			if err := we.Close(); err != nil {
@@ -345,6 +375,11 @@ func (g *generator) run(ctx context.Context, ws []io.Writer, acc *accumulator) e
 			}
 		}
 	}()
+	ship := func(g *eventGroup) {
+		encCh <- g
+		commitCh <- g
+	}
+	wwg.Add(1)
 	go func() {
 		defer wwg.Done()
 		write := func(c *chunk) error {
@@ -390,6 +425,7 @@ func (g *generator) run(ctx context.Context, ws []io.Writer, acc *accumulator) e
 	defer bar.Done()
 	pending := map[int]*chunk{}
 	next := 0
+	group := <-groupFree
 	for c := range done {
 		pending[c.index] = c
 		for {
@@ -401,12 +437,20 @@ func (g *generator) run(ctx context.Context, ws []io.Writer, acc *accumulator) e
 			next++
 			acc.add(c)
 			bar.Add(int64(min(chunkSize, g.o.Contacts-c.index*chunkSize)))
-			c.refs.Store(2)
-			evCh <- c
+			for rows := c.events; len(rows) > 0; {
+				if rows = group.add(rows); group.full() {
+					ship(group)
+					group = <-groupFree
+				}
+			}
 			restCh <- c
 		}
 	}
-	close(evCh)
+	if len(group.rows) > 0 {
+		ship(group)
+	}
+	close(encCh)
+	close(commitCh)
 	close(restCh)
 	wwg.Wait()
 	if err := errors.Join(werr[0], werr[1]); err != nil {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -25,6 +26,7 @@ type history struct {
 	halfLife float64
 	rep      *Report
 	quiet    bool // do not report files (a pass that re-reads them)
+	workers  int  // goroutines decoding row groups (and folding people)
 
 	ids    map[string]int32 // identifier → node
 	parent []int32          // union-find forest over nodes
@@ -48,7 +50,7 @@ type history struct {
 
 func newHistory(dir string, opts features.Options, rep *Report) *history {
 	return &history{dir: dir, opts: opts, asOf: features.Nanos(opts.AsOf), hEnd: features.Nanos(opts.AsOf.Add(opts.Horizon)),
-		halfLife: float64(opts.HalfLife), rep: rep, ids: make(map[string]int32)}
+		halfLife: float64(opts.HalfLife), rep: rep, ids: make(map[string]int32), workers: runtime.GOMAXPROCS(0)}
 }
 
 func (h *history) node(id []byte) int32 {
@@ -706,86 +708,16 @@ func transactionSpecs(m features.TransactionColumns) []colSpec {
 
 // openHistory checks opts, reads the contacts and identities of dir and stitches people;
 // with keepEmail the contacts' emails are kept (for the people walk's attributes).
-func openHistory(ctx context.Context, dir string, opts features.Options, rep *Report, keepEmail bool) (*history, error) {
+func openHistory(ctx context.Context, dir string, opts features.Options, rep *Report, keepEmail bool, workers int) (*history, error) {
 	opts = opts.EnsureDefaults()
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
 	h := newHistory(dir, opts, rep)
 	h.keepEmail = keepEmail
+	h.workers = workers
 	if err := h.stitch(ctx); err != nil {
 		return nil, err
 	}
 	return h, nil
-}
-
-// Build computes the feature table of the history directory dir as of opts.AsOf: one row per
-// stitched person, in contact_id order. Memory grows with people and identifiers (plus the
-// transactions), not with events: events stream into fixed-size per-person accumulators.
-func Build(ctx context.Context, dir string, opts features.Options) (*Table, Report, error) {
-	var rep Report
-	h, err := openHistory(ctx, dir, opts, &rep, false)
-	if err != nil {
-		return nil, rep, err
-	}
-	opts = h.opts // with its defaults and the attributes found in the contacts
-	nP := len(h.pContact)
-	accs := make([]features.EventAcc, nP)
-	for i := range accs {
-		accs[i].Reset()
-	}
-	asOf := h.asOf
-	if err := h.accumulateEvents(ctx, accs); err != nil {
-		return nil, rep, err
-	}
-	pr := features.NewProducts()
-	txs, err := h.readTransactions(ctx, pr, features.NewProducts())
-	if err != nil {
-		return nil, rep, err
-	}
-	if opts.ProductCategories == nil {
-		opts.ProductCategories = pr.TopCategories()
-	}
-	h.opts = opts
-	catOf := make([]int, len(pr.Names))
-	for i, name := range pr.Names {
-		catOf[i] = slices.Index(opts.ProductCategories, name)
-	}
-	schema := features.SchemaFor(opts)
-	tb := newTableBuilder(schema, opts, nP)
-	rf := features.NewRowFiller(schema, opts)
-	row := features.NewRow(schema)
-	var tx features.TxAcc
-	nA := len(opts.Attributes)
-	attrNum, attrStr := make([]float64, nA), make([]string, nA)
-	prodName := func(c int32) string { return pr.Names[c] }
-	t := 0
-	bar := progress.Start(ctx, "computing features", int64(nP), "people")
-	defer bar.Done()
-	for p := range nP {
-		bar.Add(1)
-		if p%65536 == 0 {
-			if err := ctx.Err(); err != nil {
-				tb.rb.Release()
-				return nil, rep, err
-			}
-		}
-		tx.Reset(len(opts.ProductCategories))
-		for ; t < len(txs) && txs[t].person == int32(p); t++ {
-			cat := -1
-			if txs[t].key >= 0 {
-				cat = catOf[txs[t].key]
-			}
-			tx.Add(txs[t].ts, asOf, h.hEnd, txs[t].amount, cat, txs[t].key)
-		}
-		c := h.pContact[p]
-		ci := features.ContactInfo{ID: h.cID[c], Created: h.cCreated[c], Stage: h.cStage[c], StageSince: h.cStageSince[c]}
-		for a := range nA {
-			attrNum[a], attrStr[a] = h.attrNum[a][c], h.attrStr[a][c]
-		}
-		rf.Fill(&row, &ci, &accs[p], &tx, attrNum, attrStr, prodName)
-		row.MergedIDs = h.pMerged[p]
-		tb.append(&row)
-	}
-	return tb.finish(), rep, nil
 }

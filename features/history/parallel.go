@@ -2,11 +2,8 @@ package history
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"math"
 	"path/filepath"
-	"runtime"
 	"sync"
 
 	"github.com/propensity-dev/propensity/features"
@@ -162,8 +159,6 @@ func (h *history) scanRowGroups(ctx context.Context, name string, check, read []
 	return nil
 }
 
-func workerCount() int { return max(1, min(runtime.GOMAXPROCS(0), 8)) }
-
 // linkBatch carries groups of identifiers seen on one event row, from a worker to the
 // goroutine that owns the union-find.
 type linkBatch struct {
@@ -179,7 +174,7 @@ func (h *history) linkEventsParallel(ctx context.Context) error {
 	if h.opts.StrictIdentity {
 		read = all[:4]
 	}
-	workers := workerCount()
+	workers := h.workers
 	ch := make(chan *linkBatch, 2*workers)
 	cur := make([]*linkBatch, workers)
 	for w := range cur {
@@ -257,101 +252,174 @@ type evRec struct {
 	page   int8
 }
 
-// accumulateEvents streams the events file into accs (events before T only).
-func (h *history) accumulateEvents(ctx context.Context, accs []features.EventAcc) error {
+// accumulateEvents streams the events file into accs (events before T only). Row groups are
+// decoded by workers goroutines; the people are split into as many partitions (person number
+// modulo workers), each folded by its own goroutine, so no two goroutines share a person.
+// The accumulators' sums are integers and their maxima do not depend on order, so the result
+// does not depend on the number of workers or the order in which row groups finish.
+func (h *history) accumulateEvents(ctx context.Context, accs []features.EventAcc, workers int) error {
+	parts := workers
+	const batch = 1 << 12
+	chs := make([]chan []evRec, parts)
+	frees := make([]chan []evRec, parts)
+	for k := range parts {
+		chs[k] = make(chan []evRec, 2*workers)
+		frees[k] = make(chan []evRec, 4*workers)
+	}
+	cur := make([][][]evRec, workers) // [worker][partition]
+	for w := range workers {
+		cur[w] = make([][]evRec, parts)
+		for k := range parts {
+			cur[w][k] = make([]evRec, 0, batch)
+		}
+	}
+	asOf, hl := h.asOf, h.halfLife
+	var fold sync.WaitGroup
+	for k := range parts {
+		fold.Add(1)
+		go func() {
+			defer fold.Done()
+			for b := range chs[k] {
+				for i := range b {
+					r := &b[i]
+					accs[r.person].Add(features.AgeNanos(asOf, r.ts), r.ts, int(r.code), int(r.page), r.value, hl)
+				}
+				select {
+				case frees[k] <- b[:0]:
+				default:
+				}
+			}
+		}()
+	}
+	err := h.eventRecords(ctx, workers, func(w int, r *evRec) error {
+		k := int(r.person) % parts
+		b := append(cur[w][k], *r)
+		if len(b) == batch {
+			chs[k] <- b
+			select {
+			case b = <-frees[k]:
+			default:
+				b = make([]evRec, 0, batch)
+			}
+		}
+		cur[w][k] = b
+		return nil
+	}, func(w int) {
+		for k, b := range cur[w] {
+			if len(b) > 0 {
+				chs[k] <- b
+			}
+		}
+	})
+	for k := range parts {
+		close(chs[k])
+	}
+	fold.Wait()
+	return err
+}
+
+// spillEvents writes every usable event before T of the events file to its partition's
+// spill file.
+func (h *history) spillEvents(ctx context.Context, sp *spill, workers int) error {
+	const flushAt = 1 << 16
+	bufs := make([][][]byte, workers) // [worker][partition]
+	for w := range bufs {
+		bufs[w] = make([][]byte, len(sp.files))
+	}
+	var flushErr error
+	var errMu sync.Mutex
+	fail := func(err error) {
+		errMu.Lock()
+		if flushErr == nil {
+			flushErr = err
+		}
+		errMu.Unlock()
+	}
+	err := h.eventRecords(ctx, workers, func(w int, r *evRec) error {
+		k := int(sp.part[r.person])
+		b := putRecord(bufs[w][k], r)
+		if len(b) >= flushAt {
+			if err := sp.write(k, b); err != nil {
+				return err
+			}
+			b = b[:0]
+		}
+		bufs[w][k] = b
+		return nil
+	}, func(w int) {
+		for k, b := range bufs[w] {
+			if len(b) > 0 {
+				if err := sp.write(k, b); err != nil {
+					fail(err)
+				}
+			}
+			bufs[w][k] = nil
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return flushErr
+}
+
+// eventRecords decodes the events file's row groups on workers goroutines and hands each
+// usable, attributed event before T to sink on the goroutine that decoded it (w); done(w)
+// is called when worker w has no more. It counts events, unattributed rows and the time
+// span in the report.
+func (h *history) eventRecords(ctx context.Context, workers int, sink func(w int, r *evRec) error, done func(w int)) error {
 	specs := h.eventSpecs()[:7]
 	m := h.opts.Mapping.Events
-	workers := workerCount()
-	ch := make(chan []evRec, 2*workers)
-	free := make(chan []evRec, 4*workers)
-	const batch = 1 << 14
-	cur := make([][]evRec, workers)
 	pageCache := make([]map[string]int8, workers)
 	events := make([]int64, workers)
 	unattributed := make([]int64, workers)
 	spans := make([]tsSpan, workers)
 	for w := range workers {
 		spans[w] = newSpan()
-		cur[w] = make([]evRec, 0, batch)
 		pageCache[w] = map[string]int8{}
 	}
 	asOf := h.asOf
-	var scanErr error
-	go func() {
-		scanErr = h.scanRowGroups(ctx, m.File, specs, specs, workers,
-			func(w int, _ rgJob, st *fileStats, v []vec, n int) error {
-				b := cur[w]
-				events[w] += int64(n)
-				pc := pageCache[w]
-				for i := range n {
-					p, ok := h.eventPerson(v, i, st)
+	scanErr := h.scanRowGroups(ctx, m.File, specs, specs, workers,
+		func(w int, _ rgJob, st *fileStats, v []vec, n int) error {
+			events[w] += int64(n)
+			pc := pageCache[w]
+			for i := range n {
+				p, ok := h.eventPerson(v, i, st)
+				if !ok {
+					continue
+				}
+				if p < 0 {
+					unattributed[w]++
+					continue
+				}
+				ts := v[3].i64[i]
+				spans[w].add(ts)
+				if ts >= asOf {
+					continue
+				}
+				r := evRec{ts: ts, person: p, code: uint8(features.TypeCode(v[4].str[i])), page: features.NoPage, value: math.NaN()}
+				if pg := str(&v[5], i); len(pg) > 0 {
+					c, ok := pc[string(pg)]
 					if !ok {
-						continue
-					}
-					if p < 0 {
-						unattributed[w]++
-						continue
-					}
-					ts := v[3].i64[i]
-					spans[w].add(ts)
-					if ts >= asOf {
-						continue
-					}
-					r := evRec{ts: ts, person: p, code: uint8(features.TypeCode(v[4].str[i])), page: features.NoPage, value: math.NaN()}
-					if pg := str(&v[5], i); len(pg) > 0 {
-						c, ok := pc[string(pg)]
-						if !ok {
-							c = int8(features.PageCategory(pg))
-							if len(pc) < 1<<16 {
-								pc[string(pg)] = c
-							}
-						}
-						r.page = c
-					}
-					if v[6].f64 != nil && v[6].valid[i] {
-						r.value = v[6].f64[i]
-					}
-					b = append(b, r)
-					if len(b) == batch {
-						ch <- b
-						select {
-						case b = <-free:
-						default:
-							b = make([]evRec, 0, batch)
+						c = int8(features.PageCategory(pg))
+						if len(pc) < 1<<16 {
+							pc[string(pg)] = c
 						}
 					}
+					r.page = c
 				}
-				cur[w] = b
-				return nil
-			},
-			func(w int) {
-				if len(cur[w]) > 0 {
-					ch <- cur[w]
+				if v[6].f64 != nil && v[6].valid[i] {
+					r.value = v[6].f64[i]
 				}
-			})
-		close(ch)
-	}()
-	hl := h.halfLife
-	for b := range ch {
-		for k := range b {
-			r := &b[k]
-			accs[r.person].Add(features.AgeNanos(asOf, r.ts), r.ts, int(r.code), int(r.page), r.value, hl)
-		}
-		select {
-		case free <- b[:0]:
-		default:
-		}
-	}
+				if err := sink(w, &r); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, done)
 	for w := range workers {
 		h.rep.Events += events[w]
 		h.rep.Unattributed += unattributed[w]
 		h.rep.span(spans[w].lo, spans[w].hi)
 	}
-	if scanErr != nil {
-		return scanErr
-	}
-	return nil
+	return scanErr
 }
-
-var _ = errors.New
-var _ = fmt.Sprint

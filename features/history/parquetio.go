@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -35,36 +36,129 @@ func parquetNode(c features.Column) parquet.Node {
 	return n
 }
 
-func writeParquet(w io.Writer, t *Table) error {
+// writeParquet writes t as Parquet: row groups of groupRows rows, encoded (values,
+// dictionaries, compression) on up to workers goroutines and committed in file order. Each
+// row group is fed in batches of writeBatch rows, as one writer would be, so the bytes do not
+// depend on workers.
+func writeParquet(w io.Writer, t *Table, workers, groupRows int) error {
+	fw := newFeatureWriter(w, t.schema, t.rec.Schema().Metadata(), workers, groupRows)
+	if err := fw.write(t.rec); err != nil {
+		return err
+	}
+	return fw.close()
+}
+
+// featureWriter writes record batches of a feature table into one Parquet file. Every batch
+// but the last must have a multiple of groupRows rows, so that the file is the same as one
+// written from a single batch.
+type featureWriter struct {
+	schema    *features.Schema
+	pw        *parquet.Writer
+	leafCol   []int // leaf order of the Parquet schema (fields sorted by name) → our column
+	workers   int
+	groupRows int
+	pool      chan *parquet.ConcurrentRowGroupWriter
+}
+
+func newFeatureWriter(w io.Writer, s *features.Schema, md arrow.Metadata, workers, groupRows int) *featureWriter {
 	g := parquet.Group{}
-	for _, c := range t.schema.Columns {
+	for _, c := range s.Columns {
 		g[c.Name] = parquetNode(c)
 	}
 	ps := parquet.NewSchema("features", g)
-	// leaf order of the Parquet schema (fields sorted by name) → our column
-	leafCol := make([]int, 0, len(t.schema.Columns))
+	leafCol := make([]int, 0, len(s.Columns))
 	for _, f := range ps.Fields() {
-		leafCol = append(leafCol, t.schema.Index(f.Name()))
+		leafCol = append(leafCol, s.Index(f.Name()))
 	}
 	opts := []parquet.WriterOption{ps, parquet.Compression(&parquet.Snappy)}
-	md := t.rec.Schema().Metadata()
 	for i, k := range md.Keys() {
 		opts = append(opts, parquet.KeyValueMetadata(k, md.Values()[i]))
 	}
-	pw := parquet.NewWriter(w, opts...)
-	n := t.Len()
-	cols := make([]arrow.Array, len(t.schema.Columns))
-	for i := range cols {
-		cols[i] = t.rec.Column(i)
+	workers = max(1, workers)
+	fw := &featureWriter{schema: s, pw: parquet.NewWriter(w, opts...), leafCol: leafCol, workers: workers,
+		groupRows: groupRows, pool: make(chan *parquet.ConcurrentRowGroupWriter, 2*workers)}
+	for range 2 * workers {
+		fw.pool <- fw.pw.BeginRowGroup()
 	}
-	const batch = 512
-	const rowGroupRows = 64 * batch
-	rows := make([]parquet.Row, 0, batch)
-	var buf []parquet.Value
-	for r := 0; r < n; r++ {
+	return fw
+}
+
+func (fw *featureWriter) close() error {
+	if err := fw.pw.Close(); err != nil {
+		return fmt.Errorf("features: writing parquet: %w", err)
+	}
+	return nil
+}
+
+// write appends the rows of rec, in row groups encoded concurrently and committed in order.
+func (fw *featureWriter) write(rec arrow.RecordBatch) error {
+	n := int(rec.NumRows())
+	cols := make([]arrow.Array, len(fw.schema.Columns))
+	for i := range cols {
+		cols[i] = rec.Column(i)
+	}
+	type group struct {
+		lo, hi int
+		rg     *parquet.ConcurrentRowGroupWriter
+		err    error
+		done   chan struct{}
+	}
+	jobs := make(chan *group, fw.workers)
+	order := make(chan *group, 2*fw.workers)
+	var wg sync.WaitGroup
+	for range fw.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var rows []parquet.Row
+			var buf []parquet.Value
+			for j := range jobs {
+				j.err = writeRowGroup(j.rg, fw.schema, cols, fw.leafCol, j.lo, j.hi, &rows, &buf)
+				close(j.done)
+			}
+		}()
+	}
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		for lo := 0; lo < n; lo += fw.groupRows {
+			j := &group{lo: lo, hi: min(n, lo+fw.groupRows), rg: <-fw.pool, done: make(chan struct{})}
+			order <- j
+			jobs <- j
+		}
+	}()
+	var err error
+	for j := range order {
+		<-j.done
+		if err == nil {
+			err = j.err
+		}
+		if err == nil {
+			if _, cerr := j.rg.Commit(); cerr != nil {
+				err = fmt.Errorf("features: writing parquet: %w", cerr)
+			}
+		}
+		fw.pool <- j.rg
+	}
+	wg.Wait()
+	return err
+}
+
+// Rows per row group of a feature table file, and rows per write into it.
+const (
+	writeBatch   = 512
+	rowGroupRows = 64 * writeBatch
+)
+
+// writeRowGroup writes rows lo to hi-1 of cols into rg and flushes its pages.
+func writeRowGroup(rg *parquet.ConcurrentRowGroupWriter, schema *features.Schema, cols []arrow.Array, leafCol []int, lo, hi int,
+	rowsBuf *[]parquet.Row, valBuf *[]parquet.Value) error {
+	rows, buf := (*rowsBuf)[:0], (*valBuf)[:0]
+	defer func() { *rowsBuf, *valBuf = rows[:0], buf[:0] }()
+	for r := lo; r < hi; r++ {
 		start := len(buf)
 		for leaf, ci := range leafCol {
-			c := t.schema.Columns[ci]
+			c := schema.Columns[ci]
 			opt := c.Nullable || c.Kind == features.KindCategorical
 			def := 0
 			if opt {
@@ -100,20 +194,14 @@ func writeParquet(w io.Writer, t *Table) error {
 			}
 		}
 		rows = append(rows, buf[start:len(buf):len(buf)])
-		if len(rows) == batch || r == n-1 {
-			if _, err := pw.WriteRows(rows); err != nil {
+		if len(rows) == writeBatch || r == hi-1 {
+			if _, err := rg.WriteRows(rows); err != nil {
 				return fmt.Errorf("features: writing parquet: %w", err)
 			}
 			rows, buf = rows[:0], buf[:0]
-			// bounded row groups keep the writer's buffers small
-			if (r+1)%rowGroupRows == 0 {
-				if err := pw.Flush(); err != nil {
-					return fmt.Errorf("features: writing parquet: %w", err)
-				}
-			}
 		}
 	}
-	if err := pw.Close(); err != nil {
+	if err := rg.Flush(); err != nil {
 		return fmt.Errorf("features: writing parquet: %w", err)
 	}
 	return nil

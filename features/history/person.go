@@ -29,7 +29,7 @@ import (
 // reused for the next person); its Attributes map is the person's own. An error from fn
 // stops the walk and is returned.
 func ForEachPerson(ctx context.Context, dir string, opts features.Options, fn func(*Person) error) (Report, error) {
-	src, rep, err := loadPeople(ctx, dir, opts)
+	src, rep, err := loadPeople(ctx, dir, opts, runtime.GOMAXPROCS(0))
 	if err != nil {
 		return rep, err
 	}
@@ -54,12 +54,12 @@ func ForEachPerson(ctx context.Context, dir string, opts features.Options, fn fu
 // Person is valid only during the call. The first error from fn or emit stops the walk and
 // is returned (an error from fn of an earlier person wins over a later one).
 func MapPersons[R any](ctx context.Context, dir string, opts features.Options, workers int, fn func(*Person) (R, error), emit func(R) error) (Report, error) {
-	src, rep, err := loadPeople(ctx, dir, opts)
-	if err != nil {
-		return rep, err
-	}
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
+	}
+	src, rep, err := loadPeople(ctx, dir, opts, workers)
+	if err != nil {
+		return rep, err
 	}
 	const chunk = 512
 	bar := progress.Start(ctx, "walking people", int64(src.n), "people")
@@ -145,7 +145,7 @@ type evBlock struct {
 // Positions, not records, are sorted: half the memory of a sorted copy.
 func (src *people) loadEvents(ctx context.Context) error {
 	h := src.h
-	workers := workerCount()
+	workers := h.workers
 	// Event strings repeat (a few types, pages, channels and campaigns; each person's ids):
 	// coding them saves an allocation per string per event. Each worker has its own table,
 	// and a map per column: those of the few types, pages, channels and campaigns stay in
@@ -294,9 +294,9 @@ type personBuf struct {
 	txs    []features.Transaction
 }
 
-func loadPeople(ctx context.Context, dir string, opts features.Options) (*people, Report, error) {
+func loadPeople(ctx context.Context, dir string, opts features.Options, workers int) (*people, Report, error) {
 	var rep Report
-	h, err := openHistory(ctx, dir, opts, &rep, true)
+	h, err := openHistory(ctx, dir, opts, &rep, true, workers)
 	if err != nil {
 		return nil, rep, err
 	}

@@ -283,8 +283,15 @@ func NewTable(rows []features.Row, opts features.Options) (*Table, error) {
 
 // WriteParquet writes t to path atomically (temp file + rename), with the schema version,
 // as-of, horizon and options in the file's key-value metadata.
+// Its row groups are encoded on GOMAXPROCS goroutines; the file does not depend on their
+// number.
 func WriteParquet(path string, t *Table) error {
+	return Engine{}.WriteParquet(path, t)
+}
+
+// WriteParquet is the package's WriteParquet with row groups encoded on e.Workers goroutines.
+func (e Engine) WriteParquet(path string, t *Table) error {
 	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
-		return writeParquet(w, t)
+		return writeParquet(w, t, e.workers(), e.rowGroup())
 	})
 }

@@ -210,7 +210,7 @@ func Score(ctx context.Context, set *serving.ModelSet, opts Options) (Summary, e
 		// streaming code as `propensity features`, so the walk over people loads only the
 		// events the scorecards read. (Materialising every event of every person for the
 		// models took 2.7 GB for one contact with 5M events, against 55 MB for features.)
-		rows, release, err := featureRows(ctx, opts.Dir, set, opts.AsOf, opts.Mapping)
+		rows, release, err := featureRows(ctx, opts.Dir, set, opts.AsOf, opts.Mapping, opts.Workers)
 		if err != nil {
 			return err
 		}
@@ -282,7 +282,7 @@ func Score(ctx context.Context, set *serving.ModelSet, opts Options) (Summary, e
 // featureRows builds the feature table of the history with the model set's feature options,
 // when a loaded model reads feature rows, and returns a lookup of a person's row by
 // contact_id (nil when no model needs one) and a function releasing the table.
-func featureRows(ctx context.Context, dir string, set *serving.ModelSet, asOf time.Time, m features.Mapping) (func(id string) (features.Row, bool), func(), error) {
+func featureRows(ctx context.Context, dir string, set *serving.ModelSet, asOf time.Time, m features.Mapping, workers int) (func(id string) (features.Row, bool), func(), error) {
 	if set.Conversion == nil && set.Churn == nil && set.Personas == nil && set.Uplift == nil {
 		return nil, func() {}, nil
 	}
@@ -291,7 +291,7 @@ func featureRows(ctx context.Context, dir string, set *serving.ModelSet, asOf ti
 	if m != (features.Mapping{}) {
 		fo.Mapping = m
 	}
-	table, _, err := history.Build(ctx, dir, fo)
+	table, _, err := history.Engine{Workers: workers}.Build(ctx, dir, fo)
 	if err != nil {
 		return nil, nil, err
 	}
