@@ -486,7 +486,8 @@ func (t *Txn) Person(id string) (string, error) {
 	return c.personKey(), nil
 }
 
-// History reads the person of identifier id as staged.
+// History reads the person of identifier id as staged, without the identity rows (what
+// scoring reads).
 func (t *Txn) History(id string) (*History, error) {
 	n, err := t.node(id)
 	if err != nil {
@@ -499,7 +500,7 @@ func (t *Txn) History(id string) (*History, error) {
 	if err != nil {
 		return nil, err
 	}
-	return readHistory(t.b, c)
+	return readHistory(t.b, c, false)
 }
 
 // State returns the stored trigger state of id's person (nil when none).
