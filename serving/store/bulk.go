@@ -52,8 +52,9 @@ type Loader struct {
 	flushMu sync.Mutex
 	flushEr error
 
-	g    graph
-	done bool
+	g      graph
+	emails map[string]string // contact id -> its last email, for the links PutContact retains
+	done   bool
 
 	// Duplicates counts the records not stored because an equal one was, and Stored the
 	// records stored, by kind (both known once Finish returns).
@@ -139,7 +140,7 @@ func (s *Store) Loader(opt LoadOptions) (*Loader, error) {
 		fs = vfs.Default
 	}
 	l := &Loader{s: s, fs: fs, tmp: fs.PathJoin(s.dir, "load.tmp"), opt: opt, flushes: make(chan flushJob, 1),
-		g: graph{ids: map[string]int32{}}}
+		g: graph{ids: map[string]int32{}}, emails: map[string]string{}}
 	_ = fs.RemoveAll(l.tmp) // left by a load that crashed
 	if err := fs.MkdirAll(l.tmp, 0o755); err != nil {
 		s.mu.Unlock()
@@ -266,6 +267,13 @@ func (l *Loader) PutContact(c Contact) error {
 	l.g.ensure(c.ContactID)
 	if c.Email != "" {
 		l.g.union(c.ContactID, c.Email)
+		old := l.emails[c.ContactID]
+		if r, ok := retainedLink(Contact{Email: old}, Contact{ContactID: c.ContactID, Email: c.Email}); ok {
+			if err := l.putIdentity(r, true); err != nil {
+				return err
+			}
+		}
+		l.emails[c.ContactID] = c.Email
 	}
 	return l.add(tContacts, key(pContact, c.ContactID), marshal(c))
 }
@@ -313,12 +321,23 @@ func (l *Loader) PutTransaction(x Transaction) error {
 
 // PutIdentity buffers an identity row (see Store.PutIdentity).
 func (l *Loader) PutIdentity(r Identity) error {
+	return l.putIdentity(r, false)
+}
+
+// putIdentity buffers an identity row; retained marks the rows PutContact writes for an old
+// email (not records of their own: never counted as stored or duplicate). In the run, the
+// row's value starts with a byte saying which.
+func (l *Loader) putIdentity(r Identity, retained bool) error {
 	k, rk, err := identityKeys(&r)
 	if err != nil {
 		return err
 	}
 	l.g.union(r.IDA, r.IDB)
-	if err := l.add(tIdentities, k, marshal(r)); err != nil {
+	flag := byte(0)
+	if retained {
+		flag = 1
+	}
+	if err := l.add(tIdentities, k, append([]byte{flag}, marshal(r)...)); err != nil {
 		return err
 	}
 	return l.add(tIdentityR, rk, nil)
@@ -412,7 +431,22 @@ func (l *Loader) finish(ctx context.Context) error {
 			})
 		},
 		func() error { return l.mergeFirst(ctx, tTx, out, &mu, &dups, &l.Stored.Transactions) },
-		func() error { return l.mergeFirst(ctx, tIdentities, out, &mu, &dups, &l.Stored.Identities) },
+		func() error {
+			return l.merge(ctx, tIdentities, out, func(w *sstWriter, k []byte, vals [][]byte) error {
+				mu.Lock()
+				for i, v := range vals {
+					switch {
+					case v[0] == 1: // a retained email link: not a record
+					case i == 0:
+						l.Stored.Identities++
+					default:
+						dups++
+					}
+				}
+				mu.Unlock()
+				return w.set(k, vals[0][1:])
+			})
+		},
 		func() error { return l.mergeFirst(ctx, tIdentityR, out, &mu, nil, nil) },
 	)
 	if err != nil {

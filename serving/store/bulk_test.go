@@ -58,6 +58,9 @@ func loadRecords(seed uint64, n int) []any {
 			out = append(out, Transaction{ContactID: fmt.Sprintf("c%d", rng.IntN(n/20)), TS: day(rng.IntN(400)), Amount: float64(rng.IntN(3) * 10), Product: "p"})
 		case r < 75:
 			a, b := contact()
+			if rng.IntN(3) == 0 { // the link a contact's email change retains, sent as a row
+				b = fmt.Sprintf("u%d@example.com", rng.IntN(n/20))
+			}
 			out = append(out, Identity{IDA: a, IDB: b})
 		case r < 82:
 			c := Contact{ContactID: fmt.Sprintf("c%d", rng.IntN(n/20)), Attributes: map[string]any{"plan": []any{"pro", nil}[rng.IntN(2)]}}

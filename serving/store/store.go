@@ -568,6 +568,9 @@ func (s *Store) write(g *Group, stage func(t *Txn) (id string, dup bool, err err
 
 // PutContact inserts or updates a contact: the fields it sets replace the stored ones, and
 // attributes set to nil are removed. A contact's email links it with that email's events.
+// Links are never undone but by erasure: when an upsert changes the email, the old one stays
+// linked to the contact, and the store records that link as an identity row (id_a the
+// contact, id_b the old email, no time) that exports carry.
 func (s *Store) PutContact(c Contact, hook Hook) (Result, error) {
 	return s.putContact(c, hook, nil)
 }
@@ -618,6 +621,17 @@ func (s *Store) putContact(c Contact, hook Hook, g *Group) (Result, error) {
 		if err := t.b.Set(key(pContact, c.ContactID), marshal(merged), nil); err != nil {
 			return "", false, err
 		}
+		if r, ok := retainedLink(old, merged); ok {
+			// The old email stays linked; an identity row records the link, so that exports
+			// (and batch jobs on them) see the person the store sees, and erasure finds it.
+			k, rk, err := identityKeys(&r)
+			if err == nil {
+				err = errors.Join(t.b.Set(k, marshal(r), nil), t.b.Set(rk, nil, nil))
+			}
+			if err != nil {
+				return "", false, err
+			}
+		}
 		n, err := t.ensure(c.ContactID)
 		if err != nil {
 			return "", false, err
@@ -644,6 +658,15 @@ func (s *Store) putContact(c Contact, hook Hook, g *Group) (Result, error) {
 		}
 		return c.ContactID, false, nil
 	}, hook)
+}
+
+// retainedLink returns the identity row that keeps a contact's old email linked when an
+// upsert changes it (see PutContact).
+func retainedLink(old, merged Contact) (Identity, bool) {
+	if old.Email == "" || merged.Email == old.Email {
+		return Identity{}, false
+	}
+	return Identity{IDA: merged.ContactID, IDB: old.Email}, true
 }
 
 // mergeContact applies an upsert to a stored contact.

@@ -291,3 +291,53 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 		t.Fatalf("only %d crash clones taken", len(clones))
 	}
 }
+
+// TestEmailChangeKeepsLink: an upsert that changes a contact's email keeps the old email
+// linked (its events stay the person's) and records the link as an identity row, which
+// exports carry and erasure removes.
+func TestEmailChangeKeepsLink(t *testing.T) {
+	s := openMem(t, vfs.NewMem())
+	defer s.Close()
+	mustPut(t, s.PutContact, Contact{ContactID: "c1", CreatedAt: day(0), Email: "old@example.com"})
+	mustPut(t, s.PutEvent, Event{TS: day(1), Type: "email_open", Email: "old@example.com"})
+	mustPut(t, s.PutContact, Contact{ContactID: "c1", Email: "new@example.com"})
+	mustPut(t, s.PutEvent, Event{TS: day(2), Type: "email_open", Email: "new@example.com"})
+	for _, id := range []string{"old@example.com", "new@example.com", "c1"} {
+		h, err := s.History(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Person != "c1" || len(h.Events) != 2 || h.Contact.Email != "new@example.com" {
+			t.Fatalf("%s: person %q, %d events, email %q; want c1, 2, new@example.com", id, h.Person, len(h.Events), h.Contact.Email)
+		}
+	}
+	var rows []Identity
+	if err := s.ForEachIdentity(func(r Identity) error { rows = append(rows, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0] != (Identity{IDA: "c1", IDB: "old@example.com"}) {
+		t.Fatalf("identity rows %+v, want the retained link c1 - old@example.com", rows)
+	}
+	// Sending the same link as a row is a duplicate; changing back retains the other one.
+	if r := mustPut(t, s.PutIdentity, Identity{IDA: "c1", IDB: "old@example.com"}); !r.Duplicate {
+		t.Error("the retained link sent as an identity row is not a duplicate")
+	}
+	mustPut(t, s.PutContact, Contact{ContactID: "c1", Email: "old@example.com"})
+	rows = rows[:0]
+	if err := s.ForEachIdentity(func(r Identity) error { rows = append(rows, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("after changing back: identity rows %+v, want both links", rows)
+	}
+	e, err := s.Erase("new@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Identities != 2 || e.Events != 2 || e.Contacts != 1 {
+		t.Fatalf("erased %+v", e)
+	}
+	if err := s.ForEachIdentity(func(r Identity) error { t.Errorf("left after erasure: %+v", r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
