@@ -125,7 +125,7 @@ func (s *Store) Loader(opt LoadOptions) (*Loader, error) {
 		return nil, err
 	}
 	for ok := it.First(); ok; ok = it.Next() {
-		if string(it.Key()) != formatKey {
+		if k := string(it.Key()); k != formatKey && k != indexedKey {
 			it.Close()
 			s.mu.Unlock()
 			return nil, ErrNotEmpty

@@ -67,7 +67,10 @@ type Store struct {
 
 // Key prefixes (see the package doc).
 const (
-	formatKey  = "0format"
+	formatKey = "0format"
+	// indexedKey marks a store created with the outbox-by-person index (pOutboxP); stores
+	// created before it erase deliveries by scanning the outbox.
+	indexedKey = "0outbox-by-person"
 	nextKey    = "1m/next"
 	pContact   = "1c/"
 	pNode      = "1n/"
@@ -79,6 +82,7 @@ const (
 	pIdentityR = "1r/"
 	pOutbox    = "1o/"
 	pDue       = "1q/"
+	pOutboxP   = "1p/"
 )
 
 type pebbleLogger struct{ l *slog.Logger }
@@ -153,7 +157,13 @@ func (s *Store) checkFormat() error {
 		if nonEmpty {
 			return fmt.Errorf("%w: %s holds data without a propensity format record", ErrFormat, s.dir)
 		}
-		return s.db.Set([]byte(formatKey), []byte(strconv.Itoa(FormatVersion)), pebble.Sync)
+		b := s.db.NewBatch()
+		defer b.Close()
+		if err := errors.Join(b.Set([]byte(formatKey), []byte(strconv.Itoa(FormatVersion)), nil),
+			b.Set([]byte(indexedKey), nil, nil)); err != nil {
+			return err
+		}
+		return b.Commit(pebble.Sync)
 	}
 	if string(v) != strconv.Itoa(FormatVersion) {
 		return fmt.Errorf("%w: %s is a store of format version %s; this propensity reads version %d (export it with the propensity that wrote it, then ingest the export)",

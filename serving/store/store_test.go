@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/propensity-dev/propensity/serving/triggers"
@@ -117,9 +118,22 @@ func TestFormatVersion(t *testing.T) {
 	}
 }
 
+// TestErase erases a person with a pending delivery, in a store with the outbox-by-person
+// index and in one created before it (which finds the deliveries by reading the outbox).
 func TestErase(t *testing.T) {
+	for _, indexed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("indexed=%v", indexed), func(t *testing.T) { testErase(t, indexed) })
+	}
+}
+
+func testErase(t *testing.T, indexed bool) {
 	s := openMem(t, vfs.NewMem())
 	defer s.Close()
+	if !indexed {
+		if err := s.db.Delete([]byte(indexedKey), pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+	}
 	mustPut(t, s.PutContact, Contact{ContactID: "c1", CreatedAt: day(0), Email: "a@example.com"})
 	mustPut(t, s.PutContact, Contact{ContactID: "c9", CreatedAt: day(0)})
 	mustPut(t, s.PutEvent, Event{EventID: "e1", TS: day(1), Type: "page_view", AnonymousID: "anon-1", Email: "a@example.com"})
@@ -171,6 +185,12 @@ func TestErase(t *testing.T) {
 	}
 	if n, _ := s.Count(ctx, ""); n != 0 {
 		t.Fatalf("%d deliveries after erasure, want 0", n)
+	}
+	if err := iterPrefix(s.db, []byte(pOutboxP), func(k, _ []byte) error {
+		t.Errorf("outbox index entry left: %q", k)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 	// The erased event id can be ingested again (it names nothing any more).
 	if r := mustPut(t, s.PutEvent, Event{EventID: "e1", TS: day(1), Type: "page_view", ContactID: "c9"}); r.Duplicate {
