@@ -147,7 +147,7 @@ func (s *Store) Loader(opt LoadOptions) (*Loader, error) {
 		return nil, fmt.Errorf("store: load directory: %w", err)
 	}
 	for i := range l.tables {
-		l.tables[i] = &runTable{spare: make(chan flushJob, 2)}
+		l.tables[i] = &runTable{spare: make(chan flushJob, 1)}
 	}
 	l.flushWG.Add(1)
 	go l.flusher()
@@ -179,11 +179,18 @@ func (l *Loader) spill() error {
 		path := l.fs.PathJoin(l.tmp, "run-"+strconv.Itoa(i)+"-"+strconv.Itoa(len(rt.runs)))
 		rt.runs = append(rt.runs, path)
 		l.flushes <- flushJob{table: i, path: path, buf: rt.buf, offs: rt.offs}
+		// A table that filled most of the run (the events) reuses or preallocates its
+		// buffers; the others start small again, so that a table that was big once (the
+		// contacts, read first) holds no idle memory.
+		big := len(rt.buf) >= l.opt.RunBytes/2
+		rt.buf, rt.offs = nil, nil
 		select {
 		case j := <-rt.spare:
 			rt.buf, rt.offs = j.buf[:0], j.offs[:0]
 		default:
-			rt.buf, rt.offs = make([]byte, 0, cap(rt.buf)), make([]uint32, 0, cap(rt.offs))
+			if big {
+				rt.buf, rt.offs = make([]byte, 0, l.opt.RunBytes+l.opt.RunBytes/8), make([]uint32, 0, l.opt.RunBytes/64)
+			}
 		}
 	}
 	l.bytes = 0
@@ -207,9 +214,11 @@ func (l *Loader) flusher() {
 			l.flushEr = err
 			l.flushMu.Unlock()
 		}
-		select {
-		case l.tables[j.table].spare <- j:
-		default:
+		if len(j.buf) >= l.opt.RunBytes/2 {
+			select {
+			case l.tables[j.table].spare <- j:
+			default:
+			}
 		}
 	}
 }
