@@ -39,8 +39,11 @@ func (s ImportStats) Records() int64 { return s.Contacts + s.Events + s.Transact
 // Import loads the history directory dir (column names from m) into st: contacts,
 // identities, events, then transactions, each row one change. It does not re-score or fire
 // triggers. progress, when not nil, is called every 100,000 rows with the stats so far.
-// Rows are committed in batches of 4096 without a sync, and synced once at the end: a nil
-// error means every row is durable. Import holds the store's writers' mutex while it runs.
+// Into an empty store, rows go through a store.Loader (sorted runs merged into SSTables and
+// ingested at once); into a store that holds records already, they are committed in batches
+// of 4096 without a sync, and synced once at the end. Either way a nil error means every row
+// is durable, and the store is the same. Import holds the store's writers' mutex while it
+// runs.
 func Import(ctx context.Context, st *store.Store, dir string, m features.Mapping, progress func(ImportStats)) (ImportStats, error) {
 	var s ImportStats
 	var seen int64
@@ -64,7 +67,14 @@ func Import(ctx context.Context, st *store.Store, dir string, m features.Mapping
 		return ctx.Err()
 	}
 	inRange := func(t time.Time) bool { return t.IsZero() || features.CheckTime(t) == nil }
-	g := st.BulkGroup(4096)
+	var w importWriter
+	if l, err := st.Loader(store.LoadOptions{}); err == nil {
+		w = &loaderWriter{l: l}
+	} else if errors.Is(err, store.ErrNotEmpty) {
+		w = groupWriter{st.BulkGroup(4096)}
+	} else {
+		return s, err
+	}
 	rep, err := history.ReadRows(ctx, dir, m, history.RowVisitor{
 		Contact: func(r history.ContactRow) error {
 			if !inRange(r.CreatedAt) || !inRange(r.StageSince) {
@@ -73,7 +83,7 @@ func Import(ctx context.Context, st *store.Store, dir string, m features.Mapping
 			}
 			c := store.Contact{ContactID: r.ContactID, CreatedAt: r.CreatedAt, Email: r.Email, Stage: r.Stage,
 				StageSince: r.StageSince, Attributes: r.Attributes}
-			res, err := g.PutContact(c, nil)
+			res, err := w.PutContact(c)
 			return tick(res, err, &s.Contacts)
 		},
 		Identity: func(r history.IdentityRow) error {
@@ -81,7 +91,7 @@ func Import(ctx context.Context, st *store.Store, dir string, m features.Mapping
 				s.Refused++
 				return nil
 			}
-			res, err := g.PutIdentity(store.Identity{IDA: r.IDA, IDB: r.IDB, TS: r.TS}, nil)
+			res, err := w.PutIdentity(store.Identity{IDA: r.IDA, IDB: r.IDB, TS: r.TS})
 			return tick(res, err, &s.Identities)
 		},
 		Event: func(r history.EventRow) error {
@@ -95,7 +105,7 @@ func Import(ctx context.Context, st *store.Store, dir string, m features.Mapping
 				v := r.Value
 				e.Value = &v
 			}
-			res, err := g.PutEvent(e, nil)
+			res, err := w.PutEvent(e)
 			return tick(res, err, &s.Events)
 		},
 		Transaction: func(r history.CustomerTransaction) error {
@@ -103,20 +113,82 @@ func Import(ctx context.Context, st *store.Store, dir string, m features.Mapping
 				s.Refused++
 				return nil
 			}
-			res, err := g.PutTransaction(store.Transaction{ContactID: r.Customer, TS: r.TS, Amount: r.Amount,
-				Product: r.Product, Category: r.Category, Quantity: r.Quantity}, nil)
+			res, err := w.PutTransaction(store.Transaction{ContactID: r.Customer, TS: r.TS, Amount: r.Amount,
+				Product: r.Product, Category: r.Category, Quantity: r.Quantity})
 			return tick(res, err, &s.Transactions)
 		},
 	})
 	s.Report = rep
 	if err != nil {
-		_ = g.Wait()
+		w.abort()
 		return s, err
 	}
-	if err := g.Wait(); err != nil {
-		return s, fmt.Errorf("syncing the store: %w", err)
+	dups, err := w.finish(ctx)
+	if err != nil {
+		return s, fmt.Errorf("writing the store: %w", err)
+	}
+	if l, ok := w.(*loaderWriter); ok {
+		// The loader knows duplicates only once its runs are merged: they were counted as
+		// stored above.
+		s.Duplicates += dups
+		s.Events, s.Transactions, s.Identities, s.Contacts = l.stored()
 	}
 	return s, nil
+}
+
+// importWriter is where Import puts rows: a store.Loader into an empty store, a bulk group
+// of the record path otherwise.
+type importWriter interface {
+	PutContact(store.Contact) (store.Result, error)
+	PutEvent(store.Event) (store.Result, error)
+	PutTransaction(store.Transaction) (store.Result, error)
+	PutIdentity(store.Identity) (store.Result, error)
+	// finish makes every row durable and returns the duplicates found after the rows were
+	// handed in (the loader's).
+	finish(ctx context.Context) (int64, error)
+	abort()
+}
+
+type groupWriter struct{ g *store.Group }
+
+func (w groupWriter) PutContact(c store.Contact) (store.Result, error) { return w.g.PutContact(c, nil) }
+func (w groupWriter) PutEvent(e store.Event) (store.Result, error)     { return w.g.PutEvent(e, nil) }
+func (w groupWriter) PutTransaction(x store.Transaction) (store.Result, error) {
+	return w.g.PutTransaction(x, nil)
+}
+func (w groupWriter) PutIdentity(r store.Identity) (store.Result, error) {
+	return w.g.PutIdentity(r, nil)
+}
+func (w groupWriter) finish(context.Context) (int64, error) { return 0, w.g.Wait() }
+func (w groupWriter) abort()                                { _ = w.g.Wait() }
+
+type loaderWriter struct {
+	l     *store.Loader
+	kinds store.LoadCounts
+}
+
+func (w *loaderWriter) PutContact(c store.Contact) (store.Result, error) {
+	return store.Result{}, w.l.PutContact(c)
+}
+func (w *loaderWriter) PutEvent(e store.Event) (store.Result, error) {
+	return store.Result{}, w.l.PutEvent(e)
+}
+func (w *loaderWriter) PutTransaction(x store.Transaction) (store.Result, error) {
+	return store.Result{}, w.l.PutTransaction(x)
+}
+func (w *loaderWriter) PutIdentity(r store.Identity) (store.Result, error) {
+	return store.Result{}, w.l.PutIdentity(r)
+}
+func (w *loaderWriter) finish(ctx context.Context) (int64, error) {
+	if err := w.l.Finish(ctx); err != nil {
+		return 0, err
+	}
+	w.kinds = w.l.Stored
+	return w.l.Duplicates, nil
+}
+func (w *loaderWriter) abort() { w.l.Abort() }
+func (w *loaderWriter) stored() (int64, int64, int64, int64) {
+	return w.kinds.Events, w.kinds.Transactions, w.kinds.Identities, w.kinds.Contacts
 }
 
 func errorsIsBad(err error) bool { return errors.Is(err, store.ErrBadRecord) }

@@ -226,7 +226,7 @@ func (s *Service) Score(ctx context.Context, id string, asOf time.Time, opts ser
 	if set == nil {
 		return serving.Response{}, serving.ErrNotReady
 	}
-	h, err := s.st.History(id)
+	h, err := s.st.ScoreHistory(id)
 	if err != nil {
 		return serving.Response{}, err
 	}

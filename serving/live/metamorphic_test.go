@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -35,7 +37,18 @@ func (m mrec) body(t testing.TB) []byte {
 	var v any
 	switch {
 	case m.c != nil:
-		v = m.c
+		// The contacts route takes attributes as top-level keys; null removes one.
+		row := map[string]any{"contact_id": m.c.ContactID}
+		if !m.c.CreatedAt.IsZero() {
+			row["created_at"] = m.c.CreatedAt
+		}
+		if m.c.Email != "" {
+			row["email"] = m.c.Email
+		}
+		for k, a := range m.c.Attributes {
+			row[k] = a
+		}
+		v = row
 	case m.e != nil:
 		v = m.e
 	case m.x != nil:
@@ -91,11 +104,34 @@ func genHistory(rng *rand.Rand, n int) []mrec {
 		if rng.IntN(2) == 0 {
 			email = fmt.Sprintf("p%02d@example.com", i)
 		}
-		c := &store.Contact{ContactID: cid, Email: email}
+		c := &store.Contact{ContactID: cid, Email: email, Attributes: map[string]any{}}
 		if rng.IntN(5) > 0 {
 			c.CreatedAt = ts()
 		}
+		if rng.IntN(2) == 0 {
+			c.Attributes["occupation"] = []string{"engineer", "student", "nurse"}[rng.IntN(3)]
+		}
+		if rng.IntN(2) == 0 {
+			c.Attributes["seats"] = float64(1 + rng.IntN(9))
+		}
 		out = append(out, mrec{kind: live.KindContacts, c: c})
+		for k := range rng.IntN(3) {
+			// An update: another email (the old one stays linked), attributes changed or removed.
+			u := &store.Contact{ContactID: cid, Attributes: map[string]any{}}
+			if rng.IntN(2) == 0 {
+				u.Email = fmt.Sprintf("p%02d_%d@example.com", i, k)
+			}
+			switch rng.IntN(3) {
+			case 0:
+				u.Attributes["occupation"] = []string{"engineer", "student"}[rng.IntN(2)]
+			case 1:
+				u.Attributes["occupation"] = nil
+			}
+			if rng.IntN(2) == 0 {
+				u.Attributes["seats"] = float64(rng.IntN(5))
+			}
+			out = append(out, mrec{kind: live.KindContacts, c: u})
+		}
 		anons := []string{fmt.Sprintf("a%02d_0", i), fmt.Sprintf("a%02d_1", i)}
 		for k := range 2 + rng.IntN(6) {
 			e := &store.Event{TS: ts(), Type: types[rng.IntN(len(types))], AnonymousID: anons[rng.IntN(2)],
@@ -132,11 +168,61 @@ func genHistory(rng *rand.Rand, n int) []mrec {
 	return out
 }
 
-// model is the metamorphic model: the set of records present, keyed by their JSON body.
+// model is the metamorphic model: the set of records present, keyed by their JSON body;
+// contacts as their merged rows (as store.PutContact documents: the fields an update sets
+// replace the stored ones, a null attribute removes one), and the links to old emails that
+// updates retain.
 type model struct {
-	present map[string]mrec
-	order   []string // every key ever added, once, in first-insertion order
-	seen    map[string]bool
+	present  map[string]mrec
+	order    []string // every key ever added, once, in first-insertion order
+	seen     map[string]bool
+	contacts map[string]*store.Contact
+	corder   []string           // contact ids, in first-insertion order
+	links    map[[2]string]bool // retained links: contact id, old email
+	lorder   [][2]string        // retained links, in first-insertion order
+}
+
+// addContact applies a contact record; it reports whether the record changed nothing.
+func (m *model) addContact(c *store.Contact) (dup bool) {
+	old, ok := m.contacts[c.ContactID]
+	if !ok {
+		n := &store.Contact{ContactID: c.ContactID, CreatedAt: c.CreatedAt, Email: c.Email, Attributes: map[string]any{}}
+		for k, a := range c.Attributes {
+			if a != nil {
+				n.Attributes[k] = a
+			}
+		}
+		m.contacts[c.ContactID] = n
+		m.corder = append(m.corder, c.ContactID)
+		return false
+	}
+	n := *old
+	n.Attributes = maps.Clone(old.Attributes)
+	if !c.CreatedAt.IsZero() {
+		n.CreatedAt = c.CreatedAt
+	}
+	if c.Email != "" {
+		n.Email = c.Email
+	}
+	for k, a := range c.Attributes {
+		if a == nil {
+			delete(n.Attributes, k)
+		} else {
+			n.Attributes[k] = a
+		}
+	}
+	if reflect.DeepEqual(&n, old) {
+		return true
+	}
+	if old.Email != "" && n.Email != old.Email {
+		l := [2]string{c.ContactID, old.Email}
+		if !m.links[l] {
+			m.links[l] = true
+			m.lorder = append(m.lorder, l)
+		}
+	}
+	m.contacts[c.ContactID] = &n
+	return false
 }
 
 func (m *model) add(k string, r mrec) {
@@ -152,12 +238,7 @@ func (m *model) component(id string) map[string]bool {
 	comp := map[string]bool{id: true}
 	for grew := true; grew; {
 		grew = false
-		for _, k := range m.order {
-			r, ok := m.present[k]
-			if !ok {
-				continue
-			}
-			ids := r.ids()
+		for _, ids := range m.idGroups() {
 			if slices.ContainsFunc(ids, func(s string) bool { return comp[s] }) {
 				for _, s := range ids {
 					if !comp[s] {
@@ -170,11 +251,45 @@ func (m *model) component(id string) map[string]bool {
 	return comp
 }
 
+// idGroups lists the identifiers each present record links (contacts by their merged row,
+// and the retained links).
+func (m *model) idGroups() [][]string {
+	var out [][]string
+	for _, k := range m.order {
+		if r, ok := m.present[k]; ok && r.c == nil {
+			out = append(out, r.ids())
+		}
+	}
+	for _, id := range m.corder {
+		if c, ok := m.contacts[id]; ok {
+			out = append(out, mrec{c: c}.ids())
+		}
+	}
+	for _, l := range m.lorder {
+		if m.links[l] {
+			out = append(out, l[:])
+		}
+	}
+	return out
+}
+
 // erase removes every present record carrying an identifier of id's person, as
 // store.Erase documents, and counts what it removed.
 func (m *model) erase(id string) (store.Erased, map[string]bool) {
 	comp := m.component(id)
 	var out store.Erased
+	for cid := range m.contacts {
+		if comp[cid] {
+			out.Contacts++
+			delete(m.contacts, cid)
+		}
+	}
+	for l := range m.links {
+		if comp[l[0]] {
+			out.Identities++
+			delete(m.links, l)
+		}
+	}
 	for _, k := range m.order {
 		r, ok := m.present[k]
 		if !ok || !slices.ContainsFunc(r.ids(), func(s string) bool { return comp[s] }) {
@@ -182,7 +297,7 @@ func (m *model) erase(id string) (store.Erased, map[string]bool) {
 		}
 		switch {
 		case r.c != nil:
-			out.Contacts++
+			// counted above
 		case r.e != nil:
 			out.Events++
 		case r.x != nil:
@@ -198,10 +313,8 @@ func (m *model) erase(id string) (store.Erased, map[string]bool) {
 
 func (m *model) ids() []string {
 	var out []string
-	for _, k := range m.order {
-		if r, ok := m.present[k]; ok {
-			out = append(out, r.ids()...)
-		}
+	for _, ids := range m.idGroups() {
+		out = append(out, ids...)
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
@@ -210,9 +323,11 @@ func (m *model) ids() []string {
 // Parquet rows of the model's history directory (docs/contract.md §1 layout, default names).
 type (
 	mContactRow struct {
-		ContactID string `parquet:"contact_id"`
-		CreatedAt *int64 `parquet:"created_at,optional,timestamp(nanosecond)"`
-		Email     string `parquet:"email,optional"`
+		ContactID  string   `parquet:"contact_id"`
+		CreatedAt  *int64   `parquet:"created_at,optional,timestamp(nanosecond)"`
+		Email      string   `parquet:"email,optional"`
+		Occupation *string  `parquet:"occupation,optional"`
+		Seats      *float64 `parquet:"seats,optional"`
 	}
 	mEventRow struct {
 		TS          int64    `parquet:"ts,timestamp(nanosecond)"`
@@ -272,12 +387,7 @@ func (m *model) write(t testing.TB, dir string) {
 		}
 		switch {
 		case r.c != nil:
-			row := mContactRow{ContactID: r.c.ContactID, Email: r.c.Email}
-			if !r.c.CreatedAt.IsZero() {
-				ns := r.c.CreatedAt.UnixNano()
-				row.CreatedAt = &ns
-			}
-			cs = append(cs, row)
+			// written from the merged rows below
 		case r.e != nil:
 			es = append(es, mEventRow{TS: r.e.TS.UnixNano(), Type: r.e.Type, ContactID: r.e.ContactID,
 				AnonymousID: r.e.AnonymousID, Email: r.e.Email, Page: r.e.Page, Channel: r.e.Channel,
@@ -292,6 +402,29 @@ func (m *model) write(t testing.TB, dir string) {
 				row.TS = &ns
 			}
 			rs = append(rs, row)
+		}
+	}
+	for _, id := range m.corder {
+		c, ok := m.contacts[id]
+		if !ok {
+			continue
+		}
+		row := mContactRow{ContactID: c.ContactID, Email: c.Email}
+		if !c.CreatedAt.IsZero() {
+			ns := c.CreatedAt.UnixNano()
+			row.CreatedAt = &ns
+		}
+		if o, ok := c.Attributes["occupation"].(string); ok {
+			row.Occupation = &o
+		}
+		if n, ok := c.Attributes["seats"].(float64); ok {
+			row.Seats = &n
+		}
+		cs = append(cs, row)
+	}
+	for _, l := range m.lorder {
+		if m.links[l] {
+			rs = append(rs, mIdentityRow{IDA: l[0], IDB: l[1]})
 		}
 	}
 	writeRows(t, filepath.Join(dir, "contacts.parquet"), cs)
@@ -323,7 +456,8 @@ func runMetamorphic(t *testing.T, seed uint64) {
 
 	set := rulesSet(t)
 	h := newHarness(t, set, live.Options{}, nil)
-	m := &model{present: map[string]mrec{}, seen: map[string]bool{}}
+	m := &model{present: map[string]mrec{}, seen: map[string]bool{}, contacts: map[string]*store.Contact{},
+		links: map[[2]string]bool{}}
 	erased := map[string]bool{}
 	var sent []mrec
 	var log []string // the operation sequence, for failure messages
@@ -332,6 +466,9 @@ func runMetamorphic(t *testing.T, seed uint64) {
 		b := r.body(t)
 		k := r.kind + string(b)
 		_, present := m.present[k]
+		if r.c != nil {
+			present = m.addContact(r.c)
+		}
 		log = append(log, fmt.Sprintf("ingest %s %s", r.kind, b))
 		res, err := h.svc.Ingest(ctx, r.kind, b)
 		if err != nil {
@@ -340,7 +477,9 @@ func runMetamorphic(t *testing.T, seed uint64) {
 		if present && res.Duplicates != 1 || !present && res.Accepted != 1 {
 			t.Fatalf("ops:\n%q\npresent=%v, result %+v", log, present, res)
 		}
-		m.add(k, r)
+		if r.c == nil {
+			m.add(k, r)
+		}
 		for _, id := range r.ids() {
 			delete(erased, id)
 		}

@@ -27,6 +27,7 @@ func appendString(b []byte, s string) []byte {
 type reader struct {
 	b   []byte
 	err bool
+	in  interner // nil: strings are not shared
 }
 
 func (r *reader) byte() byte {
@@ -65,7 +66,12 @@ func (r *reader) str() string {
 		r.err = true
 		return ""
 	}
-	s := string(r.b[k : k+int(n)])
+	var s string
+	if r.in != nil && n > 0 {
+		s = r.in.str(r.b[k : k+int(n)])
+	} else {
+		s = string(r.b[k : k+int(n)])
+	}
 	r.b = r.b[k+int(n):]
 	return s
 }
@@ -87,8 +93,11 @@ func encodeEvent(e *Event) []byte {
 	return b
 }
 
-func decodeEvent(b []byte, e *Event) error {
-	r := reader{b: b}
+func decodeEvent(b []byte, e *Event) error { return decodeEventIn(b, e, nil) }
+
+// decodeEventIn is decodeEvent taking its strings from in (nil: none).
+func decodeEventIn(b []byte, e *Event, in interner) error {
+	r := reader{b: b, in: in}
 	if r.byte() != 1 {
 		return errCodec
 	}

@@ -31,6 +31,9 @@
 //	"1r/" id_b 0x00 id_a 0x00 ts    reverse identity index (empty value), for erasure
 //	"1o/" delivery id               outbox record (JSON of triggers.Delivery)
 //	"1q/" next_attempt 0x00 id      index of pending deliveries by due time (empty value)
+//	"1p/" contact 0x00 id           index of deliveries by person (empty value), for erasure
+//	"0outbox-by-person"             marks a store that has had the "1p/" index from its start
+//	                                (older ones erase deliveries by scanning the outbox)
 //
 // A person is the component of the identity graph that holds at least one contact; its key
 // is the earliest-created contact (no created_at last, ties by the smallest id), as in

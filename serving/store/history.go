@@ -52,12 +52,60 @@ func iterPrefix(r pebble.Reader, p []byte, fn func(k, v []byte) error) error {
 	return it.Close()
 }
 
-func readHistory(r pebble.Reader, c *component) (*History, error) {
+// scanner reads key ranges through one iterator (cheaper than an iterator per range).
+type scanner struct {
+	r  pebble.Reader
+	it *pebble.Iterator
+}
+
+func (s *scanner) scan(p []byte, fn func(k, v []byte) error) error {
+	if s.it == nil {
+		it, err := s.r.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixEnd(p)})
+		if err != nil {
+			return err
+		}
+		s.it = it
+	} else {
+		s.it.SetBounds(p, prefixEnd(p))
+	}
+	for ok := s.it.First(); ok; ok = s.it.Next() {
+		if err := fn(s.it.Key(), s.it.Value()); err != nil {
+			return err
+		}
+	}
+	return s.it.Error()
+}
+
+func (s *scanner) close() error {
+	if s.it == nil {
+		return nil
+	}
+	return s.it.Close()
+}
+
+// interner shares the strings of one read (event types, pages, channels and a person's ids
+// repeat from event to event).
+type interner map[string]string
+
+func (in interner) str(b []byte) string {
+	if s, ok := in[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(in) < 4096 {
+		in[s] = s
+	}
+	return s
+}
+
+// readHistory reads c's person; the identity rows only when withIdentities (scoring does
+// not use them).
+func readHistory(r pebble.Reader, c *component, withIdentities bool) (h *History, err error) {
 	pk := c.personKey()
 	if pk == "" {
 		return nil, ErrNotFound
 	}
-	h := &History{Person: pk, IDs: slices.Sorted(slices.Values(c.Members))}
+	h = &History{Person: pk, IDs: slices.Sorted(slices.Values(c.Members))}
 	for _, cc := range c.Contacts {
 		v, c, err := r.Get(key(pContact, cc.ID))
 		if err != nil {
@@ -75,10 +123,17 @@ func readHistory(r pebble.Reader, c *component) (*History, error) {
 		}
 	}
 	slices.SortFunc(h.Contacts, func(a, b Contact) int { return cmp.Compare(a.ContactID, b.ContactID) })
+	sc := &scanner{r: r}
+	defer func() {
+		if cerr := sc.close(); err == nil && cerr != nil {
+			h, err = nil, cerr
+		}
+	}()
+	in := interner{}
 	for _, m := range h.IDs {
-		err := iterPrefix(r, key(pEvent, m, ""), func(_, v []byte) error {
+		err := sc.scan(key(pEvent, m, ""), func(_, v []byte) error {
 			var e Event
-			if err := decodeEvent(v, &e); err != nil {
+			if err := decodeEventIn(v, &e, in); err != nil {
 				return fmt.Errorf("store: event record: %w", err)
 			}
 			h.Events = append(h.Events, e)
@@ -87,7 +142,7 @@ func readHistory(r pebble.Reader, c *component) (*History, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = iterPrefix(r, key(pTx, m, ""), func(_, v []byte) error {
+		err = sc.scan(key(pTx, m, ""), func(_, v []byte) error {
 			var x Transaction
 			if err := decodeTransaction(v, &x); err != nil {
 				return fmt.Errorf("store: transaction record: %w", err)
@@ -98,7 +153,10 @@ func readHistory(r pebble.Reader, c *component) (*History, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = iterPrefix(r, key(pIdentity, m, ""), func(_, v []byte) error {
+		if !withIdentities {
+			continue
+		}
+		err = sc.scan(key(pIdentity, m, ""), func(_, v []byte) error {
 			var x Identity
 			if err := json.Unmarshal(v, &x); err != nil {
 				return fmt.Errorf("store: identity record: %w", err)
@@ -110,14 +168,21 @@ func readHistory(r pebble.Reader, c *component) (*History, error) {
 			return nil, err
 		}
 	}
-	slices.SortStableFunc(h.Events, func(a, b Event) int { return a.TS.Compare(b.TS) })
-	slices.SortStableFunc(h.Transactions, func(a, b Transaction) int { return a.TS.Compare(b.TS) })
+	if len(h.IDs) > 1 {
+		slices.SortStableFunc(h.Events, func(a, b Event) int { return a.TS.Compare(b.TS) })
+		slices.SortStableFunc(h.Transactions, func(a, b Transaction) int { return a.TS.Compare(b.TS) })
+	}
 	return h, nil
 }
 
 // History reads everything stored for the person that identifier id (a contact id, email or
 // anonymous id) belongs to; ErrNotFound when none.
-func (s *Store) History(id string) (*History, error) {
+func (s *Store) History(id string) (*History, error) { return s.history(id, true) }
+
+// ScoreHistory is History without the identity rows (Identities is nil): what scoring reads.
+func (s *Store) ScoreHistory(id string) (*History, error) { return s.history(id, false) }
+
+func (s *Store) history(id string, withIdentities bool) (*History, error) {
 	if id == "" || checkID("id", id) != nil {
 		return nil, ErrNotFound
 	}
@@ -141,7 +206,7 @@ func (s *Store) History(id string) (*History, error) {
 	if err := json.Unmarshal(cv, &c); err != nil {
 		return nil, fmt.Errorf("store: component record: %w", err)
 	}
-	return readHistory(snap, &c)
+	return readHistory(snap, &c, withIdentities)
 }
 
 // Profile returns the person as an online profile as of asOf, built as the batch path builds

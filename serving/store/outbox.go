@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -35,6 +36,9 @@ func (t *Txn) AddDeliveries(ds []triggers.Delivery) error {
 		if err := t.b.Set(key(pOutbox, d.ID), marshal(d), nil); err != nil {
 			return err
 		}
+		if err := t.b.Set(key(pOutboxP, d.ContactID, d.ID), nil, nil); err != nil {
+			return err
+		}
 		if d.State == triggers.StatePending {
 			if err := t.b.Set(dueKey(d), nil, nil); err != nil {
 				return err
@@ -44,10 +48,11 @@ func (t *Txn) AddDeliveries(ds []triggers.Delivery) error {
 	return nil
 }
 
-// deleteDeliveries deletes every delivery of the given contacts (erasure).
+// deleteDeliveries deletes every delivery of the given contacts (erasure): through the
+// outbox-by-person index, or in a store older than it, by reading the whole outbox.
 func (t *Txn) deleteDeliveries(contacts map[string]bool) (int, error) {
 	n := 0
-	err := iterPrefix(t.b, []byte(pOutbox), func(_, v []byte) error {
+	del := func(v []byte) error {
 		var d triggers.Delivery
 		if err := json.Unmarshal(v, &d); err != nil {
 			return fmt.Errorf("store: outbox record: %w", err)
@@ -56,12 +61,37 @@ func (t *Txn) deleteDeliveries(contacts map[string]bool) (int, error) {
 			return nil
 		}
 		n++
-		if err := t.b.Delete(key(pOutbox, d.ID), nil); err != nil {
-			return err
+		return errors.Join(t.b.Delete(key(pOutbox, d.ID), nil), t.b.Delete(dueKey(&d), nil),
+			t.b.Delete(key(pOutboxP, d.ContactID, d.ID), nil))
+	}
+	indexed, err := t.s.get(t.b, []byte(indexedKey))
+	if err != nil {
+		return 0, err
+	}
+	if indexed == nil {
+		err := iterPrefix(t.b, []byte(pOutbox), func(_, v []byte) error { return del(v) })
+		return n, err
+	}
+	for c := range contacts {
+		p := key(pOutboxP, c, "")
+		var ids []string
+		if err := iterPrefix(t.b, p, func(k, _ []byte) error { ids = append(ids, string(k[len(p):])); return nil }); err != nil {
+			return n, err
 		}
-		return t.b.Delete(dueKey(&d), nil)
-	})
-	return n, err
+		for _, id := range ids {
+			v, err := t.s.get(t.b, key(pOutbox, id))
+			if err != nil {
+				return n, err
+			}
+			if v == nil {
+				continue
+			}
+			if err := del(v); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
 }
 
 // Due returns up to limit pending deliveries with NextAttempt <= now, earliest first.

@@ -55,6 +55,7 @@ type Options struct {
 // Store is an open live store. It is safe for concurrent use.
 type Store struct {
 	db   *pebble.DB
+	po   *pebble.Options
 	dir  string
 	opts Options
 	wo   *pebble.WriteOptions
@@ -66,7 +67,10 @@ type Store struct {
 
 // Key prefixes (see the package doc).
 const (
-	formatKey  = "0format"
+	formatKey = "0format"
+	// indexedKey marks a store created with the outbox-by-person index (pOutboxP); stores
+	// created before it erase deliveries by scanning the outbox.
+	indexedKey = "0outbox-by-person"
 	nextKey    = "1m/next"
 	pContact   = "1c/"
 	pNode      = "1n/"
@@ -78,6 +82,7 @@ const (
 	pIdentityR = "1r/"
 	pOutbox    = "1o/"
 	pDue       = "1q/"
+	pOutboxP   = "1p/"
 )
 
 type pebbleLogger struct{ l *slog.Logger }
@@ -108,6 +113,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
+	po.EnsureDefaults() // the bulk loader writes tables with these options
 	db, err := pebble.Open(dir, po)
 	if errors.Is(err, syscall.EAGAIN) {
 		return nil, fmt.Errorf("opening store %s: in use by another process (stop propensity serve first): %w", dir, err)
@@ -115,7 +121,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", dir, err)
 	}
-	s := &Store{db: db, dir: dir, opts: opts, wo: pebble.Sync}
+	s := &Store{db: db, po: po, dir: dir, opts: opts, wo: pebble.Sync}
 	if opts.NoSync {
 		s.wo = pebble.NoSync
 	}
@@ -151,7 +157,13 @@ func (s *Store) checkFormat() error {
 		if nonEmpty {
 			return fmt.Errorf("%w: %s holds data without a propensity format record", ErrFormat, s.dir)
 		}
-		return s.db.Set([]byte(formatKey), []byte(strconv.Itoa(FormatVersion)), pebble.Sync)
+		b := s.db.NewBatch()
+		defer b.Close()
+		if err := errors.Join(b.Set([]byte(formatKey), []byte(strconv.Itoa(FormatVersion)), nil),
+			b.Set([]byte(indexedKey), nil, nil)); err != nil {
+			return err
+		}
+		return b.Commit(pebble.Sync)
 	}
 	if string(v) != strconv.Itoa(FormatVersion) {
 		return fmt.Errorf("%w: %s is a store of format version %s; this propensity reads version %d (export it with the propensity that wrote it, then ingest the export)",
@@ -484,7 +496,8 @@ func (t *Txn) Person(id string) (string, error) {
 	return c.personKey(), nil
 }
 
-// History reads the person of identifier id as staged.
+// History reads the person of identifier id as staged, without the identity rows (what
+// scoring reads).
 func (t *Txn) History(id string) (*History, error) {
 	n, err := t.node(id)
 	if err != nil {
@@ -497,7 +510,7 @@ func (t *Txn) History(id string) (*History, error) {
 	if err != nil {
 		return nil, err
 	}
-	return readHistory(t.b, c)
+	return readHistory(t.b, c, false)
 }
 
 // State returns the stored trigger state of id's person (nil when none).
@@ -565,15 +578,36 @@ func (s *Store) write(g *Group, stage func(t *Txn) (id string, dup bool, err err
 
 // PutContact inserts or updates a contact: the fields it sets replace the stored ones, and
 // attributes set to nil are removed. A contact's email links it with that email's events.
+// Links are never undone but by erasure: when an upsert changes the email, the old one stays
+// linked to the contact, and the store records that link as an identity row (id_a the
+// contact, id_b the old email, no time) that exports carry.
 func (s *Store) PutContact(c Contact, hook Hook) (Result, error) {
 	return s.putContact(c, hook, nil)
 }
 
-func (s *Store) putContact(c Contact, hook Hook, g *Group) (Result, error) {
+// checkContact checks a contact's identifiers.
+func checkContact(c *Contact) error {
 	if c.ContactID == "" {
-		return Result{}, fmt.Errorf("%w: contact_id is required", ErrBadRecord)
+		return fmt.Errorf("%w: contact_id is required", ErrBadRecord)
 	}
-	if err := errors.Join(checkID("contact_id", c.ContactID), checkID("email", c.Email)); err != nil {
+	return errors.Join(checkID("contact_id", c.ContactID), checkID("email", c.Email))
+}
+
+// newContact is the stored row of a contact seen for the first time: attributes set to nil
+// are left out.
+func newContact(c Contact) Contact {
+	attrs := map[string]any{}
+	for k, a := range c.Attributes {
+		if a != nil {
+			attrs[k] = a
+		}
+	}
+	c.Attributes = attrs
+	return c
+}
+
+func (s *Store) putContact(c Contact, hook Hook, g *Group) (Result, error) {
+	if err := checkContact(&c); err != nil {
 		return Result{}, err
 	}
 	return s.write(g, func(t *Txn) (string, bool, error) {
@@ -589,18 +623,24 @@ func (s *Store) putContact(c Contact, hook Hook, g *Group) (Result, error) {
 			}
 			merged = mergeContact(old, c)
 		} else {
-			merged.Attributes = map[string]any{}
-			for k, a := range c.Attributes {
-				if a != nil {
-					merged.Attributes[k] = a
-				}
-			}
+			merged = newContact(c)
 		}
 		if v != nil && bytes.Equal(v, marshal(merged)) {
 			return "", true, nil
 		}
 		if err := t.b.Set(key(pContact, c.ContactID), marshal(merged), nil); err != nil {
 			return "", false, err
+		}
+		if r, ok := retainedLink(old, merged); ok {
+			// The old email stays linked; an identity row records the link, so that exports
+			// (and batch jobs on them) see the person the store sees, and erasure finds it.
+			k, rk, err := identityKeys(&r)
+			if err == nil {
+				err = errors.Join(t.b.Set(k, marshal(r), nil), t.b.Set(rk, nil, nil))
+			}
+			if err != nil {
+				return "", false, err
+			}
 		}
 		n, err := t.ensure(c.ContactID)
 		if err != nil {
@@ -628,6 +668,15 @@ func (s *Store) putContact(c Contact, hook Hook, g *Group) (Result, error) {
 		}
 		return c.ContactID, false, nil
 	}, hook)
+}
+
+// retainedLink returns the identity row that keeps a contact's old email linked when an
+// upsert changes it (see PutContact).
+func retainedLink(old, merged Contact) (Identity, bool) {
+	if old.Email == "" || merged.Email == old.Email {
+		return Identity{}, false
+	}
+	return Identity{IDA: merged.ContactID, IDB: old.Email}, true
 }
 
 // mergeContact applies an upsert to a stored contact.
@@ -667,19 +716,39 @@ func (s *Store) PutEvent(e Event, hook Hook) (Result, error) {
 	return s.putEvent(e, hook, nil)
 }
 
-func (s *Store) putEvent(e Event, hook Hook, g *Group) (Result, error) {
+// eventKey checks an event's identifiers (and puts its time in UTC); it returns the event's
+// attribution key and its store key.
+func eventKey(e *Event) (string, []byte, error) {
 	k := e.Key()
 	if k == "" {
-		return Result{}, fmt.Errorf("%w: an event needs contact_id, anonymous_id or email", ErrBadRecord)
+		return "", nil, fmt.Errorf("%w: an event needs contact_id, anonymous_id or email", ErrBadRecord)
 	}
 	if err := errors.Join(checkID("event_id", e.EventID), checkID("contact_id", e.ContactID),
 		checkID("anonymous_id", e.AnonymousID), checkID("email", e.Email)); err != nil {
-		return Result{}, err
+		return "", nil, err
 	}
 	e.TS = e.TS.UTC()
 	h := e.hash()
 	tk := timeKey(e.TS)
-	ek := key(pEvent, k, string(tk[:])+string(h[:]))
+	return k, key(pEvent, k, string(tk[:])+string(h[:])), nil
+}
+
+// eventIDs returns the non-empty identifiers of an event, in link order.
+func (e *Event) ids() []string {
+	ids := make([]string, 0, 3)
+	for _, id := range [...]string{e.ContactID, e.AnonymousID, e.Email} {
+		if id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func (s *Store) putEvent(e Event, hook Hook, g *Group) (Result, error) {
+	k, ek, err := eventKey(&e)
+	if err != nil {
+		return Result{}, err
+	}
 	return s.write(g, func(t *Txn) (string, bool, error) {
 		dupKey := ek
 		if e.EventID != "" {
@@ -700,12 +769,7 @@ func (s *Store) putEvent(e Event, hook Hook, g *Group) (Result, error) {
 				return "", false, err
 			}
 		}
-		var ids []string
-		for _, id := range []string{e.ContactID, e.AnonymousID, e.Email} {
-			if id != "" {
-				ids = append(ids, id)
-			}
-		}
+		ids := e.ids()
 		for i := 1; i < len(ids); i++ {
 			if _, err := t.union(ids[0], ids[i]); err != nil {
 				return "", false, err
@@ -720,17 +784,25 @@ func (s *Store) PutTransaction(x Transaction, hook Hook) (Result, error) {
 	return s.putTransaction(x, hook, nil)
 }
 
-func (s *Store) putTransaction(x Transaction, hook Hook, g *Group) (Result, error) {
+// txKey checks a transaction (and puts its time in UTC); it returns its store key.
+func txKey(x *Transaction) ([]byte, error) {
 	if x.ContactID == "" {
-		return Result{}, fmt.Errorf("%w: contact_id is required", ErrBadRecord)
+		return nil, fmt.Errorf("%w: contact_id is required", ErrBadRecord)
 	}
 	if err := checkID("contact_id", x.ContactID); err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	x.TS = x.TS.UTC()
 	h := x.hash()
 	tk := timeKey(x.TS)
-	k := key(pTx, x.ContactID, string(tk[:])+string(h[:]))
+	return key(pTx, x.ContactID, string(tk[:])+string(h[:])), nil
+}
+
+func (s *Store) putTransaction(x Transaction, hook Hook, g *Group) (Result, error) {
+	k, err := txKey(&x)
+	if err != nil {
+		return Result{}, err
+	}
 	return s.write(g, func(t *Txn) (string, bool, error) {
 		v, err := s.get(t.b, k)
 		if err != nil || v != nil {
@@ -745,12 +817,14 @@ func (s *Store) PutIdentity(r Identity, hook Hook) (Result, error) {
 	return s.putIdentity(r, hook, nil)
 }
 
-func (s *Store) putIdentity(r Identity, hook Hook, g *Group) (Result, error) {
+// identityKeys checks an identity row (and puts its time in UTC); it returns its store key
+// and the key of its reverse index entry.
+func identityKeys(r *Identity) (k, rk []byte, err error) {
 	if r.IDA == "" || r.IDB == "" {
-		return Result{}, fmt.Errorf("%w: id_a and id_b are required", ErrBadRecord)
+		return nil, nil, fmt.Errorf("%w: id_a and id_b are required", ErrBadRecord)
 	}
 	if err := errors.Join(checkID("id_a", r.IDA), checkID("id_b", r.IDB)); err != nil {
-		return Result{}, err
+		return nil, nil, err
 	}
 	r.TS = r.TS.UTC()
 	tk := ""
@@ -758,7 +832,14 @@ func (s *Store) putIdentity(r Identity, hook Hook, g *Group) (Result, error) {
 		b := timeKey(r.TS)
 		tk = string(b[:])
 	}
-	k := key(pIdentity, r.IDA, r.IDB, tk)
+	return key(pIdentity, r.IDA, r.IDB, tk), key(pIdentityR, r.IDB, r.IDA, tk), nil
+}
+
+func (s *Store) putIdentity(r Identity, hook Hook, g *Group) (Result, error) {
+	k, rk, err := identityKeys(&r)
+	if err != nil {
+		return Result{}, err
+	}
 	return s.write(g, func(t *Txn) (string, bool, error) {
 		v, err := s.get(t.b, k)
 		if err != nil || v != nil {
@@ -767,7 +848,7 @@ func (s *Store) putIdentity(r Identity, hook Hook, g *Group) (Result, error) {
 		if err := t.b.Set(k, marshal(r), nil); err != nil {
 			return "", false, err
 		}
-		if err := t.b.Set(key(pIdentityR, r.IDB, r.IDA, tk), nil, nil); err != nil {
+		if err := t.b.Set(rk, nil, nil); err != nil {
 			return "", false, err
 		}
 		_, err = t.union(r.IDA, r.IDB)

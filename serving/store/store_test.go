@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/propensity-dev/propensity/serving/triggers"
@@ -117,9 +118,22 @@ func TestFormatVersion(t *testing.T) {
 	}
 }
 
+// TestErase erases a person with a pending delivery, in a store with the outbox-by-person
+// index and in one created before it (which finds the deliveries by reading the outbox).
 func TestErase(t *testing.T) {
+	for _, indexed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("indexed=%v", indexed), func(t *testing.T) { testErase(t, indexed) })
+	}
+}
+
+func testErase(t *testing.T, indexed bool) {
 	s := openMem(t, vfs.NewMem())
 	defer s.Close()
+	if !indexed {
+		if err := s.db.Delete([]byte(indexedKey), pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+	}
 	mustPut(t, s.PutContact, Contact{ContactID: "c1", CreatedAt: day(0), Email: "a@example.com"})
 	mustPut(t, s.PutContact, Contact{ContactID: "c9", CreatedAt: day(0)})
 	mustPut(t, s.PutEvent, Event{EventID: "e1", TS: day(1), Type: "page_view", AnonymousID: "anon-1", Email: "a@example.com"})
@@ -171,6 +185,12 @@ func TestErase(t *testing.T) {
 	}
 	if n, _ := s.Count(ctx, ""); n != 0 {
 		t.Fatalf("%d deliveries after erasure, want 0", n)
+	}
+	if err := iterPrefix(s.db, []byte(pOutboxP), func(k, _ []byte) error {
+		t.Errorf("outbox index entry left: %q", k)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 	// The erased event id can be ingested again (it names nothing any more).
 	if r := mustPut(t, s.PutEvent, Event{EventID: "e1", TS: day(1), Type: "page_view", ContactID: "c9"}); r.Duplicate {
@@ -289,5 +309,55 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 	}
 	if len(clones) < 2 {
 		t.Fatalf("only %d crash clones taken", len(clones))
+	}
+}
+
+// TestEmailChangeKeepsLink: an upsert that changes a contact's email keeps the old email
+// linked (its events stay the person's) and records the link as an identity row, which
+// exports carry and erasure removes.
+func TestEmailChangeKeepsLink(t *testing.T) {
+	s := openMem(t, vfs.NewMem())
+	defer s.Close()
+	mustPut(t, s.PutContact, Contact{ContactID: "c1", CreatedAt: day(0), Email: "old@example.com"})
+	mustPut(t, s.PutEvent, Event{TS: day(1), Type: "email_open", Email: "old@example.com"})
+	mustPut(t, s.PutContact, Contact{ContactID: "c1", Email: "new@example.com"})
+	mustPut(t, s.PutEvent, Event{TS: day(2), Type: "email_open", Email: "new@example.com"})
+	for _, id := range []string{"old@example.com", "new@example.com", "c1"} {
+		h, err := s.History(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Person != "c1" || len(h.Events) != 2 || h.Contact.Email != "new@example.com" {
+			t.Fatalf("%s: person %q, %d events, email %q; want c1, 2, new@example.com", id, h.Person, len(h.Events), h.Contact.Email)
+		}
+	}
+	var rows []Identity
+	if err := s.ForEachIdentity(func(r Identity) error { rows = append(rows, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0] != (Identity{IDA: "c1", IDB: "old@example.com"}) {
+		t.Fatalf("identity rows %+v, want the retained link c1 - old@example.com", rows)
+	}
+	// Sending the same link as a row is a duplicate; changing back retains the other one.
+	if r := mustPut(t, s.PutIdentity, Identity{IDA: "c1", IDB: "old@example.com"}); !r.Duplicate {
+		t.Error("the retained link sent as an identity row is not a duplicate")
+	}
+	mustPut(t, s.PutContact, Contact{ContactID: "c1", Email: "old@example.com"})
+	rows = rows[:0]
+	if err := s.ForEachIdentity(func(r Identity) error { rows = append(rows, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("after changing back: identity rows %+v, want both links", rows)
+	}
+	e, err := s.Erase("new@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Identities != 2 || e.Events != 2 || e.Contacts != 1 {
+		t.Fatalf("erased %+v", e)
+	}
+	if err := s.ForEachIdentity(func(r Identity) error { t.Errorf("left after erasure: %+v", r); return nil }); err != nil {
+		t.Fatal(err)
 	}
 }
