@@ -49,7 +49,6 @@ func (a *EventAcc) addSurvey(ts int64, value float64) {
 	}
 }
 
-
 // MarshalBinary encodes a in a fixed-size little-endian form (for a distributed job's coder).
 func (a *EventAcc) MarshalBinary() ([]byte, error) {
 	b := make([]byte, 0, 4*(nCodes*3+3+2*nPageCats)+8*(1+2*nCodes+3+4))
