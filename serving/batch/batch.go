@@ -161,6 +161,15 @@ func ReasonsString(rs []serving.Reason) string {
 	return b.String()
 }
 
+// NewWriter returns a writer of score rows to w with the score file's schema and metadata:
+// Score writes through it, and so do the shards of the Beam module's score job.
+func NewWriter(w io.Writer, asOf time.Time) *parquet.GenericWriter[Row] {
+	return parquet.NewGenericWriter[Row](w, parquet.Compression(&parquet.Snappy),
+		parquet.KeyValueMetadata("propensity.format_version", FormatVersion),
+		parquet.KeyValueMetadata("propensity.kind", "scores"),
+		parquet.KeyValueMetadata("propensity.as_of", asOf.Format(time.RFC3339)))
+}
+
 // Score scores every person of opts.Dir as of opts.AsOf with set and writes their rows to
 // opts.Out in contact_id order. The history's errors are history's (errors.Is
 // history.ErrEmptyDir, ...); a person whose score fails is a *ContactError. Nothing is
@@ -182,10 +191,7 @@ func Score(ctx context.Context, set *serving.ModelSet, opts Options) (Summary, e
 		}
 	}
 	err := atomicfile.Write(opts.Out, 0o644, func(w io.Writer) error {
-		pw := parquet.NewGenericWriter[Row](w, parquet.Compression(&parquet.Snappy),
-			parquet.KeyValueMetadata("propensity.format_version", FormatVersion),
-			parquet.KeyValueMetadata("propensity.kind", "scores"),
-			parquet.KeyValueMetadata("propensity.as_of", opts.AsOf.Format(time.RFC3339)))
+		pw := NewWriter(w, opts.AsOf)
 		buf := make([]Row, 0, 1024)
 		var err error
 		// People are scored concurrently and written in contact_id order. The scorecard
