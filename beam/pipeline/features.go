@@ -24,10 +24,10 @@ func typeOf[T any]() reflect.Type { return reflect.TypeOf((*T)(nil)).Elem() }
 
 func init() {
 	beam.RegisterCoder(typeOf[*features.EventAcc](), encodeAcc, decodeAcc)
-	for _, t := range []reflect.Type{typeOf[history.Split](), typeOf[history.SplitContact](), typeOf[evRec](),
+	for _, t := range []reflect.Type{typeOf[history.Split](), typeOf[history.SplitContact](),
 		typeOf[txRec](), typeOf[personRec](), typeOf[pickAcc](), typeOf[Row](),
 		typeOf[readContactsFn](), typeOf[readIdentitiesFn](), typeOf[readEventsFn](), typeOf[readTransactionsFn](),
-		typeOf[eventCombine](), typeOf[pickCombine](), typeOf[joinPersonFn](), typeOf[rowFn](), typeOf[shardFn](),
+		typeOf[pickCombine](), typeOf[joinPersonFn](), typeOf[rowFn](), typeOf[shardFn](),
 		typeOf[writeFeaturesFn](), typeOf[idToPersonFn]()} {
 		beam.RegisterType(t)
 	}
@@ -110,14 +110,6 @@ func (c *Config) prepare() (features.Options, [4][]history.Split, error) {
 		opts.Attributes = attrs
 	}
 	return opts, splits, nil
-}
-
-// evRec is one event before T, reduced to what its accumulator reads.
-type evRec struct {
-	TS    int64
-	Code  int
-	Page  int
-	Value float64
 }
 
 // txRec is one transaction of a customer, with its place in the file (ties at equal times
@@ -210,25 +202,57 @@ func (f *readEventsFn) Setup() error {
 	return nil
 }
 
-func (f *readEventsFn) ProcessElement(ctx context.Context, s history.Split, links func(string, string), evs func(string, evRec), raw func(string, rawEvent)) error {
+// splitBuffer is the most identifiers whose partial accumulators (or links) an events reader
+// holds before it hands them on: about 16 MB of event state per reader.
+const splitBuffer = 1 << 14
+
+// ProcessElement folds the split's events into one partial accumulator per identifier, and
+// its links into distinct pairs, before they leave the worker: the first combining step,
+// done where the rows are read. The buffers are bounded (splitBuffer).
+func (f *readEventsFn) ProcessElement(ctx context.Context, s history.Split, links func(string, string), evs func(string, *features.EventAcc), raw func(string, rawEvent)) error {
 	asOf := features.Nanos(f.opts.AsOf)
+	hl := float64(f.opts.HalfLife)
+	accs := map[string]*features.EventAcc{}
+	pairs := map[[2]string]bool{}
+	flush := func() {
+		for k, a := range accs {
+			evs(k, a)
+		}
+		for pr := range pairs {
+			links(pr[0], pr[1])
+		}
+		clear(accs)
+		clear(pairs)
+	}
 	_, err := history.ReadSplit(ctx, s, f.opts, nil, history.SplitVisitor{Event: func(e *history.SplitEvent) error {
 		for _, id := range e.Links[min(1, len(e.Links)):] {
-			links(e.Links[0], id)
+			pairs[[2]string{e.Links[0], id}] = true
 		}
-		if e.Key == "" {
-			return nil
+		if e.Key != "" {
+			if ts := features.Nanos(e.Event.TS); ts < asOf {
+				a := accs[e.Key]
+				if a == nil {
+					a = new(features.EventAcc)
+					a.Reset()
+					accs[e.Key] = a
+				}
+				a.Add(features.AgeNanos(asOf, ts), ts, features.TypeCode([]byte(e.Event.Type)),
+					features.PageCategory([]byte(e.Event.Page)), e.Event.Value, hl)
+			}
+			if f.Raw && f.keep(e.Event.Type, e.Event.Page) {
+				raw(e.Key, newRawEvent(e))
+			}
 		}
-		if ts := features.Nanos(e.Event.TS); ts < asOf {
-			evs(e.Key, evRec{TS: ts, Code: features.TypeCode([]byte(e.Event.Type)),
-				Page: features.PageCategory([]byte(e.Event.Page)), Value: e.Event.Value})
-		}
-		if f.Raw && f.keep(e.Event.Type, e.Event.Page) {
-			raw(e.Key, newRawEvent(e))
+		if len(accs) >= splitBuffer || len(pairs) >= splitBuffer {
+			flush()
 		}
 		return nil
 	}})
-	return err
+	if err != nil {
+		return err
+	}
+	flush()
+	return nil
 }
 
 type readTransactionsFn struct {
@@ -345,29 +369,6 @@ func (idToPersonFn) ProcessElement(label string, nodes func(*string) bool, perso
 	if !any { // a contact without links
 		ids(label, id)
 	}
-}
-
-// eventCombine folds events into the event accumulator: lifted by the runner, it runs before
-// the shuffle, so only one fixed-size state per key and bundle crosses the network.
-type eventCombine struct {
-	AsOf     int64
-	HalfLife float64
-}
-
-func (f *eventCombine) CreateAccumulator() *features.EventAcc {
-	a := new(features.EventAcc)
-	a.Reset()
-	return a
-}
-
-func (f *eventCombine) AddInput(a *features.EventAcc, e evRec) *features.EventAcc {
-	a.Add(features.AgeNanos(f.AsOf, e.TS), e.TS, e.Code, e.Page, e.Value, f.HalfLife)
-	return a
-}
-
-func (f *eventCombine) MergeAccumulators(a, b *features.EventAcc) *features.EventAcc {
-	a.Merge(b)
-	return a
 }
 
 func mergeAcc(a, b *features.EventAcc) *features.EventAcc {
@@ -538,7 +539,7 @@ func buildStages(s beam.Scope, opts features.Options, splits [4][]history.Split,
 	st.persons, st.idToPerson = persons, ids
 
 	if evs.IsValid() {
-		accByKey := beam.CombinePerKey(s, &eventCombine{AsOf: features.Nanos(opts.AsOf), HalfLife: float64(opts.HalfLife)}, evs)
+		accByKey := beam.CombinePerKey(s, mergeAcc, evs)
 		st.accs = beam.CombinePerKey(s, mergeAcc, beam.ParDo(s, &joinPersonFn{Kind: "event_keys"}, beam.CoGroupByKey(s, ids, accByKey)))
 		if raw {
 			st.events = beam.ParDo(s, &joinPersonFn{Kind: "raw_events"}, beam.CoGroupByKey(s, ids, raws))
