@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"runtime/metrics"
 	"strconv"
@@ -169,6 +170,6 @@ func TestOneHugePerson(t *testing.T) {
 	if n := got["huge"].Nums[schema.Index("n_events_total")]; n < hugeEvents/2 {
 		t.Fatalf("the huge person has %v events before T, want most of %d", n, hugeEvents)
 	}
-	t.Logf("peak heap of the test process during the job: %.0f MB (the person's %d events are ~%.0f MB as evRec values)",
-		float64(peak.Load())/(1<<20), hugeEvents, float64(hugeEvents*32)/(1<<20))
+	t.Logf("peak heap of the test process during the job: %.0f MB (the person's %d events would be %.0f MB as features.Event values, before their strings)",
+		float64(peak.Load())/(1<<20), hugeEvents, float64(hugeEvents)*float64(reflect.TypeFor[features.Event]().Size())/(1<<20))
 }
