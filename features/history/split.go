@@ -184,6 +184,10 @@ func rejected(views []vec, i int) int {
 // the one at the smallest Pos, as Build keeps the first.
 func ReadSplit(ctx context.Context, s Split, opts features.Options, attrs []features.Attribute, v SplitVisitor) (FileReport, error) {
 	opts = opts.EnsureDefaults()
+	if (s.Kind == Contacts && v.Contact == nil) || (s.Kind == Identities && v.Identity == nil) ||
+		(s.Kind == Events && v.Event == nil) || (s.Kind == Transactions && v.Transaction == nil) {
+		return FileReport{}, fmt.Errorf("%w: ReadSplit of %s without a visitor for its rows", features.ErrBadOptions, s.File)
+	}
 	rep := &Report{}
 	h := newHistory(filepath.Dir(s.File), opts, rep)
 	specs := splitSpecs(h, s.Kind, attrs)
