@@ -2,7 +2,10 @@ module github.com/propensity-dev/propensity/beam
 
 go 1.26.8
 
-require github.com/propensity-dev/propensity v0.0.0-00010101000000-000000000000
+require (
+	github.com/parquet-go/parquet-go v0.32.0
+	github.com/propensity-dev/propensity v0.0.0-00010101000000-000000000000
+)
 
 require (
 	cel.dev/expr v0.25.2 // indirect
@@ -50,7 +53,6 @@ require (
 	github.com/opencontainers/image-spec v1.1.1 // indirect
 	github.com/parquet-go/bitpack v1.0.0 // indirect
 	github.com/parquet-go/jsonlite v1.0.0 // indirect
-	github.com/parquet-go/parquet-go v0.32.0 // indirect
 	github.com/pierrec/lz4/v4 v4.1.29 // indirect
 	github.com/planetscale/vtprotobuf v0.6.1-0.20240319094008-0393e58bdf10 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
