@@ -121,13 +121,7 @@ func (a *EventAcc) Add(age int64, ts int64, code int, page int, value float64, h
 	}
 	a.decayed[code] += uint64(math.Exp2(-float64(age)/halfLife)*decayScale + 0.5)
 	if code == typeSurvey && !math.IsNaN(value) {
-		switch {
-		case ts > a.survTS[0] || (ts == a.survTS[0] && value > a.survV[0]):
-			a.survTS[1], a.survV[1] = a.survTS[0], a.survV[0]
-			a.survTS[0], a.survV[0] = ts, value
-		case ts > a.survTS[1] || (ts == a.survTS[1] && value > a.survV[1]):
-			a.survTS[1], a.survV[1] = ts, value
-		}
+		a.addSurvey(ts, value)
 	}
 	if age > windowNanos[2] {
 		return

@@ -15,6 +15,7 @@ import (
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/internal/atomicfile"
+	"github.com/propensity-dev/propensity/internal/buildinfo"
 	"github.com/propensity-dev/propensity/models/scorecard"
 	"github.com/propensity-dev/propensity/serving"
 )
@@ -172,6 +173,16 @@ func ReasonsString(rs []serving.Reason) string {
 		fmt.Fprintf(&b, "%s=%v:%+.3f", r.Feature, v, r.Effect)
 	}
 	return b.String()
+}
+
+// NewWriter returns a writer of score rows to w with the score file's schema and metadata:
+// Score writes through it, and so do the shards of the Beam module's score job.
+func NewWriter(w io.Writer, asOf time.Time) *parquet.GenericWriter[Row] {
+	return parquet.NewGenericWriter[Row](w, parquet.Compression(&parquet.Snappy),
+		parquet.KeyValueMetadata("propensity.format_version", FormatVersion),
+		parquet.KeyValueMetadata("propensity.kind", "scores"),
+		parquet.KeyValueMetadata("propensity.as_of", asOf.Format(time.RFC3339)),
+		parquet.KeyValueMetadata("propensity.build", buildinfo.Read().String()))
 }
 
 // Score scores every person of opts.Dir as of opts.AsOf with set and writes their rows to

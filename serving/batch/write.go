@@ -7,11 +7,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/parquet-go/parquet-go"
-
-	"github.com/propensity-dev/propensity/internal/buildinfo"
 )
 
 // rowWriter writes score rows to the output file.
@@ -32,11 +27,7 @@ func newRowWriter(w io.Writer, opts Options) rowWriter {
 		cw.err = cw.w.Write(rowHeader())
 		return cw
 	}
-	return parquet.NewGenericWriter[Row](w, parquet.Compression(&parquet.Snappy),
-		parquet.KeyValueMetadata("propensity.format_version", FormatVersion),
-		parquet.KeyValueMetadata("propensity.kind", "scores"),
-		parquet.KeyValueMetadata("propensity.as_of", opts.AsOf.Format(time.RFC3339)),
-		parquet.KeyValueMetadata("propensity.build", buildinfo.Read().String()))
+	return NewWriter(w, opts.AsOf)
 }
 
 // rowHeader returns the column names of Row, from its parquet tags.

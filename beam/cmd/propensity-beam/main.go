@@ -1,0 +1,270 @@
+// Command propensity-beam runs propensity's `features` and `score --data` jobs as Apache Beam
+// pipelines: locally on Prism (the default runner), or on Dataflow, Flink or Spark. The
+// flags and the history layout are those of the embedded commands; Beam's own flags
+// (--runner, --endpoint, --project, ...) are accepted beside them. See docs/scale-out.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+
+	"github.com/propensity-dev/propensity/beam/pipeline"
+	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
+	"github.com/propensity-dev/propensity/models/scorecard"
+)
+
+// Exit codes, as the embedded command's.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// usageError is bad usage or bad input: exit code 2.
+type usageError struct{ error }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+func main() {
+	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "-") {
+		// Started by a runner as a worker (--worker ...): Beam's init takes over.
+		flag.Parse()
+		beam.Init()
+		fmt.Fprintln(os.Stderr, "propensity-beam: want a command: features or score")
+		os.Exit(exitUsage)
+	}
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage: propensity-beam COMMAND [flags] [Beam flags]
+
+commands:
+  features  stitch identities and compute the feature table (as propensity features)
+  score     score every person of a history (as propensity score --data)
+
+Beam flags choose the runner: --runner prism (default, in-process), dataflow, flink, spark,
+universal; see docs/scale-out.md.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	var err error
+	switch args[0] {
+	case "features":
+		err = runFeatures(ctx, log, args[1:], stdout)
+	case "score":
+		err = runScore(ctx, log, args[1:], stdout)
+	default:
+		err = usagef("unknown command %q (want features or score)", args[0])
+	}
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "propensity-beam %s: %v\n", args[0], err)
+	var ue usageError
+	if errors.As(err, &ue) || badInput(err) {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// badInput reports whether err is a problem with the history or the other inputs.
+func badInput(err error) bool {
+	for _, e := range []error{history.ErrMissingColumn, history.ErrColumnType, history.ErrUnreadable,
+		history.ErrEmptyDir, features.ErrBadOptions, features.ErrBadMapping, pipeline.ErrBadInput} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// jobFlags are the flags of both commands that are not the embedded command's.
+type jobFlags struct {
+	rounds, shards *int
+}
+
+// newFlagSet returns a flag set with Beam's flags (--runner, ...) in it.
+func newFlagSet(name string, stdout io.Writer) (*flag.FlagSet, jobFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	flag.CommandLine.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
+	return fs, jobFlags{
+		rounds: fs.Int("stitch-rounds", 12, "large-star / small-star rounds of the identity stitching (the job fails, asking for more, if they do not settle)"),
+		shards: fs.Int("shards", 4, "number of output part files"),
+	}
+}
+
+func parseDate(name, s string) (time.Time, error) {
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return time.Time{}, usagef("--%s: %q is not a date (want YYYY-MM-DD or RFC 3339)", name, s)
+		}
+	}
+	if err := features.CheckTime(t); err != nil {
+		return time.Time{}, usagef("--%s: %q is outside the accepted range: %v", name, s, err)
+	}
+	return t.UTC(), nil
+}
+
+func parseDuration(name, s string) (time.Duration, error) {
+	d, err := scorecard.ParseDuration(s)
+	if err != nil {
+		return 0, usagef("--%s: %q is not a positive duration (want e.g. 90d, 12w, 36h)", name, s)
+	}
+	return d, nil
+}
+
+func runFeatures(ctx context.Context, log *slog.Logger, args []string, stdout io.Writer) error {
+	fs, jf := newFlagSet("features", stdout)
+	data := fs.String("data", "", "history directory (contacts, events, transactions, identities Parquet)")
+	asOf := fs.String("as-of", "", "as-of time T: YYYY-MM-DD or RFC 3339; features use rows with ts < T")
+	horizon := fs.String("horizon", "", "label window H after T (e.g. 90d); no labels when empty")
+	halfLife := fs.String("half-life", "", "half-life of the decayed counts (default 30d)")
+	out := fs.String("out", "", "output directory of Parquet part files (written when the job succeeds)")
+	config := fs.String("config", "", "history config YAML naming files and columns")
+	customer := fs.String("customer", "", "transactions column holding the customer (contact) id")
+	timeCol := fs.String("time", "", "transactions column holding the time")
+	amount := fs.String("amount", "", "transactions column holding the amount")
+	strict := fs.Bool("strict-identity", false, "ignore identity links first seen at or after the as-of time")
+	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *data == "" || *asOf == "" || *out == "" {
+		return usagef("--data, --as-of and --out are required")
+	}
+	opts := features.Options{StrictIdentity: *strict}
+	var err error
+	if opts.AsOf, err = parseDate("as-of", *asOf); err != nil {
+		return err
+	}
+	if *horizon != "" {
+		if opts.Horizon, err = parseDuration("horizon", *horizon); err != nil {
+			return err
+		}
+	}
+	if *halfLife != "" {
+		if opts.HalfLife, err = parseDuration("half-life", *halfLife); err != nil {
+			return err
+		}
+	}
+	if *config != "" {
+		if opts.Mapping, err = history.LoadMapping(*config); err != nil {
+			return usageError{err}
+		}
+	}
+	if *customer != "" {
+		opts.Mapping.Transactions.ContactID = *customer
+	}
+	if *timeCol != "" {
+		opts.Mapping.Transactions.TS = *timeCol
+	}
+	if *amount != "" {
+		opts.Mapping.Transactions.Amount = *amount
+	}
+	cfg := pipeline.Config{Dir: *data, Opts: opts, StitchRounds: *jf.rounds, Shards: *jf.shards}
+	return runJob(ctx, log, "features", *out, &cfg, *asJSON, stdout, func() (*beam.Pipeline, error) { return pipeline.Features(cfg) })
+}
+
+func runScore(ctx context.Context, log *slog.Logger, args []string, stdout io.Writer) error {
+	fs, jf := newFlagSet("score", stdout)
+	card := fs.String("scorecard", "", "scorecard YAML file or folder (default: the embedded one)")
+	dir := fs.String("data", "", "history directory (CONTRACT §1) to score everyone in")
+	asOf := fs.String("as-of", "", "score as of DATE")
+	out := fs.String("out", "", "output directory of Parquet part files, one row per person")
+	models := fs.String("models", "", "models directory (conversion/, churn/, ltv/, personas/, each optional)")
+	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" || *asOf == "" || *out == "" {
+		return usagef("--data, --as-of and --out are required (propensity-beam scores whole histories; for one profile use propensity score --profile)")
+	}
+	t, err := parseDate("as-of", *asOf)
+	if err != nil {
+		return err
+	}
+	cfg := pipeline.ScoreConfig{Config: pipeline.Config{Dir: *dir, Opts: features.Options{AsOf: t}, StitchRounds: *jf.rounds, Shards: *jf.shards},
+		Scorecard: *card, Models: *models}
+	return runJob(ctx, log, "score", *out, &cfg.Config, *asJSON, stdout, func() (*beam.Pipeline, error) { return pipeline.Score(ctx, cfg) })
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// runJob builds and runs a job writing into a fresh directory beside out, renamed to out
+// when the job succeeds: a failed job leaves nothing at out.
+func runJob(ctx context.Context, log *slog.Logger, name, out string, cfg *pipeline.Config, asJSON bool, stdout io.Writer, build func() (*beam.Pipeline, error)) error {
+	if _, err := os.Stat(out); err == nil {
+		return usagef("--out %s exists: give a new directory", out)
+	}
+	if err := os.MkdirAll(filepath.Dir(filepath.Clean(out)), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(out)), "."+filepath.Base(out)+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	cfg.Out = tmp
+	p, err := build()
+	if err != nil {
+		return err
+	}
+	beam.Init()
+	began := time.Now()
+	res, err := beamx.RunWithMetrics(ctx, p)
+	if err != nil {
+		return err
+	}
+	secs := time.Since(began).Seconds()
+	if err := os.Rename(tmp, out); err != nil {
+		return err
+	}
+	summary := map[string]any{"out": out, "seconds": secs, "stitch_rounds_run": cfg.StitchRounds}
+	if n, err := pipeline.StitchRounds(res, cfg.StitchRounds); err == nil {
+		summary["stitch_rounds_needed"] = n
+	}
+	log.Info(name, "out", out, "seconds", fmt.Sprintf("%.2f", secs), "stitch_rounds_run", cfg.StitchRounds, "stitch_rounds_needed", summary["stitch_rounds_needed"])
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(summary)
+	}
+	return nil
+}
