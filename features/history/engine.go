@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/internal/progress"
 )
 
 // Engine says how the batch jobs use the machine. The zero value uses every core.
@@ -131,6 +132,8 @@ func (h *history) transactions(ctx context.Context) (pr *features.Products, txs 
 // batch, over contiguous ranges on up to e.Workers goroutines.
 func (e Engine) rows(ctx context.Context, h *history, schema *features.Schema, accs []features.EventAcc, base int, txs []txRec,
 	pr *features.Products, catOf []int, lo, hi int) (arrow.RecordBatch, error) {
+	bar := progress.Start(ctx, "computing features", int64(hi-lo), "people")
+	defer bar.Done()
 	ranges := rowRanges(hi-lo, e.workers(), e.minRange())
 	parts := make([]arrow.RecordBatch, len(ranges))
 	errs := make([]error, len(ranges))
@@ -140,6 +143,7 @@ func (e Engine) rows(ctx context.Context, h *history, schema *features.Schema, a
 		go func() {
 			defer wg.Done()
 			parts[k], errs[k] = h.buildRows(ctx, schema, accs, base, txs, pr, catOf, lo+r[0], lo+r[1])
+			bar.Add(int64(r[1] - r[0]))
 		}()
 	}
 	wg.Wait()

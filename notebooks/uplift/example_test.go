@@ -45,7 +45,7 @@ func sample() *notebook {
 		if err != nil {
 			panic(err)
 		}
-		truth, err := tabular.ReadTable(filepath.Join(dir, synth.TruthFile), tabular.ReadOptions{})
+		truth, err := tabular.ReadTable(filepath.Join(dir, synth.TruthFile), tabular.ReadOptions{Keep: []string{"contact_id", "uplift_group"}})
 		if err != nil {
 			panic(err)
 		}
