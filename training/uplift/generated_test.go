@@ -94,7 +94,7 @@ func TestGeneratedCampaign(t *testing.T) {
 }
 
 func readTruth(t *testing.T, dir string) (map[string]float64, map[string]string) {
-	f, err := tabular.ReadTable(filepath.Join(dir, synth.TruthFile), tabular.ReadOptions{})
+	f, err := tabular.ReadTable(filepath.Join(dir, synth.TruthFile), tabular.ReadOptions{Keep: []string{"contact_id", "uplift_group"}})
 	if err != nil {
 		t.Fatal(err)
 	}
