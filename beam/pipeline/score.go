@@ -144,7 +144,7 @@ func Score(ctx context.Context, c ScoreConfig) (*beam.Pipeline, error) {
 		fo.AsOf, fo.Horizon, fo.KeepEvent = opts.AsOf, 0, nil
 		fo = fo.EnsureDefaults()
 		if !reflect.DeepEqual(fo.Mapping, opts.Mapping) {
-			return nil, fmt.Errorf("%w: the models were trained on a history with its own column mapping (--config): propensity-beam score reads the CONTRACT §1 columns only", ErrBadInput)
+			return nil, fmt.Errorf("%w: the models were trained on a history with its own column mapping (--config): propensity-beam score reads the docs/contract.md §1 columns only", ErrBadInput)
 		}
 		if fo.Attributes == nil {
 			fo.Attributes = personAttrs

@@ -10,7 +10,8 @@ import (
 )
 
 // TestTrainAutoPicksTheBetterModelOnTheTourHistory runs the README tour's history
-// (generate --contacts 20000 --seed 7; train conversion as of 2026-01-01, horizon 90d) with
+// (generate --contacts 20000 --seed 7 --campaign 0.5; train conversion as of 2026-01-01,
+// horizon 90d) with
 // no --model, and both models explicitly: the default must choose the model whose test AUC
 // is higher, and record both cross-validated AUCs in --json and in the artifact.
 func TestTrainAutoPicksTheBetterModelOnTheTourHistory(t *testing.T) {
@@ -19,7 +20,7 @@ func TestTrainAutoPicksTheBetterModelOnTheTourHistory(t *testing.T) {
 	}
 	work := t.TempDir()
 	hist := filepath.Join(work, "hist")
-	if code, _, stderr := runCmd(t, "generate", "--out", hist, "--contacts", "20000", "--seed", "7"); code != exitOK {
+	if code, _, stderr := runCmd(t, "generate", "--out", hist, "--contacts", "20000", "--seed", "7", "--campaign", "0.5"); code != exitOK {
 		t.Fatalf("generate: exit %d: %s", code, stderr)
 	}
 	train := func(out string, extra ...string) map[string]any {

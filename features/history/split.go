@@ -71,7 +71,7 @@ type SplitEvent struct {
 	// those present), when it links two or more and the link counts (see
 	// Options.StrictIdentity); else nil. A row that is not usable as an event may still link.
 	Links []string
-	// Key is the identifier a usable event is attributed to (CONTRACT §6); "" when the row
+	// Key is the identifier a usable event is attributed to (docs/contract.md §1); "" when the row
 	// is not usable as an event (counted as a bad row in the report).
 	Key   string
 	Event features.Event

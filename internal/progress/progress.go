@@ -165,3 +165,26 @@ type recBar struct{ p *Recorded }
 
 func (b recBar) Add(n int64) { b.p.n.Add(n) }
 func (b recBar) Done()       { b.p.done.Store(true) }
+
+// Steps adapts a Bar to the callbacks of the model packages (which import nothing of ours):
+// step(done, total) starts the phase on its first call and counts up to done; end ends it.
+// Neither is safe for concurrent use; the model packages call step from one goroutine.
+func Steps(ctx context.Context, phase, unit string) (step func(done, total int), end func()) {
+	var bar Bar
+	last := 0
+	step = func(done, total int) {
+		if bar == nil {
+			bar = Start(ctx, phase, int64(total), unit)
+		}
+		if done > last {
+			bar.Add(int64(done - last))
+			last = done
+		}
+	}
+	end = func() {
+		if bar != nil {
+			bar.Done()
+		}
+	}
+	return step, end
+}

@@ -75,6 +75,9 @@ func fit(X *frame.Frame, y, w []float64, opts Options, shrink int) (*Model, erro
 	for i := range F {
 		F[i] = m.base
 	}
+	if o.Progress != nil {
+		o.Progress(0, o.Trees)
+	}
 	for round := 0; round < o.Trees; round++ {
 		identity := t.sampleRows(src)
 		t.sampleFeatures(rng)
@@ -84,6 +87,9 @@ func fit(X *frame.Frame, y, w []float64, opts Options, shrink int) (*Model, erro
 		t.update(F, tr, identity)
 		tr.luts, tr.leaves, tr.terms = nil, nil, nil
 		m.trees = append(m.trees, tr)
+		if o.Progress != nil {
+			o.Progress(round+1, o.Trees)
+		}
 		if val != nil && val.add(tr, round, o.EarlyStoppingRounds) {
 			break
 		}
@@ -92,7 +98,7 @@ func fit(X *frame.Frame, y, w []float64, opts Options, shrink int) (*Model, erro
 		m.trees = m.trees[:val.best+1]
 		m.bestRound = val.best + 1
 	}
-	m.opts.Validation = nil
+	m.opts.Validation, m.opts.Progress = nil, nil
 	m.batch = compileEnsemble(m.features, m.trees)
 	return m, nil
 }

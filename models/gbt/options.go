@@ -54,6 +54,10 @@ type Options struct {
 	// Threads is the number of goroutines building histograms and predicting. The fitted
 	// model does not depend on it. 0 means runtime.GOMAXPROCS(0).
 	Threads int `json:"threads,omitempty"`
+	// Progress, when not nil, is called with (0, Trees) before the first round and with
+	// (rounds done, Trees) after each, so that a caller can show how far the fit has come
+	// (early stopping may end it before Trees). It does not change the model.
+	Progress func(done, total int) `json:"-"`
 }
 
 // Dataset is a labelled table: features, 0/1 labels and optional weights (nil means ones).

@@ -30,6 +30,9 @@ type ChooseSettings struct {
 	// O(m²)); default 2,000.
 	SilhouetteSize int
 	Fit            Settings // settings of each candidate fit
+	// Progress, when not nil, is called with (0, candidates) before the first fit and with
+	// (candidates scored, candidates) after each, so that a caller can show progress.
+	Progress func(done, total int) `json:"-"`
 }
 
 // Candidate is the score of one k.
@@ -95,6 +98,9 @@ func ChooseK(x []float64, dim int, s ChooseSettings, src rand.Source) (*Choice, 
 		ch.Criterion = "gap"
 	}
 	best := math.Inf(-1)
+	if s.Progress != nil {
+		s.Progress(0, hi-s.Min+1)
+	}
 	for k := s.Min; k <= hi; k++ {
 		r, err := Fit(sample, dim, k, s.Fit, rand.NewPCG(rng.Uint64(), rng.Uint64()))
 		if err != nil {
@@ -111,6 +117,9 @@ func ChooseK(x []float64, dim int, s ChooseSettings, src rand.Source) (*Choice, 
 		}
 		if score > best {
 			best, ch.K = score, k
+		}
+		if s.Progress != nil {
+			s.Progress(k-s.Min+1, hi-s.Min+1)
 		}
 	}
 	if s.Criterion == ByGap {
@@ -190,6 +199,9 @@ type StabilitySettings struct {
 	Resamples  int      // bootstrap resamples; default 10
 	SampleSize int      // rows of x used (a random sample when x is larger); default 5,000
 	Fit        Settings // settings of each fit; default Restarts 3
+	// Progress, when not nil, is called with (0, Resamples) before the first resample and
+	// with (resamples done, Resamples) after each, so that a caller can show progress.
+	Progress func(done, total int) `json:"-"`
 }
 
 // Stability measures how reproducible a k-cluster solution is: the mean adjusted Rand index
@@ -228,7 +240,10 @@ func Stability(x []float64, dim, k int, s StabilitySettings, src rand.Source) (f
 	boot := make([]int, m)
 	labels := make([]int, m)
 	total := 0.0
-	for range s.Resamples {
+	if s.Progress != nil {
+		s.Progress(0, s.Resamples)
+	}
+	for b := range s.Resamples {
 		for i := range boot {
 			boot[i] = rng.IntN(m)
 		}
@@ -239,6 +254,9 @@ func Stability(x []float64, dim, k int, s StabilitySettings, src rand.Source) (f
 		}
 		Assign(sample, dim, r.Centroids, labels, nil)
 		total += AdjustedRand(ref.Labels, labels)
+		if s.Progress != nil {
+			s.Progress(b+1, s.Resamples)
+		}
 	}
 	return total / float64(s.Resamples), nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/propensity-dev/propensity/features/history"
+	"github.com/propensity-dev/propensity/internal/progress"
 	"github.com/propensity-dev/propensity/models/frame"
 	"github.com/propensity-dev/propensity/models/kmeans"
 	"github.com/propensity-dev/propensity/models/persona"
@@ -191,7 +192,20 @@ func Run(ctx context.Context, f *frame.Frame, opts Options) (*Output, error) {
 		return nil, err
 	}
 	log.Info("clustering", "rows", f.Rows(), "columns", len(out.Columns), "id", idCol)
+	// The search over k and the stability resamples are the slow parts: each shows its
+	// progress (on a terminal; see internal/progress).
+	chooseStep, chooseEnd := progress.Steps(ctx, "choosing k (fitting each candidate)", "k")
+	stabStep, stabEnd := progress.Steps(ctx, "measuring stability (bootstrap resamples)", "resamples")
+	opts.Persona.Choose.Progress = func(done, total int) {
+		chooseStep(done, total)
+		if done == total {
+			chooseEnd()
+		}
+	}
+	opts.Persona.Stability.Progress = stabStep
 	res, err := persona.Fit(feat, opts.Persona, rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	chooseEnd()
+	stabEnd()
 	if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,11 @@
 package tabular
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/propensity-dev/propensity/internal/progress"
 	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/models/encode"
 	"github.com/propensity-dev/propensity/models/frame"
@@ -58,6 +60,20 @@ type gbtLearner struct {
 	opts          gbt.Options
 	validation    float64 // Options.ValidationShare
 	minChildShare float64 // Options.MinChildShare
+	// ctx, when not nil, carries the progress reporter the fit shows its rounds on
+	// (Learner.Fit takes no context: the folds of model selection count folds instead).
+	ctx context.Context
+}
+
+// rounds sets o.Progress to show the fit's boosting rounds as phase, and returns the call
+// that ends the phase.
+func (l gbtLearner) rounds(o *gbt.Options, phase string) (end func()) {
+	if l.ctx == nil {
+		return func() {}
+	}
+	step, end := progress.Steps(l.ctx, phase, "rounds")
+	o.Progress = step
+	return end
 }
 
 func (gbtLearner) Name() string { return classifier.ModelGBT }
@@ -80,13 +96,17 @@ func (l gbtLearner) Fit(X *frame.Frame, y, w []float64, src rand.Source) (classi
 		}
 		es := o
 		es.Validation = &gbt.Dataset{X: X.Take(held), Y: takeY(y, held), W: wh}
+		end := l.rounds(&es, "fitting gbt (early stopping on a held-out share)")
 		m, err := gbt.Fit(X.Take(rest), takeY(y, rest), wr, es)
+		end()
 		if err != nil {
 			return nil, err
 		}
 		o.Trees = max(m.NumTrees(), 1)
 	}
+	end := l.rounds(&o, "fitting gbt")
 	m, err := gbt.Fit(X, y, w, o)
+	end()
 	if err != nil {
 		return nil, err
 	}

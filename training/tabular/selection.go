@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/propensity-dev/propensity/internal/progress"
 	"github.com/propensity-dev/propensity/models/classifier"
 	"github.com/propensity-dev/propensity/models/frame"
 	"github.com/propensity-dev/propensity/models/logistic"
@@ -138,6 +139,8 @@ func selectModel(ctx context.Context, X *frame.Frame, y []float64, opts Options,
 		BudgetSeconds: opts.AutoBudget.Seconds()}
 	t0 := time.Now()
 	candidates := []string{classifier.ModelLogistic, classifier.ModelGBT}
+	bar := progress.Start(ctx, "choosing the model (logistic, gbt)", int64(k*len(candidates)), "folds")
+	defer bar.Done()
 	for _, name := range candidates {
 		learner, err := NewLearner(name, opts)
 		if err != nil {
@@ -157,6 +160,7 @@ func selectModel(ctx context.Context, X *frame.Frame, y []float64, opts Options,
 				return nil, fmt.Errorf("tabular: model selection, %s fold %d: %w", name, f+1, err)
 			}
 			sel.FoldMetrics[name] = append(sel.FoldMetrics[name], m)
+			bar.Add(1)
 			log.Info("model selection", "model", name, "fold", fmt.Sprintf("%d/%d", f+1, k), "auc", round4(m.AUC))
 		}
 	}

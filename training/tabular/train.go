@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/internal/progress"
 	"github.com/propensity-dev/propensity/internal/table"
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/calibrate"
@@ -400,7 +401,12 @@ func Train(ctx context.Context, d *Dataset, test *Dataset, opts Options) (*Resul
 
 	log.Info("fitting final model", "model", learner.Name(), "rows", len(fitY), "calibration_rows", len(calY), "test_rows", len(testY))
 	t0 := time.Now()
-	scorer, err := learner.Fit(fitX, fitY, nil, rand.NewPCG(rng.Uint64(), rng.Uint64()))
+	final := learner
+	if g, ok := learner.(gbtLearner); ok {
+		g.ctx = ctx // the final fit shows its boosting rounds; the folds above count folds
+		final = g
+	}
+	scorer, err := final.Fit(fitX, fitY, nil, rand.NewPCG(rng.Uint64(), rng.Uint64()))
 	if err != nil {
 		return nil, fmt.Errorf("tabular: fitting %s: %w", learner.Name(), err)
 	}
@@ -491,6 +497,8 @@ func tune(X *frame.Frame, y []float64, opts Options, rng *rand.Rand, log *slog.L
 func crossValidate(ctx context.Context, learner Learner, d *Dataset, k int, rng *rand.Rand, log *slog.Logger) (*CV, error) {
 	fold := stratifiedFolds(d.Y, k, rng)
 	cv := &CV{Folds: k}
+	bar := progress.Start(ctx, "cross-validating "+learner.Name(), int64(k), "folds")
+	defer bar.Done()
 	for f := range k {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -501,6 +509,7 @@ func crossValidate(ctx context.Context, learner Learner, d *Dataset, k int, rng 
 		}
 		cv.AUC = append(cv.AUC, m.AUC)
 		cv.FoldMetrics = append(cv.FoldMetrics, m)
+		bar.Add(1)
 		log.Info("cross-validation", "fold", fmt.Sprintf("%d/%d", f+1, k), "auc", round4(m.AUC), "log_loss", round4(m.LogLoss))
 	}
 	cv.Spread = spreads(cv.FoldMetrics)

@@ -41,10 +41,10 @@ func Page(title string, s Summary) (report.Page, error) {
 		dt.Rows = append(dt.Rows, []string{strconv.Itoa(d.Decile), f4(d.Uplift), f4(d.SE), d.Group,
 			f4(g.RateTreated), f4(g.RateControl), strconv.Itoa(g.Rows)})
 	}
-	bt := report.Table{Caption: fmt.Sprintf("Treated/control balance: treated share %s; largest standardised mean differences (chance level %.3f)",
-		pct(s.Balance.TreatedShare), s.Balance.Chance), Header: []string{"covariate", "SMD"}}
+	bt := report.Table{Caption: fmt.Sprintf("Treated/control balance: treated share %s; largest standardised mean differences (chance level %.3f over all rows; a covariate missing on some rows has a larger one, over the rows where it is present)",
+		pct(s.Balance.TreatedShare), s.Balance.Chance), Header: []string{"covariate", "SMD", "chance level"}}
 	for _, r := range s.Balance.Largest {
-		bt.Rows = append(bt.Rows, []string{r.Column, f4(r.SMD)})
+		bt.Rows = append(bt.Rows, []string{r.Column, f4(r.SMD), f4(r.Chance)})
 	}
 	it := report.Table{Caption: "Data", Header: []string{"", ""}, Rows: [][]string{
 		{"treatment", s.Treatment}, {"outcome", s.Label + " = " + s.Positive},

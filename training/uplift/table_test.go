@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -198,5 +199,49 @@ func TestNonRandomAssignmentWarns(t *testing.T) {
 	}
 	if s.Balance.Random || len(s.Warnings) == 0 || !strings.Contains(s.Warnings[0], "recency") || s.Balance.Largest[0].Column != "recency" {
 		t.Errorf("balance %+v, warnings %q", s.Balance, s.Warnings)
+	}
+}
+
+// TestSparseCovariateBalance checks that a covariate present on few rows is judged against
+// the chance level of those rows, not of all rows: a randomised campaign whose treated
+// contacts' rare recency differs by half a standard deviation, on 15 rows per arm, is within
+// chance (4·√(2/15) ≈ 1.46), though far beyond the all-rows level (≈ 0.18).
+func TestSparseCovariateBalance(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	path := filepath.Join(t.TempDir(), "sparse.csv")
+	var b strings.Builder
+	b.WriteString("x,rare,treated,y\n")
+	present := [2]int{}
+	for i := range 2000 {
+		tr := i%2 == 0
+		rare := ""
+		if k := i % 2; present[k] < 15 && rng.Float64() < 0.05 {
+			present[k]++
+			v := float64(present[k] % 5) // the same values in both arms, shifted by 0.7 for treated
+			if tr {
+				v += 0.7
+			}
+			rare = fmt.Sprint(v)
+		}
+		fmt.Fprintf(&b, "%g,%s,%t,%t\n", rng.NormFloat64(), rare, tr, rng.Float64() < 0.2)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, s, err := TableJob{Path: path, Treatment: "treated", Label: tabular.LabelOptions{Label: "y"}, Train: Options{GBT: fastTrees()}}.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rare *SMDRow
+	for i, r := range s.Balance.Largest {
+		if r.Column == "rare" {
+			rare = &s.Balance.Largest[i]
+		}
+	}
+	if rare == nil || math.Abs(rare.SMD) < 0.3 || rare.Chance < 1 {
+		t.Fatalf("rare covariate not measured on its own rows: %+v", s.Balance.Largest)
+	}
+	if !s.Balance.Random || len(s.Warnings) > 0 {
+		t.Errorf("a sparse covariate within its chance level warned: balance %+v, warnings %q", s.Balance, s.Warnings)
 	}
 }

@@ -161,6 +161,10 @@ type Candidate struct {
 type SMDRow struct {
 	Column string  `json:"column"`
 	SMD    float64 `json:"smd"`
+	// Chance is the |SMD| random assignment rarely exceeds for this covariate:
+	// 4·√(1/n_t + 1/n_c) over the rows where it is present (a recency of an event few
+	// contacts had is missing for the rest, and its SMD rests on those few).
+	Chance float64 `json:"chance"`
 }
 
 // Balance compares the treated and control covariates.
@@ -168,10 +172,14 @@ type Balance struct {
 	TreatedShare float64 `json:"treated_share"`
 	// Largest are the covariates with the largest |SMD|, largest first (at most 10).
 	Largest []SMDRow `json:"largest"`
-	// Chance is the |SMD| that random assignment exceeds rarely: 4·√(1/n_t + 1/n_c).
+	// Chance is the |SMD| that random assignment exceeds rarely, over all rows:
+	// 4·√(1/n_t + 1/n_c). A covariate missing on some rows has its own, larger, SMDRow.Chance.
 	Chance float64 `json:"chance"`
-	// Random is false when some covariate's |SMD| exceeds both SMDWarn and Chance.
+	// Random is false when some covariate's |SMD| exceeds both SMDWarn and its own Chance.
 	Random bool `json:"random"`
+	// Worst is the covariate that made Random false: the one whose |SMD| most exceeds its
+	// chance level; nil when Random.
+	Worst *SMDRow `json:"worst,omitempty"`
 }
 
 // Result is a trained uplift model with its evaluation.
@@ -273,9 +281,9 @@ func Train(ctx context.Context, d *Data, opts Options) (*Result, error) {
 	r.Control = r.Rows - r.Treated
 	r.Balance = balance(d)
 	if !r.Balance.Random {
-		top := r.Balance.Largest[0]
+		top := r.Balance.Worst
 		r.Warnings = append(r.Warnings, fmt.Sprintf("assignment looks non-random: %s differs between treated and control rows by %.2f standard deviations (beyond chance: %.2f); uplift estimates are causal only for randomised treatment (docs/models.md)",
-			top.Column, top.SMD, r.Balance.Chance))
+			top.Column, top.SMD, top.Chance))
 	}
 	if s := r.Balance.TreatedShare; s < 0.05 || s > 0.95 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("treated share %.3f is extreme: one arm's model rests on few rows", s))
@@ -414,22 +422,36 @@ func balance(d *Data) Balance {
 					}
 				}
 				if v := um.SMD(x, d.Treated); !math.IsNaN(v) {
-					rows = append(rows, SMDRow{c.Name + "=" + lv, v})
+					rows = append(rows, SMDRow{c.Name + "=" + lv, v, b.Chance})
 				}
 			}
 			continue
 		}
 		if v := um.SMD(c.Num, d.Treated); !math.IsNaN(v) && !math.IsInf(v, 0) {
-			rows = append(rows, SMDRow{c.Name, v})
+			var pt, pc float64 // rows where the covariate is present, by arm
+			for i, x := range c.Num {
+				switch {
+				case math.IsNaN(x):
+				case d.Treated[i]:
+					pt++
+				default:
+					pc++
+				}
+			}
+			rows = append(rows, SMDRow{c.Name, v, 4 * math.Sqrt(1/pt+1/pc)})
 		}
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return math.Abs(rows[i].SMD) > math.Abs(rows[j].SMD) })
+	worst := 1.0
+	for _, r := range rows {
+		if e := math.Abs(r.SMD) / max(SMDWarn, r.Chance); e > worst {
+			worst, b.Worst = e, &SMDRow{r.Column, round4(r.SMD), round4(r.Chance)}
+		}
+	}
+	b.Random = b.Worst == nil
 	b.Largest = rows[:min(10, len(rows))]
 	for i := range b.Largest {
-		b.Largest[i].SMD = math.Round(b.Largest[i].SMD*1e4) / 1e4
-	}
-	if len(rows) > 0 && math.Abs(rows[0].SMD) > max(SMDWarn, b.Chance) {
-		b.Random = false
+		b.Largest[i].SMD, b.Largest[i].Chance = round4(b.Largest[i].SMD), round4(b.Largest[i].Chance)
 	}
 	return b
 }

@@ -194,7 +194,7 @@ func runFeatures(ctx context.Context, log *slog.Logger, args []string, stdout io
 func runScore(ctx context.Context, log *slog.Logger, args []string, stdout io.Writer) error {
 	fs, jf := newFlagSet("score", stdout)
 	card := fs.String("scorecard", "", "scorecard YAML file or folder (default: the embedded one)")
-	dir := fs.String("data", "", "history directory (CONTRACT §1) to score everyone in")
+	dir := fs.String("data", "", "history directory (docs/contract.md §1) to score everyone in")
 	asOf := fs.String("as-of", "", "score as of DATE")
 	out := fs.String("out", "", "output directory of Parquet part files, one row per person")
 	models := fs.String("models", "", "models directory (conversion/, churn/, ltv/, personas/, each optional)")
