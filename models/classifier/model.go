@@ -144,6 +144,9 @@ func (m *Model) Check(f *frame.Frame) error {
 // CheckNames returns a *SchemaError when the names have differ from the names want (in any
 // order).
 func CheckNames(want, have []string) error {
+	if slices.Equal(want, have) {
+		return nil // the common case (a frame built in the model's order), without maps
+	}
 	w := make(map[string]bool, len(want))
 	for _, n := range want {
 		w[n] = true
@@ -251,12 +254,14 @@ func (m *Model) PredictRow(record map[string]any) (float64, []Reason, error) {
 
 // predictRow is PredictRow through a frame, as any table is scored.
 func (m *Model) predictRow(record map[string]any) (float64, []Reason, error) {
-	keys := make([]string, 0, len(record))
-	for k := range record {
-		keys = append(keys, k)
-	}
-	if err := CheckNames(m.Inputs(), keys); err != nil {
-		return 0, nil, err
+	if !hasExactly(record, m.Payload.Inputs) {
+		keys := make([]string, 0, len(record))
+		for k := range record {
+			keys = append(keys, k)
+		}
+		if err := CheckNames(m.Inputs(), keys); err != nil {
+			return 0, nil, err
+		}
 	}
 	f := &frame.Frame{}
 	for _, in := range m.Payload.Inputs {
@@ -280,6 +285,20 @@ func (m *Model) predictRow(record map[string]any) (float64, []Reason, error) {
 		return 0, nil, err
 	}
 	return p[0], rs, nil
+}
+
+// hasExactly reports whether record's keys are the inputs' names (without building the
+// maps CheckNames needs to say what differs).
+func hasExactly(record map[string]any, inputs []Input) bool {
+	if len(record) != len(inputs) {
+		return false
+	}
+	for _, in := range inputs {
+		if _, ok := record[in.Name]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func toNumber(v any) (float64, error) {

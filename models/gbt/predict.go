@@ -278,10 +278,11 @@ func (m *Model) PredictLogOdds(X *frame.Frame) ([]float64, error) {
 	work := func() {
 		var xb []uint8
 		var xf []float64
+		// A block's buffer, no longer than the rows (one row is the common case online).
 		if e != nil {
-			xb = make([]uint8, size*nf)
+			xb = make([]uint8, min(size, n)*nf)
 		} else {
-			xf = make([]float64, size*nf)
+			xf = make([]float64, min(size, n)*nf)
 		}
 		for {
 			b := int(next.Add(1) - 1)

@@ -26,7 +26,7 @@ func (m *Model) Contributions(X *frame.Frame, row int) (bias float64, contrib []
 	bias = m.base
 	var s shapper
 	for _, t := range m.trees {
-		bias += t.meanValue()
+		bias += t.mean
 		s.tree(&t.tree, x, contrib)
 	}
 	return bias, contrib, nil
@@ -45,19 +45,11 @@ type shapper struct {
 }
 
 func (s *shapper) tree(t *tree, x []float64, phi []float64) {
-	depth := maxDepth(t.nodes, 0)
-	need := (depth + 2) * (depth + 3) / 2
+	need := (t.depth + 2) * (t.depth + 3) / 2
 	if cap(s.buf) < need {
 		s.buf = make([]pathElem, need)
 	}
 	s.recurse(t, x, phi, 0, s.buf[:0], 1, 1, -1, s.buf)
-}
-
-func maxDepth(nodes []node, i int) int {
-	if nodes[i].Feature < 0 {
-		return 0
-	}
-	return 1 + max(maxDepth(nodes, nodes[i].Left), maxDepth(nodes, nodes[i].Right))
 }
 
 // recurse follows Algorithm 2 of Lundberg et al. (2018). path holds the parent's path; it is

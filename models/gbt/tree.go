@@ -37,6 +37,7 @@ type tree struct {
 	sets  [][4]uint64 // categorical splits' left bins
 	leafv []float64   // leaf values by node index
 	depth int         // the longest root-to-leaf path
+	mean  float64     // meanValue, kept by compile: Contributions needs it for every row
 }
 
 // compile builds the prediction form. Leaves become fixed points of next (a numeric split at
@@ -67,6 +68,7 @@ func (t *tree) compile(feats []feature) {
 		}
 		t.flat[i] = f
 	}
+	t.mean = t.meanValue()
 }
 
 // next returns the child of internal node i that x goes to. Right children follow their left

@@ -131,6 +131,7 @@ func Import(ctx context.Context, st *store.Store, dir string, m features.Mapping
 		// The loader knows duplicates only once its runs are merged: they were counted as
 		// stored above.
 		s.Duplicates += dups
+		s.Refused += l.refused
 		s.Events, s.Transactions, s.Identities, s.Contacts = l.stored()
 	}
 	return s, nil
@@ -165,21 +166,72 @@ func (w groupWriter) abort()                                { _ = w.g.Wait() }
 type loaderWriter struct {
 	l     *store.Loader
 	kinds store.LoadCounts
+	// Events are handed to the loader in batches (store.Loader.PutEvents encodes a batch on
+	// two goroutines); refused counts the batched events it refused.
+	events  []store.Event
+	errs    []error
+	refused int64
+}
+
+// eventBatch is the number of events loaderWriter hands to the loader at once.
+const eventBatch = 4096
+
+// flushEvents hands the pending events to the loader; every other kind of row calls it
+// first, so that rows reach the loader in the order they were read.
+func (w *loaderWriter) flushEvents() error {
+	if len(w.events) == 0 {
+		return nil
+	}
+	errs := w.errs[:len(w.events)]
+	clear(errs)
+	if err := w.l.PutEvents(w.events, errs); err != nil {
+		return err
+	}
+	for _, err := range errs {
+		if err != nil {
+			if !errorsIsBad(err) {
+				return err
+			}
+			w.refused++
+		}
+	}
+	w.events = w.events[:0]
+	return nil
 }
 
 func (w *loaderWriter) PutContact(c store.Contact) (store.Result, error) {
+	if err := w.flushEvents(); err != nil {
+		return store.Result{}, err
+	}
 	return store.Result{}, w.l.PutContact(c)
 }
 func (w *loaderWriter) PutEvent(e store.Event) (store.Result, error) {
-	return store.Result{}, w.l.PutEvent(e)
+	if w.events == nil {
+		w.events, w.errs = make([]store.Event, 0, eventBatch), make([]error, eventBatch)
+	}
+	w.events = append(w.events, e)
+	if len(w.events) < eventBatch {
+		return store.Result{}, nil
+	}
+	return store.Result{}, w.flushEvents()
 }
 func (w *loaderWriter) PutTransaction(x store.Transaction) (store.Result, error) {
+	if err := w.flushEvents(); err != nil {
+		return store.Result{}, err
+	}
 	return store.Result{}, w.l.PutTransaction(x)
 }
 func (w *loaderWriter) PutIdentity(r store.Identity) (store.Result, error) {
+	if err := w.flushEvents(); err != nil {
+		return store.Result{}, err
+	}
 	return store.Result{}, w.l.PutIdentity(r)
 }
 func (w *loaderWriter) finish(ctx context.Context) (int64, error) {
+	if err := w.flushEvents(); err != nil {
+		w.l.Abort()
+		return 0, err
+	}
 	if err := w.l.Finish(ctx); err != nil {
 		return 0, err
 	}

@@ -96,6 +96,10 @@ type runTable struct {
 	runs []string // run files, in input order
 
 	spare chan flushJob // buffers the flusher is done with, for reuse (growing them is costly)
+	// hint is the size of the table's last run: the first entry of the next run allocates
+	// that much at once, instead of growing the buffers from nothing (a table that gets no
+	// more entries allocates nothing).
+	hint, hintN int
 }
 
 type flushJob struct {
@@ -157,6 +161,9 @@ func (s *Store) Loader(opt LoadOptions) (*Loader, error) {
 // add buffers one entry of table t, sending the buffers to disk when they are full.
 func (l *Loader) add(t int, k, v []byte) error {
 	rt := l.tables[t]
+	if rt.buf == nil && rt.hint > 0 {
+		rt.buf, rt.offs = make([]byte, 0, rt.hint+rt.hint/8), make([]uint32, 0, rt.hintN+rt.hintN/8)
+	}
 	rt.offs = append(rt.offs, uint32(len(rt.buf)))
 	n := len(rt.buf)
 	rt.buf = binary.AppendUvarint(rt.buf, uint64(len(k)))
@@ -183,6 +190,7 @@ func (l *Loader) spill() error {
 		// buffers; the others start small again, so that a table that was big once (the
 		// contacts, read first) holds no idle memory.
 		big := len(rt.buf) >= l.opt.RunBytes/2
+		rt.hint, rt.hintN = len(rt.buf), len(rt.offs)
 		rt.buf, rt.offs = nil, nil
 		select {
 		case j := <-rt.spare:
@@ -233,16 +241,29 @@ func entryAt(buf []byte, o uint32) (k, v []byte) {
 	return k, b[w : w+int(n)]
 }
 
+// runKey is an entry's key and offset, for sorting a run.
+type runKey struct {
+	k []byte
+	o uint32
+}
+
 func writeRun(fs vfs.FS, j flushJob) error {
 	// Entries with equal keys stay in input order (their offsets ascend): the first one wins.
-	slices.SortFunc(j.offs, func(a, b uint32) int {
-		ka, _ := entryAt(j.buf, a)
-		kb, _ := entryAt(j.buf, b)
-		if c := bytes.Compare(ka, kb); c != 0 {
+	// The keys are cut out once, not at every comparison.
+	keys := make([]runKey, len(j.offs))
+	for i, o := range j.offs {
+		k, _ := entryAt(j.buf, o)
+		keys[i] = runKey{k: k, o: o}
+	}
+	slices.SortFunc(keys, func(a, b runKey) int {
+		if c := bytes.Compare(a.k, b.k); c != 0 {
 			return c
 		}
-		return cmp.Compare(a, b)
+		return cmp.Compare(a.o, b.o)
 	})
+	for i, k := range keys {
+		j.offs[i] = k.o
+	}
 	f, err := fs.Create(j.path, vfs.WriteCategoryUnspecified)
 	if err != nil {
 		return fmt.Errorf("store: load run: %w", err)
@@ -293,7 +314,42 @@ func (l *Loader) PutEvent(e Event) error {
 	if err != nil {
 		return err
 	}
-	if err := l.add(tEvents, ek, encodeEvent(&e)); err != nil {
+	return l.putEvent(&e, ek, encodeEvent(&e))
+}
+
+// PutEvents buffers events as PutEvent does, one after the other, computing their keys and
+// encodings on two goroutines first (hashing and encoding are most of a load's work on its
+// reading goroutine). errs (as long as es) receives each event's own refusal, wrapping
+// ErrBadRecord; the error returned is the loader's failure.
+func (l *Loader) PutEvents(es []Event, errs []error) error {
+	if len(errs) != len(es) {
+		panic("store: PutEvents: errs and es differ in length")
+	}
+	keys, vals := make([][]byte, len(es)), make([][]byte, len(es))
+	half := len(es) / 2
+	encode := func(lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			_, keys[i], errs[i] = eventKey(&es[i])
+			if errs[i] == nil {
+				vals[i] = encodeEvent(&es[i])
+			}
+		}
+		return nil
+	}
+	_ = parallel(func() error { return encode(0, half) }, func() error { return encode(half, len(es)) })
+	for i := range es {
+		if errs[i] != nil {
+			continue
+		}
+		if err := l.putEvent(&es[i], keys[i], vals[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *Loader) putEvent(e *Event, ek, val []byte) error {
+	if err := l.add(tEvents, ek, val); err != nil {
 		return err
 	}
 	ids := e.ids()

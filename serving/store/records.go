@@ -72,16 +72,16 @@ type Identity struct {
 
 // contentHash is the first 8 bytes of the SHA-256 of the parts, each length-prefixed.
 func contentHash(parts ...string) [8]byte {
-	h := sha256.New()
-	var n [8]byte
+	// SHA-256 of each part's length (8 bytes, big-endian) and bytes, in one buffer: the same
+	// digest as writing them to a hash.Hash one by one, without its allocations.
+	var arr [512]byte
+	b := arr[:0]
 	for _, p := range parts {
-		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
-		h.Write(n[:])
-		h.Write([]byte(p))
+		b = binary.BigEndian.AppendUint64(b, uint64(len(p)))
+		b = append(b, p...)
 	}
-	var out [8]byte
-	copy(out[:], h.Sum(nil))
-	return out
+	sum := sha256.Sum256(b)
+	return [8]byte(sum[:8])
 }
 
 func (e *Event) hash() [8]byte {
