@@ -71,18 +71,22 @@ const (
 	// indexedKey marks a store created with the outbox-by-person index (pOutboxP); stores
 	// created before it erase deliveries by scanning the outbox.
 	indexedKey = "0outbox-by-person"
-	nextKey    = "1m/next"
-	pContact   = "1c/"
-	pNode      = "1n/"
-	pComp      = "1g/"
-	pEvent     = "1e/"
-	pEventID   = "1x/"
-	pTx        = "1t/"
-	pIdentity  = "1l/"
-	pIdentityR = "1r/"
-	pOutbox    = "1o/"
-	pDue       = "1q/"
-	pOutboxP   = "1p/"
+	// stateIndexKey marks a store whose outbox-by-state index (pOutboxS) is complete; Open
+	// builds the index of a store created before it.
+	stateIndexKey = "0outbox-by-state"
+	nextKey       = "1m/next"
+	pContact      = "1c/"
+	pNode         = "1n/"
+	pComp         = "1g/"
+	pEvent        = "1e/"
+	pEventID      = "1x/"
+	pTx           = "1t/"
+	pIdentity     = "1l/"
+	pIdentityR    = "1r/"
+	pOutbox       = "1o/"
+	pDue          = "1q/"
+	pOutboxP      = "1p/"
+	pOutboxS      = "1s/"
 )
 
 type pebbleLogger struct{ l *slog.Logger }
@@ -129,6 +133,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.indexStates(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	v, err := s.get(db, []byte(nextKey))
 	if err != nil {
 		db.Close()
@@ -160,7 +168,7 @@ func (s *Store) checkFormat() error {
 		b := s.db.NewBatch()
 		defer b.Close()
 		if err := errors.Join(b.Set([]byte(formatKey), []byte(strconv.Itoa(FormatVersion)), nil),
-			b.Set([]byte(indexedKey), nil, nil)); err != nil {
+			b.Set([]byte(indexedKey), nil, nil), b.Set([]byte(stateIndexKey), nil, nil)); err != nil {
 			return err
 		}
 		return b.Commit(pebble.Sync)

@@ -361,3 +361,84 @@ func TestEmailChangeKeepsLink(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOutboxPages lists deliveries by state through the outbox-by-state index, page by
+// page, follows a delivery whose state changes, and builds the index of a store created
+// before it when it is opened.
+func TestOutboxPages(t *testing.T) {
+	fs := vfs.NewMem()
+	s := openMem(t, fs)
+	ctx := context.Background()
+	var want []string
+	for i := range 7 {
+		id := fmt.Sprintf("d-%d", i)
+		state := triggers.StatePending
+		if i%2 == 1 {
+			state = triggers.StateDead
+		} else {
+			want = append(want, id)
+		}
+		hook := func(t *Txn, _ string) error {
+			return t.AddDeliveries([]triggers.Delivery{{ID: id, ContactID: "c1", State: state, CreatedAt: day(10 - i), NextAttempt: day(3)}})
+		}
+		if _, err := s.PutEvent(Event{TS: day(i), Type: "email_open", ContactID: "c1"}, hook); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.Reverse(want) // oldest first: d-6 was created first
+	pages := func(s *Store, state string) []string {
+		var ids []string
+		cursor := ""
+		for range 10 {
+			ds, next, err := s.Page(ctx, state, cursor, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range ds {
+				ids = append(ids, d.ID)
+			}
+			if cursor = next; next == "" {
+				return ids
+			}
+		}
+		t.Fatal("pages do not end")
+		return nil
+	}
+	if got := pages(s, triggers.StatePending); !slices.Equal(got, want) {
+		t.Fatalf("pending pages %v, want %v", got, want)
+	}
+	d, _, err := s.Get(ctx, "d-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.State = triggers.StateDelivered
+	if err := s.Update(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	want = want[:len(want)-1]
+	for state, n := range map[string]int{triggers.StatePending: 3, triggers.StateDead: 3, triggers.StateDelivered: 1, "": 7} {
+		if got, err := s.Count(ctx, state); err != nil || got != n {
+			t.Errorf("count %q: %d (%v), want %d", state, got, err, n)
+		}
+	}
+	if got := pages(s, triggers.StatePending); !slices.Equal(got, want) {
+		t.Fatalf("pending pages after an update %v, want %v", got, want)
+	}
+	if _, _, err := s.Page(ctx, triggers.StateDead, "zz", 2); !errors.Is(err, ErrBadCursor) {
+		t.Errorf("bad cursor: %v", err)
+	}
+	// A store from before the index: Open builds it.
+	if err := errors.Join(s.db.DeleteRange([]byte(pOutboxS), prefixEnd([]byte(pOutboxS)), pebble.Sync),
+		s.db.Delete([]byte(stateIndexKey), pebble.Sync)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open("db", Options{FS: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := pages(s, triggers.StatePending); !slices.Equal(got, want) {
+		t.Fatalf("pending pages after re-indexing %v, want %v", got, want)
+	}
+}
