@@ -146,7 +146,7 @@ func (s *Service) Ingest(ctx context.Context, kind string, body []byte) (BatchRe
 			s.refuse(&res, i, kind, r.err)
 			continue
 		}
-		put, err := decode(kind, r.data)
+		put, err := s.decode(kind, r.data)
 		if err != nil {
 			s.refuse(&res, i, kind, err)
 			continue
@@ -211,12 +211,15 @@ func metricField(f string) string {
 }
 
 // decode decodes one record of a kind and returns the write that stages it.
-func decode(kind string, data []byte) (func(g *store.Group) (store.Result, error), error) {
+func (s *Service) decode(kind string, data []byte) (func(g *store.Group) (store.Result, error), error) {
 	switch kind {
 	case KindEvents:
 		e, err := DecodeEvent(data)
 		if err != nil {
 			return nil, err
+		}
+		if !s.needsRescore(&e) {
+			return func(g *store.Group) (store.Result, error) { return g.PutEventUnscored(e) }, nil
 		}
 		return func(g *store.Group) (store.Result, error) { return g.PutEvent(e, nil) }, nil
 	case KindContacts:
@@ -382,6 +385,37 @@ func (s *Service) hook(ctx context.Context, cause string) store.Hook {
 		}
 		return nil
 	}
+}
+
+// needsRescore reports whether ingesting e must re-score its person for the triggers. It need
+// not when the triggers look at the rules block alone, the scorecards need no event of e's
+// type and page (scorecard.Set.Needs: every rules block is the same without it), and e
+// carries one identifier (so it merges no people). Such an event, a page view of the blog
+// say, changes no trigger state at the time it arrives; what the passing of time changes
+// meanwhile (decay, windows) is the sweep's to find, as for a person who sends nothing.
+func (s *Service) needsRescore(e *store.Event) bool {
+	cfg := s.opts.Triggers
+	if cfg == nil {
+		return false
+	}
+	set := s.src.Current()
+	if set == nil {
+		return true
+	}
+	if b := cfg.Blocks(); len(b) != 1 || b[0] != serving.BlockRules {
+		return true
+	}
+	n, ok := set.Rules.(serving.EventNeeder)
+	if !ok {
+		return true
+	}
+	ids := 0
+	for _, id := range []string{e.ContactID, e.AnonymousID, e.Email} {
+		if id != "" {
+			ids++
+		}
+	}
+	return ids > 1 || n.Needs(e.Type, e.Page)
 }
 
 // triggerSets pairs a model set with its copy that holds only the blocks the triggers read.

@@ -882,6 +882,18 @@ type Group struct {
 	hook Hook            // the Batch group's hook
 	ids  []string        // identifiers the Batch group's changes belong to, in order
 	seen map[string]bool // ids, as a set
+	// quiet: the change being staged does not queue its person for the hook
+	// (PutEventUnscored).
+	quiet bool
+}
+
+// PutEventUnscored is PutEvent in a Batch group without running the group's hook for the
+// event's person (unless another change of the group queues it): for an event that cannot
+// change what the hook looks at.
+func (g *Group) PutEventUnscored(e Event) (Result, error) {
+	g.quiet = true
+	defer func() { g.quiet = false }()
+	return g.s.putEvent(e, nil, g)
 }
 
 // Batch returns a group whose changes share one batch, committed and synced by Wait. hook,
@@ -913,7 +925,7 @@ func (g *Group) oneWrite(stage func(t *Txn) (id string, dup bool, err error)) (R
 	if dup {
 		return Result{Duplicate: true}, nil
 	}
-	if id != "" && !g.seen[id] {
+	if id != "" && !g.quiet && !g.seen[id] {
 		g.seen[id] = true
 		g.ids = append(g.ids, id)
 	}

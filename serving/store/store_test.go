@@ -442,3 +442,46 @@ func TestOutboxPages(t *testing.T) {
 		t.Fatalf("pending pages after re-indexing %v, want %v", got, want)
 	}
 }
+
+// TestBatch stages a request's records in one batch: the hook runs once per person its
+// records touched (not for an unscored event's), sees every record, and what it stages
+// commits with them.
+func TestBatch(t *testing.T) {
+	s := openMem(t, vfs.NewMem())
+	defer s.Close()
+	var calls []string
+	g := s.Batch(func(t *Txn, id string) error {
+		h, err := t.History(id)
+		if err != nil {
+			return err
+		}
+		calls = append(calls, fmt.Sprintf("%s:%d", h.Person, len(h.Events)))
+		return t.AddDeliveries([]triggers.Delivery{{ID: "d-" + h.Person, ContactID: h.Person, State: triggers.StatePending}})
+	})
+	for _, put := range []func() (Result, error){
+		func() (Result, error) { return g.PutContact(Contact{ContactID: "c1", CreatedAt: day(0)}, nil) },
+		func() (Result, error) { return g.PutEvent(Event{EventID: "e1", TS: day(1), Type: "form_submit", ContactID: "c1"}, nil) },
+		func() (Result, error) { return g.PutEvent(Event{EventID: "e2", TS: day(2), Type: "page_view", ContactID: "c1"}, nil) },
+		func() (Result, error) { return g.PutEventUnscored(Event{EventID: "e3", TS: day(2), Type: "page_view", ContactID: "c2"}) },
+	} {
+		if _, err := put(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r, err := g.PutEvent(Event{EventID: "e1", TS: day(1), Type: "form_submit", ContactID: "c1"}, nil); err != nil || !r.Duplicate {
+		t.Fatalf("resent event in the same batch: %+v %v", r, err)
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(calls, []string{"c1:2"}) || !g.Notified() {
+		t.Fatalf("hook calls %v (notified %v), want [c1:2]", calls, g.Notified())
+	}
+	if n, _ := s.Count(context.Background(), triggers.StatePending); n != 1 {
+		t.Fatalf("%d pending deliveries, want 1", n)
+	}
+	n := 0
+	if err := s.ForEachEvent(func(Event) error { n++; return nil }); err != nil || n != 3 {
+		t.Fatalf("%d events stored (%v), want 3 (the unscored one too)", n, err)
+	}
+}
