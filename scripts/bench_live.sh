@@ -40,10 +40,8 @@ if [[ ! -d "$work/models" ]]; then
 	"$bin" train conversion --data "$work/small" --as-of 2026-01-01 --out "$work/models" >/dev/null
 	"$bin" train churn --data "$work/small" --as-of 2026-01-01 --out "$work/models" >/dev/null
 	"$bin" ltv --transactions "$work/small/transactions.parquet" --calibration-end 2025-10-01 \
-		--holdout-end 2026-01-01 --out "$work/ltvfit" >/dev/null
-	"$bin" personas --data "$work/small" --as-of 2026-01-01 --out "$work/personafit" >/dev/null
-	cp -r "$work/ltvfit/ltv" "$work/models/ltv"
-	cp -r "$work/personafit/personas" "$work/models/personas"
+		--holdout-end 2026-01-01 --out "$work/models" >/dev/null
+	"$bin" personas --data "$work/small" --as-of 2026-01-01 --out "$work/models" >/dev/null
 fi
 pid=
 stop() { [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; pid=; }

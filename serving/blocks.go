@@ -51,6 +51,9 @@ func (s *scorecardRules) Fields() []string {
 	return slices.Compact(out)
 }
 
+// Needs implements EventNeeder with scorecard.Set.Needs.
+func (s *scorecardRules) Needs(typ, page string) bool { return s.set.Needs(typ, page) }
+
 func (s *scorecardRules) Rules(in *Input, name string) (*Rules, error) {
 	buf, _ := s.events.Get().(*[]scorecard.Event)
 	if buf == nil {

@@ -25,6 +25,13 @@ type FieldNamer interface {
 	Fields() []string
 }
 
+// EventNeeder is implemented by a rules block that can tell which events can change its
+// answers (the scorecard rules of NewRules, with scorecard.Set.Needs): an event of a type
+// and page it does not need leaves every rules block the same.
+type EventNeeder interface {
+	Needs(typ, page string) bool
+}
+
 // inputInfo is what a model set reads of a profile's attributes, worked out once per set.
 type inputInfo struct {
 	// open: models that compute features read whatever attributes a profile holds (the

@@ -245,3 +245,32 @@ func sameOptions(a, b features.Options) bool {
 func sameSlice[T any](a, b []T) bool {
 	return len(a) == len(b) && (a == nil) == (b == nil) && (len(a) == 0 || &a[0] == &b[0])
 }
+
+// Only returns a copy of the set that keeps only the named blocks (BlockRules,
+// BlockConversion, ...); the others are not loaded in it. It shares the models and the
+// online feature computer with s. A caller that reads a few blocks of many responses (the
+// live triggers) scores with it and skips the cost of the rest.
+func (s *ModelSet) Only(blocks ...string) *ModelSet {
+	keep := func(b string) bool { return slices.Contains(blocks, b) }
+	o := &ModelSet{FeatureOptions: s.FeatureOptions, Artifacts: s.Artifacts, Contacts: s.Contacts,
+		LoadedAt: s.LoadedAt, online: s.online}
+	if keep(BlockRules) {
+		o.Rules = s.Rules
+	}
+	if keep(BlockConversion) {
+		o.Conversion = s.Conversion
+	}
+	if keep(BlockChurn) {
+		o.Churn = s.Churn
+	}
+	if keep(BlockLTV) {
+		o.LTV = s.LTV
+	}
+	if keep(BlockPersona) {
+		o.Personas = s.Personas
+	}
+	if keep(BlockUplift) {
+		o.Uplift = s.Uplift
+	}
+	return o
+}

@@ -114,7 +114,7 @@ func TestDealershipVariants(t *testing.T) {
 		{"contract example", func(*Input) {}, 40, true, "", "mql", "B2"},
 		{"careers visit", func(in *Input) {
 			in.Events = append(in.Events, Event{TS: day("2026-03-06T10:00:00Z"), Type: "page_view", Page: "/careers/sales", Value: math.NaN()})
-		}, 30, true, "", "mql", "B2"},
+		}, 25, false, "", "lead", "B3"},
 		{"student", func(in *Input) { in.Attributes["occupation"] = "student" }, 0, false, "student", "disqualified", "B4"},
 		{"event at as_of", func(in *Input) {
 			in.Events = append(in.Events, Event{TS: in.AsOf, Type: "email_unsubscribe", Value: math.NaN()})

@@ -178,7 +178,7 @@ func Example_scorecard() {
 	// lead                895         40  4.5%
 	// mql                   5          1  20.0%
 	//
-	// rule-score AUC on 1257 prospects: 0.772 (points only: 0.708)
+	// rule-score AUC on 1257 prospects: 0.773 (points only: 0.709)
 }
 
 // # 4. A conversion model
@@ -294,7 +294,7 @@ func Example_rulesVersusModel() {
 	// 1257 prospects at T, 41 converted (3.3%)
 	//
 	// score                 AUC  PR-AUC  top-decile lift
-	// current scorecard   0.772   0.080             3.19
+	// current scorecard   0.773   0.081             3.19
 	// logistic model      0.750   0.114             3.92
 	// gbt model           0.783   0.098             3.19
 	// suggested scorecard 0.833   0.126             4.66

@@ -23,7 +23,8 @@
 // that crosses the dealership scorecard's MQL line; the lead's contact row is posted just
 // before. Each webhook's latency runs from the start of the events request that carried its
 // crossing event to the webhook's arrival. With -ids-from, the page views go to the
-// history's contacts (each is then re-scored, as a real page view would be).
+// history's contacts. A page view that no scorecard rule reads (the default -page) is stored
+// without re-scoring its person; one that a rule reads (-page /careers) re-scores it.
 package main
 
 import (
@@ -57,6 +58,7 @@ type config struct {
 	triggerEvery    int
 	ids             []string
 	run             string
+	page            string
 }
 
 func main() {
@@ -69,6 +71,7 @@ func main() {
 	flag.DurationVar(&c.duration, "duration", 20*time.Second, "how long to send")
 	flag.IntVar(&c.contacts, "contacts", 10000, "events go to contact ids c-0 .. c-(N-1)")
 	flag.IntVar(&c.triggerEvery, "trigger-every", 100, "webhook mode: one event in N crosses the MQL line")
+	flag.StringVar(&c.page, "page", "/blog/news", "webhook mode: the page of the other page views (the default earns no points, so the server need not re-score for it; /careers does)")
 	idsFile := flag.String("ids", "", "file of contact ids to score, or to send events to (instead of c-0 ..)")
 	idsFrom := flag.String("ids-from", "", "history directory whose contact ids to score, or to send events to")
 	receiver := flag.String("receiver", "127.0.0.1:18700", "webhook mode: address to receive the webhooks on")
@@ -291,7 +294,7 @@ func (c *config) request(rng *rand.Rand, seq int) (*http.Request, int, []string)
 			}
 			page := "/models/x"
 			if c.mode == "webhook" {
-				page = "/blog/news" // no points: no transition
+				page = c.page // by default no points: no transition
 			}
 			id := fmt.Sprintf("c-%d", rng.IntN(c.contacts))
 			if len(c.ids) > 0 {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,6 +51,8 @@ type Service struct {
 	refusals  *prometheus.CounterVec
 	rescores  *prometheus.CounterVec
 	sweepTime prometheus.Gauge
+
+	sets atomic.Pointer[triggerSets] // the trigger state's model set, per loaded set
 }
 
 // New returns the service over st, scoring with the models of src.
@@ -134,15 +137,29 @@ func (s *Service) Ingest(ctx context.Context, kind string, body []byte) (BatchRe
 		return BatchResult{}, fmt.Errorf("%w: %v", ErrBadBody, err)
 	}
 	res := BatchResult{Results: make([]RecordResult, len(recs))}
-	g := s.st.Group()
-	hook := s.hook(ctx, "ingest")
+	// Records are decoded first, outside the store's writers' mutex; then the good ones are
+	// staged in one batch, and each person they touched is re-scored once, in that batch.
+	staged := make([]func(g *store.Group) (store.Result, error), len(recs))
 	for i, r := range recs {
-		rr := RecordResult{Index: r.index, Line: r.line}
-		err := r.err
-		var out store.Result
-		if err == nil {
-			out, err = s.put(g, kind, r.data, hook)
+		res.Results[i] = RecordResult{Index: r.index, Line: r.line}
+		if r.err != nil {
+			s.refuse(&res, i, kind, r.err)
+			continue
 		}
+		put, err := s.decode(kind, r.data)
+		if err != nil {
+			s.refuse(&res, i, kind, err)
+			continue
+		}
+		staged[i] = put
+	}
+	g := s.st.Batch(s.hook(ctx, "ingest"))
+	for i, put := range staged {
+		if put == nil {
+			continue
+		}
+		out, err := put(g)
+		rr := &res.Results[i]
 		switch {
 		case err == nil && out.Duplicate:
 			rr.Status = "duplicate"
@@ -151,20 +168,11 @@ func (s *Service) Ingest(ctx context.Context, kind string, body []byte) (BatchRe
 			rr.Status = "accepted"
 			res.Accepted++
 		case errors.Is(err, ErrBadRecord) || errors.Is(err, store.ErrBadRecord):
-			rr.Status, rr.Error = "refused", err.Error()
-			res.Refused++
-			field := ""
-			var re *RecordError
-			if errors.As(err, &re) {
-				field = re.Field
-			}
-			s.refusals.WithLabelValues(kind, metricField(field)).Inc()
+			s.refuse(&res, i, kind, err)
 		default:
-			// A store failure: records before this one may be applied; none is acknowledged.
-			_ = g.Wait()
+			// A store failure: the batch is abandoned, and no record is acknowledged.
 			return BatchResult{}, err
 		}
-		res.Results[i] = rr
 	}
 	if err := g.Wait(); err != nil {
 		return BatchResult{}, err
@@ -178,6 +186,19 @@ func (s *Service) Ingest(ctx context.Context, kind string, body []byte) (BatchRe
 	return res, nil
 }
 
+// refuse records the refusal of record i.
+func (s *Service) refuse(res *BatchResult, i int, kind string, err error) {
+	rr := &res.Results[i]
+	rr.Status, rr.Error = "refused", err.Error()
+	res.Refused++
+	field := ""
+	var re *RecordError
+	if errors.As(err, &re) {
+		field = re.Field
+	}
+	s.refusals.WithLabelValues(kind, metricField(field)).Inc()
+}
+
 // metricField keeps the refusal metric's label set small: known fields by name, attribute
 // names of contacts (which are open-ended) as "other".
 func metricField(f string) string {
@@ -189,34 +210,38 @@ func metricField(f string) string {
 	return "other"
 }
 
-func (s *Service) put(g *store.Group, kind string, data []byte, hook store.Hook) (store.Result, error) {
+// decode decodes one record of a kind and returns the write that stages it.
+func (s *Service) decode(kind string, data []byte) (func(g *store.Group) (store.Result, error), error) {
 	switch kind {
 	case KindEvents:
 		e, err := DecodeEvent(data)
 		if err != nil {
-			return store.Result{}, err
+			return nil, err
 		}
-		return g.PutEvent(e, hook)
+		if !s.needsRescore(&e) {
+			return func(g *store.Group) (store.Result, error) { return g.PutEventUnscored(e) }, nil
+		}
+		return func(g *store.Group) (store.Result, error) { return g.PutEvent(e, nil) }, nil
 	case KindContacts:
 		c, err := DecodeContact(data)
 		if err != nil {
-			return store.Result{}, err
+			return nil, err
 		}
-		return g.PutContact(c, hook)
+		return func(g *store.Group) (store.Result, error) { return g.PutContact(c, nil) }, nil
 	case KindTransactions:
 		x, err := DecodeTransaction(data)
 		if err != nil {
-			return store.Result{}, err
+			return nil, err
 		}
-		return g.PutTransaction(x, hook)
+		return func(g *store.Group) (store.Result, error) { return g.PutTransaction(x, nil) }, nil
 	case KindIdentities:
 		x, err := DecodeIdentity(data)
 		if err != nil {
-			return store.Result{}, err
+			return nil, err
 		}
-		return g.PutIdentity(x, hook)
+		return func(g *store.Group) (store.Result, error) { return g.PutIdentity(x, nil) }, nil
 	}
-	return store.Result{}, fmt.Errorf("live: unknown record kind %q", kind)
+	return nil, fmt.Errorf("live: unknown record kind %q", kind)
 }
 
 // Score scores the person that id (a contact id, email or anonymous id) belongs to, from
@@ -307,7 +332,9 @@ func (s *Service) hook(ctx context.Context, cause string) store.Hook {
 		}
 		now := s.opts.Now().UTC()
 		p := h.Profile(now)
-		resp, err := s.scorer.ScoreWith(ctx, set, &p, serving.Options{})
+		// The state comes from the blocks the triggers look at; the full response, the
+		// body of the deliveries, only when something fires.
+		resp, err := s.scorer.ScoreWith(ctx, s.stateSet(set), &p, serving.Options{})
 		if err != nil {
 			// A model failing on one person must not refuse the record: it is stored, and
 			// the failure is counted and logged (without the person).
@@ -335,6 +362,16 @@ func (s *Service) hook(ctx context.Context, cause string) store.Hook {
 			}
 		}
 		if ts := cfg.Evaluate(old, next); len(ts) > 0 {
+			p := h.Profile(now)
+			full, err := s.scorer.ScoreWith(ctx, set, &p, serving.Options{})
+			if err != nil {
+				s.rescores.WithLabelValues(cause, "error").Inc()
+				s.log.Warn("re-scoring for triggers failed", "err", err)
+				return nil
+			}
+			if body, err = json.Marshal(&full); err != nil {
+				return err
+			}
 			if err := t.AddDeliveries(cfg.NewDeliveries(h.Person, ts, body, now)); err != nil {
 				return err
 			}
@@ -348,6 +385,51 @@ func (s *Service) hook(ctx context.Context, cause string) store.Hook {
 		}
 		return nil
 	}
+}
+
+// needsRescore reports whether ingesting e must re-score its person for the triggers. It need
+// not when the triggers look at the rules block alone, the scorecards need no event of e's
+// type and page (scorecard.Set.Needs: every rules block is the same without it), and e
+// carries one identifier (so it merges no people). Such an event, a page view of the blog
+// say, changes no trigger state at the time it arrives; what the passing of time changes
+// meanwhile (decay, windows) is the sweep's to find, as for a person who sends nothing.
+func (s *Service) needsRescore(e *store.Event) bool {
+	cfg := s.opts.Triggers
+	if cfg == nil {
+		return false
+	}
+	set := s.src.Current()
+	if set == nil {
+		return true
+	}
+	if b := cfg.Blocks(); len(b) != 1 || b[0] != serving.BlockRules {
+		return true
+	}
+	n, ok := set.Rules.(serving.EventNeeder)
+	if !ok {
+		return true
+	}
+	ids := 0
+	for _, id := range []string{e.ContactID, e.AnonymousID, e.Email} {
+		if id != "" {
+			ids++
+		}
+	}
+	return ids > 1 || n.Needs(e.Type, e.Page)
+}
+
+// triggerSets pairs a model set with its copy that holds only the blocks the triggers read.
+type triggerSets struct{ full, state *serving.ModelSet }
+
+// stateSet returns the copy of set that the trigger state is computed with (see
+// triggers.Config.Blocks), made once per loaded set.
+func (s *Service) stateSet(set *serving.ModelSet) *serving.ModelSet {
+	if ts := s.sets.Load(); ts != nil && ts.full == set {
+		return ts.state
+	}
+	st := set.Only(s.opts.Triggers.Blocks()...)
+	s.sets.Store(&triggerSets{full: set, state: st})
+	return st
 }
 
 func sameState(a, b triggers.State) bool {

@@ -129,7 +129,7 @@ func (s *Store) Loader(opt LoadOptions) (*Loader, error) {
 		return nil, err
 	}
 	for ok := it.First(); ok; ok = it.Next() {
-		if k := string(it.Key()); k != formatKey && k != indexedKey {
+		if k := string(it.Key()); k != formatKey && k != indexedKey && k != stateIndexKey {
 			it.Close()
 			s.mu.Unlock()
 			return nil, ErrNotEmpty

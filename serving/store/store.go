@@ -71,18 +71,22 @@ const (
 	// indexedKey marks a store created with the outbox-by-person index (pOutboxP); stores
 	// created before it erase deliveries by scanning the outbox.
 	indexedKey = "0outbox-by-person"
-	nextKey    = "1m/next"
-	pContact   = "1c/"
-	pNode      = "1n/"
-	pComp      = "1g/"
-	pEvent     = "1e/"
-	pEventID   = "1x/"
-	pTx        = "1t/"
-	pIdentity  = "1l/"
-	pIdentityR = "1r/"
-	pOutbox    = "1o/"
-	pDue       = "1q/"
-	pOutboxP   = "1p/"
+	// stateIndexKey marks a store whose outbox-by-state index (pOutboxS) is complete; Open
+	// builds the index of a store created before it.
+	stateIndexKey = "0outbox-by-state"
+	nextKey       = "1m/next"
+	pContact      = "1c/"
+	pNode         = "1n/"
+	pComp         = "1g/"
+	pEvent        = "1e/"
+	pEventID      = "1x/"
+	pTx           = "1t/"
+	pIdentity     = "1l/"
+	pIdentityR    = "1r/"
+	pOutbox       = "1o/"
+	pDue          = "1q/"
+	pOutboxP      = "1p/"
+	pOutboxS      = "1s/"
 )
 
 type pebbleLogger struct{ l *slog.Logger }
@@ -129,6 +133,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.indexStates(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	v, err := s.get(db, []byte(nextKey))
 	if err != nil {
 		db.Close()
@@ -160,7 +168,7 @@ func (s *Store) checkFormat() error {
 		b := s.db.NewBatch()
 		defer b.Close()
 		if err := errors.Join(b.Set([]byte(formatKey), []byte(strconv.Itoa(FormatVersion)), nil),
-			b.Set([]byte(indexedKey), nil, nil)); err != nil {
+			b.Set([]byte(indexedKey), nil, nil), b.Set([]byte(stateIndexKey), nil, nil)); err != nil {
 			return err
 		}
 		return b.Commit(pebble.Sync)
@@ -557,6 +565,9 @@ func (s *Store) write(g *Group, stage func(t *Txn) (id string, dup bool, err err
 	if g != nil && g.bulk > 0 {
 		return g.bulkWrite(stage, hook)
 	}
+	if g != nil && g.one {
+		return g.oneWrite(stage)
+	}
 	t, err := s.beginIn(g)
 	if err != nil {
 		return Result{}, err
@@ -864,8 +875,89 @@ type Group struct {
 	notified bool
 
 	bulk int  // > 0: a bulk group, changes staged in one batch of up to bulk records
-	t    *Txn // the open bulk batch
+	t    *Txn // the open bulk batch, or the batch of a Batch group
 	n    int  // records in it
+
+	one  bool            // a Batch group: every change in one batch, hook per person at Wait
+	hook Hook            // the Batch group's hook
+	ids  []string        // identifiers the Batch group's changes belong to, in order
+	seen map[string]bool // ids, as a set
+	// quiet: the change being staged does not queue its person for the hook
+	// (PutEventUnscored).
+	quiet bool
+}
+
+// PutEventUnscored is PutEvent in a Batch group without running the group's hook for the
+// event's person (unless another change of the group queues it): for an event that cannot
+// change what the hook looks at.
+func (g *Group) PutEventUnscored(e Event) (Result, error) {
+	g.quiet = true
+	defer func() { g.quiet = false }()
+	return g.s.putEvent(e, nil, g)
+}
+
+// Batch returns a group whose changes share one batch, committed and synced by Wait. hook,
+// when not nil, runs once per person that the changes touched, after every change is
+// staged and before the commit: a request carrying several records of one person re-scores
+// it once, and whatever the hook stages (a transition's outbox records) commits in the batch
+// of the records that caused it. The hooks passed to the group's Put methods are ignored.
+// The group holds the writers' mutex from its first change to Wait, so callers decode their
+// records before they stage them. A change that fails aborts the batch: none of the group's
+// changes is then applied. Not safe for concurrent use.
+func (s *Store) Batch(hook Hook) *Group {
+	return &Group{s: s, one: true, hook: hook, seen: map[string]bool{}}
+}
+
+func (g *Group) oneWrite(stage func(t *Txn) (id string, dup bool, err error)) (Result, error) {
+	if g.t == nil {
+		t, err := g.s.begin()
+		if err != nil {
+			return Result{}, err
+		}
+		g.t = t
+	}
+	id, dup, err := stage(g.t)
+	if err != nil {
+		t := g.t
+		g.t, g.ids, g.seen = nil, nil, map[string]bool{}
+		return Result{}, t.abort(err)
+	}
+	if dup {
+		return Result{Duplicate: true}, nil
+	}
+	if id != "" && !g.quiet && !g.seen[id] {
+		g.seen[id] = true
+		g.ids = append(g.ids, id)
+	}
+	return Result{}, nil
+}
+
+// waitOne runs the Batch group's hook once per person and commits its batch.
+func (g *Group) waitOne() error {
+	t := g.t
+	ids := g.ids
+	g.t, g.ids, g.seen = nil, nil, map[string]bool{}
+	if t == nil {
+		return nil
+	}
+	if g.hook != nil {
+		done := map[uint64]bool{}
+		for _, id := range ids {
+			n, err := t.node(id)
+			if err != nil {
+				return t.abort(err)
+			}
+			if n == 0 || done[n] {
+				continue
+			}
+			done[n] = true
+			if err := g.hook(t, id); err != nil {
+				return t.abort(err)
+			}
+		}
+	}
+	g.notified = g.notified || t.added
+	return t.commit()
 }
 
 // BulkGroup returns a group for bulk loads: up to n records share one batch, committed
@@ -922,6 +1014,9 @@ func (g *Group) PutIdentity(r Identity, hook Hook) (Result, error) {
 
 // Wait returns once every change of the group is synced (the first sync error, if any).
 func (g *Group) Wait() error {
+	if g.one {
+		return g.waitOne()
+	}
 	if g.bulk > 0 {
 		if g.t != nil {
 			t := g.t

@@ -361,3 +361,127 @@ func TestEmailChangeKeepsLink(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOutboxPages lists deliveries by state through the outbox-by-state index, page by
+// page, follows a delivery whose state changes, and builds the index of a store created
+// before it when it is opened.
+func TestOutboxPages(t *testing.T) {
+	fs := vfs.NewMem()
+	s := openMem(t, fs)
+	ctx := context.Background()
+	var want []string
+	for i := range 7 {
+		id := fmt.Sprintf("d-%d", i)
+		state := triggers.StatePending
+		if i%2 == 1 {
+			state = triggers.StateDead
+		} else {
+			want = append(want, id)
+		}
+		hook := func(t *Txn, _ string) error {
+			return t.AddDeliveries([]triggers.Delivery{{ID: id, ContactID: "c1", State: state, CreatedAt: day(10 - i), NextAttempt: day(3)}})
+		}
+		if _, err := s.PutEvent(Event{TS: day(i), Type: "email_open", ContactID: "c1"}, hook); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.Reverse(want) // oldest first: d-6 was created first
+	pages := func(s *Store, state string) []string {
+		var ids []string
+		cursor := ""
+		for range 10 {
+			ds, next, err := s.Page(ctx, state, cursor, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range ds {
+				ids = append(ids, d.ID)
+			}
+			if cursor = next; next == "" {
+				return ids
+			}
+		}
+		t.Fatal("pages do not end")
+		return nil
+	}
+	if got := pages(s, triggers.StatePending); !slices.Equal(got, want) {
+		t.Fatalf("pending pages %v, want %v", got, want)
+	}
+	d, _, err := s.Get(ctx, "d-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.State = triggers.StateDelivered
+	if err := s.Update(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	want = want[:len(want)-1]
+	for state, n := range map[string]int{triggers.StatePending: 3, triggers.StateDead: 3, triggers.StateDelivered: 1, "": 7} {
+		if got, err := s.Count(ctx, state); err != nil || got != n {
+			t.Errorf("count %q: %d (%v), want %d", state, got, err, n)
+		}
+	}
+	if got := pages(s, triggers.StatePending); !slices.Equal(got, want) {
+		t.Fatalf("pending pages after an update %v, want %v", got, want)
+	}
+	if _, _, err := s.Page(ctx, triggers.StateDead, "zz", 2); !errors.Is(err, ErrBadCursor) {
+		t.Errorf("bad cursor: %v", err)
+	}
+	// A store from before the index: Open builds it.
+	if err := errors.Join(s.db.DeleteRange([]byte(pOutboxS), prefixEnd([]byte(pOutboxS)), pebble.Sync),
+		s.db.Delete([]byte(stateIndexKey), pebble.Sync)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open("db", Options{FS: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := pages(s, triggers.StatePending); !slices.Equal(got, want) {
+		t.Fatalf("pending pages after re-indexing %v, want %v", got, want)
+	}
+}
+
+// TestBatch stages a request's records in one batch: the hook runs once per person its
+// records touched (not for an unscored event's), sees every record, and what it stages
+// commits with them.
+func TestBatch(t *testing.T) {
+	s := openMem(t, vfs.NewMem())
+	defer s.Close()
+	var calls []string
+	g := s.Batch(func(t *Txn, id string) error {
+		h, err := t.History(id)
+		if err != nil {
+			return err
+		}
+		calls = append(calls, fmt.Sprintf("%s:%d", h.Person, len(h.Events)))
+		return t.AddDeliveries([]triggers.Delivery{{ID: "d-" + h.Person, ContactID: h.Person, State: triggers.StatePending}})
+	})
+	for _, put := range []func() (Result, error){
+		func() (Result, error) { return g.PutContact(Contact{ContactID: "c1", CreatedAt: day(0)}, nil) },
+		func() (Result, error) { return g.PutEvent(Event{EventID: "e1", TS: day(1), Type: "form_submit", ContactID: "c1"}, nil) },
+		func() (Result, error) { return g.PutEvent(Event{EventID: "e2", TS: day(2), Type: "page_view", ContactID: "c1"}, nil) },
+		func() (Result, error) { return g.PutEventUnscored(Event{EventID: "e3", TS: day(2), Type: "page_view", ContactID: "c2"}) },
+	} {
+		if _, err := put(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r, err := g.PutEvent(Event{EventID: "e1", TS: day(1), Type: "form_submit", ContactID: "c1"}, nil); err != nil || !r.Duplicate {
+		t.Fatalf("resent event in the same batch: %+v %v", r, err)
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(calls, []string{"c1:2"}) || !g.Notified() {
+		t.Fatalf("hook calls %v (notified %v), want [c1:2]", calls, g.Notified())
+	}
+	if n, _ := s.Count(context.Background(), triggers.StatePending); n != 1 {
+		t.Fatalf("%d pending deliveries, want 1", n)
+	}
+	n := 0
+	if err := s.ForEachEvent(func(Event) error { n++; return nil }); err != nil || n != 3 {
+		t.Fatalf("%d events stored (%v), want 3 (the unscored one too)", n, err)
+	}
+}

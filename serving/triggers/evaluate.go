@@ -210,3 +210,32 @@ func (c *Config) State(scoreResponse []byte) (State, error) {
 	}
 	return s, nil
 }
+
+// Blocks returns the blocks of a score response (their names in the response: "rules",
+// "conversion", "churn", "ltv", "persona") that the config's conditions look at, in that
+// order. The live service computes only these to decide whether anything fired, and the
+// full response only for the body of a delivery.
+func (c *Config) Blocks() []string {
+	need := map[string]bool{}
+	for _, t := range c.Triggers {
+		switch t.When.Kind {
+		case KindStageEntered, KindStageLeft, KindMQLEntered, KindMQLLeft, KindRuleTotalCrossedUp, KindRuleTotalCrossedDown:
+			need["rules"] = true
+		case KindPConvertCrossedUp, KindPConvertCrossedDown:
+			need["conversion"] = true
+		case KindPChurnCrossedUp, KindPChurnCrossedDown:
+			need["churn"] = true
+		case KindSegmentEntered, KindSegmentLeft:
+			need["persona"] = true
+		case KindLTVTierChanged:
+			need["ltv"] = true
+		}
+	}
+	var out []string
+	for _, b := range []string{"rules", "conversion", "churn", "ltv", "persona"} {
+		if need[b] {
+			out = append(out, b)
+		}
+	}
+	return out
+}

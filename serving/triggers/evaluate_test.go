@@ -30,7 +30,7 @@ func rules(stage string, total float64) State {
 }
 
 // TestEvaluateDealership walks the lead-scoring story of the dealership scorecard
-// (data/scorecards/dealership.yaml: form +10, open +3, click +7, directions +20, careers -10;
+// (data/scorecards/dealership.yaml: form +10, open +3, click +7, directions +20, careers -15;
 // stages lead 0, mql 30, sql 60) through the triggers of testdata/dealership.good.yml.
 func TestEvaluateDealership(t *testing.T) {
 	c := dealership(t)
@@ -43,7 +43,7 @@ func TestEvaluateDealership(t *testing.T) {
 		{"open", rules("lead", 10), rules("lead", 13), ""},
 		{"click", rules("lead", 13), rules("lead", 20), ""},
 		{"directions: enters mql", rules("lead", 20), rules("mql", 40), "became-mql:lead->mql total-up-30:20->40"},
-		{"careers back to exactly 30: still mql", rules("mql", 40), rules("mql", 30), ""},
+		{"careers back to 25: leaves mql", rules("mql", 40), rules("lead", 25), "mql-lapsed:mql->lead total-down-30:40->25"},
 		{"below 30: leaves mql", rules("mql", 30), rules("lead", 20), "mql-lapsed:mql->lead total-down-30:30->20"},
 		{"first score already past 30", State{}, rules("mql", 40), "became-mql:<nil>->mql total-up-30:<nil>->40"},
 		{"first score below 30 is not a down crossing", State{}, rules("lead", 0), ""},

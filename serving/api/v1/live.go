@@ -192,10 +192,13 @@ type TriggersResponse struct {
 	// Paused maps paused endpoints to when they resume.
 	Paused     map[string]time.Time `json:"paused"`
 	Deliveries []DeliveryView       `json:"deliveries"`
+	// Next is the cursor of the next page of a listing by state (pass it as after); absent
+	// after the last page.
+	Next string `json:"next,omitempty"`
 }
 
 func (a *API) triggersList(c *gin.Context) {
-	state, limit := "", 100
+	state, after, limit := "", "", 100
 	for k, v := range c.Request.URL.Query() {
 		switch k {
 		case "state":
@@ -204,6 +207,8 @@ func (a *API) triggersList(c *gin.Context) {
 				WriteError(c, ErrBadData, "state: want pending, delivered or dead")
 				return
 			}
+		case "after":
+			after = v[0]
 		case "limit":
 			n, err := strconv.Atoi(v[0])
 			if err != nil || n < 1 || n > 10000 {
@@ -234,7 +239,22 @@ func (a *API) triggersList(c *gin.Context) {
 		}
 		r.Counts[s] = n
 	}
-	ds, err := st.List(ctx, state, limit)
+	if after != "" && state == "" {
+		WriteError(c, ErrBadData, "after: pages need a state")
+		return
+	}
+	var ds []triggers.Delivery
+	var err error
+	if state != "" {
+		// Read through the outbox-by-state index: a page costs its own deliveries.
+		ds, r.Next, err = st.Page(ctx, state, after, limit)
+		if errors.Is(err, store.ErrBadCursor) {
+			WriteError(c, ErrBadData, "after: not a cursor of this listing (pass the last answer's next)")
+			return
+		}
+	} else {
+		ds, err = st.List(ctx, state, limit)
+	}
 	if err != nil {
 		writeErr(c, err)
 		return
