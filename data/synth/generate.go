@@ -279,12 +279,17 @@ func (g *generator) run(ctx context.Context, ws []io.Writer, acc *accumulator) e
 	defer cancel()
 
 	// free bounds the chunks in flight, so memory does not grow with the number of people.
+	// The chunks leave it in job order: the feeder takes a free chunk before it hands out the
+	// next job, never a worker after receiving one. Otherwise a worker holding job k but no
+	// chunk yet (descheduled between the two steps) could find the free list emptied by later
+	// jobs, whose chunks the in-order writer keeps until chunk k arrives: a deadlock that a
+	// loaded machine hit once.
 	inFlight := 2*workers + 2
 	free := make(chan *chunk, inFlight)
 	for range inFlight {
 		free <- &chunk{}
 	}
-	jobs := make(chan int)
+	jobs := make(chan *chunk)
 	done := make(chan *chunk, inFlight)
 	var wg sync.WaitGroup
 	for range workers {
@@ -293,17 +298,11 @@ func (g *generator) run(ctx context.Context, ws []io.Writer, acc *accumulator) e
 			defer wg.Done()
 			s := &sim{g: g, src: &splitSource{}}
 			s.rng = newRand(s.src)
-			for idx := range jobs {
+			for c := range jobs {
 				if ctx.Err() != nil {
 					return
 				}
-				var c *chunk
-				select {
-				case c = <-free:
-				case <-ctx.Done():
-					return
-				}
-				g.fill(s, c, idx)
+				g.fill(s, c, c.index)
 				select {
 				case done <- c:
 				case <-ctx.Done():
@@ -315,8 +314,15 @@ func (g *generator) run(ctx context.Context, ws []io.Writer, acc *accumulator) e
 	go func() {
 		defer close(jobs)
 		for idx := range nChunks {
+			var c *chunk
 			select {
-			case jobs <- idx:
+			case c = <-free:
+			case <-ctx.Done():
+				return
+			}
+			c.index = idx
+			select {
+			case jobs <- c:
 			case <-ctx.Done():
 				return
 			}
