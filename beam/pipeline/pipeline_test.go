@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,8 +25,15 @@ import (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	beam.Init()
-	os.Exit(m.Run())
+	code := m.Run()
+	if generatedDir.Load() != nil {
+		os.RemoveAll(*generatedDir.Load())
+	}
+	os.Exit(code)
 }
+
+// generatedDir is the history generated, removed when the tests end.
+var generatedDir atomic.Pointer[string]
 
 // generated is one 20,000-contact history shared by the tests (generating it takes seconds).
 var generated = sync.OnceValues(func() (string, error) {
@@ -33,6 +41,7 @@ var generated = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	generatedDir.Store(&dir)
 	_, err = synth.Generate(context.Background(), dir, synth.Options{Contacts: 20000})
 	return dir, err
 })
@@ -158,12 +167,6 @@ func TestFeaturesMatchEmbedded(t *testing.T) {
 // TestScoreMatchesEmbedded: the Beam score job equals `propensity score --data` (batch.Score)
 // with the embedded scorecard.
 func TestScoreMatchesEmbedded(t *testing.T) {
-	if os.Getenv("PROPENSITY_BEAM_SCORE_TEST") == "" {
-		// Known failure, not yet fixed: Prism 2.78 panics (nil pointer) in the runner-side
-		// flatten of the score job's four-way CoGroupByKey. Set PROPENSITY_BEAM_SCORE_TEST=1
-		// to run it.
-		t.Skip("propensity-beam score on Prism is a known failure: see docs/scale-out.md")
-	}
 	dir := history20k(t)
 	asOf := synth.DefaultAsOf()
 	ctx := context.Background()
