@@ -122,6 +122,17 @@ func TestFeaturesMatchEmbedded(t *testing.T) {
 	}
 	t.Logf("stitching needed %d of 12 rounds", rounds)
 	got, gotOpts, schema := readFeatureShards(t, out)
+	merged, diffs := compareFeatures(t, want, got, gotOpts, schema)
+	if merged == 0 {
+		t.Fatal("the history has no merged people: the test does not check stitching")
+	}
+	t.Logf("%d people (%d merged), %d differing cells", want.Len(), merged, diffs)
+}
+
+// compareFeatures compares the job's rows with the embedded table cell by cell; it returns
+// the number of merged people and of differing cells.
+func compareFeatures(t *testing.T, want *history.Table, got map[string]features.Row, gotOpts features.Options, schema *features.Schema) (merged, diffs int) {
+	t.Helper()
 	if !reflect.DeepEqual(schema, want.Schema()) {
 		t.Fatalf("schema differs:\n got %v\nwant %v", schema.Columns, want.Schema().Columns)
 	}
@@ -132,7 +143,6 @@ func TestFeaturesMatchEmbedded(t *testing.T) {
 	if len(got) != want.Len() {
 		t.Errorf("%d people, want %d", len(got), want.Len())
 	}
-	merged, diffs := 0, 0
 	for i := range want.Len() {
 		w := want.Row(i)
 		id := w.Strs[0]
@@ -158,10 +168,7 @@ func TestFeaturesMatchEmbedded(t *testing.T) {
 			}
 		}
 	}
-	if merged == 0 {
-		t.Fatal("the history has no merged people: the test does not check stitching")
-	}
-	t.Logf("%d people (%d merged), %d differing cells", want.Len(), merged, diffs)
+	return merged, diffs
 }
 
 // TestScoreMatchesEmbedded: the Beam score job equals `propensity score --data` (batch.Score)

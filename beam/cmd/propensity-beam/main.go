@@ -13,7 +13,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -172,20 +171,23 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// runJob builds and runs a job writing into a fresh directory beside out, renamed to out
-// when the job succeeds: a failed job leaves nothing at out.
+// runJob builds and runs a job writing into a temporary place published at out when the
+// job succeeds (pipeline.PrepareOutput): a failed job leaves nothing at out. out may be a
+// local path or on one of Beam's file systems (gs://, s3://).
 func runJob(ctx context.Context, log *slog.Logger, name, out string, cfg *pipeline.Config, asJSON bool, stdout io.Writer, build func() (*beam.Pipeline, error)) error {
-	if _, err := os.Stat(out); err == nil {
-		return usagef("--out %s exists: give a new directory", out)
+	tmp, commit, abort, err := pipeline.PrepareOutput(ctx, out)
+	if errors.Is(err, pipeline.ErrOutputExists) {
+		return &cliflags.UsageError{Err: err}
 	}
-	if err := os.MkdirAll(filepath.Dir(filepath.Clean(out)), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(out)), "."+filepath.Base(out)+".tmp-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	committed := false
+	defer func() {
+		if !committed {
+			abort()
+		}
+	}()
 	cfg.Out = tmp
 	p, err := build()
 	if err != nil {
@@ -198,9 +200,10 @@ func runJob(ctx context.Context, log *slog.Logger, name, out string, cfg *pipeli
 		return err
 	}
 	secs := time.Since(began).Seconds()
-	if err := os.Rename(tmp, out); err != nil {
+	if err := commit(); err != nil {
 		return err
 	}
+	committed = true
 	summary := map[string]any{"out": out, "seconds": secs, "stitch_rounds_run": cfg.StitchRounds}
 	if n, err := pipeline.StitchRounds(res, cfg.StitchRounds); err == nil {
 		summary["stitch_rounds_needed"] = n
