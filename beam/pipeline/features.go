@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -83,7 +82,7 @@ type Config struct {
 
 // prepare checks c and lists what the launcher must know before the pipeline has a shape:
 // the options with defaults and attributes, and the splits of each history file.
-func (c *Config) prepare() (features.Options, [4][]history.Split, error) {
+func (c *Config) prepare(ctx context.Context) (features.Options, [4][]history.Split, error) {
 	var splits [4][]history.Split
 	opts := c.Opts.EnsureDefaults()
 	if err := opts.Validate(); err != nil {
@@ -96,14 +95,20 @@ func (c *Config) prepare() (features.Options, [4][]history.Split, error) {
 		c.Shards = 4
 	}
 	for k := history.Contacts; k <= history.Transactions; k++ {
-		s, err := history.Splits(c.Dir, opts, k)
+		var s []history.Split
+		var err error
+		if Remote(c.Dir) {
+			s, err = remoteSplits(ctx, c.Dir, opts, k)
+		} else {
+			s, err = history.Splits(c.Dir, opts, k)
+		}
 		if err != nil {
 			return opts, splits, err
 		}
 		splits[k] = s
 	}
 	if opts.Attributes == nil {
-		attrs, _, err := history.ContactAttributes(c.Dir, opts)
+		attrs, err := contactAttributes(ctx, c.Dir, opts, splits[history.Contacts][0].File)
 		if err != nil {
 			return opts, splits, err
 		}
@@ -156,11 +161,10 @@ type readContactsFn struct {
 func (f *readContactsFn) Setup() (err error) { f.opts, err = decodeOpts(f.Opts); return err }
 
 func (f *readContactsFn) ProcessElement(ctx context.Context, s history.Split, emit func(history.SplitContact)) error {
-	_, err := history.ReadSplit(ctx, s, f.opts, f.opts.Attributes, history.SplitVisitor{Contact: func(c *history.SplitContact) error {
+	return readSplit(ctx, s, f.opts, f.opts.Attributes, history.SplitVisitor{Contact: func(c *history.SplitContact) error {
 		emit(*c)
 		return nil
 	}})
-	return err
 }
 
 type readIdentitiesFn struct {
@@ -171,11 +175,10 @@ type readIdentitiesFn struct {
 func (f *readIdentitiesFn) Setup() (err error) { f.opts, err = decodeOpts(f.Opts); return err }
 
 func (f *readIdentitiesFn) ProcessElement(ctx context.Context, s history.Split, emit func(string, string)) error {
-	_, err := history.ReadSplit(ctx, s, f.opts, nil, history.SplitVisitor{Identity: func(a, b string) error {
+	return readSplit(ctx, s, f.opts, nil, history.SplitVisitor{Identity: func(a, b string) error {
 		emit(a, b)
 		return nil
 	}})
-	return err
 }
 
 // readEventsFn reads an events split: the links between identifiers, the events before T
@@ -224,7 +227,7 @@ func (f *readEventsFn) ProcessElement(ctx context.Context, s history.Split, link
 		clear(accs)
 		clear(pairs)
 	}
-	_, err := history.ReadSplit(ctx, s, f.opts, nil, history.SplitVisitor{Event: func(e *history.SplitEvent) error {
+	err := readSplit(ctx, s, f.opts, nil, history.SplitVisitor{Event: func(e *history.SplitEvent) error {
 		for _, id := range e.Links[min(1, len(e.Links)):] {
 			pairs[[2]string{e.Links[0], id}] = true
 		}
@@ -263,7 +266,7 @@ type readTransactionsFn struct {
 func (f *readTransactionsFn) Setup() (err error) { f.opts, err = decodeOpts(f.Opts); return err }
 
 func (f *readTransactionsFn) ProcessElement(ctx context.Context, s history.Split, emit func(string, txRec)) error {
-	_, err := history.ReadSplit(ctx, s, f.opts, nil, history.SplitVisitor{Transaction: func(p history.Pos, x history.CustomerTransaction) error {
+	return readSplit(ctx, s, f.opts, nil, history.SplitVisitor{Transaction: func(p history.Pos, x history.CustomerTransaction) error {
 		key := x.Category
 		if key == "" {
 			key = x.Product
@@ -271,7 +274,6 @@ func (f *readTransactionsFn) ProcessElement(ctx context.Context, s history.Split
 		emit(x.Customer, txRec{Pos: p, TS: features.Nanos(x.TS), Amount: x.Amount, Product: x.Product, Key: key, Quantity: x.Quantity})
 		return nil
 	}})
-	return err
 }
 
 func contactKV(c history.SplitContact) (string, history.SplitContact) { return c.Contact.ID, c }
@@ -589,7 +591,7 @@ func (catList) MergeAccumulators(a, b []catCount) []catCount { return append(a, 
 // Features builds the features job: it writes the feature table of c.Dir, as `propensity
 // features` computes it, to c.Shards part files under c.Out.
 func Features(c Config) (*beam.Pipeline, error) {
-	opts, splits, err := c.prepare()
+	opts, splits, err := c.prepare(context.Background())
 	if err != nil {
 		return nil, err
 	}
@@ -628,7 +630,7 @@ type writeFeaturesFn struct {
 
 func (f *writeFeaturesFn) Setup() (err error) { f.opts, err = decodeOpts(f.Opts); return err }
 
-func (f *writeFeaturesFn) ProcessElement(shard int, rows func(*Row) bool, cats []string) error {
+func (f *writeFeaturesFn) ProcessElement(ctx context.Context, shard int, rows func(*Row) bool, cats []string) error {
 	opts := f.opts
 	opts.ProductCategories = cats
 	s := features.SchemaFor(opts)
@@ -643,5 +645,5 @@ func (f *writeFeaturesFn) ProcessElement(shard int, rows func(*Row) bool, cats [
 		return err
 	}
 	defer t.Release()
-	return history.WriteParquet(filepath.Join(f.Out, ShardName(shard, f.N)), t)
+	return writeShard(ctx, f.Out, ShardName(shard, f.N), func(path string) error { return history.WriteParquet(path, t) })
 }

@@ -170,6 +170,12 @@ func TestOneHugePerson(t *testing.T) {
 	if n := got["huge"].Nums[schema.Index("n_events_total")]; n < hugeEvents/2 {
 		t.Fatalf("the huge person has %v events before T, want most of %d", n, hugeEvents)
 	}
+	// The stated worker memory (docs/scale-out.md): the person's state is one accumulator,
+	// so the job's heap stays far below what its events would take as values.
+	const workerMemory = 512 << 20
+	if peak.Load() > workerMemory {
+		t.Errorf("peak heap %d MB during the job, over the stated worker memory of %d MB", peak.Load()>>20, workerMemory>>20)
+	}
 	t.Logf("peak heap of the test process during the job: %.0f MB (the person's %d events would be %.0f MB as features.Event values, before their strings)",
 		float64(peak.Load())/(1<<20), hugeEvents, float64(hugeEvents)*float64(reflect.TypeFor[features.Event]().Size())/(1<<20))
 }

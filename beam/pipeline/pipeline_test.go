@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,8 +25,15 @@ import (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	beam.Init()
-	os.Exit(m.Run())
+	code := m.Run()
+	if generatedDir.Load() != nil {
+		os.RemoveAll(*generatedDir.Load())
+	}
+	os.Exit(code)
 }
+
+// generatedDir is the history generated, removed when the tests end.
+var generatedDir atomic.Pointer[string]
 
 // generated is one 20,000-contact history shared by the tests (generating it takes seconds).
 var generated = sync.OnceValues(func() (string, error) {
@@ -33,6 +41,7 @@ var generated = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	generatedDir.Store(&dir)
 	_, err = synth.Generate(context.Background(), dir, synth.Options{Contacts: 20000})
 	return dir, err
 })
@@ -113,6 +122,17 @@ func TestFeaturesMatchEmbedded(t *testing.T) {
 	}
 	t.Logf("stitching needed %d of 12 rounds", rounds)
 	got, gotOpts, schema := readFeatureShards(t, out)
+	merged, diffs := compareFeatures(t, want, got, gotOpts, schema)
+	if merged == 0 {
+		t.Fatal("the history has no merged people: the test does not check stitching")
+	}
+	t.Logf("%d people (%d merged), %d differing cells", want.Len(), merged, diffs)
+}
+
+// compareFeatures compares the job's rows with the embedded table cell by cell; it returns
+// the number of merged people and of differing cells.
+func compareFeatures(t *testing.T, want *history.Table, got map[string]features.Row, gotOpts features.Options, schema *features.Schema) (merged, diffs int) {
+	t.Helper()
 	if !reflect.DeepEqual(schema, want.Schema()) {
 		t.Fatalf("schema differs:\n got %v\nwant %v", schema.Columns, want.Schema().Columns)
 	}
@@ -123,7 +143,6 @@ func TestFeaturesMatchEmbedded(t *testing.T) {
 	if len(got) != want.Len() {
 		t.Errorf("%d people, want %d", len(got), want.Len())
 	}
-	merged, diffs := 0, 0
 	for i := range want.Len() {
 		w := want.Row(i)
 		id := w.Strs[0]
@@ -149,21 +168,12 @@ func TestFeaturesMatchEmbedded(t *testing.T) {
 			}
 		}
 	}
-	if merged == 0 {
-		t.Fatal("the history has no merged people: the test does not check stitching")
-	}
-	t.Logf("%d people (%d merged), %d differing cells", want.Len(), merged, diffs)
+	return merged, diffs
 }
 
 // TestScoreMatchesEmbedded: the Beam score job equals `propensity score --data` (batch.Score)
 // with the embedded scorecard.
 func TestScoreMatchesEmbedded(t *testing.T) {
-	if os.Getenv("PROPENSITY_BEAM_SCORE_TEST") == "" {
-		// Known failure, not yet fixed: Prism 2.78 panics (nil pointer) in the runner-side
-		// flatten of the score job's four-way CoGroupByKey. Set PROPENSITY_BEAM_SCORE_TEST=1
-		// to run it.
-		t.Skip("propensity-beam score on Prism is a known failure: see docs/scale-out.md")
-	}
 	dir := history20k(t)
 	asOf := synth.DefaultAsOf()
 	ctx := context.Background()

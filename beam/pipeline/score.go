@@ -132,7 +132,7 @@ func Score(ctx context.Context, c ScoreConfig) (*beam.Pipeline, error) {
 	// once with both.
 	person := features.Options{AsOf: c.Opts.AsOf}
 	c.Opts = person
-	opts, splits, err := c.prepare()
+	opts, splits, err := c.prepare(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -322,20 +322,21 @@ type writeScoresFn struct {
 	N    int
 }
 
-func (f *writeScoresFn) ProcessElement(shard int, rows func(*batch.Row) bool) error {
+func (f *writeScoresFn) ProcessElement(ctx context.Context, shard int, rows func(*batch.Row) bool) error {
 	var out []batch.Row
 	var r batch.Row
 	for rows(&r) {
 		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b batch.Row) int { return strings.Compare(a.ContactID, b.ContactID) })
-	name := filepath.Join(f.Out, ShardName(shard, f.N))
-	return writeAtomic(name, func(w *os.File) error {
-		pw := batch.NewWriter(w, time.Unix(0, f.AsOf).UTC())
-		if _, err := pw.Write(out); err != nil {
-			return err
-		}
-		return pw.Close()
+	return writeShard(ctx, f.Out, ShardName(shard, f.N), func(name string) error {
+		return writeAtomic(name, func(w *os.File) error {
+			pw := batch.NewWriter(w, time.Unix(0, f.AsOf).UTC())
+			if _, err := pw.Write(out); err != nil {
+				return err
+			}
+			return pw.Close()
+		})
 	})
 }
 

@@ -14,8 +14,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/propensity-dev/propensity/features"
-	"github.com/propensity-dev/propensity/models/scorecard"
+	"github.com/propensity-dev/propensity/internal/cliflags"
 )
 
 // Exit statuses (docs/contract.md §4).
@@ -47,22 +46,17 @@ func (e *cliEnv) isTerminal() bool {
 }
 
 // usageError marks a problem with the command line or its input: exit status 2.
-type usageError struct{ err error }
-
-func (u *usageError) Error() string { return u.err.Error() }
-func (u *usageError) Unwrap() error { return u.err }
+type usageError = cliflags.UsageError
 
 // usagef returns a usageError with a formatted message.
-func usagef(format string, a ...any) error {
-	return &usageError{fmt.Errorf(format, a...)}
-}
+func usagef(format string, a ...any) error { return cliflags.Usagef(format, a...) }
 
 // badInput wraps err (typically from a library reading user files) as bad input: exit 2.
 func badInput(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &usageError{err}
+	return &usageError{Err: err}
 }
 
 func exitCode(env *cliEnv, name string, err error) int {
@@ -123,7 +117,7 @@ func parseFlags(fs *flag.FlagSet, args []string, allowPositional bool) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return &usageError{err}
+		return &usageError{Err: err}
 	}
 	if !allowPositional && fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
@@ -145,30 +139,12 @@ func requireFlags(pairs ...string) error {
 	return nil
 }
 
-// parseDate parses DATE as YYYY-MM-DD (midnight UTC) or RFC 3339 (docs/contract.md §4), within the
-// accepted range of times (features.TimeRange, docs/operations.md).
-func parseDate(flagName, s string) (time.Time, error) {
-	t, err := time.Parse("2006-01-02", s)
-	if err != nil {
-		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
-			return time.Time{}, usagef("--%s: %q is not a date (want YYYY-MM-DD or RFC 3339)", flagName, s)
-		}
-	}
-	if err := features.CheckTime(t); err != nil {
-		return time.Time{}, usagef("--%s: %q is outside the accepted range: %v", flagName, s, err)
-	}
-	return t.UTC(), nil
-}
+// parseDate parses DATE as YYYY-MM-DD (midnight UTC) or RFC 3339: cliflags.ParseDate.
+func parseDate(flagName, s string) (time.Time, error) { return cliflags.ParseDate(flagName, s) }
 
-// parseDuration reads a flag's duration with scorecard.ParseDuration (d, w or h suffix, or
-// anything time.ParseDuration accepts; positive, finite, at most a century), so that flags and
-// scorecard YAML accept the same spellings.
+// parseDuration reads a flag's duration (d, w or h suffix): cliflags.ParseDuration.
 func parseDuration(flagName, s string) (time.Duration, error) {
-	d, err := scorecard.ParseDuration(s)
-	if err != nil {
-		return 0, usagef("--%s: %q is not a positive duration (want e.g. 90d, 12w, 36h)", flagName, s)
-	}
-	return d, nil
+	return cliflags.ParseDuration(flagName, s)
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.

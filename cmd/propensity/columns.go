@@ -2,11 +2,10 @@ package main
 
 import (
 	"flag"
-	"os"
 	"strings"
 
 	"github.com/propensity-dev/propensity/features"
-	"github.com/propensity-dev/propensity/features/history"
+	"github.com/propensity-dev/propensity/internal/cliflags"
 	"github.com/propensity-dev/propensity/internal/table"
 )
 
@@ -21,52 +20,10 @@ func (l *listFlag) Set(s string) error {
 }
 
 // mappingFlags are the flags of every command that reads a history or a table: the mapping
-// YAML (docs/tables.md) and the transactions columns.
-type mappingFlags struct {
-	config, customer, time, amount *string
-}
+// YAML (docs/tables.md) and the transactions columns (shared with propensity-beam).
+type mappingFlags = cliflags.Mapping
 
-func addMappingFlags(fs *flag.FlagSet) *mappingFlags {
-	return &mappingFlags{
-		config:   fs.String("config", "", "mapping YAML naming history files and columns, column types and missing tokens (docs/tables.md)"),
-		customer: fs.String("customer", "", "transactions column holding the customer (contact) id"),
-		time:     fs.String("time", "", "transactions column holding the time"),
-		amount:   fs.String("amount", "", "transactions column holding the amount"),
-	}
-}
-
-// load reads the --config file (if any) and applies the column flags: the history mapping
-// and the table part (column types, missing tokens).
-func (m *mappingFlags) load() (features.Mapping, table.Config, error) {
-	var fm features.Mapping
-	var tc table.Config
-	if *m.config != "" {
-		if _, err := os.Stat(*m.config); err != nil {
-			return fm, tc, usagef("--config: %v", err)
-		}
-		var err error
-		if fm, err = history.LoadMapping(*m.config); err != nil {
-			return fm, tc, badInput(err)
-		}
-		data, err := os.ReadFile(*m.config)
-		if err != nil {
-			return fm, tc, usagef("--config: %v", err)
-		}
-		if tc, err = table.ParseConfig(data); err != nil {
-			return fm, tc, badInput(usagef("%s: %v", *m.config, err))
-		}
-	}
-	if *m.customer != "" {
-		fm.Transactions.ContactID = *m.customer
-	}
-	if *m.time != "" {
-		fm.Transactions.TS = *m.time
-	}
-	if *m.amount != "" {
-		fm.Transactions.Amount = *m.amount
-	}
-	return fm, tc, nil
-}
+func addMappingFlags(fs *flag.FlagSet) *mappingFlags { return cliflags.AddMapping(fs) }
 
 // tableFlags are the column-type overrides of every command that reads a table.
 type tableFlags struct {
@@ -116,7 +73,7 @@ func (t *tableFlags) overrides(cfg table.Config) (map[string]table.Override, []s
 // loadColumns reads the mapping flags and the column-type flags of a command that reads a
 // history or a table: the history mapping, the column overrides and the missing tokens.
 func loadColumns(mf *mappingFlags, tf *tableFlags) (features.Mapping, map[string]table.Override, []string, error) {
-	m, cfg, err := mf.load()
+	m, cfg, err := mf.Load()
 	if err != nil {
 		return m, nil, nil, err
 	}

@@ -35,7 +35,7 @@ func runEvaluate(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
-	mapping, _, err := mf.load()
+	mapping, _, err := mf.Load()
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func runEvaluate(ctx context.Context, env *cliEnv, args []string) error {
 		return usagef("--mql-rate must be in [0, 1), got %v", *mqlRate)
 	}
 	if err := checkOutput(dirOutput, "--out", *out, historyInput("--data", *dir, mapping),
-		inputPath("--scorecard", *scorecardPath), inputPath("--models", *models), inputPath("--config", *mf.config)); err != nil {
+		inputPath("--scorecard", *scorecardPath), inputPath("--models", *models), inputPath("--config", *mf.Config)); err != nil {
 		return err
 	}
 	res, err := evaluate.Run(ctx, evaluate.Options{Dir: *dir, AsOf: asOf, Horizon: horizon, Scorecard: set, Features: features.Options{Mapping: mapping},

@@ -8,26 +8,23 @@ import (
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/features/history"
+	"github.com/propensity-dev/propensity/internal/cliflags"
 )
 
 // runFeatures builds the point-in-time feature table of a history directory (docs/contract.md §4, §6).
 func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "features", "--data DIR --as-of DATE [--horizon 90d] --out FILE.parquet [--config history.yaml] [--json]",
 		"Stitch identities and compute one row of point-in-time features (and labels with --horizon) per person.")
-	data := fs.String("data", "", "history directory (contacts, events, transactions, identities Parquet)")
-	asOf := fs.String("as-of", "", "as-of time T: YYYY-MM-DD or RFC 3339; features use rows with ts < T")
-	horizon := fs.String("horizon", "", "label window H after T (e.g. 90d); no labels when empty")
-	halfLife := fs.String("half-life", "", "half-life of the decayed counts (default 30d)")
+	ff := cliflags.AddFeatures(fs)
 	out := fs.String("out", "", "output Parquet file (written atomically)")
-	mf := addMappingFlags(fs)
-	strict := fs.Bool("strict-identity", false, "ignore identity links first seen at or after the as-of time")
 	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
 	workers := workersFlag(fs)
 	memory, tmp := memoryFlags(fs)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
-	if err := requireFlags("data", *data, "as-of", *asOf, "out", *out); err != nil {
+	data := ff.Data
+	if err := requireFlags("data", *data, "as-of", *ff.AsOf, "out", *out); err != nil {
 		return err
 	}
 	var eng history.Engine
@@ -39,24 +36,11 @@ func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	eng.TmpDir = *tmp
-	opts := features.Options{StrictIdentity: *strict}
-	if opts.AsOf, err = parseDate("as-of", *asOf); err != nil {
+	opts, err := ff.Options()
+	if err != nil {
 		return err
 	}
-	if *horizon != "" {
-		if opts.Horizon, err = parseDuration("horizon", *horizon); err != nil {
-			return err
-		}
-	}
-	if *halfLife != "" {
-		if opts.HalfLife, err = parseDuration("half-life", *halfLife); err != nil {
-			return err
-		}
-	}
-	if opts.Mapping, _, err = mf.load(); err != nil {
-		return err
-	}
-	if err := checkOutput(fileOutput, "--out", *out, historyInput("--data", *data, opts.Mapping), inputPath("--config", *mf.config)); err != nil {
+	if err := checkOutput(fileOutput, "--out", *out, historyInput("--data", *data, opts.Mapping), inputPath("--config", *ff.Mapping.Config)); err != nil {
 		return err
 	}
 	began := time.Now()

@@ -32,7 +32,7 @@ func runIngest(ctx context.Context, env *cliEnv, args []string) error {
 	if _, err := os.Stat(*dir); err != nil {
 		return usagef("--data: %v", err)
 	}
-	m, _, err := mf.load()
+	m, _, err := mf.Load()
 	if err != nil {
 		return err
 	}

@@ -37,8 +37,8 @@ func runLTV(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if *config != "" {
 		// The flags win over the file; the file's names (or the contract's) over detection.
-		mf := &mappingFlags{config: config, customer: customer, time: timeCol, amount: amount}
-		m, _, err := mf.load()
+		mf := &mappingFlags{Config: config, Customer: customer, Time: timeCol, Amount: amount}
+		m, _, err := mf.Load()
 		if err != nil {
 			return err
 		}

@@ -86,7 +86,7 @@ func runPersonas(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	outDir := kindDir(*out, artifact.KindPersonas)
 	if err := checkOutput(dirOutput, "--out", outDir, historyInput("--data", *data, mapping),
-		inputPath("--table", *tablePath), inputPath("--segments", *segFile), inputPath("--config", *mf.config)); err != nil {
+		inputPath("--table", *tablePath), inputPath("--segments", *segFile), inputPath("--config", *mf.Config)); err != nil {
 		return err
 	}
 	ps := persona.Settings{KMin: *kMin, KMax: *kMax, KMeans: kmeans.Settings{Restarts: *restarts, BatchSize: *batch}}

@@ -47,7 +47,7 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
-	mapping, tcfg, err := mf.load()
+	mapping, tcfg, err := mf.Load()
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if *dir != "" {
 		if err := checkOutput(fileOutput, "--out", *out, historyInput("--data", *dir, mapping),
-			inputPath("--scorecard", *scorecardPath), inputPath("--models", *models), inputPath("--config", *mf.config)); err != nil {
+			inputPath("--scorecard", *scorecardPath), inputPath("--models", *models), inputPath("--config", *mf.Config)); err != nil {
 			return err
 		}
 	}

@@ -102,7 +102,7 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	if *out != "" {
 		outDir = filepath.Join(*out, target)
 	}
-	if err := checkOutput(dirOutput, "--out", outDir, inputPath("--table", *table), historyInput("--data", *data, mapping), inputPath("--config", *mf.config)); err != nil {
+	if err := checkOutput(dirOutput, "--out", outDir, inputPath("--table", *table), historyInput("--data", *data, mapping), inputPath("--config", *mf.Config)); err != nil {
 		return err
 	}
 	topts := tabular.Options{Model: *model, AutoBudget: *autoBudget, Kind: *kind, Folds: *cv, Seed: *seed, MinPositives: *minPos, Tune: *tune,

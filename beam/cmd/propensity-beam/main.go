@@ -13,7 +13,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -23,7 +22,7 @@ import (
 	"github.com/propensity-dev/propensity/beam/pipeline"
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/features/history"
-	"github.com/propensity-dev/propensity/models/scorecard"
+	"github.com/propensity-dev/propensity/internal/cliflags"
 )
 
 // Exit codes, as the embedded command's.
@@ -33,10 +32,8 @@ const (
 	exitUsage   = 2
 )
 
-// usageError is bad usage or bad input: exit code 2.
-type usageError struct{ error }
-
-func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+// usagef is bad usage or bad input: exit code 2, as the embedded command's.
+func usagef(format string, a ...any) error { return cliflags.Usagef(format, a...) }
 
 func main() {
 	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "-") {
@@ -84,7 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "propensity-beam %s: %v\n", args[0], err)
-	var ue usageError
+	var ue *cliflags.UsageError
 	if errors.As(err, &ue) || badInput(err) {
 		return exitUsage
 	}
@@ -118,74 +115,21 @@ func newFlagSet(name string, stdout io.Writer) (*flag.FlagSet, jobFlags) {
 	}
 }
 
-func parseDate(name, s string) (time.Time, error) {
-	t, err := time.Parse("2006-01-02", s)
-	if err != nil {
-		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
-			return time.Time{}, usagef("--%s: %q is not a date (want YYYY-MM-DD or RFC 3339)", name, s)
-		}
-	}
-	if err := features.CheckTime(t); err != nil {
-		return time.Time{}, usagef("--%s: %q is outside the accepted range: %v", name, s, err)
-	}
-	return t.UTC(), nil
-}
-
-func parseDuration(name, s string) (time.Duration, error) {
-	d, err := scorecard.ParseDuration(s)
-	if err != nil {
-		return 0, usagef("--%s: %q is not a positive duration (want e.g. 90d, 12w, 36h)", name, s)
-	}
-	return d, nil
-}
-
 func runFeatures(ctx context.Context, log *slog.Logger, args []string, stdout io.Writer) error {
 	fs, jf := newFlagSet("features", stdout)
-	data := fs.String("data", "", "history directory (contacts, events, transactions, identities Parquet)")
-	asOf := fs.String("as-of", "", "as-of time T: YYYY-MM-DD or RFC 3339; features use rows with ts < T")
-	horizon := fs.String("horizon", "", "label window H after T (e.g. 90d); no labels when empty")
-	halfLife := fs.String("half-life", "", "half-life of the decayed counts (default 30d)")
+	ff := cliflags.AddFeatures(fs)
 	out := fs.String("out", "", "output directory of Parquet part files (written when the job succeeds)")
-	config := fs.String("config", "", "history config YAML naming files and columns")
-	customer := fs.String("customer", "", "transactions column holding the customer (contact) id")
-	timeCol := fs.String("time", "", "transactions column holding the time")
-	amount := fs.String("amount", "", "transactions column holding the amount")
-	strict := fs.Bool("strict-identity", false, "ignore identity links first seen at or after the as-of time")
 	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *data == "" || *asOf == "" || *out == "" {
+	data := ff.Data
+	if *data == "" || *ff.AsOf == "" || *out == "" {
 		return usagef("--data, --as-of and --out are required")
 	}
-	opts := features.Options{StrictIdentity: *strict}
-	var err error
-	if opts.AsOf, err = parseDate("as-of", *asOf); err != nil {
+	opts, err := ff.Options()
+	if err != nil {
 		return err
-	}
-	if *horizon != "" {
-		if opts.Horizon, err = parseDuration("horizon", *horizon); err != nil {
-			return err
-		}
-	}
-	if *halfLife != "" {
-		if opts.HalfLife, err = parseDuration("half-life", *halfLife); err != nil {
-			return err
-		}
-	}
-	if *config != "" {
-		if opts.Mapping, err = history.LoadMapping(*config); err != nil {
-			return usageError{err}
-		}
-	}
-	if *customer != "" {
-		opts.Mapping.Transactions.ContactID = *customer
-	}
-	if *timeCol != "" {
-		opts.Mapping.Transactions.TS = *timeCol
-	}
-	if *amount != "" {
-		opts.Mapping.Transactions.Amount = *amount
 	}
 	cfg := pipeline.Config{Dir: *data, Opts: opts, StitchRounds: *jf.rounds, Shards: *jf.shards}
 	return runJob(ctx, log, "features", *out, &cfg, *asJSON, stdout, func() (*beam.Pipeline, error) { return pipeline.Features(cfg) })
@@ -205,7 +149,7 @@ func runScore(ctx context.Context, log *slog.Logger, args []string, stdout io.Wr
 	if *dir == "" || *asOf == "" || *out == "" {
 		return usagef("--data, --as-of and --out are required (propensity-beam scores whole histories; for one profile use propensity score --profile)")
 	}
-	t, err := parseDate("as-of", *asOf)
+	t, err := cliflags.ParseDate("as-of", *asOf)
 	if err != nil {
 		return err
 	}
@@ -219,7 +163,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return usageError{err}
+		return &cliflags.UsageError{Err: err}
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
@@ -227,20 +171,23 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// runJob builds and runs a job writing into a fresh directory beside out, renamed to out
-// when the job succeeds: a failed job leaves nothing at out.
+// runJob builds and runs a job writing into a temporary place published at out when the
+// job succeeds (pipeline.PrepareOutput): a failed job leaves nothing at out. out may be a
+// local path or on one of Beam's file systems (gs://, s3://).
 func runJob(ctx context.Context, log *slog.Logger, name, out string, cfg *pipeline.Config, asJSON bool, stdout io.Writer, build func() (*beam.Pipeline, error)) error {
-	if _, err := os.Stat(out); err == nil {
-		return usagef("--out %s exists: give a new directory", out)
+	tmp, commit, abort, err := pipeline.PrepareOutput(ctx, out)
+	if errors.Is(err, pipeline.ErrOutputExists) {
+		return &cliflags.UsageError{Err: err}
 	}
-	if err := os.MkdirAll(filepath.Dir(filepath.Clean(out)), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(out)), "."+filepath.Base(out)+".tmp-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	committed := false
+	defer func() {
+		if !committed {
+			abort()
+		}
+	}()
 	cfg.Out = tmp
 	p, err := build()
 	if err != nil {
@@ -253,9 +200,10 @@ func runJob(ctx context.Context, log *slog.Logger, name, out string, cfg *pipeli
 		return err
 	}
 	secs := time.Since(began).Seconds()
-	if err := os.Rename(tmp, out); err != nil {
+	if err := commit(); err != nil {
 		return err
 	}
+	committed = true
 	summary := map[string]any{"out": out, "seconds": secs, "stitch_rounds_run": cfg.StitchRounds}
 	if n, err := pipeline.StitchRounds(res, cfg.StitchRounds); err == nil {
 		summary["stitch_rounds_needed"] = n
