@@ -460,9 +460,15 @@ func TestBatch(t *testing.T) {
 	})
 	for _, put := range []func() (Result, error){
 		func() (Result, error) { return g.PutContact(Contact{ContactID: "c1", CreatedAt: day(0)}, nil) },
-		func() (Result, error) { return g.PutEvent(Event{EventID: "e1", TS: day(1), Type: "form_submit", ContactID: "c1"}, nil) },
-		func() (Result, error) { return g.PutEvent(Event{EventID: "e2", TS: day(2), Type: "page_view", ContactID: "c1"}, nil) },
-		func() (Result, error) { return g.PutEventUnscored(Event{EventID: "e3", TS: day(2), Type: "page_view", ContactID: "c2"}) },
+		func() (Result, error) {
+			return g.PutEvent(Event{EventID: "e1", TS: day(1), Type: "form_submit", ContactID: "c1"}, nil)
+		},
+		func() (Result, error) {
+			return g.PutEvent(Event{EventID: "e2", TS: day(2), Type: "page_view", ContactID: "c1"}, nil)
+		},
+		func() (Result, error) {
+			return g.PutEventUnscored(Event{EventID: "e3", TS: day(2), Type: "page_view", ContactID: "c2"})
+		},
 	} {
 		if _, err := put(); err != nil {
 			t.Fatal(err)
