@@ -33,6 +33,10 @@ var rules = []rule{
 	{room: "training", allowed: []string{"features", "models", "internal"}},
 	{room: "data", allowed: []string{"internal"}},
 	{room: "internal", allowed: nil},
+	// The flags the two binaries share (propensity and the Beam module's propensity-beam):
+	// they sit above the libraries whose options they parse, so only the commands import
+	// them (TestCLIFlagsOnlyInCommands).
+	{room: "internal/cliflags", allowed: []string{"features", "models", "internal"}},
 }
 
 // within reports whether pkg is room or below it.
@@ -177,5 +181,23 @@ func TestRuleFor(t *testing.T) {
 	}
 	if r := ruleFor("cmd/propensity"); r != nil {
 		t.Errorf("cmd has a rule: %+v", r)
+	}
+}
+
+// TestCLIFlagsOnlyInCommands keeps internal/cliflags out of the libraries: it imports
+// features and models, so a library importing it would turn the arrows around.
+func TestCLIFlagsOnlyInCommands(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := imports(t, root)
+	for file, deps := range files {
+		pkg := filepath.ToSlash(filepath.Dir(file))
+		for _, dep := range deps {
+			if within(dep, "internal/cliflags") && !within(pkg, "cmd") && !within(pkg, "beam") && !within(pkg, "internal/cliflags") {
+				t.Errorf("%s imports %s: only the commands (cmd/, beam/) may", file, dep)
+			}
+		}
 	}
 }
