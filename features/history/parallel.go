@@ -291,9 +291,9 @@ func (h *history) accumulateEvents(ctx context.Context, accs []features.EventAcc
 			}
 		}()
 	}
-	err := h.eventRecords(ctx, workers, func(w int, r *evRec) error {
+	err := h.eventRecords(ctx, workers, func(w int, r evRec) error {
 		k := int(r.person) % parts
-		b := append(cur[w][k], *r)
+		b := append(cur[w][k], r)
 		if len(b) == batch {
 			chs[k] <- b
 			select {
@@ -335,9 +335,9 @@ func (h *history) spillEvents(ctx context.Context, sp *spill, workers int) error
 		}
 		errMu.Unlock()
 	}
-	err := h.eventRecords(ctx, workers, func(w int, r *evRec) error {
+	err := h.eventRecords(ctx, workers, func(w int, r evRec) error {
 		k := int(sp.part[r.person])
-		b := putRecord(bufs[w][k], r)
+		b := putRecord(bufs[w][k], &r)
 		if len(b) >= flushAt {
 			if err := sp.write(k, b); err != nil {
 				return err
@@ -366,7 +366,7 @@ func (h *history) spillEvents(ctx context.Context, sp *spill, workers int) error
 // usable, attributed event before T to sink on the goroutine that decoded it (w); done(w)
 // is called when worker w has no more. It counts events, unattributed rows and the time
 // span in the report.
-func (h *history) eventRecords(ctx context.Context, workers int, sink func(w int, r *evRec) error, done func(w int)) error {
+func (h *history) eventRecords(ctx context.Context, workers int, sink func(w int, r evRec) error, done func(w int)) error {
 	specs := h.eventSpecs()[:7]
 	m := h.opts.Mapping.Events
 	pageCache := make([]map[string]int8, workers)
@@ -382,17 +382,22 @@ func (h *history) eventRecords(ctx context.Context, workers int, sink func(w int
 		func(w int, _ rgJob, st *fileStats, v []vec, n int) error {
 			events[w] += int64(n)
 			pc := pageCache[w]
+			// The span and the count are kept in locals and stored once per batch: the
+			// workers' entries sit side by side, and writing them for every event would have
+			// the workers contend for one cache line.
+			span, unattr := spans[w], int64(0)
+			defer func() { spans[w], unattributed[w] = span, unattributed[w]+unattr }()
 			for i := range n {
 				p, ok := h.eventPerson(v, i, st)
 				if !ok {
 					continue
 				}
 				if p < 0 {
-					unattributed[w]++
+					unattr++
 					continue
 				}
 				ts := v[3].i64[i]
-				spans[w].add(ts)
+				span.add(ts)
 				if ts >= asOf {
 					continue
 				}
@@ -410,7 +415,7 @@ func (h *history) eventRecords(ctx context.Context, workers int, sink func(w int
 				if v[6].f64 != nil && v[6].valid[i] {
 					r.value = v[6].f64[i]
 				}
-				if err := sink(w, &r); err != nil {
+				if err := sink(w, r); err != nil { // by value: a pointer to r escaped, an allocation per event
 					return err
 				}
 			}
