@@ -159,6 +159,22 @@ func (r *Report) Warn(log *slog.Logger, asOf time.Time) {
 	}
 }
 
+// merge adds what o counted to r, o's files after r's.
+func (r *Report) merge(o *Report) {
+	r.Files = append(r.Files, o.Files...)
+	r.People += o.People
+	r.Contacts += o.Contacts
+	r.Events += o.Events
+	r.Transactions += o.Transactions
+	r.Identities += o.Identities
+	r.Unattributed += o.Unattributed
+	r.BadRows += o.BadRows
+	if !o.First.IsZero() {
+		r.span(o.First.UnixNano(), o.Last.UnixNano())
+	}
+	r.IgnoredColumns = append(r.IgnoredColumns, o.IgnoredColumns...)
+}
+
 // span widens the report's time span to [lo, hi] (Unix nanoseconds; lo > hi: nothing).
 func (r *Report) span(lo, hi int64) {
 	if lo > hi {

@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"slices"
 	"sort"
@@ -95,10 +96,9 @@ func (e Engine) build(ctx context.Context, h *history) (*Table, error) {
 			accs[i].Reset()
 		}
 	})
-	if err := h.accumulateEvents(ctx, accs, workers); err != nil {
-		return nil, err
-	}
-	pr, txs, catOf, err := h.transactions(ctx)
+	pr, txs, catOf, err := h.eventsWithTransactions(ctx, func(ctx context.Context) error {
+		return h.accumulateEvents(ctx, accs, workers)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +126,52 @@ func (h *history) transactions(ctx context.Context) (pr *features.Products, txs 
 		catOf[i] = slices.Index(h.opts.ProductCategories, name)
 	}
 	return pr, txs, catOf, nil
+}
+
+// eventsWithTransactions runs events, a pass over the events file, while the transactions
+// are read (as h.transactions does) on a goroutine of their own, and returns those. Reading
+// the transactions is one goroutine's work (one scan, then a sort by person); after the
+// events it left all but one core idle for 3 s of a 28 s run at a million contacts. The
+// transactions' reader works on a copy of h with its own report, merged into h's after
+// both are done, so the report is the one a sequential run gives. An error of the events
+// wins over one of the transactions, as in a sequential run, except the cancellation that
+// a failed transactions read causes.
+func (h *history) eventsWithTransactions(ctx context.Context, events func(context.Context) error) (*features.Products, []txRec, []int, error) {
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	th := *h
+	var trep Report
+	th.rep = &trep
+	type result struct {
+		pr    *features.Products
+		txs   []txRec
+		catOf []int
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		r.pr, r.txs, r.catOf, r.err = th.transactions(ctx)
+		if r.err != nil {
+			cancel()
+		}
+		done <- r
+	}()
+	err := events(ctx)
+	if err != nil {
+		cancel()
+	}
+	t := <-done
+	switch {
+	case err != nil && !(t.err != nil && errors.Is(err, context.Canceled) && parent.Err() == nil):
+		return nil, nil, nil, err
+	case t.err != nil:
+		return nil, nil, nil, t.err
+	}
+	h.opts.ProductCategories = th.opts.ProductCategories
+	h.rep.merge(&trep)
+	return t.pr, t.txs, t.catOf, nil
 }
 
 // rows computes the rows of people lo to hi-1 (accs[p-base] is person p's) into one record

@@ -5,6 +5,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -75,4 +77,42 @@ func writeTemp(t *testing.T, data []byte) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestReportWithConcurrentTransactions checks the report of a run that reads the
+// transactions while it folds the events: its files come in the order they are read in
+// sequence (contacts, identities, events, transactions), it counts every transaction row,
+// and it is the same in memory, spilled, and with one worker or several.
+func TestReportWithConcurrentTransactions(t *testing.T) {
+	dir := generated(t)
+	opts := features.Options{AsOf: testAsOf, Horizon: 90 * 24 * time.Hour}
+	var reps []Report
+	for _, e := range []Engine{{Workers: 1}, {Workers: 3}, {Workers: 2, Memory: 1, groupRows: 128}} {
+		_, rep, err := e.WriteFeatures(context.Background(), dir, opts, filepath.Join(t.TempDir(), "f.parquet"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		reps = append(reps, rep)
+	}
+	rep := reps[0]
+	var names []string
+	var txRows int64
+	for _, f := range rep.Files {
+		names = append(names, filepath.Base(f.File))
+		if filepath.Base(f.File) == "transactions.parquet" {
+			txRows += f.Rows
+		}
+	}
+	want := []string{"contacts.parquet", "identities.parquet", "events.parquet", "transactions.parquet"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("files %v, want %v", names, want)
+	}
+	if rep.Transactions == 0 || rep.Transactions != txRows {
+		t.Errorf("%d transactions counted, the file report has %d rows", rep.Transactions, txRows)
+	}
+	for i, r := range reps[1:] {
+		if !reflect.DeepEqual(r, rep) {
+			t.Errorf("run %d: report %+v, want %+v", i+1, r, rep)
+		}
+	}
 }

@@ -193,6 +193,10 @@ func TestReadErrors(t *testing.T) {
 		{"unreadable file", func(dir string) {
 			os.WriteFile(filepath.Join(dir, "transactions.parquet"), []byte("not parquet at all"), 0o644)
 		}, ErrUnreadable, "transactions.parquet"},
+		{"events and transactions both bad: the events' error, as read in sequence", func(dir string) {
+			writeRows(t, filepath.Join(dir, "events.parquet"), []badTSEventRow{{TS: "yesterday", Type: "x", ContactID: "c1"}})
+			os.WriteFile(filepath.Join(dir, "transactions.parquet"), []byte("not parquet at all"), 0o644)
+		}, ErrColumnType, `column "ts" has type BYTE_ARRAY`},
 		{"empty part directory", func(dir string) {
 			os.Remove(filepath.Join(dir, "events.parquet"))
 			os.Mkdir(filepath.Join(dir, "events.parquet"), 0o755)

@@ -99,15 +99,14 @@ func (e Engine) WriteFeatures(ctx context.Context, dir string, opts features.Opt
 		return nil, rep, err
 	}
 	defer sp.close()
-	if err := h.spillEvents(ctx, sp, workers); err != nil {
+	pr, txs, catOf, err := h.eventsWithTransactions(ctx, func(ctx context.Context) error {
+		return h.spillEvents(ctx, sp, workers)
+	})
+	if err != nil {
 		return nil, rep, err
 	}
 	if e.afterSpill != nil {
 		e.afterSpill(tmp)
-	}
-	pr, txs, catOf, err := h.transactions(ctx)
-	if err != nil {
-		return nil, rep, err
 	}
 	schema := features.SchemaFor(h.opts)
 	md := arrowSchema(schema, h.opts).Metadata()
