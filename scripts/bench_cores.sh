@@ -11,7 +11,8 @@
 #   BENCH_DIR: folder with duckdb_features.mjs and node_modules (skipped when absent).
 #   BIN: a propensity binary built beforehand (built here when unset; build outside the
 #   measurement lock). KEEP: folder where the raw timings accumulate, so that runs split
-#   over several lock holds (RUNS=1 each) are summarised together.
+#   over several lock holds (RUNS=1 each) are summarised together. JOBS: the jobs to time
+#   (default "features score generate").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000000}
@@ -29,6 +30,7 @@ keep=${KEEP:-$work}
 mkdir -p "$keep"
 [[ -d $hist ]] || "$bin" generate --out "$hist" --contacts "$n" --seed 7 >/dev/null
 bench=${BENCH_DIR:-}
+jobs=${JOBS:-features score generate}
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 timed() { # name procs command...: appends "seconds peak_kb user_s sys_s" to $work/name-procs
 	local name=$1 procs=$2; shift 2
@@ -38,10 +40,16 @@ timed() { # name procs command...: appends "seconds peak_kb user_s sys_s" to $wo
 echo "load before: $(uptime)"
 for i in $(seq "$runs"); do
 	for p in 1 2; do
-		timed features $p "$bin" features --data "$hist" --as-of "$asof" --horizon 90d --out "$work/f.parquet"
-		timed score $p "$bin" score --data "$hist" --as-of "$asof" --out "$work/s.parquet"
-		rm -rf "$work/gen"
-		timed generate $p "$bin" generate --out "$work/gen" --contacts "$n" --seed 7
+		if [[ " $jobs " == *" features "* ]]; then
+			timed features $p "$bin" features --data "$hist" --as-of "$asof" --horizon 90d --out "$work/f.parquet"
+		fi
+		if [[ " $jobs " == *" score "* ]]; then
+			timed score $p "$bin" score --data "$hist" --as-of "$asof" --out "$work/s.parquet"
+		fi
+		if [[ " $jobs " == *" generate "* ]]; then
+			rm -rf "$work/gen"
+			timed generate $p "$bin" generate --out "$work/gen" --contacts "$n" --seed 7
+		fi
 	done
 	if [[ -n $bench ]]; then
 		timed duckdb 2 node "$bench/duckdb_features.mjs" "$hist" "$asof" "$work/d.parquet" 2 90
@@ -50,7 +58,7 @@ for i in $(seq "$runs"); do
 done
 echo "load after:  $(uptime)"
 printf "%-10s %10s %10s %8s %12s %12s\n" job "1 core s" "2 cores s" ratio "peak MB (2)" "CPU s (1/2)"
-for job in features score generate; do
+for job in $jobs; do
 	one=$(cut -d' ' -f1 "$keep/$job-1" | median)
 	two=$(cut -d' ' -f1 "$keep/$job-2" | median)
 	mem=$(cut -d' ' -f2 "$keep/$job-2" | median)
