@@ -11,40 +11,20 @@
 # The server runs with scripts/liveload/webhook-triggers.yaml loaded in every run.
 # Usage: scripts/bench_ingest.sh [CONTACTS] [WORK_DIR]
 # Defaults: 20,000 contacts (--seed 5) in a temporary directory (removed afterwards).
-# Environment: RUNS (3), SECONDS_PER_RUN (8), SINGLE_RATE (5000), EVENT_RATE (10000).
+# Environment: RUNS (3), SECONDS_PER_RUN (8), SINGLE_RATE (5000), EVENT_RATE (10000),
+# HISTORY (an existing history directory to use instead of generating one).
 set -euo pipefail
 n=${1:-20000}
 work=${2:-}
-keep=1
-if [[ -z "$work" ]]; then
-	work=$(mktemp -d)
-	keep=0
-fi
 runs=${RUNS:-3}
 secs=${SECONDS_PER_RUN:-8}
 single_rate=${SINGLE_RATE:-5000}
 event_rate=${EVENT_RATE:-10000}
-root=$(cd "$(dirname "$0")/.." && pwd)
-mkdir -p "$work"
-bin=$work/propensity
-(cd "$root" && CGO_ENABLED=0 go build -o "$bin" ./cmd/propensity && go build -o "$work/liveload" ./scripts/liveload)
-hist=$work/history
-[[ -d "$hist" ]] || "$bin" generate --out "$hist" --contacts "$n" --seed 5 >/dev/null 2>&1
-# Small models of the same generator: their cost per score is what matters here.
-if [[ ! -d "$work/models" ]]; then
-	"$bin" generate --out "$work/small" --contacts 5000 --seed 3 >/dev/null 2>&1
-	"$bin" train conversion --data "$work/small" --as-of 2026-01-01 --out "$work/models" >/dev/null 2>&1
-	"$bin" train churn --data "$work/small" --as-of 2026-01-01 --out "$work/models" >/dev/null 2>&1
-	"$bin" ltv --transactions "$work/small/transactions.parquet" --calibration-end 2025-10-01 \
-		--holdout-end 2026-01-01 --out "$work/models" >/dev/null 2>&1
-	"$bin" personas --data "$work/small" --as-of 2026-01-01 --out "$work/models" >/dev/null 2>&1
-fi
+# shellcheck source=scripts/live_setup.sh
+source "$(dirname "$0")/live_setup.sh"
 rm -rf "$work/store"
 /usr/bin/time -f "ingest_wall_s=%e peak_rss_kb=%M" "$bin" ingest --data "$hist" --store "$work/store" 2>&1 |
 	grep -E "ingest_wall_s|ingested history" | sed 's/^.*msg=//'
-pid=
-stop() { [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; pid=; }
-trap 'stop; [[ $keep == 1 ]] || rm -rf "$work"' EXIT
 LIVELOAD_SECRET=bench "$bin" serve --models "$work/models" --store "$work/store" --addr 127.0.0.1:18750 \
 	--triggers "$root/scripts/liveload/webhook-triggers.yaml" >"$work/serve.log" 2>&1 &
 pid=$!

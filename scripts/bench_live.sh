@@ -16,36 +16,12 @@
 set -euo pipefail
 n=${1:-1000000}
 work=${2:-}
-keep=1
-if [[ -z "$work" ]]; then
-	work=$(mktemp -d)
-	keep=0
-fi
 runs=${RUNS:-3}
 score_rate=${SCORE_RATE:-5000}
 event_rate=${EVENT_RATE:-10000}
 secs=${SECONDS_PER_RUN:-20}
-root=$(cd "$(dirname "$0")/.." && pwd)
-mkdir -p "$work"
-bin=$work/propensity
-(cd "$root" && CGO_ENABLED=0 go build -o "$bin" ./cmd/propensity && go build -o "$work/liveload" ./scripts/liveload)
-hist=${HISTORY:-$work/history}
-if [[ -z "${HISTORY:-}" && ! -d "$hist" ]]; then
-	"$bin" generate --out "$hist" --contacts "$n" --seed 5 >/dev/null
-fi
-# Models trained on a small history of the same generator: their cost per score is what
-# matters here, not their quality.
-if [[ ! -d "$work/models" ]]; then
-	"$bin" generate --out "$work/small" --contacts 5000 --seed 3 >/dev/null
-	"$bin" train conversion --data "$work/small" --as-of 2026-01-01 --out "$work/models" >/dev/null
-	"$bin" train churn --data "$work/small" --as-of 2026-01-01 --out "$work/models" >/dev/null
-	"$bin" ltv --transactions "$work/small/transactions.parquet" --calibration-end 2025-10-01 \
-		--holdout-end 2026-01-01 --out "$work/models" >/dev/null
-	"$bin" personas --data "$work/small" --as-of 2026-01-01 --out "$work/models" >/dev/null
-fi
-pid=
-stop() { [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; pid=; }
-trap 'stop; [[ $keep == 1 ]] || rm -rf "$work"' EXIT
+# shellcheck source=scripts/live_setup.sh
+source "$(dirname "$0")/live_setup.sh"
 echo "# history: $(du -sb "$hist" | cut -f1) bytes of Parquet"
 for i in $(seq "$runs"); do
 	rm -rf "$work/store"

@@ -908,13 +908,22 @@ func (s *Store) Batch(hook Hook) *Group {
 	return &Group{s: s, one: true, hook: hook, seen: map[string]bool{}}
 }
 
+// begin opens the group's transaction when none is open.
+func (g *Group) begin() error {
+	if g.t != nil {
+		return nil
+	}
+	t, err := g.s.begin()
+	if err != nil {
+		return err
+	}
+	g.t = t
+	return nil
+}
+
 func (g *Group) oneWrite(stage func(t *Txn) (id string, dup bool, err error)) (Result, error) {
-	if g.t == nil {
-		t, err := g.s.begin()
-		if err != nil {
-			return Result{}, err
-		}
-		g.t = t
+	if err := g.begin(); err != nil {
+		return Result{}, err
 	}
 	id, dup, err := stage(g.t)
 	if err != nil {
@@ -966,12 +975,8 @@ func (g *Group) waitOne() error {
 func (s *Store) BulkGroup(n int) *Group { return &Group{s: s, bulk: max(1, n)} }
 
 func (g *Group) bulkWrite(stage func(t *Txn) (id string, dup bool, err error), hook Hook) (Result, error) {
-	if g.t == nil {
-		t, err := g.s.begin()
-		if err != nil {
-			return Result{}, err
-		}
-		g.t = t
+	if err := g.begin(); err != nil {
+		return Result{}, err
 	}
 	id, dup, err := stage(g.t)
 	if err == nil && !dup && hook != nil && id != "" {
