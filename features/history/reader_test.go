@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -370,5 +371,49 @@ func TestDefect11StrictProfileJSON(t *testing.T) {
 	// Attribute keys differing only in case are distinct attributes.
 	if _, err := features.DecodeProfile(strings.NewReader(`{"contact_id":"a","attributes":{"age":1,"Age":2}}`), now); err != nil {
 		t.Errorf("attributes age and Age: %v", err)
+	}
+}
+
+// TestDuplicateContactIDs checks how the contacts file's repeated ids are read: the first
+// row of an id is kept and a later one is a bad row ("duplicate contact_id"); an id that is
+// another contact's email is not a duplicate but a second contact of the same person.
+func TestDuplicateContactIDs(t *testing.T) {
+	dir := t.TempDir()
+	writeRows(t, filepath.Join(dir, "contacts.parquet"), []contactRow{
+		{ContactID: "c1", CreatedAt: micros("2025-01-01"), Email: "shared@x", Age: 30},
+		{ContactID: "c2", CreatedAt: micros("2025-02-01"), Age: 40},
+		{ContactID: "c1", CreatedAt: micros("2025-03-01"), Age: 50}, // duplicate: refused
+		{ContactID: "shared@x", CreatedAt: micros("2025-04-01"), Age: 60},
+		{ContactID: "c2", Age: 70}, // duplicate: refused
+	})
+	writeRows(t, filepath.Join(dir, "events.parquet"), []eventRowT{
+		{TS: micros("2025-12-01T00:00:00Z"), Type: "page_view", ContactID: "c1"},
+	})
+	tab, rep, err := Build(context.Background(), dir, features.Options{AsOf: testAsOf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.Release()
+	var bad map[string]int64
+	for _, f := range rep.Files {
+		if filepath.Base(f.File) == "contacts.parquet" {
+			bad = f.Bad
+		}
+	}
+	if bad["duplicate contact_id"] != 2 || rep.BadRows != 2 {
+		t.Errorf("bad rows %v (total %d), want 2 duplicate contact_id", bad, rep.BadRows)
+	}
+	if got := tab.ContactIDs(); !slices.Equal(got, []string{"c1", "c2"}) {
+		t.Fatalf("people %v, want c1 (merged with the contact shared@x) and c2", got)
+	}
+	if got := tab.MergedIDs(); !slices.Equal(got[0], []string{"shared@x"}) || len(got[1]) != 0 {
+		t.Errorf("merged ids %v, want [[shared@x] []]", got)
+	}
+	age, err := tab.Float64s("age")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if age[0] != 30 || age[1] != 40 {
+		t.Errorf("age %v, want the first rows' 30 and 40", age)
 	}
 }
