@@ -332,8 +332,8 @@ func (h *history) readContacts(ctx context.Context) error {
 			if nd < 0 {
 				nd = h.node(id)
 			}
-			for int(nd) >= len(isContact) {
-				isContact = append(isContact, false)
+			if grow := len(h.parent) - len(isContact); grow > 0 { // nodes made since the last row
+				isContact = append(isContact, make([]bool, grow)...)
 			}
 			isContact[nd] = true
 			h.cID = append(h.cID, sid)
