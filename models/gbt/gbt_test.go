@@ -417,8 +417,7 @@ func TestEarlyStopping(t *testing.T) {
 	}
 	// The kept trees are the best prefix: one more or one fewer round is no better.
 	ll := func(k int) float64 {
-		c := *m
-		c.trees = m.trees[:k]
+		c := &Model{features: m.features, base: m.base, trees: m.trees[:k], opts: m.opts}
 		c.batch = compileEnsemble(c.features, c.trees)
 		p, _ := c.Predict(Xv)
 		var s float64
@@ -625,5 +624,94 @@ func TestImportance(t *testing.T) {
 	}
 	if _, err := m.MeanAbsContributions(X, []int{2000}); err == nil {
 		t.Error("row out of range accepted")
+	}
+}
+
+// TestContributionsTableEqualsAlgorithm2 compares the tables' TreeSHAP values (contribRow)
+// with Algorithm 2 run tree by tree (shapper.tree), bit for bit, on models whose paths repeat
+// features, split categories and send missing values by default, for ordinary and hostile
+// rows; and checks that trees past the tables' budget are left to Algorithm 2.
+func TestContributionsTableEqualsAlgorithm2(t *testing.T) {
+	X, y := synth(2000, 9)
+	W, yw := wide(3000, 40, 5)
+	for _, c := range []struct {
+		X    *frame.Frame
+		y    []float64
+		opts Options
+	}{
+		{X, y, Options{Trees: 30, MaxDepth: 4, Seed: 2}},
+		{X, y, Options{Trees: 20, MaxDepth: 6, Subsample: 0.7, ColSample: 0.5, Seed: 3}},
+		{X, y, Options{Trees: 10, MaxDepth: 8, MaxLeaves: 12, Seed: 4}},
+		{W, yw, Options{Trees: 40, MaxDepth: 5, ColSample: 0.5, Seed: 5}},
+	} {
+		m, err := Fit(c.X, c.y, nil, c.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tabs := m.shapTables()
+		built := 0
+		for i, st := range tabs {
+			if st == nil {
+				continue
+			}
+			built++
+			if n, max := len(st.delta), shapTableSize(&m.trees[i].tree); n > max {
+				t.Errorf("tree %d: %d increments, more than the %d shapTableSize allowed for", i, n, max)
+			}
+		}
+		if built != len(tabs) {
+			t.Errorf("%+v: %d of %d trees have tables, want all within the budget", c.opts, built, len(tabs))
+		}
+		H := hostile(c.X, 300, thresholdsOf(m), 11)
+		for _, F := range []*frame.Frame{c.X, H} {
+			cols, err := m.columns(F)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := make([]float64, len(m.features))
+			for r := range min(F.Rows(), 300) {
+				m.fillRows(cols, r, r+1, x)
+				want := make([]float64, len(x))
+				var s shapper
+				for _, tr := range m.trees {
+					s.tree(&tr.tree, x, want)
+				}
+				got := make([]float64, len(x))
+				m.contribRow(x, got, &s)
+				for j := range want {
+					if math.Float64bits(got[j]) != math.Float64bits(want[j]) {
+						t.Fatalf("%+v row %d feature %d: table %v, Algorithm 2 %v", c.opts, r, j, got[j], want[j])
+					}
+				}
+			}
+		}
+	}
+	// A model whose tables would pass the budget keeps Algorithm 2 for the trees past it.
+	m, err := Fit(X, y, nil, Options{Trees: 200, MaxDepth: 12, MaxLeaves: 40, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, skipped := 0, 0
+	for _, st := range m.shapTables() {
+		if st == nil {
+			skipped++
+			continue
+		}
+		total += len(st.delta)
+	}
+	if skipped == 0 || total > shapTableBudget {
+		t.Errorf("deep model: %d trees without a table, %d increments (budget %d): want some trees left to Algorithm 2 and the budget kept", skipped, total, shapTableBudget)
+	}
+	bias, c, err := m.Contributions(X, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	F, _ := m.PredictLogOdds(X)
+	sum := bias
+	for _, v := range c {
+		sum += v
+	}
+	if math.Abs(sum-F[5]) > 1e-9 {
+		t.Errorf("deep model: bias + Σ contributions = %v, log-odds %v", sum, F[5])
 	}
 }

@@ -50,9 +50,7 @@ func (m *Model) MeanAbsContributions(X *frame.Frame, rows []int) ([]float64, err
 		}
 		m.fillRows(cols, r, r+1, x)
 		clear(phi)
-		for _, t := range m.trees {
-			s.tree(&t.tree, x, phi)
-		}
+		m.contribRow(x, phi, &s)
 		for j, v := range phi {
 			out[j] += math.Abs(v)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/propensity-dev/propensity/models/frame"
 )
@@ -21,6 +22,9 @@ type Model struct {
 	opts      Options
 	bestRound int
 	batch     *ensemble // the trees' batch-prediction form; nil: walk the float form
+
+	shapOnce sync.Once
+	shapTabs []*shapTable // per tree, built on first use by shapTables
 }
 
 // FeatureNames returns the input columns the model uses, in its feature order (the order of
