@@ -137,15 +137,8 @@ func replayPath(t *tree, path []int, pat int, buf []pathElem) []pathElem {
 	extend(m, 1, 1, -1)
 	for k := 0; k+1 < len(path); k++ {
 		nd := &t.nodes[path[k]]
-		iz, io := 1.0, 1.0
-		for q := 1; q < len(m); q++ {
-			if m[q].feat == nd.Feature {
-				iz, io = m[q].z, m[q].o
-				unwind(m, q)
-				m = m[:len(m)-1]
-				break
-			}
-		}
+		var iz, io float64
+		m, iz, io = takeFeature(m, nd.Feature)
 		child := path[k+1]
 		po := 0.0
 		if pat>>k&1 == 1 {
@@ -231,18 +224,24 @@ func (s *shapper) recurse(t *tree, x, phi []float64, j int, parent []pathElem, p
 	if hot == nd.Left {
 		cold = nd.Right
 	}
-	iz, io := 1.0, 1.0
-	for k := 1; k < len(m); k++ {
-		if m[k].feat == nd.Feature {
-			iz, io = m[k].z, m[k].o
-			unwind(m, k)
-			m = m[:len(m)-1]
-			break
-		}
-	}
+	m, iz, io := takeFeature(m, nd.Feature)
 	rj := nd.Cover
 	s.recurse(t, x, phi, hot, m, iz*t.nodes[hot].Cover/rj, io, nd.Feature, free)
 	s.recurse(t, x, phi, cold, m, iz*t.nodes[cold].Cover/rj, 0, nd.Feature, free)
+}
+
+// takeFeature removes feature f from the path m when it is on it (a split on a feature
+// already on the path), returning the shorter path and the removed element's fractions;
+// otherwise m and fractions 1, 1.
+func takeFeature(m []pathElem, f int) ([]pathElem, float64, float64) {
+	for k := 1; k < len(m); k++ {
+		if m[k].feat == f {
+			z, o := m[k].z, m[k].o
+			unwind(m, k)
+			return m[:len(m)-1], z, o
+		}
+	}
+	return m, 1, 1
 }
 
 // extend grows the path m (whose last element is new) by feature pf with fractions pz, po.
