@@ -85,7 +85,8 @@ type shapTable struct {
 	delta []float64
 }
 
-// shapTableSize returns the number of increments buildShapTable would store for t.
+// shapTableSize bounds the number of increments buildShapTable stores for t (every leaf
+// counted at the tree's depth).
 func shapTableSize(t *tree) int {
 	if t.depth > 16 {
 		return math.MaxInt
