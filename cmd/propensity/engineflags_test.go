@@ -1,6 +1,12 @@
 package main
 
-import "testing"
+import (
+	"math"
+	"runtime/debug"
+	"testing"
+
+	"github.com/propensity-dev/propensity/features/history"
+)
 
 func TestParseMemory(t *testing.T) {
 	for _, c := range []struct {
@@ -24,4 +30,33 @@ func TestParseMemory(t *testing.T) {
 			t.Errorf("parseMemory(%q) = %d, %v; want %d, ok %v", c.in, got, err, c.want, c.ok)
 		}
 	}
+}
+
+// TestHoldHeap checks the soft memory limit a feature run sets: the budget, at least 64 MiB,
+// never above a lower limit already set, and the previous limit back afterwards.
+func TestHoldHeap(t *testing.T) {
+	orig := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(orig)
+	debug.SetMemoryLimit(math.MaxInt64)
+	for _, c := range []struct{ budget, prev, want int64 }{
+		{1 << 30, math.MaxInt64, 1 << 30},
+		{1 << 20, math.MaxInt64, 64 << 20}, // floor
+		{4 << 30, 2 << 30, 2 << 30},        // a lower GOMEMLIMIT stays
+	} {
+		debug.SetMemoryLimit(c.prev)
+		restore := holdHeap(c.budget)
+		if got := debug.SetMemoryLimit(-1); got != c.want {
+			t.Errorf("budget %d under limit %d: limit %d, want %d", c.budget, c.prev, got, c.want)
+		}
+		restore()
+		if got := debug.SetMemoryLimit(-1); got != c.prev {
+			t.Errorf("budget %d: limit %d after the run, want %d back", c.budget, got, c.prev)
+		}
+	}
+	debug.SetMemoryLimit(math.MaxInt64)
+	restore := holdHeap(0)
+	if got := debug.SetMemoryLimit(-1); got != max(history.DefaultMemory(), 64<<20) {
+		t.Errorf("default budget: limit %d, want %d", got, history.DefaultMemory())
+	}
+	restore()
 }

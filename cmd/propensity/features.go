@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/propensity-dev/propensity/features"
@@ -43,6 +44,7 @@ func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 	if err := checkOutput(fileOutput, "--out", *out, historyInput("--data", *data, opts.Mapping), inputPath("--config", *ff.Mapping.Config)); err != nil {
 		return err
 	}
+	defer holdHeap(eng.Memory)()
 	began := time.Now()
 	schema, rep, err := eng.WriteFeatures(ctx, *data, opts, *out)
 	if err != nil {
@@ -51,7 +53,8 @@ func runFeatures(ctx context.Context, env *cliEnv, args []string) error {
 	secs := time.Since(began).Seconds()
 	env.log.Info("features", "people", rep.People, "contacts", rep.Contacts, "events", rep.Events,
 		"transactions", rep.Transactions, "unattributed", rep.Unattributed, "bad_rows", rep.BadRows,
-		"columns", len(schema.Columns), "out", *out, "seconds", fmt.Sprintf("%.2f", secs))
+		"columns", len(schema.Columns), "partitions", rep.Partitions, "spill_mb", rep.SpillBytes>>20,
+		"stitched_mb", rep.StitchedBytes>>20, "out", *out, "seconds", fmt.Sprintf("%.2f", secs))
 	rep.Warn(env.log, opts.AsOf)
 	if *asJSON {
 		return env.printJSON(map[string]any{
@@ -72,4 +75,23 @@ func featuresError(err error) error {
 		}
 	}
 	return err
+}
+
+// holdHeap asks the collector to keep the process's memory within a job's budget (0: the
+// default budget), as a soft limit (runtime/debug.SetMemoryLimit): the partitions fill half
+// of what stitching leaves of the budget, and without the limit the heap would grow to twice
+// what is live before a collection. It never raises a lower limit set by GOMEMLIMIT, nor sets
+// one under 64 MiB, where collections would take most of the time. The returned function
+// restores the previous limit.
+func holdHeap(budget int64) func() {
+	if budget <= 0 {
+		budget = history.DefaultMemory()
+	}
+	budget = max(budget, 64<<20)
+	prev := debug.SetMemoryLimit(-1)
+	if budget >= prev {
+		return func() {}
+	}
+	debug.SetMemoryLimit(budget)
+	return func() { debug.SetMemoryLimit(prev) }
 }

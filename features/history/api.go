@@ -106,6 +106,13 @@ type Report struct {
 	// IgnoredColumns lists the contacts columns that were not used as attributes because of
 	// their type (when Options.Attributes is nil and attributes are discovered from the file).
 	IgnoredColumns []IgnoredColumn `json:"ignored_columns,omitempty"`
+	// Of a feature file written with a memory budget (Engine.WriteFeatures): the partitions
+	// of people it was built in (1: all in memory), the bytes of temporary files they were
+	// spilled to, and the memory the stitched identities and contacts held, measured where
+	// the run could need partitions.
+	Partitions    int   `json:"partitions,omitempty"`
+	SpillBytes    int64 `json:"spill_bytes,omitempty"`
+	StitchedBytes int64 `json:"stitched_bytes,omitempty"`
 }
 
 // IgnoredColumn is a column left out of the features because of its type.

@@ -1,6 +1,7 @@
 package history
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -9,8 +10,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/internal/progress"
@@ -28,39 +29,65 @@ type history struct {
 	quiet    bool // do not report files (a pass that re-reads them)
 	workers  int  // goroutines decoding row groups (and folding people)
 
-	ids    map[string]int32 // identifier → node
-	parent []int32          // union-find forest over nodes
+	ids    *idTable // identifier → node
+	parent []int32  // union-find forest over nodes
 
-	// contacts, by row (first row of each contact_id)
-	cID         []string
+	// contacts, by row (first row of each contact_id); a contact's id is its node's key
 	cNode       []int32
 	cCreated    []int64
-	cStage      []string
+	cStage      codes
 	cStageSince []int64
-	cEmail      []string    // only with keepEmail
+	cEmail      []int32     // node of the email, -1 for none; only with keepEmail
 	keepEmail   bool        // the people walk hands the email to scorecards as an attribute
-	attrNum     [][]float64 // [attribute][contact]
-	attrStr     [][]string
+	attrNum     [][]float64 // [attribute][contact], numeric attributes (nil for categorical ones)
+	attrCat     []codes     // [attribute], categorical attributes (empty for numeric ones)
 
 	// people
-	nodePerson []int32    // node → person, -1 when not a person's
-	pContact   []int32    // person → surviving contact row
-	pMerged    [][]string // person → other contact ids, sorted
+	nodePerson []int32  // node → person, -1 when not a person's
+	pContact   []int32  // person → surviving contact row
+	mergedOff  []int32  // person p's other contact ids are merged[mergedOff[p]:mergedOff[p+1]]
+	merged     []string // sorted within each person
 }
 
 func newHistory(dir string, opts features.Options, rep *Report) *history {
 	return &history{dir: dir, opts: opts, asOf: features.Nanos(opts.AsOf), hEnd: features.Nanos(opts.AsOf.Add(opts.Horizon)),
-		halfLife: float64(opts.HalfLife), rep: rep, ids: make(map[string]int32), workers: runtime.GOMAXPROCS(0)}
+		halfLife: float64(opts.HalfLife), rep: rep, ids: newIDTable(), workers: runtime.GOMAXPROCS(0)}
 }
 
 func (h *history) node(id []byte) int32 {
-	if v, ok := h.ids[string(id)]; ok {
-		return v
+	n := h.ids.add(id)
+	if int(n) == len(h.parent) {
+		h.parent = append(h.parent, n)
 	}
-	n := int32(len(h.parent))
-	h.ids[string(id)] = n
-	h.parent = append(h.parent, n)
 	return n
+}
+
+// cid is contact row c's contact_id.
+func (h *history) cid(c int32) string { return h.ids.key(h.cNode[c]) }
+
+// attr is attribute a of contact row c: a number (NaN for none) or a category ("" for none).
+func (h *history) attr(a int, c int32) (float64, string) {
+	if h.opts.Attributes[a].Categorical {
+		return math.NaN(), h.attrCat[a].at(c)
+	}
+	return h.attrNum[a][c], ""
+}
+
+// email is contact row c's email, "" for none; only with keepEmail.
+func (h *history) email(c int32) string {
+	if h.cEmail[c] < 0 {
+		return ""
+	}
+	return h.ids.key(h.cEmail[c])
+}
+
+// mergedIDs are the contact ids of person p other than its surviving one, sorted.
+func (h *history) mergedIDs(p int) []string {
+	m := h.merged[h.mergedOff[p]:h.mergedOff[p+1]]
+	if len(m) == 0 {
+		return nil
+	}
+	return m[:len(m):len(m)]
 }
 
 func (h *history) find(x int32) int32 {
@@ -86,7 +113,7 @@ func (h *history) union(a, b int32) {
 
 // person returns the person an identifier belongs to, or -1.
 func (h *history) person(id []byte) int32 {
-	n, ok := h.ids[string(id)]
+	n, ok := h.ids.lookup(id)
 	if !ok {
 		return -1
 	}
@@ -258,7 +285,7 @@ func (h *history) contactNode(v []vec, i int, st *fileStats, isContact []bool) (
 	if id, ok = h.contactID(v, i, st, nil); !ok {
 		return nil, -1, false
 	}
-	n, found := h.ids[string(id)]
+	n, found := h.ids.lookup(id)
 	if !found {
 		return id, -1, true
 	}
@@ -286,39 +313,36 @@ func (h *history) readContacts(ctx context.Context) error {
 		specs = append(specs, colSpec{a.Name, wantAny, false})
 	}
 	h.attrNum = make([][]float64, len(h.opts.Attributes))
-	h.attrStr = make([][]string, len(h.opts.Attributes))
-	var isContact []bool // by identifier node: the id of a contact row kept (contactNode)
-	// categorical values repeat: keep one copy of each (bounded, for high-cardinality columns)
-	interned := map[string]string{}
-	intern := func(b []byte) string {
-		if len(b) == 0 {
-			return ""
+	h.attrCat = make([]codes, len(h.opts.Attributes))
+	h.cStage = newCodes(0)
+	for a, at := range h.opts.Attributes {
+		if at.Categorical {
+			h.attrCat[a] = newCodes(0)
 		}
-		if s, ok := interned[string(b)]; ok {
-			return s
-		}
-		s := string(b)
-		if len(interned) < 1<<16 {
-			interned[s] = s
-		}
-		return s
 	}
+	var isContact []bool // by identifier node: the id of a contact row kept (contactNode)
 	var sized *pqFile
-	return h.scan(ctx, m.File, true, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
+	err := h.scan(ctx, m.File, true, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
 		if p != sized {
 			// reserve room for this part file's rows at once
 			sized = p
 			k := int(p.pf.NumRows())
-			h.cID = slices.Grow(h.cID, k)
 			h.cNode = slices.Grow(h.cNode, k)
 			h.cCreated = slices.Grow(h.cCreated, k)
-			h.cStage = slices.Grow(h.cStage, k)
+			h.cStage.rows = slices.Grow(h.cStage.rows, k)
 			h.cStageSince = slices.Grow(h.cStageSince, k)
-			for a := range h.attrNum {
-				h.attrNum[a] = slices.Grow(h.attrNum[a], k)
-				h.attrStr[a] = slices.Grow(h.attrStr[a], k)
+			if h.keepEmail {
+				h.cEmail = slices.Grow(h.cEmail, k)
+			}
+			for a, at := range h.opts.Attributes {
+				if at.Categorical {
+					h.attrCat[a].rows = slices.Grow(h.attrCat[a].rows, k)
+				} else {
+					h.attrNum[a] = slices.Grow(h.attrNum[a], k)
+				}
 			}
 		}
+		var num []byte // a number of a categorical attribute, as text
 		for i := range n {
 			id, nd, ok := h.contactNode(v, i, st, isContact)
 			if !ok {
@@ -328,7 +352,6 @@ func (h *history) readContacts(ctx context.Context) error {
 				st.bad("non-finite " + a) // a text column of a numeric attribute saying "Infinity"
 				continue
 			}
-			sid := string(id)
 			if nd < 0 {
 				nd = h.node(id)
 			}
@@ -336,7 +359,6 @@ func (h *history) readContacts(ctx context.Context) error {
 				isContact = append(isContact, make([]bool, grow)...)
 			}
 			isContact[nd] = true
-			h.cID = append(h.cID, sid)
 			h.cNode = append(h.cNode, nd)
 			created := int64(features.NoTS)
 			if v[1].i64 != nil && v[1].valid[i] {
@@ -344,14 +366,15 @@ func (h *history) readContacts(ctx context.Context) error {
 			}
 			h.cCreated = append(h.cCreated, created)
 			if e := str(&v[2], i); len(e) > 0 {
-				h.union(nd, h.node(e))
+				en := h.node(e)
+				h.union(nd, en)
 				if h.keepEmail {
-					h.cEmail = append(h.cEmail, string(e))
+					h.cEmail = append(h.cEmail, en)
 				}
 			} else if h.keepEmail {
-				h.cEmail = append(h.cEmail, "")
+				h.cEmail = append(h.cEmail, -1)
 			}
-			h.cStage = append(h.cStage, intern(str(&v[3], i)))
+			h.cStage.add(str(&v[3], i))
 			since := int64(features.NoTS)
 			if v[4].i64 != nil && v[4].valid[i] {
 				since = v[4].i64[i]
@@ -359,30 +382,38 @@ func (h *history) readContacts(ctx context.Context) error {
 			h.cStageSince = append(h.cStageSince, since)
 			for a, attr := range h.opts.Attributes {
 				col := &v[len(base)+a]
-				num, s := math.NaN(), ""
+				null := p.cols[len(base)+a] == nil || !col.valid[i]
 				switch {
-				case p.cols[len(base)+a] == nil || !col.valid[i]:
+				case attr.Categorical && (null || col.f64 == nil && col.str == nil):
+					h.attrCat[a].add(nil)
+				case attr.Categorical && col.f64 != nil:
+					num = strconv.AppendFloat(num[:0], col.f64[i], 'g', -1, 64)
+					h.attrCat[a].add(num)
+				case attr.Categorical:
+					h.attrCat[a].add(col.str[i])
+				case null:
+					h.attrNum[a] = append(h.attrNum[a], math.NaN())
 				case col.f64 != nil:
-					num = col.f64[i]
-					if attr.Categorical {
-						num, s = math.NaN(), strconv.FormatFloat(col.f64[i], 'g', -1, 64)
-					}
-				case col.str != nil:
-					s = intern(col.str[i])
-					if !attr.Categorical {
-						s = ""
-						if x, err := strconv.ParseFloat(string(col.str[i]), 64); err == nil {
-							num = x
+					h.attrNum[a] = append(h.attrNum[a], col.f64[i])
+				default:
+					x := math.NaN()
+					if col.str != nil {
+						if y, err := strconv.ParseFloat(string(col.str[i]), 64); err == nil {
+							x = y
 						}
 					}
+					h.attrNum[a] = append(h.attrNum[a], x)
 				}
-				h.attrNum[a] = append(h.attrNum[a], num)
-				h.attrStr[a] = append(h.attrStr[a], s)
 			}
 		}
 		h.rep.Contacts += int64(n)
 		return nil
 	})
+	h.cStage.done()
+	for a := range h.attrCat {
+		h.attrCat[a].done()
+	}
+	return err
 }
 
 // nonFiniteAttribute returns the name of the first numeric attribute of row i read from a
@@ -503,9 +534,9 @@ func (h *history) resolve() {
 			}
 			return ca < cb
 		}
-		return h.cID[a] < h.cID[b]
+		return h.cid(a) < h.cid(b)
 	}
-	for c := range h.cID {
+	for c := range h.cNode {
 		r := h.find(h.cNode[c])
 		if best[r] < 0 || better(int32(c), best[r]) {
 			best[r] = int32(c)
@@ -517,7 +548,24 @@ func (h *history) resolve() {
 			roots = append(roots, int32(r))
 		}
 	}
-	sort.Slice(roots, func(i, j int) bool { return h.cID[best[roots[i]]] < h.cID[best[roots[j]]] })
+	// People are numbered in the order of their contact ids. The ids are taken out of the
+	// identifier table once, not at each comparison, and a contacts file in id order (the
+	// usual export) is not sorted again.
+	type root struct {
+		id string
+		r  int32
+	}
+	byID := make([]root, len(roots))
+	for i, r := range roots {
+		byID[i] = root{h.cid(best[r]), r}
+	}
+	cmpRoot := func(a, b root) int { return strings.Compare(a.id, b.id) }
+	if !slices.IsSortedFunc(byID, cmpRoot) {
+		slices.SortFunc(byID, cmpRoot)
+	}
+	for i := range byID {
+		roots[i] = byID[i].r
+	}
 	rootPerson := make([]int32, nn)
 	for i := range rootPerson {
 		rootPerson[i] = -1
@@ -531,15 +579,28 @@ func (h *history) resolve() {
 	for n := range h.nodePerson {
 		h.nodePerson[n] = rootPerson[h.find(int32(n))]
 	}
-	h.pMerged = make([][]string, len(roots))
-	for c := range h.cID {
-		p := h.nodePerson[h.cNode[c]]
-		if h.pContact[p] != int32(c) {
-			h.pMerged[p] = append(h.pMerged[p], h.cID[c])
+	// the other contacts of each person, as one flat list cut by person
+	h.mergedOff = make([]int32, len(roots)+1)
+	for c := range h.cNode {
+		if p := h.nodePerson[h.cNode[c]]; h.pContact[p] != int32(c) {
+			h.mergedOff[p+1]++
 		}
 	}
-	for _, m := range h.pMerged {
-		slices.Sort(m)
+	for p := range roots {
+		h.mergedOff[p+1] += h.mergedOff[p]
+	}
+	h.merged = make([]string, h.mergedOff[len(roots)])
+	at := slices.Clone(h.mergedOff[:len(roots)])
+	for c := range h.cNode {
+		if p := h.nodePerson[h.cNode[c]]; h.pContact[p] != int32(c) {
+			h.merged[at[p]] = h.cid(int32(c))
+			at[p]++
+		}
+	}
+	for p := range roots {
+		if h.mergedOff[p+1]-h.mergedOff[p] > 1 {
+			slices.Sort(h.merged[h.mergedOff[p]:h.mergedOff[p+1]])
+		}
 	}
 	h.rep.People = int64(len(roots))
 }
@@ -603,12 +664,26 @@ func (h *history) eventKey(v []vec, i int, st *fileStats) (key []byte, ok bool) 
 
 // eventPerson checks row i of an events batch as eventKey does and returns the person it is
 // attributed to, or -1 for an identifier no person has. Safe for concurrent use.
-func (h *history) eventPerson(v []vec, i int, st *fileStats) (p int32, ok bool) {
+func (h *history) eventPerson(v []vec, i int, st *fileStats, last *lastPerson) (p int32, ok bool) {
 	key, ok := h.eventKey(v, i, st)
 	if !ok {
 		return -1, false
 	}
-	return h.person(key), true
+	if len(last.key) > 0 && bytes.Equal(key, last.key) {
+		return last.p, true
+	}
+	p = h.person(key)
+	last.key, last.p = append(last.key[:0], key...), p
+	return p, true
+}
+
+// lastPerson is the identifier an event was last attributed by, and its person. A history's
+// events tend to come person by person, and the lookup this saves (a hash, and reading the
+// identifier table where the processor's caches no longer hold it) is most of attributing
+// an event at ten million people. One per goroutine.
+type lastPerson struct {
+	key []byte
+	p   int32
 }
 
 // txRec is one usable transaction of a person.
@@ -623,15 +698,29 @@ type txRec struct {
 
 // readTransactions reads every usable transaction, sorted by person and time.
 func (h *history) readTransactions(ctx context.Context, keys, prods *features.Products) ([]txRec, error) {
-	m := h.opts.Mapping.Transactions
-	specs := transactionSpecs(m)
 	// Rows are collected in fixed-size chunks, not one growing slice, whose copies (and the
 	// page faults of each new copy) took 4 s of 30 on a million contacts' 6 million rows.
 	var chunks [][]txRec
 	var out []txRec
+	err := h.scanTransactions(ctx, keys, prods, func(r *txRec) error {
+		if len(out) == cap(out) {
+			out = make([]txRec, 0, txChunk)
+			chunks = append(chunks, out)
+		}
+		out = append(out, *r)
+		chunks[len(chunks)-1] = out
+		return nil
+	})
+	return sortTransactions(chunks, 0, len(h.pContact)), err
+}
+
+// scanTransactions hands every usable, attributed transaction to sink, in file order.
+func (h *history) scanTransactions(ctx context.Context, keys, prods *features.Products, sink func(*txRec) error) error {
+	m := h.opts.Mapping.Transactions
+	specs := transactionSpecs(m)
 	span := newSpan()
 	defer func() { h.rep.span(span.lo, span.hi) }()
-	err := h.scan(ctx, m.File, false, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
+	return h.scan(ctx, m.File, false, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
 		h.rep.Transactions += int64(n)
 		for i := range n {
 			id, ok := h.transactionRow(v, i, st)
@@ -653,32 +742,30 @@ func (h *history) readTransactions(ctx context.Context, keys, prods *features.Pr
 				key = prod
 			}
 			span.add(v[1].i64[i])
-			if len(out) == cap(out) {
-				out = make([]txRec, 0, txChunk)
-				chunks = append(chunks, out)
+			r := txRec{person: pp, prod: prods.Code(prod), key: keys.Code(key), ts: v[1].i64[i], amount: v[2].f64[i], qty: q}
+			if err := sink(&r); err != nil {
+				return err
 			}
-			out = append(out, txRec{person: pp, prod: prods.Code(prod), key: keys.Code(key), ts: v[1].i64[i], amount: v[2].f64[i], qty: q})
-			chunks[len(chunks)-1] = out
 		}
 		return nil
 	})
-	return sortTransactions(chunks, len(h.pContact)), err
 }
 
 // txChunk is the number of transaction rows readTransactions collects per chunk.
 const txChunk = 1 << 16
 
-// sortTransactions orders the rows of chunks (in file order, chunk after chunk) by person and
-// time, stably (file order among equal times), into one slice: a counting sort by person,
-// then an insertion sort of each person's few rows by time. It is linear where a comparison
-// sort of millions of rows is not.
-func sortTransactions(chunks [][]txRec, people int) []txRec {
+// sortTransactions orders the rows of chunks (in file order, chunk after chunk), all of people
+// lo to hi-1, by person and time, stably (file order among equal times), into one slice: a
+// counting sort by person, then an insertion sort of each person's few rows by time. It is
+// linear where a comparison sort of millions of rows is not.
+func sortTransactions(chunks [][]txRec, lo, hi int) []txRec {
+	people := hi - lo
 	off := make([]int, people+1)
 	total := 0
 	for _, c := range chunks {
 		total += len(c)
 		for _, x := range c {
-			off[x.person+1]++
+			off[int(x.person)-lo+1]++
 		}
 	}
 	for p := range people {
@@ -688,8 +775,8 @@ func sortTransactions(chunks [][]txRec, people int) []txRec {
 	at := slices.Clone(off[:people])
 	for _, c := range chunks {
 		for _, x := range c {
-			out[at[x.person]] = x
-			at[x.person]++
+			out[at[int(x.person)-lo]] = x
+			at[int(x.person)-lo]++
 		}
 	}
 	for p := range people {

@@ -24,9 +24,11 @@ type Engine struct {
 	// Workers is the number of goroutines that decode row groups, fold people and build
 	// rows. Zero means GOMAXPROCS.
 	Workers int
-	// Memory is the budget, in bytes, for the per-person state of a feature run
-	// (accumulators and rows). When the people need more, WriteFeatures works partition by
-	// partition, spilling events to TmpDir. Zero means DefaultMemory().
+	// Memory is the budget, in bytes, of a feature run: the stitched identities and
+	// contacts, measured once stitched, and the people's state (accumulators, rows and
+	// transactions), which may take half of what stitching leaves. When the people need
+	// more, WriteFeatures works partition by partition, spilling events and transactions
+	// to TmpDir. Zero means DefaultMemory().
 	Memory int64
 	// TmpDir is the directory under which spill files go; empty means os.TempDir().
 	TmpDir string
@@ -98,7 +100,7 @@ func (e Engine) build(ctx context.Context, h *history) (*Table, error) {
 	})
 	pr, txs, catOf, err := h.eventsWithTransactions(ctx, func(ctx context.Context) error {
 		return h.accumulateEvents(ctx, accs, workers)
-	})
+	}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -113,9 +115,16 @@ func (e Engine) build(ctx context.Context, h *history) (*Table, error) {
 // transactions reads the transactions (sorted by person and time) and settles the product
 // categories of h.opts (the most frequent ones unless given); catOf maps a product key code
 // to its category column, -1 for none.
-func (h *history) transactions(ctx context.Context) (pr *features.Products, txs []txRec, catOf []int, err error) {
+//
+// With a sink, the transactions go to it in file order instead, and txs is nil.
+func (h *history) transactions(ctx context.Context, sink func(*txRec) error) (pr *features.Products, txs []txRec, catOf []int, err error) {
 	pr = features.NewProducts()
-	if txs, err = h.readTransactions(ctx, pr, features.NewProducts()); err != nil {
+	if sink != nil {
+		err = h.scanTransactions(ctx, pr, features.NewProducts(), sink)
+	} else {
+		txs, err = h.readTransactions(ctx, pr, features.NewProducts())
+	}
+	if err != nil {
 		return nil, nil, nil, err
 	}
 	if h.opts.ProductCategories == nil {
@@ -136,7 +145,9 @@ func (h *history) transactions(ctx context.Context) (pr *features.Products, txs 
 // both are done, so the report is the one a sequential run gives. An error of the events
 // wins over one of the transactions, as in a sequential run, except the cancellation that
 // a failed transactions read causes.
-func (h *history) eventsWithTransactions(ctx context.Context, events func(context.Context) error) (*features.Products, []txRec, []int, error) {
+//
+// A non-nil sink receives the transactions, as for h.transactions.
+func (h *history) eventsWithTransactions(ctx context.Context, events func(context.Context) error, sink func(*txRec) error) (*features.Products, []txRec, []int, error) {
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -152,7 +163,7 @@ func (h *history) eventsWithTransactions(ctx context.Context, events func(contex
 	done := make(chan result, 1)
 	go func() {
 		var r result
-		r.pr, r.txs, r.catOf, r.err = th.transactions(ctx)
+		r.pr, r.txs, r.catOf, r.err = th.transactions(ctx, sink)
 		if r.err != nil {
 			cancel()
 		}
@@ -239,12 +250,12 @@ func (h *history) buildRows(ctx context.Context, schema *features.Schema, accs [
 			tx.Add(txs[t].ts, h.asOf, h.hEnd, txs[t].amount, cat, txs[t].key)
 		}
 		c := h.pContact[p]
-		ci := features.ContactInfo{ID: h.cID[c], Created: h.cCreated[c], Stage: h.cStage[c], StageSince: h.cStageSince[c]}
+		ci := features.ContactInfo{ID: h.cid(c), Created: h.cCreated[c], Stage: h.cStage.at(c), StageSince: h.cStageSince[c]}
 		for a := range nA {
-			attrNum[a], attrStr[a] = h.attrNum[a][c], h.attrStr[a][c]
+			attrNum[a], attrStr[a] = h.attr(a, c)
 		}
 		rf.Fill(&row, &ci, &accs[p-base], &tx, attrNum, attrStr, prodName)
-		row.MergedIDs = h.pMerged[p]
+		row.MergedIDs = h.mergedIDs(p)
 		tb.append(&row)
 	}
 	return tb.rb.NewRecordBatch(), nil

@@ -9,8 +9,8 @@ import (
 
 // DefaultMemory is the memory budget of a run when none is given: a quarter of the
 // machine's RAM (from /proc/meminfo), or 4 GiB where that cannot be read. The budget covers
-// the per-person state that partitions shrink; the identity graph, the contacts and the
-// transactions come on top (docs/operations.md).
+// the whole run: the stitched identities and contacts, held whole, and the people's state,
+// which partitions shrink (docs/operations.md).
 func DefaultMemory() int64 {
 	f, err := os.Open("/proc/meminfo")
 	if err != nil {

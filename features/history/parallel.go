@@ -370,6 +370,7 @@ func (h *history) eventRecords(ctx context.Context, workers int, sink func(w int
 	specs := h.eventSpecs()[:7]
 	m := h.opts.Mapping.Events
 	pageCache := make([]map[string]int8, workers)
+	lasts := make([]lastPerson, workers)
 	events := make([]int64, workers)
 	unattributed := make([]int64, workers)
 	spans := make([]tsSpan, workers)
@@ -388,7 +389,7 @@ func (h *history) eventRecords(ctx context.Context, workers int, sink func(w int
 			span, unattr := spans[w], int64(0)
 			defer func() { spans[w], unattributed[w] = span, unattributed[w]+unattr }()
 			for i := range n {
-				p, ok := h.eventPerson(v, i, st)
+				p, ok := h.eventPerson(v, i, st, &lasts[w])
 				if !ok {
 					continue
 				}

@@ -199,8 +199,9 @@ func (src *people) loadEvents(ctx context.Context) error {
 			}
 			kept := keeps[w]
 			lastPair, lastKeep := uint64(math.MaxUint64), false
+			var last lastPerson
 			for i := range n {
-				p, ok := h.eventPerson(v, i, st)
+				p, ok := h.eventPerson(v, i, st, &last)
 				if !ok {
 					continue
 				}
@@ -327,21 +328,21 @@ func (src *people) fill(p int, b *personBuf) *Person {
 	if h.cCreated[c] != features.NoTS {
 		attrs[cm.CreatedAt] = time.Unix(0, h.cCreated[c]).UTC()
 	}
-	if h.cStage[c] != "" {
-		attrs[cm.Stage] = h.cStage[c]
+	if s := h.cStage.at(c); s != "" {
+		attrs[cm.Stage] = s
 	}
 	if h.cStageSince[c] != features.NoTS {
 		attrs[cm.StageSince] = time.Unix(0, h.cStageSince[c]).UTC()
 	}
-	if h.cEmail[c] != "" {
-		attrs[cm.Email] = h.cEmail[c] // for scorecard conditions such as email matches "@gmail"
+	if e := h.email(c); e != "" {
+		attrs[cm.Email] = e // for scorecard conditions such as email matches "@gmail"
 	}
 	for a, at := range h.opts.Attributes {
 		if at.Categorical {
-			if s := h.attrStr[a][c]; s != "" {
+			if _, s := h.attr(a, c); s != "" {
 				attrs[at.Name] = s
 			}
-		} else if x := h.attrNum[a][c]; !math.IsNaN(x) {
+		} else if x, _ := h.attr(a, c); !math.IsNaN(x) {
 			attrs[at.Name] = x
 		}
 	}
@@ -376,7 +377,7 @@ func (src *people) fill(p int, b *personBuf) *Person {
 	if len(b.txs) > 0 {
 		txs = b.txs
 	}
-	b.person = Person{ContactID: h.cID[c], MergedIDs: h.pMerged[p], Attributes: attrs, Events: events, Transactions: txs}
+	b.person = Person{ContactID: h.cid(c), MergedIDs: h.mergedIDs(p), Attributes: attrs, Events: events, Transactions: txs}
 	return &b.person
 }
 

@@ -141,8 +141,21 @@ func TestSortTransactions(t *testing.T) {
 			k := min(len(rest), rng.IntN(700))
 			chunks, rest = append(chunks, rest[:k]), rest[k:]
 		}
-		if got := sortTransactions(chunks, people); !slices.Equal(got, want) {
+		if got := sortTransactions(chunks, 0, people); !slices.Equal(got, want) {
 			t.Errorf("%d people: the sort differs from a stable sort by person and time", people)
+		}
+		// a partition's rows: people 100 to 100+people-1
+		const base = 100
+		for _, c := range chunks {
+			for i := range c {
+				c[i].person += base
+			}
+		}
+		for i := range want {
+			want[i].person += base
+		}
+		if got := sortTransactions(chunks, base, base+people); !slices.Equal(got, want) {
+			t.Errorf("%d people from %d: the sort differs from a stable sort by person and time", people, base)
 		}
 	}
 }

@@ -24,8 +24,9 @@ import (
 // byte-identical to an unpartitioned run. Identities are stitched first, over the whole
 // history (the identity graph is small next to the events); then one pass over the events
 // writes each usable event, reduced to 24 bytes, to its partition's file in a temporary
-// directory; then each partition's events are folded into its people's accumulators, its
-// rows built and written, and its memory released.
+// directory, while the transactions (36 bytes each) go to files of their own; then each
+// partition's events are folded into its people's accumulators, its transactions read back
+// and sorted, its rows built and written, and its memory released.
 
 // spillRecord is the size of one event in a spill file: ts, value, person, code, page.
 const spillRecord = 8 + 8 + 4 + 1 + 1 + 2
@@ -39,14 +40,21 @@ func bytesPerPerson(columns int) int64 {
 
 // partitions returns the ranges of people a run with this budget works on: one range when
 // everyone fits. used is the memory already taken (the stitched identities and contacts),
-// which the budget must also cover.
-func (e Engine) partitions(people, columns int, used int64) [][2]int {
-	budget := max(e.memory()-used, 0)
-	need := int64(people) * bytesPerPerson(columns)
+// which the budget must also cover; txs is the number of transaction rows, which are held
+// with their people's partition (twice over while they are sorted). The people's state is
+// given half of what remains, so that the collector, which the command line holds to the
+// budget (docs/operations.md), has room to work in.
+func (e Engine) partitions(people, columns int, used, txs int64) [][2]int {
+	budget := max(e.memory()-used, 0) / 2
+	per := bytesPerPerson(columns)
+	if people > 0 {
+		per += txs * 2 * int64(unsafe.Sizeof(txRec{})) / int64(people)
+	}
+	need := int64(people) * per
 	group := e.rowGroup()
 	size := people
 	if need > budget {
-		size = int(budget / bytesPerPerson(columns))
+		size = int(budget / per)
 		size = max(group, size/group*group)
 	}
 	if size == 0 {
@@ -72,15 +80,21 @@ func (e Engine) WriteFeatures(ctx context.Context, dir string, opts features.Opt
 		return nil, rep, err
 	}
 	nP := len(h.pContact)
+	txs, err := h.rowCount(ctx, h.opts.Mapping.Transactions.File)
+	if err != nil {
+		return nil, rep, err
+	}
+	columns := len(features.SchemaFor(h.opts).Columns)
 	var used int64
-	if int64(nP)*bytesPerPerson(len(features.SchemaFor(h.opts).Columns)) > e.memory()/2 {
+	if int64(nP)*bytesPerPerson(columns) > e.memory()/8 {
 		// Measure what stitching left live only when it can matter: a full collection.
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		used = int64(ms.HeapAlloc)
 	}
-	parts := e.partitions(nP, len(features.SchemaFor(h.opts).Columns), used)
+	parts := e.partitions(nP, columns, used, txs)
+	rep.Partitions, rep.StitchedBytes = len(parts), used
 	if len(parts) == 1 {
 		t, err := e.build(ctx, h)
 		if err != nil {
@@ -99,12 +113,16 @@ func (e Engine) WriteFeatures(ctx context.Context, dir string, opts features.Opt
 		return nil, rep, err
 	}
 	defer sp.close()
-	pr, txs, catOf, err := h.eventsWithTransactions(ctx, func(ctx context.Context) error {
+	pr, _, catOf, err := h.eventsWithTransactions(ctx, func(ctx context.Context) error {
 		return h.spillEvents(ctx, sp, workers)
-	})
+	}, sp.writeTx)
+	if err == nil {
+		err = sp.flushTx()
+	}
 	if err != nil {
 		return nil, rep, err
 	}
+	rep.SpillBytes = sp.size()
 	if e.afterSpill != nil {
 		e.afterSpill(tmp)
 	}
@@ -121,6 +139,10 @@ func (e Engine) WriteFeatures(ctx context.Context, dir string, opts features.Opt
 				accs[i].Reset()
 			}
 			if err := sp.fold(k, accs, r[0], h.asOf, h.halfLife, workers); err != nil {
+				return err
+			}
+			txs, err := sp.transactions(k, r[0], r[1])
+			if err != nil {
 				return err
 			}
 			rec, err := e.rows(ctx, h, schema, accs, r[0], txs, pr, catOf, r[0], r[1])
@@ -144,16 +166,19 @@ func (e Engine) WriteFeatures(ctx context.Context, dir string, opts features.Opt
 // spill holds one file per partition of people; workers append whole buffers under the
 // partition's lock.
 type spill struct {
-	files []*os.File
-	mu    []sync.Mutex
-	part  []uint16 // person → partition
+	files   []*os.File // events, by partition
+	txFiles []*os.File // transactions, by partition
+	mu      []sync.Mutex
+	part    []uint16 // person → partition
+	txBufs  [][]byte // transactions not yet written, by partition (one goroutine writes them)
 }
 
 func newSpill(dir string, parts [][2]int, people int) (*spill, error) {
 	if len(parts) > math.MaxUint16 {
 		return nil, fmt.Errorf("features: memory budget too small: %d partitions", len(parts))
 	}
-	sp := &spill{files: make([]*os.File, len(parts)), mu: make([]sync.Mutex, len(parts)), part: make([]uint16, people)}
+	sp := &spill{files: make([]*os.File, len(parts)), txFiles: make([]*os.File, len(parts)), mu: make([]sync.Mutex, len(parts)),
+		part: make([]uint16, people), txBufs: make([][]byte, len(parts))}
 	for k, r := range parts {
 		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("part-%05d.events", k)))
 		if err != nil {
@@ -161,6 +186,11 @@ func newSpill(dir string, parts [][2]int, people int) (*spill, error) {
 			return nil, fmt.Errorf("features: spill file: %w", err)
 		}
 		sp.files[k] = f
+		if f, err = os.Create(filepath.Join(dir, fmt.Sprintf("part-%05d.transactions", k))); err != nil {
+			sp.close()
+			return nil, fmt.Errorf("features: spill file: %w", err)
+		}
+		sp.txFiles[k] = f
 		for p := r[0]; p < r[1]; p++ {
 			sp.part[p] = uint16(k)
 		}
@@ -169,11 +199,87 @@ func newSpill(dir string, parts [][2]int, people int) (*spill, error) {
 }
 
 func (sp *spill) close() {
-	for _, f := range sp.files {
+	for _, f := range append(sp.files, sp.txFiles...) {
 		if f != nil {
 			f.Close()
 		}
 	}
+}
+
+// txRecord is the size of one transaction in a spill file: person, prod, key, ts, amount, qty.
+const txRecord = 4 + 4 + 4 + 8 + 8 + 8
+
+// writeTx appends a transaction to its partition's file, through a buffer; transactions are
+// written by one goroutine, in file order, which flushTx ends.
+func (sp *spill) writeTx(r *txRec) error {
+	k := int(sp.part[r.person])
+	b := sp.txBufs[k]
+	b = binary.LittleEndian.AppendUint32(b, uint32(r.person))
+	b = binary.LittleEndian.AppendUint32(b, uint32(r.prod))
+	b = binary.LittleEndian.AppendUint32(b, uint32(r.key))
+	b = binary.LittleEndian.AppendUint64(b, uint64(r.ts))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(r.amount))
+	b = binary.LittleEndian.AppendUint64(b, uint64(r.qty))
+	if len(b) >= 1<<14 {
+		if _, err := sp.txFiles[k].Write(b); err != nil {
+			return fmt.Errorf("features: writing spill file: %w", err)
+		}
+		b = b[:0]
+	}
+	sp.txBufs[k] = b
+	return nil
+}
+
+// size is the bytes the spill files hold.
+func (sp *spill) size() int64 {
+	var n int64
+	for _, f := range append(sp.files, sp.txFiles...) {
+		if st, err := f.Stat(); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
+}
+
+// flushTx writes the transactions writeTx still holds.
+func (sp *spill) flushTx() error {
+	for k, b := range sp.txBufs {
+		if len(b) > 0 {
+			if _, err := sp.txFiles[k].Write(b); err != nil {
+				return fmt.Errorf("features: writing spill file: %w", err)
+			}
+		}
+		sp.txBufs[k] = nil
+	}
+	return nil
+}
+
+// transactions reads partition k's transactions (people lo to hi-1) back, sorted by person
+// and time as readTransactions sorts them.
+func (sp *spill) transactions(k, lo, hi int) ([]txRec, error) {
+	f := sp.txFiles[k]
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("features: reading spill file: %w", err)
+	}
+	if st.Size()%txRecord != 0 {
+		return nil, fmt.Errorf("features: reading spill file %s: %d bytes is not a whole number of records", f.Name(), st.Size())
+	}
+	recs := make([]txRec, st.Size()/txRecord)
+	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, st.Size()), 1<<20)
+	var b [txRecord]byte
+	for i := range recs {
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return nil, fmt.Errorf("features: reading spill file: %w", err)
+		}
+		recs[i] = txRec{person: int32(binary.LittleEndian.Uint32(b[0:])), prod: int32(binary.LittleEndian.Uint32(b[4:])),
+			key: int32(binary.LittleEndian.Uint32(b[8:])), ts: int64(binary.LittleEndian.Uint64(b[12:])),
+			amount: math.Float64frombits(binary.LittleEndian.Uint64(b[20:])), qty: int64(binary.LittleEndian.Uint64(b[28:]))}
+		if p := int(recs[i].person); p < lo || p >= hi {
+			return nil, fmt.Errorf("features: reading spill file %s: person %d outside the partition", f.Name(), p)
+		}
+	}
+	return sortTransactions([][]txRec{recs}, lo, hi), nil
 }
 
 // write appends encoded records to partition k's file.
@@ -230,4 +336,26 @@ func (sp *spill) fold(k int, accs []features.EventAcc, base int, asOf int64, hal
 		}
 	}
 	return nil
+}
+
+// rowCount is the number of rows of history file name, from its part files' metadata; 0 when
+// it is missing. Errors are left to the pass that reads the file.
+func (h *history) rowCount(ctx context.Context, name string) (int64, error) {
+	parts, ok, err := partFiles(filepath.Join(h.dir, name))
+	if err != nil || !ok {
+		return 0, nil
+	}
+	var n int64
+	for _, part := range parts {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		p, err := openParquet(part, nil)
+		if err != nil {
+			return 0, nil
+		}
+		n += p.pf.NumRows()
+		p.Close()
+	}
+	return n, nil
 }

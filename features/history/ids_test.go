@@ -1,0 +1,81 @@
+package history
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// TestIDTable checks the identifier table against a map: nodes are numbered in the order
+// identifiers are first added, every identifier finds its node after the table has grown
+// many times, unknown ones are not found, and the keys read back unchanged (including long
+// ones, kept outside the arena, and ones that differ in a single byte).
+func TestIDTable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	tab := newIDTable()
+	want := map[string]int32{}
+	var order []string
+	for i := range 200_000 {
+		var id string
+		switch i % 5 {
+		case 0:
+			id = fmt.Sprintf("c%07d", rng.IntN(150_000))
+		case 1:
+			id = fmt.Sprintf("person%d@example.com", rng.IntN(150_000))
+		case 2:
+			id = strings.Repeat("x", arenaChunk/16+1+rng.IntN(3)) // longer than the arena takes
+		case 3:
+			id = fmt.Sprintf("anon-%x", rng.Uint64())
+		default:
+			id = string([]byte{byte(rng.IntN(256)), byte(rng.IntN(256))}) // any bytes, not text
+		}
+		n, ok := want[id]
+		if !ok {
+			n = int32(len(order))
+			want[id] = n
+			order = append(order, id)
+		}
+		if got := tab.add([]byte(id)); got != n {
+			t.Fatalf("add(%q) = %d, want %d", id, got, n)
+		}
+	}
+	if tab.len() != len(order) {
+		t.Fatalf("len = %d, want %d", tab.len(), len(order))
+	}
+	for n, id := range order {
+		if got, ok := tab.lookup([]byte(id)); !ok || got != int32(n) {
+			t.Fatalf("lookup(%q) = %d, %v; want %d", id, got, ok, n)
+		}
+		if tab.key(int32(n)) != id {
+			t.Fatalf("key(%d) = %q, want %q", n, tab.key(int32(n)), id)
+		}
+	}
+	for _, id := range []string{"c9999999", "person@example.com", "anon-", strings.Repeat("x", arenaChunk/16)} {
+		if n, ok := tab.lookup([]byte(id)); ok {
+			t.Errorf("lookup(%q) found node %d of an identifier never added", id, n)
+		}
+	}
+}
+
+// TestCodes checks that a coded text column gives back each row's value, with empty and
+// missing values as "".
+func TestCodes(t *testing.T) {
+	c := newCodes(0)
+	in := []string{"retail", "", "finance", "retail", "1.5", "", "finance"}
+	for _, v := range in {
+		c.add([]byte(v))
+	}
+	c.add([]byte("retail"))
+	c.add(nil)
+	c.done()
+	in = append(in, "retail", "")
+	for i, v := range in {
+		if got := c.at(int32(i)); got != v {
+			t.Errorf("row %d = %q, want %q", i, got, v)
+		}
+	}
+	if len(c.values) != 4 { // "", retail, finance, 1.5
+		t.Errorf("%d distinct values kept, want 4: %q", len(c.values), c.values)
+	}
+}
