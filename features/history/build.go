@@ -669,21 +669,25 @@ func (h *history) eventPerson(v []vec, i int, st *fileStats, last *lastPerson) (
 	if !ok {
 		return -1, false
 	}
-	if len(last.key) > 0 && bytes.Equal(key, last.key) {
-		return last.p, true
-	}
-	p = h.person(key)
-	last.key, last.p = append(last.key[:0], key...), p
-	return p, true
+	return last.person(h, key), true
 }
 
-// lastPerson is the identifier an event was last attributed by, and its person. A history's
-// events tend to come person by person, and the lookup this saves (a hash, and reading the
+// lastPerson is the identifier an event (or transaction) was last attributed by, and its
+// person. A history's events tend to come person by person, and the lookup this saves (a hash, and reading the
 // identifier table where the processor's caches no longer hold it) is most of attributing
 // an event at ten million people. One per goroutine.
 type lastPerson struct {
 	key []byte
 	p   int32
+}
+
+// person is h.person(id), remembered.
+func (last *lastPerson) person(h *history, id []byte) int32 {
+	if len(last.key) > 0 && bytes.Equal(id, last.key) {
+		return last.p
+	}
+	last.key, last.p = append(last.key[:0], id...), h.person(id)
+	return last.p
 }
 
 // txRec is one usable transaction of a person.
@@ -720,6 +724,7 @@ func (h *history) scanTransactions(ctx context.Context, keys, prods *features.Pr
 	specs := transactionSpecs(m)
 	span := newSpan()
 	defer func() { h.rep.span(span.lo, span.hi) }()
+	var last lastPerson
 	return h.scan(ctx, m.File, false, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
 		h.rep.Transactions += int64(n)
 		for i := range n {
@@ -727,7 +732,7 @@ func (h *history) scanTransactions(ctx context.Context, keys, prods *features.Pr
 			if !ok {
 				continue
 			}
-			pp := h.person(id)
+			pp := last.person(h, id)
 			if pp < 0 {
 				h.rep.Unattributed++
 				continue

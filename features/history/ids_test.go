@@ -79,3 +79,36 @@ func TestCodes(t *testing.T) {
 		t.Errorf("%d distinct values kept, want 4: %q", len(c.values), c.values)
 	}
 }
+
+// TestLastPerson checks the remembered attribution against the table's answer for every
+// row, with the caller's buffer overwritten between rows (as a decoder's page buffer is),
+// repeated and alternating identifiers, and identifiers of no person.
+func TestLastPerson(t *testing.T) {
+	h := &history{ids: newIDTable()}
+	for i := range 50 {
+		h.node([]byte(fmt.Sprintf("c%d", i)))
+	}
+	h.nodePerson = make([]int32, h.ids.len())
+	for n := range h.nodePerson {
+		h.nodePerson[n] = int32(n / 2) // two identifiers a person
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var last lastPerson
+	buf := make([]byte, 0, 16)
+	prev := 0
+	for range 10_000 {
+		k := prev
+		if rng.IntN(3) == 0 {
+			k = rng.IntN(60) // 50 to 59 are no one's
+		}
+		prev = k
+		buf = fmt.Appendf(buf[:0], "c%d", k)
+		want := h.person(buf)
+		if got := last.person(h, buf); got != want {
+			t.Fatalf("c%d: person %d, want %d", k, got, want)
+		}
+		for i := range buf {
+			buf[i] = 'x' // the decoder reuses its buffer
+		}
+	}
+}
