@@ -80,14 +80,14 @@ func (e Engine) WriteFeatures(ctx context.Context, dir string, opts features.Opt
 		return nil, rep, err
 	}
 	nP := len(h.pContact)
-	txs, err := h.rowCount(ctx, h.opts.Mapping.Transactions.File)
-	if err != nil {
-		return nil, rep, err
-	}
 	columns := len(features.SchemaFor(h.opts).Columns)
-	var used int64
+	var used, txs int64
 	if int64(nP)*bytesPerPerson(columns) > e.memory()/8 {
-		// Measure what stitching left live only when it can matter: a full collection.
+		// Measure what stitching left live, and count the transactions, only when it can
+		// matter: a full collection, and the transactions files' footers.
+		if txs, err = h.rowCount(ctx, h.opts.Mapping.Transactions.File); err != nil {
+			return nil, rep, err
+		}
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
