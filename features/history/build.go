@@ -277,23 +277,23 @@ func (h *history) contactID(v []vec, i int, st *fileStats, seen map[string]bool)
 }
 
 // contactNode is contactID for readContacts, which keeps the ids it has seen as identifier
-// nodes rather than in a set: it returns the id's node when it has one already (else -1),
-// and refuses the id of a contact row kept before (isContact, by node). A set beside the
+// nodes rather than in a set: it returns the id's node, numbering it if it is new, and
+// refuses the id of a contact row kept before (isContact, by node). A set beside the
 // identifier map cost a second map insert and lookup per contact, on one goroutine: 1 s of
-// the 5 s that reading a million contacts takes.
-func (h *history) contactNode(v []vec, i int, st *fileStats, isContact []bool) (id []byte, node int32, ok bool) {
-	if id, ok = h.contactID(v, i, st, nil); !ok {
-		return nil, -1, false
+// the 5 s that reading a million contacts takes. One add, not a lookup and then an add,
+// finds or numbers the id: a row refused afterwards (a non-finite attribute) leaves a node
+// no contact has, which is no one's person, as an event's or an identity's id would.
+func (h *history) contactNode(v []vec, i int, st *fileStats, isContact []bool) (node int32, ok bool) {
+	id, ok := h.contactID(v, i, st, nil)
+	if !ok {
+		return -1, false
 	}
-	n, found := h.ids.lookup(id)
-	if !found {
-		return id, -1, true
-	}
+	n := h.node(id)
 	if int(n) < len(isContact) && isContact[n] {
 		st.bad("duplicate " + h.opts.Mapping.Contacts.ContactID)
-		return nil, -1, false
+		return -1, false
 	}
-	return id, n, true
+	return n, true
 }
 
 // readContacts reads the contacts file: ids, created_at, email links, stage, attributes.
@@ -344,16 +344,13 @@ func (h *history) readContacts(ctx context.Context) error {
 		}
 		var num []byte // a number of a categorical attribute, as text
 		for i := range n {
-			id, nd, ok := h.contactNode(v, i, st, isContact)
+			nd, ok := h.contactNode(v, i, st, isContact)
 			if !ok {
 				continue
 			}
 			if a := nonFiniteAttribute(h.opts.Attributes, p.cols[len(base):], v[len(base):], i); a != "" {
 				st.bad("non-finite " + a) // a text column of a numeric attribute saying "Infinity"
 				continue
-			}
-			if nd < 0 {
-				nd = h.node(id)
 			}
 			if grow := len(h.parent) - len(isContact); grow > 0 { // nodes made since the last row
 				isContact = append(isContact, make([]bool, grow)...)
@@ -673,9 +670,9 @@ func (h *history) eventPerson(v []vec, i int, st *fileStats, last *lastPerson) (
 }
 
 // lastPerson is the identifier an event (or transaction) was last attributed by, and its
-// person. A history's events tend to come person by person, and the lookup this saves (a hash, and reading the
-// identifier table where the processor's caches no longer hold it) is most of attributing
-// an event at ten million people. One per goroutine.
+// person. A history's events tend to come person by person, and the lookup this saves (a
+// hash, and reading the identifier table where the processor's caches no longer hold it) was
+// the largest cost of attributing an event at ten million people. One per goroutine.
 type lastPerson struct {
 	key []byte
 	p   int32
