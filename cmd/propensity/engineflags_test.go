@@ -32,14 +32,14 @@ func TestParseMemory(t *testing.T) {
 	}
 }
 
-// TestHoldHeap checks the soft memory limit a feature run sets: the budget, at least 64 MiB,
+// TestHoldHeap checks the soft memory limit a batch job sets: nine tenths of the budget, at least 64 MiB,
 // never above a lower limit already set, and the previous limit back afterwards.
 func TestHoldHeap(t *testing.T) {
 	orig := debug.SetMemoryLimit(-1)
 	defer debug.SetMemoryLimit(orig)
 	debug.SetMemoryLimit(math.MaxInt64)
 	for _, c := range []struct{ budget, prev, want int64 }{
-		{1 << 30, math.MaxInt64, 1 << 30},
+		{1 << 30, math.MaxInt64, 1<<30 - (1<<30)/10},
 		{1 << 20, math.MaxInt64, 64 << 20}, // floor
 		{4 << 30, 2 << 30, 2 << 30},        // a lower GOMEMLIMIT stays
 	} {
@@ -55,8 +55,8 @@ func TestHoldHeap(t *testing.T) {
 	}
 	debug.SetMemoryLimit(math.MaxInt64)
 	restore := holdHeap(0)
-	if got := debug.SetMemoryLimit(-1); got != max(history.DefaultMemory(), 64<<20) {
-		t.Errorf("default budget: limit %d, want %d", got, history.DefaultMemory())
+	if d := history.DefaultMemory(); debug.SetMemoryLimit(-1) != max(d-d/10, 64<<20) {
+		t.Errorf("default budget %d: limit %d, want nine tenths", d, debug.SetMemoryLimit(-1))
 	}
 	restore()
 }

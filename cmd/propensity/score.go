@@ -11,6 +11,7 @@ import (
 
 	"github.com/propensity-dev/propensity/data"
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/features/history"
 	"github.com/propensity-dev/propensity/internal/table"
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/classifier"
@@ -44,6 +45,7 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 	missing := listFlag{}
 	fs.Var(&missing, "missing", "with --table: tokens read as missing, replacing the defaults (comma-separated)")
 	workersArg := workersFlag(fs)
+	memoryArg, tmpArg := memoryFlags(fs)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
@@ -79,6 +81,10 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	memory, err := parseMemory(*memoryArg)
+	if err != nil {
+		return err
+	}
 	var asOf time.Time
 	if *asOfFlag != "" {
 		t, err := parseDate("as-of", *asOfFlag)
@@ -104,7 +110,9 @@ func runScore(ctx context.Context, env *cliEnv, args []string) error {
 	if _, err := os.Stat(*dir); err != nil {
 		return usagef("--data: %v", err)
 	}
-	return scoreCmdHistory(ctx, env, cards, set, *dir, asOf, *out, mapping, *asJSON, workers)
+	defer holdHeap(memory)()
+	eng := history.Engine{Workers: workers, Memory: memory, TmpDir: *tmpArg}
+	return scoreCmdHistory(ctx, env, cards, set, *dir, asOf, *out, mapping, *asJSON, eng)
 }
 
 // scoreCmdTable is score --table: tabular.ScoreTableJob.
@@ -263,8 +271,9 @@ func scoreCmdProfile(ctx context.Context, env *cliEnv, set *serving.ModelSet, pa
 	return nil
 }
 
-func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set *serving.ModelSet, dir string, asOf time.Time, out string, mapping features.Mapping, asJSON bool, workers int) error {
-	sum, err := batch.Score(ctx, set, batch.Options{Dir: dir, AsOf: asOf, Out: out, Scorecards: cards, Mapping: mapping, Workers: workers})
+func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set *serving.ModelSet, dir string, asOf time.Time, out string, mapping features.Mapping, asJSON bool, eng history.Engine) error {
+	sum, err := batch.Score(ctx, set, batch.Options{Dir: dir, AsOf: asOf, Out: out, Scorecards: cards, Mapping: mapping,
+		Workers: eng.Workers, Memory: eng.Memory, TmpDir: eng.TmpDir})
 	if err != nil {
 		var ce *batch.ContactError
 		if errors.As(err, &ce) || errors.Is(err, batch.ErrOptions) {
@@ -278,6 +287,7 @@ func scoreCmdHistory(ctx context.Context, env *cliEnv, cards *scorecard.Set, set
 	sum.Report.Warn(env.log, asOf)
 	env.log.Info("scored history", "people", sum.People, "mql", sum.MQL, "disqualified", sum.Disqualified,
 		"no_matching_scorecard", sum.NoMatchingScorecard, "out", out, "files", len(sum.Report.Files),
+		"partitions", sum.Report.Partitions, "spill_mb", sum.Report.SpillBytes>>20, "stitched_mb", sum.Report.StitchedBytes>>20,
 		"elapsed", (time.Duration(sum.Seconds * float64(time.Second))).Round(time.Millisecond))
 	if asJSON {
 		return env.printJSON(sum)

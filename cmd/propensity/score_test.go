@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -134,6 +135,7 @@ func TestScoreBadInput(t *testing.T) {
 		{"batch without as-of", []string{"score", "--data", t.TempDir(), "--out", "x.parquet"}, "--as-of"},
 		{"bad date", []string{"score", "--data", t.TempDir(), "--as-of", "yesterday", "--out", "x.parquet"}, "--as-of"},
 		{"empty history", []string{"score", "--data", t.TempDir(), "--as-of", "2026-03-10", "--out", filepath.Join(t.TempDir(), "s.parquet")}, ""},
+		{"bad memory", []string{"score", "--data", t.TempDir(), "--as-of", "2026-03-10", "--out", filepath.Join(t.TempDir(), "s.parquet"), "--memory", "lots"}, "--memory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,6 +177,26 @@ func TestScoreHistoryMatchesProfiles(t *testing.T) {
 	var sum batch.Summary
 	if err := json.Unmarshal([]byte(stdout), &sum); err != nil || sum.People < 300 || sum.Out != out {
 		t.Fatalf("summary %+v (%v):\n%s", sum, err, stdout)
+	}
+	// A budget too small for the people's events walks them partition by partition through
+	// spill files: the same file, byte for byte, and no temporary files left.
+	tmp := t.TempDir()
+	spilled := filepath.Join(t.TempDir(), "spilled.parquet")
+	code, _, stderr = scoreRunCLI(t, "score", "--scorecard", cards, "--data", dir, "--as-of", "2026-03-10", "--out", spilled,
+		"--memory", "1MB", "--tmp", tmp, "--workers", "3")
+	if code != 0 {
+		t.Fatalf("--memory 1MB: exit %d: %s", code, stderr)
+	}
+	if m := regexp.MustCompile(`partitions=(\d+)`).FindStringSubmatch(stderr); m == nil || m[1] == "1" {
+		t.Errorf("--memory 1MB: the walk was not partitioned: %s", stderr)
+	}
+	a, errA := os.ReadFile(out)
+	b, errB := os.ReadFile(spilled)
+	if errA != nil || errB != nil || !bytes.Equal(a, b) {
+		t.Errorf("score file with --memory 1MB differs from the unbounded one (%v, %v)", errA, errB)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("temporary files left in --tmp: %v", left)
 	}
 	rows, err := batch.ReadFile(out)
 	if err != nil {

@@ -21,5 +21,7 @@
 //
 // Memory: Build holds the identifiers, the contacts, one accumulator per person (about 0.5 KB)
 // and the transactions; events are streamed in two passes (links, then features) over row
-// groups decoded in parallel. ForEachPerson holds every event in memory.
+// groups decoded in parallel. ForEachPerson and MapPersons hold the kept events of as many
+// people as the budget (Engine.Memory) allows, about 48 bytes an event, and spill the rest to
+// disk partition by partition (walk.go).
 package history

@@ -38,6 +38,7 @@ type Engine struct {
 	// Tests shrink these to have many ranges and row groups: people per range built by one
 	// goroutine (at least), rows per row group of the feature file (the file's layout).
 	rangeRows, groupRows int
+	walkRows             int // people per partition of a walk that does not fit the budget
 }
 
 func (e Engine) memory() int64 {

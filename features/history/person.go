@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,28 +23,44 @@ import (
 
 // ForEachPerson calls fn, in contact_id order, for every stitched person of the history
 // directory dir with their raw history: the events (of any time) and transactions of every
-// identifier linked to them. Unlike Build, memory grows with the number of events. fn's
-// Person, and its Events and Transactions slices, are valid only during the call (they are
-// reused for the next person); its Attributes map is the person's own. An error from fn
+// identifier linked to them. Unlike Build, it holds people's events: those of as many people
+// as the default memory budget allows at a time, the rest spilled to disk (Engine.ForEachPerson).
+// fn's Person, and its Events and Transactions slices, are valid only during the call (they
+// are reused for the next person); its Attributes map is the person's own. An error from fn
 // stops the walk and is returned.
 func ForEachPerson(ctx context.Context, dir string, opts features.Options, fn func(*Person) error) (Report, error) {
-	src, rep, err := loadPeople(ctx, dir, opts, runtime.GOMAXPROCS(0))
-	if err != nil {
-		return rep, err
-	}
+	return Engine{}.ForEachPerson(ctx, dir, opts, fn)
+}
+
+// ForEachPerson is the package's ForEachPerson within e's budget, on e.Workers goroutines
+// for reading. When the people's events do not fit the budget, they are walked partition by
+// partition (contiguous ranges of people), their events and transactions spilled to a
+// temporary directory under e.TmpDir that is removed when the walk ends, whether it
+// succeeds, fails or is cancelled. The people, and each person's events, come in the same
+// order either way.
+func (e Engine) ForEachPerson(ctx context.Context, dir string, opts features.Options, fn func(*Person) error) (Report, error) {
 	var buf personBuf
-	bar := progress.Start(ctx, "walking people", int64(src.n), "people")
-	defer bar.Done()
-	for p := range src.n {
-		if err := ctx.Err(); err != nil {
-			return rep, err
+	var bar progress.Bar
+	defer func() {
+		if bar != nil {
+			bar.Done()
 		}
-		if err := fn(src.fill(p, &buf)); err != nil {
-			return rep, err
+	}()
+	return e.walk(ctx, dir, opts, func(src *people, lo, hi int) error {
+		if bar == nil {
+			bar = progress.Start(ctx, "walking people", int64(src.n), "people")
 		}
-		bar.Add(1)
-	}
-	return rep, nil
+		for p := lo; p < hi; p++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := fn(src.fill(p, &buf)); err != nil {
+				return err
+			}
+			bar.Add(1)
+		}
+		return nil
+	})
 }
 
 // MapPersons is ForEachPerson with fn run concurrently by up to workers goroutines (0 means
@@ -54,72 +69,87 @@ func ForEachPerson(ctx context.Context, dir string, opts features.Options, fn fu
 // Person is valid only during the call. The first error from fn or emit stops the walk and
 // is returned (an error from fn of an earlier person wins over a later one).
 func MapPersons[R any](ctx context.Context, dir string, opts features.Options, workers int, fn func(*Person) (R, error), emit func(R) error) (Report, error) {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	src, rep, err := loadPeople(ctx, dir, opts, workers)
-	if err != nil {
-		return rep, err
-	}
+	return MapPersonsWithin(ctx, Engine{Workers: workers}, dir, opts, fn, emit)
+}
+
+// MapPersonsWithin is MapPersons within e's memory budget and on e.Workers goroutines, as
+// Engine.ForEachPerson walks people.
+func MapPersonsWithin[R any](ctx context.Context, e Engine, dir string, opts features.Options, fn func(*Person) (R, error), emit func(R) error) (Report, error) {
+	workers := e.workers()
 	const chunk = 512
-	bar := progress.Start(ctx, "walking people", int64(src.n), "people")
-	defer bar.Done()
+	var bar progress.Bar
+	defer func() {
+		if bar != nil {
+			bar.Done()
+		}
+	}()
 	bufs := make([]personBuf, workers)
 	res := make([]R, chunk)
 	errs := make([]error, chunk)
-	for lo := 0; lo < src.n; lo += chunk {
-		if err := ctx.Err(); err != nil {
-			return rep, err
+	return e.walk(ctx, dir, opts, func(src *people, from, to int) error {
+		if bar == nil {
+			bar = progress.Start(ctx, "walking people", int64(src.n), "people")
 		}
-		hi := min(lo+chunk, src.n)
-		var next atomic.Int64
-		next.Store(int64(lo))
-		var wg sync.WaitGroup
-		for w := range min(workers, hi-lo) {
-			wg.Add(1)
-			go func(b *personBuf) {
-				defer wg.Done()
-				for {
-					p := int(next.Add(1) - 1)
-					if p >= hi {
-						return
+		for lo := from; lo < to; lo += chunk {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			hi := min(lo+chunk, to)
+			var next atomic.Int64
+			next.Store(int64(lo))
+			var wg sync.WaitGroup
+			for w := range min(workers, hi-lo) {
+				wg.Add(1)
+				go func(b *personBuf) {
+					defer wg.Done()
+					for {
+						p := int(next.Add(1) - 1)
+						if p >= hi {
+							return
+						}
+						res[p-lo], errs[p-lo] = fn(src.fill(p, b))
 					}
-					res[p-lo], errs[p-lo] = fn(src.fill(p, b))
+				}(&bufs[w])
+			}
+			wg.Wait()
+			for i := range hi - lo {
+				if errs[i] != nil {
+					return errs[i]
 				}
-			}(&bufs[w])
-		}
-		wg.Wait()
-		for i := range hi - lo {
-			if errs[i] != nil {
-				return rep, errs[i]
+				if err := emit(res[i]); err != nil {
+					return err
+				}
+				var zero R
+				res[i] = zero
 			}
-			if err := emit(res[i]); err != nil {
-				return rep, err
-			}
-			var zero R
-			res[i] = zero
+			bar.Add(int64(hi - lo))
 		}
-		bar.Add(int64(hi - lo))
-	}
-	return rep, nil
+		return nil
+	})
 }
 
-// rawEvent is one attributed event, with its strings as codes of people.names.
+// rawEvent is one attributed event. Its type, page, channel and campaign are codes of
+// people.names[worker]; its anonymous id and email are identifier codes (people.idStr).
+// The worker byte sits in what would be padding: the struct is 48 bytes either way.
 type rawEvent struct {
 	ts                                            int64
 	value                                         float64
 	person                                        int32
 	typ, page, channel, campaign, anonymous, mail int32
+	worker                                        uint8
 }
 
-// people is the read-only result of reading a history for ForEachPerson and MapPersons:
-// every person's events (sorted by person, in file order within one) and transactions.
+// people is the read-only result of reading a history, or one partition of its people, for
+// the walks over people: the people's events (sorted by person, in file order within one)
+// and transactions. Offsets are of person p-base.
 type people struct {
 	h      *history
-	n      int
+	n      int        // people of the history
 	names  [][]string // string codes of rawEvent, per worker
-	blocks []*evBlock // events in file order
-	evPos  []uint32   // event positions sorted by person: person p's are evPos[evOff[p]:evOff[p+1]]
+	base   int        // first person held
+	blocks []*evBlock // whole history: events in file order
+	evPos  []uint32   // whole history: event positions sorted by person: person p's are evPos[evOff[p]:evOff[p+1]]
+	evs    []rawEvent // a partition: its events sorted by person
 	evOff  []int
 	txs    []txRec
 	txOff  []int
@@ -128,31 +158,44 @@ type people struct {
 	nAttrs int
 }
 
+// idStr is the string of an identifier code of a rawEvent read by worker w: an identifier
+// node plus one when positive, minus a code of names[w] when negative (an identifier the
+// stitching did not keep: with StrictIdentity, one seen only in links after the as-of time),
+// none when zero. Every other identifier of an attributed event is a node of the identifier
+// table already, so the events do not keep a second copy of ten million ids.
+func (src *people) idStr(w uint8, c int32) string {
+	switch {
+	case c > 0:
+		return src.h.ids.key(c - 1)
+	case c < 0:
+		return src.names[w][-c]
+	}
+	return ""
+}
+
 // eventBlock is the most events in one block; an event's position is its block number times
 // eventBlock plus its index in the block.
 const eventBlock = 1 << 15
 
-// evBlock holds events of one row group (job) of the events file in file order, with their
-// strings coded in the table of the worker that read them.
+// evBlock holds events of one row group (job) of the events file in file order.
 type evBlock struct {
-	job, worker int
-	left        int64 // rows of the job not read before this block (sizes the next one)
-	recs        []rawEvent
+	job  int
+	left int64 // rows of the job not read before this block (sizes the next one)
+	recs []rawEvent
 }
 
-// loadEvents reads every attributed event (of any time) in parallel over row groups, then
-// sorts their positions by person, stably: each person's events stay in file order.
-// Positions, not records, are sorted: half the memory of a sorted copy.
-func (src *people) loadEvents(ctx context.Context) error {
+// scanEvents reads every attributed event (of any time) that h.opts.KeepEvent keeps, in
+// parallel over row groups: emit(w, job, e, left) runs on worker w for each, in file order
+// within the row group job, with left the rows of the decoded batch from e's on; done(w)
+// when worker w has no more row groups.
+func (src *people) scanEvents(ctx context.Context, emit func(w int, job rgJob, e *rawEvent, left int) error, done func(w int)) error {
 	h := src.h
-	workers := h.workers
-	// Event strings repeat (a few types, pages, channels and campaigns; each person's ids):
-	// coding them saves an allocation per string per event. Each worker has its own table,
-	// and a map per column: those of the few types, pages, channels and campaigns stay in
-	// the cache, where one map with every person's ids did not.
+	workers := min(h.workers, math.MaxUint8+1) // rawEvent.worker is a byte
+	// Event strings repeat (a few types, pages, channels and campaigns): coding them saves
+	// an allocation per string per event. Each worker has its own table, and a map per
+	// column: those of the few types, pages, channels and campaigns stay in the cache.
 	codes := make([][6]map[string]int32, workers)
 	src.names = make([][]string, workers)
-	own := make([][]*evBlock, workers)
 	events, unattributed := make([]int64, workers), make([]int64, workers)
 	spans := make([]tsSpan, workers)
 	for w := range workers {
@@ -176,13 +219,7 @@ func (src *people) loadEvents(ctx context.Context) error {
 			// Values repeat from one row to the next (a person's events are often
 			// together): each column first compares with its previous value.
 			var lastCode [6]int32
-			code := func(col int, b []byte) int32 {
-				if len(b) == 0 {
-					return 0
-				}
-				if c := lastCode[col]; c != 0 && names[c] == string(b) { // no allocation
-					return c
-				}
+			newCode := func(col int, b []byte) int32 {
 				c, ok := cm[col][string(b)] // no allocation for the lookup
 				if !ok {
 					c = int32(len(names))
@@ -190,16 +227,39 @@ func (src *people) loadEvents(ctx context.Context) error {
 					cm[col][s] = c
 					names = append(names, s)
 				}
+				return c
+			}
+			code := func(col int, b []byte) int32 {
+				if len(b) == 0 {
+					return 0
+				}
+				if c := lastCode[col]; c != 0 && names[c] == string(b) { // no allocation
+					return c
+				}
+				c := newCode(col, b)
 				lastCode[col] = c
 				return c
 			}
-			var blk *evBlock
-			if k := len(own[w]); k > 0 && own[w][k-1].job == job.idx {
-				blk = own[w][k-1]
+			idCode := func(col int, b []byte) int32 {
+				if len(b) == 0 {
+					return 0
+				}
+				c := lastCode[col]
+				if c > 0 && h.ids.key(c-1) == string(b) || c < 0 && names[-c] == string(b) {
+					return c
+				}
+				if nd, ok := h.ids.lookup(b); ok {
+					c = nd + 1
+				} else {
+					c = -newCode(col, b)
+				}
+				lastCode[col] = c
+				return c
 			}
 			kept := keeps[w]
 			lastPair, lastKeep := uint64(math.MaxUint64), false
 			var last lastPerson
+			var e rawEvent
 			for i := range n {
 				p, ok := h.eventPerson(v, i, st, &last)
 				if !ok {
@@ -225,28 +285,20 @@ func (src *people) loadEvents(ctx context.Context) error {
 					}
 				}
 				spans[w].add(v[3].i64[i])
-				e := rawEvent{ts: v[3].i64[i], value: math.NaN(), person: p, typ: typ, page: page,
+				e = rawEvent{ts: v[3].i64[i], value: math.NaN(), person: p, typ: typ, page: page,
 					channel: code(2, str(&v[7], i)), campaign: code(3, str(&v[8], i)),
-					anonymous: code(4, str(&v[1], i)), mail: code(5, str(&v[2], i))}
+					anonymous: idCode(4, str(&v[1], i)), mail: idCode(5, str(&v[2], i)), worker: uint8(w)}
 				if v[6].f64 != nil && v[6].valid[i] {
 					e.value = v[6].f64[i]
 				}
-				// Blocks of at most eventBlock events, sized from the row group's row count:
-				// growing slices would copy (and fault in) the events over and over.
-				if blk == nil || len(blk.recs) == cap(blk.recs) {
-					left := job.rows
-					if blk != nil { // the job's previous block is full
-						left = blk.left - int64(len(blk.recs))
-					}
-					size := int(min(eventBlock, max(left, int64(n-i))))
-					blk = &evBlock{job: job.idx, worker: w, left: left, recs: make([]rawEvent, 0, size)}
-					own[w] = append(own[w], blk)
+				if err := emit(w, job, &e, n-i); err != nil {
+					src.names[w] = names
+					return err
 				}
-				blk.recs = append(blk.recs, e)
 			}
 			src.names[w] = names
 			return nil
-		}, func(int) {})
+		}, done)
 	if err != nil {
 		return err
 	}
@@ -254,6 +306,37 @@ func (src *people) loadEvents(ctx context.Context) error {
 		h.rep.Events += events[w]
 		h.rep.Unattributed += unattributed[w]
 		h.rep.span(spans[w].lo, spans[w].hi)
+	}
+	return nil
+}
+
+// loadEvents reads the events with scanEvents into blocks, then sorts their positions by
+// person, stably: each person's events stay in file order. Positions, not records, are
+// sorted: half the memory of a sorted copy.
+func (src *people) loadEvents(ctx context.Context) error {
+	h := src.h
+	own := make([][]*evBlock, min(h.workers, math.MaxUint8+1))
+	err := src.scanEvents(ctx, func(w int, job rgJob, e *rawEvent, left int) error {
+		var blk *evBlock
+		if k := len(own[w]); k > 0 && own[w][k-1].job == job.idx {
+			blk = own[w][k-1]
+		}
+		// Blocks of at most eventBlock events, sized from the row group's row count:
+		// growing slices would copy (and fault in) the events over and over.
+		if blk == nil || len(blk.recs) == cap(blk.recs) {
+			rows := job.rows
+			if blk != nil { // the job's previous block is full
+				rows = blk.left - int64(len(blk.recs))
+			}
+			size := int(min(eventBlock, max(rows, int64(left))))
+			blk = &evBlock{job: job.idx, left: rows, recs: make([]rawEvent, 0, size)}
+			own[w] = append(own[w], blk)
+		}
+		blk.recs = append(blk.recs, *e)
+		return nil
+	}, func(int) {})
+	if err != nil {
+		return err
 	}
 	var blocks []*evBlock
 	for _, b := range own {
@@ -295,28 +378,36 @@ type personBuf struct {
 	txs    []features.Transaction
 }
 
-func loadPeople(ctx context.Context, dir string, opts features.Options, workers int) (*people, Report, error) {
-	var rep Report
-	h, err := openHistory(ctx, dir, opts, &rep, true, workers)
-	if err != nil {
-		return nil, rep, err
-	}
-	src := &people{h: h, n: len(h.pContact), nAttrs: 4 + len(h.opts.Attributes)}
+// loadAll reads the whole history into src: every person's events and transactions.
+func (src *people) loadAll(ctx context.Context) (err error) {
 	if err := src.loadEvents(ctx); err != nil {
-		return nil, rep, err
+		return err
 	}
 	src.keys, src.prods = features.NewProducts(), features.NewProducts()
-	if src.txs, err = h.readTransactions(ctx, src.keys, src.prods); err != nil {
-		return nil, rep, err
+	if src.txs, err = src.h.readTransactions(ctx, src.keys, src.prods); err != nil {
+		return err
 	}
-	src.txOff = make([]int, src.n+1)
-	for _, x := range src.txs { // sorted by person
-		src.txOff[x.person+1]++
+	src.txOff = txOffsets(src.txs, 0, src.n)
+	return nil
+}
+
+// txOffsets returns the offsets in txs (sorted by person) of people lo to hi-1.
+func txOffsets(txs []txRec, lo, hi int) []int {
+	off := make([]int, hi-lo+1)
+	for _, x := range txs {
+		off[int(x.person)-lo+1]++
 	}
-	for p := range src.n {
-		src.txOff[p+1] += src.txOff[p]
+	for p := range hi - lo {
+		off[p+1] += off[p]
 	}
-	return src, rep, nil
+	return off
+}
+
+// event is the event of e in the walk's terms.
+func (src *people) event(e *rawEvent) features.Event {
+	n := src.names[e.worker]
+	return features.Event{TS: time.Unix(0, e.ts).UTC(), Type: n[e.typ], Page: n[e.page], Channel: n[e.channel],
+		Campaign: n[e.campaign], AnonymousID: src.idStr(e.worker, e.anonymous), Email: src.idStr(e.worker, e.mail), Value: e.value}
 }
 
 // fill returns person p, built in b. Safe for concurrent use with distinct b.
@@ -348,15 +439,20 @@ func (src *people) fill(p int, b *personBuf) *Person {
 	}
 	// Sized at once: growing by appends would copy a person with millions of events
 	// several times over and leave the copies for the collector.
-	b.events = slices.Grow(b.events[:0], src.evOff[p+1]-src.evOff[p])
-	for _, pos := range src.evPos[src.evOff[p]:src.evOff[p+1]] {
-		blk := src.blocks[pos/eventBlock]
-		e, n := &blk.recs[pos%eventBlock], src.names[blk.worker]
-		b.events = append(b.events, features.Event{TS: time.Unix(0, e.ts).UTC(), Type: n[e.typ], Page: n[e.page],
-			Channel: n[e.channel], Campaign: n[e.campaign], AnonymousID: n[e.anonymous], Email: n[e.mail], Value: e.value})
+	lo, hi := src.evOff[p-src.base], src.evOff[p-src.base+1]
+	b.events = slices.Grow(b.events[:0], hi-lo)
+	if src.evs != nil {
+		for i := range src.evs[lo:hi] {
+			b.events = append(b.events, src.event(&src.evs[lo+i]))
+		}
+	} else {
+		for _, pos := range src.evPos[lo:hi] {
+			b.events = append(b.events, src.event(&src.blocks[pos/eventBlock].recs[pos%eventBlock]))
+		}
 	}
-	b.txs = slices.Grow(b.txs[:0], src.txOff[p+1]-src.txOff[p])
-	for _, x := range src.txs[src.txOff[p]:src.txOff[p+1]] {
+	lo, hi = src.txOff[p-src.base], src.txOff[p-src.base+1]
+	b.txs = slices.Grow(b.txs[:0], hi-lo)
+	for _, x := range src.txs[lo:hi] {
 		prod, cat := "", ""
 		if x.prod >= 0 {
 			prod = src.prods.Names[x.prod]

@@ -171,6 +171,7 @@ type spill struct {
 	mu      []sync.Mutex
 	part    []uint16 // person → partition
 	txBufs  [][]byte // transactions not yet written, by partition (one goroutine writes them)
+	counts  []uint32 // a walk's events by person (writeCounted)
 }
 
 func newSpill(dir string, parts [][2]int, people int) (*spill, error) {

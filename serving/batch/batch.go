@@ -45,6 +45,12 @@ type Options struct {
 	Scorecards *scorecard.Set
 	// Workers is the number of people scored at once; 0 means GOMAXPROCS.
 	Workers int
+	// Memory is the budget of the walk over people (history.Engine.Memory): beyond it,
+	// people are walked partition by partition, their events spilled under TmpDir. Zero
+	// means history.DefaultMemory().
+	Memory int64
+	// TmpDir is where the walk spills (empty: the system temporary directory).
+	TmpDir string
 }
 
 // Validate reports every missing option at once.
@@ -230,7 +236,8 @@ func Score(ctx context.Context, set *serving.ModelSet, opts Options) (Summary, e
 		if opts.Scorecards != nil {
 			fopts.KeepEvent = opts.Scorecards.Needs
 		}
-		sum.Report, err = history.MapPersons(ctx, opts.Dir, fopts, opts.Workers, func(p *history.Person) (scored, error) {
+		eng := history.Engine{Workers: opts.Workers, Memory: opts.Memory, TmpDir: opts.TmpDir}
+		sum.Report, err = history.MapPersonsWithin(ctx, eng, opts.Dir, fopts, func(p *history.Person) (scored, error) {
 			var seen []string
 			for _, f := range fields {
 				if v, ok := p.Attributes[f]; ok && v != nil {

@@ -1,0 +1,397 @@
+package history
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"slices"
+	"sync"
+	"unsafe"
+
+	"github.com/propensity-dev/propensity/features"
+)
+
+// The walks over people (ForEachPerson, MapPersons) hand out each person with every event
+// they have, so they hold events, not fixed-size accumulators: 48 bytes an event. When the
+// history's events do not fit the budget, the walk is done partition by partition, as a
+// feature run is: identities are stitched whole, one pass over the events writes each kept
+// event to its partition's file (a varint record of about 20 bytes), the transactions go to
+// files of their own, and then each partition in turn is read back into memory, walked,
+// and released. Partitions are contiguous ranges of people, so the people come in
+// contact_id order either way, and each person's events in file order.
+
+// walkEventBytes is the memory of one held event while its partition is loaded: the
+// rawEvent and the row group number it is sorted by.
+const walkEventBytes = int64(unsafe.Sizeof(rawEvent{})) + 4
+
+// maxWalkParts is the most partitions of a walk (two open files each): a budget too small
+// for the people gets partitions of this many, whatever they take.
+const maxWalkParts = 4096
+
+// walkPersonBytes is the memory of one person in a partition apart from their events and
+// transactions: event and transaction offsets.
+const walkPersonBytes = 16
+
+// walk stitches dir and calls visit with the people in turn: all of them at once (lo 0, hi
+// the number of people) when their events fit e's budget, else partition by partition.
+// src holds people lo to hi-1 during the call.
+func (e Engine) walk(ctx context.Context, dir string, opts features.Options, visit func(src *people, lo, hi int) error) (Report, error) {
+	var rep Report
+	h, err := openHistory(ctx, dir, opts, &rep, true, e.workers())
+	if err != nil {
+		return rep, err
+	}
+	src := &people{h: h, n: len(h.pContact), nAttrs: 4 + len(h.opts.Attributes)}
+	parts, used, err := e.walkPartitions(ctx, h)
+	if err != nil {
+		return rep, err
+	}
+	rep.Partitions, rep.StitchedBytes = len(parts), used
+	if len(parts) == 1 {
+		if err := src.loadAll(ctx); err != nil {
+			return rep, err
+		}
+		return rep, visit(src, 0, src.n)
+	}
+	tmp, err := os.MkdirTemp(e.TmpDir, "propensity-spill-")
+	if err != nil {
+		return rep, fmt.Errorf("features: temporary directory: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	sp, err := newSpill(tmp, parts, src.n)
+	if err != nil {
+		return rep, err
+	}
+	defer sp.close()
+	sp.counts = make([]uint32, src.n)
+	if err := src.spillEvents(ctx, sp); err != nil {
+		return rep, err
+	}
+	src.keys, src.prods = features.NewProducts(), features.NewProducts()
+	err = h.scanTransactions(ctx, src.keys, src.prods, sp.writeTx)
+	if err == nil {
+		err = sp.flushTx()
+	}
+	if err != nil {
+		return rep, err
+	}
+	rep.SpillBytes = sp.size()
+	if e.afterSpill != nil {
+		e.afterSpill(tmp)
+	}
+	for k, r := range parts {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		if err := src.loadPartition(sp, k, r[0], r[1]); err != nil {
+			return rep, err
+		}
+		if src.txs, err = sp.transactions(k, r[0], r[1]); err != nil {
+			return rep, err
+		}
+		src.txOff = txOffsets(src.txs, r[0], r[1])
+		if err := visit(src, r[0], r[1]); err != nil {
+			return rep, err
+		}
+		src.evs, src.evOff, src.txs, src.txOff = nil, nil, nil, nil
+	}
+	return rep, nil
+}
+
+// walkPartitions returns the ranges of people a walk over h works on within e's budget,
+// and the memory stitching left in use (0 when not measured). The people's events and
+// transactions are estimated from the files' row counts (every event kept, so a KeepEvent
+// filter makes them smaller than this); they may take half of what stitching leaves of the
+// budget, the other half being room for the collector: scoring people makes garbage fast.
+func (e Engine) walkPartitions(ctx context.Context, h *history) ([][2]int, int64, error) {
+	nP := len(h.pContact)
+	evs, err := h.rowCount(ctx, h.opts.Mapping.Events.File)
+	if err != nil {
+		return nil, 0, err
+	}
+	txs, err := h.rowCount(ctx, h.opts.Mapping.Transactions.File)
+	if err != nil {
+		return nil, 0, err
+	}
+	need := evs*walkEventBytes + txs*2*int64(unsafe.Sizeof(txRec{})) + int64(nP)*walkPersonBytes
+	if nP == 0 || need <= e.memory()/8 {
+		return [][2]int{{0, nP}}, 0, nil
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	used := int64(ms.HeapAlloc)
+	budget := max(e.memory()-used, 0) / 2
+	if need <= budget {
+		return [][2]int{{0, nP}}, used, nil
+	}
+	per := max(1, need/int64(nP))
+	size := max(1, int(budget/per), (nP+maxWalkParts-1)/maxWalkParts)
+	if e.walkRows > 0 {
+		size = e.walkRows
+	}
+	var out [][2]int
+	for lo := 0; lo < nP; lo += size {
+		out = append(out, [2]int{lo, min(nP, lo+size)})
+	}
+	return out, used, nil
+}
+
+// A walk's spill record is: its length (one byte, itself included), the person (4 bytes),
+// the time (8), a flags byte, the worker (1), then as unsigned varints the row group and the
+// type, and the page, channel and campaign codes when not empty, as signed varints the
+// anonymous id and email codes when not empty, and the value (8 bytes) when there is one.
+const (
+	walkPage = 1 << iota
+	walkChannel
+	walkCampaign
+	walkAnonymous
+	walkMail
+	walkValue
+)
+
+// putWalkRecord appends e, read from row group job, to b.
+func putWalkRecord(b []byte, e *rawEvent, job int) []byte {
+	start := len(b)
+	b = append(b, 0)
+	b = binary.LittleEndian.AppendUint32(b, uint32(e.person))
+	b = binary.LittleEndian.AppendUint64(b, uint64(e.ts))
+	var flags byte
+	if e.page != 0 {
+		flags |= walkPage
+	}
+	if e.channel != 0 {
+		flags |= walkChannel
+	}
+	if e.campaign != 0 {
+		flags |= walkCampaign
+	}
+	if e.anonymous != 0 {
+		flags |= walkAnonymous
+	}
+	if e.mail != 0 {
+		flags |= walkMail
+	}
+	if !math.IsNaN(e.value) {
+		flags |= walkValue
+	}
+	b = append(b, flags, e.worker)
+	b = binary.AppendUvarint(b, uint64(job))
+	b = binary.AppendUvarint(b, uint64(uint32(e.typ)))
+	if flags&walkPage != 0 {
+		b = binary.AppendUvarint(b, uint64(uint32(e.page)))
+	}
+	if flags&walkChannel != 0 {
+		b = binary.AppendUvarint(b, uint64(uint32(e.channel)))
+	}
+	if flags&walkCampaign != 0 {
+		b = binary.AppendUvarint(b, uint64(uint32(e.campaign)))
+	}
+	if flags&walkAnonymous != 0 {
+		b = binary.AppendVarint(b, int64(e.anonymous))
+	}
+	if flags&walkMail != 0 {
+		b = binary.AppendVarint(b, int64(e.mail))
+	}
+	if flags&walkValue != 0 {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(e.value))
+	}
+	b[start] = byte(len(b) - start) // at most 1+4+8+2+5*5+2*5+8 = 58
+	return b
+}
+
+var errWalkRecord = errors.New("corrupt record")
+
+// getWalkRecord decodes the record at the start of b into e, returning its row group and
+// length.
+func getWalkRecord(b []byte, e *rawEvent) (job uint32, n int, err error) {
+	if len(b) < 15 || int(b[0]) > len(b) || b[0] < 15 {
+		return 0, 0, errWalkRecord
+	}
+	n = int(b[0])
+	r := b[15:n]
+	uv := func() uint64 {
+		x, k := binary.Uvarint(r)
+		if k <= 0 {
+			err = errWalkRecord
+			return 0
+		}
+		r = r[k:]
+		return x
+	}
+	sv := func() int64 {
+		x, k := binary.Varint(r)
+		if k <= 0 {
+			err = errWalkRecord
+			return 0
+		}
+		r = r[k:]
+		return x
+	}
+	flags := b[13]
+	*e = rawEvent{person: int32(binary.LittleEndian.Uint32(b[1:])), ts: int64(binary.LittleEndian.Uint64(b[5:])),
+		worker: b[14], value: math.NaN()}
+	job = uint32(uv())
+	e.typ = int32(uv())
+	if flags&walkPage != 0 {
+		e.page = int32(uv())
+	}
+	if flags&walkChannel != 0 {
+		e.channel = int32(uv())
+	}
+	if flags&walkCampaign != 0 {
+		e.campaign = int32(uv())
+	}
+	if flags&walkAnonymous != 0 {
+		e.anonymous = int32(sv())
+	}
+	if flags&walkMail != 0 {
+		e.mail = int32(sv())
+	}
+	if flags&walkValue != 0 {
+		if len(r) < 8 {
+			return 0, 0, errWalkRecord
+		}
+		e.value = math.Float64frombits(binary.LittleEndian.Uint64(r))
+		r = r[8:]
+	}
+	if err == nil && len(r) != 0 {
+		err = errWalkRecord
+	}
+	return job, n, err
+}
+
+// spillEvents writes every kept event to its person's partition file, counting each
+// person's events in sp.counts.
+func (src *people) spillEvents(ctx context.Context, sp *spill) error {
+	const flushAt = 1 << 16
+	workers := min(src.h.workers, math.MaxUint8+1)
+	bufs := make([][][]byte, workers) // [worker][partition]
+	for w := range bufs {
+		bufs[w] = make([][]byte, len(sp.files))
+	}
+	var flushErr error
+	var errMu sync.Mutex
+	fail := func(err error) {
+		errMu.Lock()
+		if flushErr == nil {
+			flushErr = err
+		}
+		errMu.Unlock()
+	}
+	err := src.scanEvents(ctx, func(w int, job rgJob, e *rawEvent, _ int) error {
+		k := int(sp.part[e.person])
+		b := putWalkRecord(bufs[w][k], e, job.idx)
+		if len(b) >= flushAt {
+			if err := sp.writeCounted(k, b); err != nil {
+				return err
+			}
+			b = b[:0]
+		}
+		bufs[w][k] = b
+		return nil
+	}, func(w int) {
+		for k, b := range bufs[w] {
+			if len(b) > 0 {
+				if err := sp.writeCounted(k, b); err != nil {
+					fail(err)
+				}
+			}
+			bufs[w][k] = nil
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return flushErr
+}
+
+// writeCounted appends walk records to partition k's file and counts them by person.
+func (sp *spill) writeCounted(k int, b []byte) error {
+	sp.mu[k].Lock()
+	defer sp.mu[k].Unlock()
+	for i := 0; i < len(b); i += int(b[i]) {
+		sp.counts[binary.LittleEndian.Uint32(b[i+1:])]++
+	}
+	if _, err := sp.files[k].Write(b); err != nil {
+		return fmt.Errorf("features: writing spill file: %w", err)
+	}
+	return nil
+}
+
+// loadPartition reads partition k's events (people lo to hi-1) back into src, sorted by
+// person and, within one, in file order.
+func (src *people) loadPartition(sp *spill, k, lo, hi int) error {
+	f := sp.files[k]
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("features: reading spill file: %w", err)
+	}
+	off := make([]int, hi-lo+1)
+	for p := lo; p < hi; p++ {
+		off[p-lo+1] = off[p-lo] + int(sp.counts[p])
+	}
+	total := off[hi-lo]
+	evs := make([]rawEvent, total)
+	jobs := make([]uint32, total)
+	at := slices.Clone(off[:hi-lo])
+	bad := func(what string) error {
+		return fmt.Errorf("features: reading spill file %s: %s", f.Name(), what)
+	}
+	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, st.Size()), 1<<20)
+	read := 0
+	var e rawEvent
+	for {
+		b, err := r.Peek(64)
+		if len(b) == 0 {
+			if err != nil && !errors.Is(err, io.EOF) {
+				return bad(err.Error())
+			}
+			break
+		}
+		job, n, err := getWalkRecord(b, &e)
+		if err != nil {
+			return bad(fmt.Sprintf("record %d: %v", read, err))
+		}
+		p := int(e.person)
+		if p < lo || p >= hi || at[p-lo] == off[p-lo+1] {
+			return bad(fmt.Sprintf("record %d: person %d outside the partition or over their count", read, p))
+		}
+		evs[at[p-lo]], jobs[at[p-lo]] = e, job
+		at[p-lo]++
+		read++
+		r.Discard(n)
+	}
+	if read != total {
+		return bad(fmt.Sprintf("%d records, %d counted", read, total))
+	}
+	// One worker reads a row group and writes its records in order, so a person's records
+	// of one row group are in file order; row groups may be interleaved. Sorting each
+	// person's events stably by row group restores the file's order.
+	var idx []int32
+	var tmp []rawEvent
+	for q := range hi - lo {
+		a, z := off[q], off[q+1]
+		if slices.IsSorted(jobs[a:z]) {
+			continue
+		}
+		idx = idx[:0]
+		for i := a; i < z; i++ {
+			idx = append(idx, int32(i))
+		}
+		slices.SortStableFunc(idx, func(x, y int32) int { return int(jobs[x]) - int(jobs[y]) })
+		tmp = tmp[:0]
+		for _, i := range idx {
+			tmp = append(tmp, evs[i])
+		}
+		copy(evs[a:z], tmp)
+	}
+	src.evs, src.evOff, src.base = evs, off, lo
+	return nil
+}

@@ -1,0 +1,225 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/propensity-dev/propensity/features"
+)
+
+// genEventRow is a row of the generator's events file.
+type genEventRow struct {
+	TS          int64    `parquet:"ts,timestamp(microsecond)"`
+	Type        string   `parquet:"type,dict"`
+	ContactID   string   `parquet:"contact_id,dict"`
+	AnonymousID string   `parquet:"anonymous_id,optional,dict"`
+	Email       string   `parquet:"email,optional,dict"`
+	Page        string   `parquet:"page,optional,dict"`
+	Channel     string   `parquet:"channel,optional,dict"`
+	Campaign    string   `parquet:"campaign,optional,dict"`
+	Value       *float64 `parquet:"value,optional"`
+}
+
+// shuffledHistory copies the generated history with its events shuffled into row groups of
+// 700 rows: each person's events are spread over many row groups, which the workers read in
+// any order.
+func shuffledHistory(t *testing.T) string {
+	t.Helper()
+	src := generated(t)
+	dir := filepath.Join(t.TempDir(), "hist")
+	for _, f := range []string{"contacts.parquet", "identities.parquet", "transactions.parquet"} {
+		copyFile(t, filepath.Join(src, f), filepath.Join(dir, f))
+	}
+	rows, err := parquet.ReadFile[genEventRow](filepath.Join(src, "events.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 5))
+	rng.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+	f, err := os.Create(filepath.Join(dir, "events.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := parquet.NewGenericWriter[genEventRow](f, parquet.MaxRowsPerRowGroup(700))
+	if _, err := w.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestWalkSpillSameOutput checks that a walk over people that does not fit its budget, done
+// partition by partition through spill files, hands out the same people, with the same
+// events in the same order, as one that holds every event; for ForEachPerson and
+// MapPersons, with one or several workers, with a KeepEvent filter and with strict identity;
+// and that it leaves no temporary files.
+func TestWalkSpillSameOutput(t *testing.T) {
+	dir := shuffledHistory(t)
+	cases := map[string]features.Options{
+		"all":    {AsOf: testAsOf},
+		"strict": {AsOf: testAsOf, StrictIdentity: true},
+		"kept":   {AsOf: testAsOf, KeepEvent: func(typ, page string) bool { return typ != "page_view" || page == "/pricing" }},
+	}
+	for name, opts := range cases {
+		t.Run(name, func(t *testing.T) {
+			var want []string
+			events := 0
+			rep, err := Engine{Workers: 2, Memory: 1 << 40}.ForEachPerson(context.Background(), dir, opts, func(p *Person) error {
+				want = append(want, fmt.Sprintf("%+v", *p))
+				events += len(p.Events)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Partitions != 1 || rep.SpillBytes != 0 {
+				t.Fatalf("unbounded walk: %d partitions, %d bytes spilled", rep.Partitions, rep.SpillBytes)
+			}
+			if len(want) < 500 || events < 10000 {
+				t.Fatalf("fixture too small: %d people, %d events", len(want), events)
+			}
+			for _, w := range []int{1, 3} {
+				tmp := t.TempDir()
+				files := 0
+				e := Engine{Workers: w, Memory: 1, TmpDir: tmp, walkRows: 150, afterSpill: func(d string) { files = len(spillFiles(t, d)) }}
+				var got []string
+				rep, err := e.ForEachPerson(context.Background(), dir, opts, func(p *Person) error {
+					got = append(got, fmt.Sprintf("%+v", *p))
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep.Partitions < 4 || files < 8 || rep.SpillBytes == 0 {
+					t.Fatalf("workers %d: %d partitions, %d spill files, %d bytes: the budget did not split the walk", w, rep.Partitions, files, rep.SpillBytes)
+				}
+				sameWalk(t, fmt.Sprintf("ForEachPerson, workers %d", w), got, want)
+				got = got[:0]
+				if _, err := MapPersonsWithin(context.Background(), e, dir, opts, func(p *Person) (string, error) {
+					return fmt.Sprintf("%+v", *p), nil
+				}, func(s string) error {
+					got = append(got, s)
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				sameWalk(t, fmt.Sprintf("MapPersons, workers %d", w), got, want)
+				if left := spillFiles(t, tmp); len(left) > 0 {
+					t.Errorf("workers %d: temporary files left after success: %v", w, left)
+				}
+			}
+		})
+	}
+}
+
+func sameWalk(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d people, want %d", what, len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("%s: person %d differs:\n got %.300s\nwant %.300s", what, i, got[i], want[i])
+		}
+	}
+}
+
+// TestWalkSpillCleanup interrupts a spilling walk once its events are on disk, and stops one
+// with an error from fn, and checks that neither leaves temporary files behind.
+func TestWalkSpillCleanup(t *testing.T) {
+	dir := generated(t)
+	opts := features.Options{AsOf: testAsOf}
+	tmp := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var seen []string
+	e := Engine{Workers: 2, Memory: 1, TmpDir: tmp, walkRows: 100, afterSpill: func(d string) { seen = spillFiles(t, d); cancel() }}
+	_, err := e.ForEachPerson(ctx, dir, opts, func(*Person) error { return nil })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if len(seen) == 0 {
+		t.Fatal("no spill files existed when the walk was interrupted")
+	}
+	if left := spillFiles(t, tmp); len(left) > 0 {
+		t.Errorf("temporary files left after interrupt: %v", left)
+	}
+	stop := errors.New("stop")
+	e.afterSpill = nil
+	n := 0
+	_, err = MapPersonsWithin(context.Background(), e, dir, opts, func(*Person) (int, error) { return 0, nil }, func(int) error {
+		if n++; n == 250 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) {
+		t.Fatalf("err = %v, want the emit error", err)
+	}
+	if left := spillFiles(t, tmp); len(left) > 0 {
+		t.Errorf("temporary files left after an error: %v", left)
+	}
+}
+
+// TestWalkRecord round-trips events through the spill record, with every optional field
+// present or not, large codes and identifiers not in the identifier table, and checks that
+// damaged records are refused.
+func TestWalkRecord(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	code := func() int32 {
+		switch rng.IntN(3) {
+		case 0:
+			return 0
+		case 1:
+			return rng.Int32N(100)
+		}
+		return rng.Int32()
+	}
+	var b []byte
+	var want []rawEvent
+	var jobs []int
+	for range 2000 {
+		e := rawEvent{ts: rng.Int64() - math.MaxInt64/2, value: math.NaN(), person: rng.Int32(), typ: code(), page: code(),
+			channel: code(), campaign: code(), anonymous: code(), mail: -code(), worker: uint8(rng.IntN(256))}
+		if rng.IntN(2) == 0 {
+			e.value = rng.NormFloat64()
+		}
+		job := rng.IntN(1 << 20)
+		b = putWalkRecord(b, &e, job)
+		want, jobs = append(want, e), append(jobs, job)
+	}
+	for i := 0; len(b) > 0; i++ {
+		var e rawEvent
+		job, n, err := getWalkRecord(b, &e)
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		w := want[i]
+		if math.IsNaN(w.value) != math.IsNaN(e.value) || !math.IsNaN(w.value) && w.value != e.value {
+			t.Fatalf("record %d: value %v, want %v", i, e.value, w.value)
+		}
+		e.value, w.value = 0, 0
+		if e != w || int(job) != jobs[i] {
+			t.Fatalf("record %d: got %+v job %d, want %+v job %d", i, e, job, w, jobs[i])
+		}
+		b = b[n:]
+	}
+	one := putWalkRecord(nil, &rawEvent{person: 3, typ: 1, value: 2.5, page: 7}, 9)
+	for _, bad := range [][]byte{one[:len(one)-1], append([]byte{5}, one[1:]...), append([]byte{byte(len(one) + 1)}, append(one[1:], 0)...)} {
+		var e rawEvent
+		if _, _, err := getWalkRecord(bad, &e); err == nil {
+			t.Errorf("damaged record % x accepted", bad)
+		}
+	}
+}
