@@ -39,6 +39,15 @@ var (
 	genErr  error
 )
 
+// TestMain removes the shared generated history when the tests end.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if genDir != "" {
+		os.RemoveAll(filepath.Dir(genDir))
+	}
+	os.Exit(code)
+}
+
 // generated returns a small synthetic history (shared by the tests of one run).
 func generated(t testing.TB) string {
 	t.Helper()
