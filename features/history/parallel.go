@@ -321,45 +321,63 @@ func (h *history) accumulateEvents(ctx context.Context, accs []features.EventAcc
 // spillEvents writes every usable event before T of the events file to its partition's
 // spill file.
 func (h *history) spillEvents(ctx context.Context, sp *spill, workers int) error {
-	const flushAt = 1 << 16
-	bufs := make([][][]byte, workers) // [worker][partition]
-	for w := range bufs {
-		bufs[w] = make([][]byte, len(sp.files))
-	}
-	var flushErr error
-	var errMu sync.Mutex
-	fail := func(err error) {
-		errMu.Lock()
-		if flushErr == nil {
-			flushErr = err
-		}
-		errMu.Unlock()
-	}
+	pb := newPartBufs(workers, len(sp.files), sp.write)
 	err := h.eventRecords(ctx, workers, func(w int, r evRec) error {
 		k := int(sp.part[r.person])
-		b := putRecord(bufs[w][k], &r)
-		if len(b) >= flushAt {
-			if err := sp.write(k, b); err != nil {
-				return err
-			}
-			b = b[:0]
-		}
-		bufs[w][k] = b
-		return nil
-	}, func(w int) {
-		for k, b := range bufs[w] {
-			if len(b) > 0 {
-				if err := sp.write(k, b); err != nil {
-					fail(err)
-				}
-			}
-			bufs[w][k] = nil
-		}
-	})
+		return pb.put(w, k, putRecord(pb.bufs[w][k], &r))
+	}, pb.flush)
 	if err != nil {
 		return err
 	}
-	return flushErr
+	return pb.err
+}
+
+// partBufs buffers the records each worker has for each partition, and writes a buffer
+// once it is full and when its worker is done.
+type partBufs struct {
+	bufs  [][][]byte // [worker][partition]
+	write func(k int, b []byte) error
+	mu    sync.Mutex
+	err   error // the first error of a flush
+}
+
+// partBufFull is the size at which a buffer is written.
+const partBufFull = 1 << 16
+
+func newPartBufs(workers, parts int, write func(k int, b []byte) error) *partBufs {
+	pb := &partBufs{bufs: make([][][]byte, workers), write: write}
+	for w := range pb.bufs {
+		pb.bufs[w] = make([][]byte, parts)
+	}
+	return pb
+}
+
+// put keeps b, worker w's buffer for partition k with records appended, writing it when full.
+func (pb *partBufs) put(w, k int, b []byte) error {
+	if len(b) >= partBufFull {
+		if err := pb.write(k, b); err != nil {
+			return err
+		}
+		b = b[:0]
+	}
+	pb.bufs[w][k] = b
+	return nil
+}
+
+// flush writes what worker w still holds; the first error is kept in pb.err.
+func (pb *partBufs) flush(w int) {
+	for k, b := range pb.bufs[w] {
+		if len(b) > 0 {
+			if err := pb.write(k, b); err != nil {
+				pb.mu.Lock()
+				if pb.err == nil {
+					pb.err = err
+				}
+				pb.mu.Unlock()
+			}
+		}
+		pb.bufs[w][k] = nil
+	}
 }
 
 // eventRecords decodes the events file's row groups on workers goroutines and hands each

@@ -11,7 +11,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"sync"
 	"unsafe"
 
 	"github.com/propensity-dev/propensity/features"
@@ -270,46 +269,15 @@ func getWalkRecord(b []byte, e *rawEvent) (job uint32, n int, err error) {
 // spillEvents writes every kept event to its person's partition file, counting each
 // person's events in sp.counts.
 func (src *people) spillEvents(ctx context.Context, sp *spill) error {
-	const flushAt = 1 << 16
-	workers := min(src.h.workers, math.MaxUint8+1)
-	bufs := make([][][]byte, workers) // [worker][partition]
-	for w := range bufs {
-		bufs[w] = make([][]byte, len(sp.files))
-	}
-	var flushErr error
-	var errMu sync.Mutex
-	fail := func(err error) {
-		errMu.Lock()
-		if flushErr == nil {
-			flushErr = err
-		}
-		errMu.Unlock()
-	}
+	pb := newPartBufs(min(src.h.workers, math.MaxUint8+1), len(sp.files), sp.writeCounted)
 	err := src.scanEvents(ctx, func(w int, job rgJob, e *rawEvent, _ int) error {
 		k := int(sp.part[e.person])
-		b := putWalkRecord(bufs[w][k], e, job.idx)
-		if len(b) >= flushAt {
-			if err := sp.writeCounted(k, b); err != nil {
-				return err
-			}
-			b = b[:0]
-		}
-		bufs[w][k] = b
-		return nil
-	}, func(w int) {
-		for k, b := range bufs[w] {
-			if len(b) > 0 {
-				if err := sp.writeCounted(k, b); err != nil {
-					fail(err)
-				}
-			}
-			bufs[w][k] = nil
-		}
-	})
+		return pb.put(w, k, putWalkRecord(pb.bufs[w][k], e, job.idx))
+	}, pb.flush)
 	if err != nil {
 		return err
 	}
-	return flushErr
+	return pb.err
 }
 
 // writeCounted appends walk records to partition k's file and counts them by person.
