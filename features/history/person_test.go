@@ -52,14 +52,7 @@ func TestMapPersonsAgrees(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != len(want) {
-			t.Fatalf("workers=%d: %d people, want %d", workers, len(got), len(want))
-		}
-		for i := range want {
-			if got[i] != want[i] {
-				t.Fatalf("workers=%d: person %d differs:\n got %.200s\nwant %.200s", workers, i, got[i], want[i])
-			}
-		}
+		sameWalk(t, fmt.Sprintf("workers=%d", workers), got, want)
 	}
 }
 

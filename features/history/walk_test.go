@@ -15,19 +15,6 @@ import (
 	"github.com/propensity-dev/propensity/features"
 )
 
-// genEventRow is a row of the generator's events file.
-type genEventRow struct {
-	TS          int64    `parquet:"ts,timestamp(microsecond)"`
-	Type        string   `parquet:"type,dict"`
-	ContactID   string   `parquet:"contact_id,dict"`
-	AnonymousID string   `parquet:"anonymous_id,optional,dict"`
-	Email       string   `parquet:"email,optional,dict"`
-	Page        string   `parquet:"page,optional,dict"`
-	Channel     string   `parquet:"channel,optional,dict"`
-	Campaign    string   `parquet:"campaign,optional,dict"`
-	Value       *float64 `parquet:"value,optional"`
-}
-
 // shuffledHistory copies the generated history with its events shuffled into row groups of
 // 700 rows: each person's events are spread over many row groups, which the workers read in
 // any order.
@@ -38,9 +25,24 @@ func shuffledHistory(t *testing.T) string {
 	for _, f := range []string{"contacts.parquet", "identities.parquet", "transactions.parquet"} {
 		copyFile(t, filepath.Join(src, f), filepath.Join(dir, f))
 	}
-	rows, err := parquet.ReadFile[genEventRow](filepath.Join(src, "events.parquet"))
+	in, err := os.Open(filepath.Join(src, "events.parquet"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err := parquet.OpenFile(in, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rows are copied as the file has them, whatever its columns.
+	r := parquet.NewReader(pf)
+	rows := make([]parquet.Row, pf.NumRows())
+	if n, err := r.ReadRows(rows); int64(n) != pf.NumRows() {
+		t.Fatalf("read %d of %d rows: %v", n, pf.NumRows(), err)
 	}
 	rng := rand.New(rand.NewPCG(3, 5))
 	rng.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
@@ -49,8 +51,8 @@ func shuffledHistory(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	w := parquet.NewGenericWriter[genEventRow](f, parquet.MaxRowsPerRowGroup(700))
-	if _, err := w.Write(rows); err != nil {
+	w := parquet.NewWriter(f, pf.Schema(), parquet.MaxRowsPerRowGroup(700))
+	if _, err := w.WriteRows(rows); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
