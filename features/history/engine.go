@@ -3,6 +3,8 @@ package history
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"runtime"
 	"slices"
 	"sort"
@@ -12,8 +14,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/internal/atomicfile"
 	"github.com/propensity-dev/propensity/internal/progress"
 )
 
@@ -91,26 +95,70 @@ func (e Engine) Build(ctx context.Context, dir string, opts features.Options) (*
 
 // build computes the feature table of the stitched history h in memory.
 func (e Engine) build(ctx context.Context, h *history) (*Table, error) {
-	workers := e.workers()
-	nP := len(h.pContact)
-	accs := make([]features.EventAcc, nP)
-	parallelRanges(nP, workers, e.minRange(), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			accs[i].Reset()
-		}
-	})
-	pr, txs, catOf, err := h.eventsWithTransactions(ctx, func(ctx context.Context) error {
-		return h.accumulateEvents(ctx, accs, workers)
-	}, nil)
+	accs, pr, txs, catOf, err := e.accumulate(ctx, h, nil)
 	if err != nil {
 		return nil, err
 	}
+	nP := len(h.pContact)
 	schema := features.SchemaFor(h.opts)
 	rec, err := e.rows(ctx, h, schema, accs, 0, txs, pr, catOf, 0, nP)
 	if err != nil {
 		return nil, err
 	}
 	return &Table{rec: rec, schema: schema, opts: h.opts}, nil
+}
+
+// accumulate folds every person's events into their accumulator (accs[p] is person p's) while
+// the transactions are read, sorted by person and time.
+// early, when not nil, gives accumulators made ahead (earlyAccs), as many as the people or more.
+func (e Engine) accumulate(ctx context.Context, h *history, early <-chan []features.EventAcc) (accs []features.EventAcc, pr *features.Products, txs []txRec, catOf []int, err error) {
+	workers := e.workers()
+	nP := len(h.pContact)
+	if early != nil {
+		accs = <-early
+	}
+	if len(accs) >= nP {
+		accs = accs[:nP:nP]
+	} else {
+		accs = e.newAccs(nP)
+	}
+	pr, txs, catOf, err = h.eventsWithTransactions(ctx, func(ctx context.Context) error {
+		return h.accumulateEvents(ctx, accs, workers)
+	}, nil)
+	return accs, pr, txs, catOf, err
+}
+
+// newAccs returns n reset accumulators, reset on e's workers.
+func (e Engine) newAccs(n int) []features.EventAcc {
+	accs := make([]features.EventAcc, n)
+	parallelRanges(n, e.workers(), e.minRange(), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			accs[i].Reset()
+		}
+	})
+	return accs
+}
+
+// writeAll writes the feature table of everyone in h to out, as build computes it, in one
+// pass over the events: the people's rows go straight from their accumulators to the file.
+func (e Engine) writeAll(ctx context.Context, h *history, early <-chan []features.EventAcc, out string, rep *Report) (*features.Schema, Report, error) {
+	accs, pr, txs, catOf, err := e.accumulate(ctx, h, early)
+	if err != nil {
+		return nil, *rep, err
+	}
+	schema := features.SchemaFor(h.opts)
+	md := arrowSchema(schema, h.opts).Metadata()
+	err = atomicfile.Write(out, 0o644, func(w io.Writer) error {
+		fw := newFeatureWriter(w, schema, md, e.workers(), e.rowGroup())
+		if err := e.writeRows(ctx, fw, h, schema, accs, 0, txs, pr, catOf, 0, len(h.pContact)); err != nil {
+			return err
+		}
+		return fw.close()
+	})
+	if err != nil {
+		return nil, *rep, err
+	}
+	return schema, *rep, nil
 }
 
 // transactions reads the transactions (sorted by person and time) and settles the product
@@ -225,41 +273,119 @@ func (e Engine) rows(ctx context.Context, h *history, schema *features.Schema, a
 // accs[p-base] is person p's accumulator.
 func (h *history) buildRows(ctx context.Context, schema *features.Schema, accs []features.EventAcc, base int, txs []txRec,
 	pr *features.Products, catOf []int, lo, hi int) (arrow.RecordBatch, error) {
-	opts := h.opts
-	tb := newTableBuilder(schema, opts, hi-lo)
+	tb := newTableBuilder(schema, h.opts, hi-lo)
 	defer tb.rb.Release()
-	rf := features.NewRowFiller(schema, opts)
-	row := features.NewRow(schema)
-	var tx features.TxAcc
-	nA := len(opts.Attributes)
-	attrNum, attrStr := make([]float64, nA), make([]string, nA)
-	prodName := func(c int32) string { return pr.Names[c] }
-	// txs is sorted by person: the range's first transaction is found by bisection.
-	t := sort.Search(len(txs), func(i int) bool { return txs[i].person >= int32(lo) })
+	rm := h.newRowMaker(schema, accs, base, txs, pr, catOf)
+	rm.seek(lo)
 	for p := lo; p < hi; p++ {
 		if (p-lo)%65536 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		tx.Reset(len(opts.ProductCategories))
-		for ; t < len(txs) && txs[t].person == int32(p); t++ {
-			cat := -1
-			if txs[t].key >= 0 {
-				cat = catOf[txs[t].key]
-			}
-			tx.Add(txs[t].ts, h.asOf, h.hEnd, txs[t].amount, cat, txs[t].key)
-		}
-		c := h.pContact[p]
-		ci := features.ContactInfo{ID: h.cid(c), Created: h.cCreated[c], Stage: h.cStage.at(c), StageSince: h.cStageSince[c]}
-		for a := range nA {
-			attrNum[a], attrStr[a] = h.attr(a, c)
-		}
-		rf.Fill(&row, &ci, &accs[p-base], &tx, attrNum, attrStr, prodName)
-		row.MergedIDs = h.mergedIDs(p)
-		tb.append(&row)
+		tb.append(rm.row(p))
 	}
 	return tb.rb.NewRecordBatch(), nil
+}
+
+// rowMaker computes the feature rows of people in increasing order, from their event
+// accumulators (accs[p-base] is person p's) and transactions (sorted by person). One per
+// goroutine; they may share everything they read.
+type rowMaker struct {
+	h        *history
+	accs     []features.EventAcc
+	base     int
+	txs      []txRec
+	catOf    []int
+	rf       *features.RowFiller
+	r        features.Row
+	tx       features.TxAcc
+	t        int // the next transaction
+	attrNum  []float64
+	attrStr  []string
+	prodName func(int32) string
+}
+
+func (h *history) newRowMaker(schema *features.Schema, accs []features.EventAcc, base int, txs []txRec, pr *features.Products, catOf []int) *rowMaker {
+	nA := len(h.opts.Attributes)
+	return &rowMaker{h: h, accs: accs, base: base, txs: txs, catOf: catOf, rf: features.NewRowFiller(schema, h.opts),
+		r: features.NewRow(schema), attrNum: make([]float64, nA), attrStr: make([]string, nA),
+		prodName: func(c int32) string { return pr.Names[c] }}
+}
+
+// seek readies rm for person p and the people after: the first of their transactions is
+// found by bisection.
+func (rm *rowMaker) seek(p int) {
+	rm.t = sort.Search(len(rm.txs), func(i int) bool { return rm.txs[i].person >= int32(p) })
+}
+
+// row computes person p's row, valid until the next call. p is after the previous call's
+// person, or where seek left rm.
+func (rm *rowMaker) row(p int) *features.Row {
+	h, opts := rm.h, &rm.h.opts
+	rm.tx.Reset(len(opts.ProductCategories))
+	for t := rm.t; t < len(rm.txs) && rm.txs[t].person <= int32(p); t++ {
+		rm.t = t + 1
+		if rm.txs[t].person < int32(p) {
+			continue
+		}
+		cat := -1
+		if rm.txs[t].key >= 0 {
+			cat = rm.catOf[rm.txs[t].key]
+		}
+		rm.tx.Add(rm.txs[t].ts, h.asOf, h.hEnd, rm.txs[t].amount, cat, rm.txs[t].key)
+	}
+	c := h.pContact[p]
+	ci := features.ContactInfo{ID: h.cid(c), Created: h.cCreated[c], Stage: h.cStage.at(c), StageSince: h.cStageSince[c]}
+	for a := range rm.attrNum {
+		rm.attrNum[a], rm.attrStr[a] = h.attr(a, c)
+	}
+	rm.rf.Fill(&rm.r, &ci, &rm.accs[p-rm.base], &rm.tx, rm.attrNum, rm.attrStr, rm.prodName)
+	rm.r.MergedIDs = h.mergedIDs(p)
+	return &rm.r
+}
+
+// writeRows computes the rows of people lo to hi-1 and writes them to fw, each row group's
+// rows computed and encoded by one of fw's goroutines: no table of the rows is built. (An
+// Arrow table of a million rows, then a second one joining the goroutines' parts, took 2 GB
+// of fresh memory, and a third of the processor time of a feature run went to touching it.)
+func (e Engine) writeRows(ctx context.Context, fw *featureWriter, h *history, schema *features.Schema, accs []features.EventAcc, base int,
+	txs []txRec, pr *features.Products, catOf []int, lo, hi int) error {
+	bar := progress.Start(ctx, "computing features", int64(hi-lo), "people")
+	defer bar.Done()
+	type state struct {
+		rm *rowMaker
+		valueBufs
+	}
+	states := make([]padded[state], fw.workers)
+	return fw.run(hi-lo, func(w int, rg *parquet.ConcurrentRowGroupWriter, from, to int) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		st := &states[w].v
+		if st.rm == nil {
+			st.rm = h.newRowMaker(schema, accs, base, txs, pr, catOf)
+		}
+		st.rm.seek(lo + from)
+		rows, vals := st.rows[:0], st.vals[:0]
+		defer func() { st.rows, st.vals = rows[:0], vals[:0] }()
+		for p := lo + from; p < lo+to; p++ {
+			start := len(vals)
+			vals = appendRowValues(vals, schema, fw.leafCol, st.rm.row(p))
+			rows = append(rows, vals[start:len(vals):len(vals)])
+			if len(rows) == writeBatch || p == lo+to-1 {
+				if _, err := rg.WriteRows(rows); err != nil {
+					return fmt.Errorf("features: writing parquet: %w", err)
+				}
+				rows, vals = rows[:0], vals[:0]
+			}
+		}
+		if err := rg.Flush(); err != nil {
+			return fmt.Errorf("features: writing parquet: %w", err)
+		}
+		bar.Add(int64(to - from))
+		return nil
+	})
 }
 
 // rowRanges splits n people into up to k contiguous ranges of about equal size, of at

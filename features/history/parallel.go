@@ -5,6 +5,7 @@ import (
 	"math"
 	"path/filepath"
 	"sync"
+	"unsafe"
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/internal/progress"
@@ -266,9 +267,8 @@ func (h *history) accumulateEvents(ctx context.Context, accs []features.EventAcc
 		chs[k] = make(chan []evRec, 2*workers)
 		frees[k] = make(chan []evRec, 4*workers)
 	}
-	cur := make([][][]evRec, workers) // [worker][partition]
+	cur := perWorker[[]evRec](workers, parts) // [worker][partition]
 	for w := range workers {
-		cur[w] = make([][]evRec, parts)
 		for k := range parts {
 			cur[w][k] = make([]evRec, 0, batch)
 		}
@@ -345,11 +345,7 @@ type partBufs struct {
 const partBufFull = 1 << 16
 
 func newPartBufs(workers, parts int, write func(k int, b []byte) error) *partBufs {
-	pb := &partBufs{bufs: make([][][]byte, workers), write: write}
-	for w := range pb.bufs {
-		pb.bufs[w] = make([][]byte, parts)
-	}
-	return pb
+	return &partBufs{bufs: perWorker[[]byte](workers, parts), write: write}
 }
 
 // put keeps b, worker w's buffer for partition k with records appended, writing it when full.
@@ -388,7 +384,7 @@ func (h *history) eventRecords(ctx context.Context, workers int, sink func(w int
 	specs := h.eventSpecs()[:7]
 	m := h.opts.Mapping.Events
 	pageCache := make([]map[string]int8, workers)
-	lasts := make([]lastPerson, workers)
+	lasts := make([]padded[lastPerson], workers)
 	events := make([]int64, workers)
 	unattributed := make([]int64, workers)
 	spans := make([]tsSpan, workers)
@@ -407,7 +403,7 @@ func (h *history) eventRecords(ctx context.Context, workers int, sink func(w int
 			span, unattr := spans[w], int64(0)
 			defer func() { spans[w], unattributed[w] = span, unattributed[w]+unattr }()
 			for i := range n {
-				p, ok := h.eventPerson(v, i, st, &lasts[w])
+				p, ok := h.eventPerson(v, i, st, &lasts[w].v)
 				if !ok {
 					continue
 				}
@@ -446,4 +442,29 @@ func (h *history) eventRecords(ctx context.Context, workers int, sink func(w int
 		h.rep.span(spans[w].lo, spans[w].hi)
 	}
 	return scanErr
+}
+
+// cacheLine is the size of a processor cache line, or more.
+const cacheLine = 128
+
+// padded is a value alone on its cache lines in a slice of them: workers that each write
+// their own entry of a []T of small T would write to one line, which the processors then
+// pass back and forth (false sharing).
+type padded[T any] struct {
+	v T
+	_ [cacheLine]byte
+}
+
+// perWorker returns workers slices of n zero values each, cut from one array with a cache
+// line between one worker's slice and the next, for per-worker state written on every
+// record (see padded).
+func perWorker[T any](workers, n int) [][]T {
+	var zero T
+	gap := cacheLine/max(1, int(unsafe.Sizeof(zero))) + 1
+	all := make([]T, workers*(n+gap))
+	out := make([][]T, workers)
+	for w := range out {
+		out[w] = all[w*(n+gap) : w*(n+gap)+n : w*(n+gap)+n]
+	}
+	return out
 }

@@ -92,11 +92,27 @@ func (fw *featureWriter) close() error {
 
 // write appends the rows of rec, in row groups encoded concurrently and committed in order.
 func (fw *featureWriter) write(rec arrow.RecordBatch) error {
-	n := int(rec.NumRows())
 	cols := make([]arrow.Array, len(fw.schema.Columns))
 	for i := range cols {
 		cols[i] = rec.Column(i)
 	}
+	bufs := make([]valueBufs, fw.workers)
+	return fw.run(int(rec.NumRows()), func(w int, rg *parquet.ConcurrentRowGroupWriter, lo, hi int) error {
+		return writeRowGroup(rg, fw.schema, cols, fw.leafCol, lo, hi, &bufs[w].rows, &bufs[w].vals)
+	})
+}
+
+// valueBufs are one goroutine's buffers for the rows of a row group.
+type valueBufs struct {
+	rows []parquet.Row
+	vals []parquet.Value
+}
+
+// run appends n rows in row groups of fw.groupRows rows: encode(w, rg, lo, hi) writes rows
+// lo to hi-1 into rg and flushes its pages, on goroutine w of fw.workers (the index picks the
+// goroutine's buffers), and the groups are committed in order, so the bytes do not depend on
+// the number of goroutines. The first error is returned, after every goroutine has stopped.
+func (fw *featureWriter) run(n int, encode func(w int, rg *parquet.ConcurrentRowGroupWriter, lo, hi int) error) error {
 	type group struct {
 		lo, hi int
 		rg     *parquet.ConcurrentRowGroupWriter
@@ -105,15 +121,14 @@ func (fw *featureWriter) write(rec arrow.RecordBatch) error {
 	}
 	jobs := make(chan *group, fw.workers)
 	order := make(chan *group, 2*fw.workers)
+	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for range fw.workers {
+	for w := range fw.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var rows []parquet.Row
-			var buf []parquet.Value
 			for j := range jobs {
-				j.err = writeRowGroup(j.rg, fw.schema, cols, fw.leafCol, j.lo, j.hi, &rows, &buf)
+				j.err = encode(w, j.rg, j.lo, j.hi)
 				close(j.done)
 			}
 		}()
@@ -122,7 +137,13 @@ func (fw *featureWriter) write(rec arrow.RecordBatch) error {
 		defer close(order)
 		defer close(jobs)
 		for lo := 0; lo < n; lo += fw.groupRows {
-			j := &group{lo: lo, hi: min(n, lo+fw.groupRows), rg: <-fw.pool, done: make(chan struct{})}
+			var rg *parquet.ConcurrentRowGroupWriter
+			select {
+			case rg = <-fw.pool:
+			case <-stop:
+				return
+			}
+			j := &group{lo: lo, hi: min(n, lo+fw.groupRows), rg: rg, done: make(chan struct{})}
 			order <- j
 			jobs <- j
 		}
@@ -136,6 +157,13 @@ func (fw *featureWriter) write(rec arrow.RecordBatch) error {
 		if err == nil {
 			if _, cerr := j.rg.Commit(); cerr != nil {
 				err = fmt.Errorf("features: writing parquet: %w", cerr)
+			}
+		}
+		if err != nil {
+			select {
+			case <-stop:
+			default:
+				close(stop) // no more groups: the ones under way finish and are dropped
 			}
 		}
 		fw.pool <- j.rg
@@ -205,6 +233,45 @@ func writeRowGroup(rg *parquet.ConcurrentRowGroupWriter, schema *features.Schema
 		return fmt.Errorf("features: writing parquet: %w", err)
 	}
 	return nil
+}
+
+// appendRowValues appends the Parquet values of row r, in leaf order, to buf: the values
+// writeRowGroup gives for r once it is in an Arrow table (tableBuilder.append), so a file
+// written from rows has the bytes of one written from their table.
+func appendRowValues(buf []parquet.Value, schema *features.Schema, leafCol []int, r *features.Row) []parquet.Value {
+	for leaf, ci := range leafCol {
+		c := schema.Columns[ci]
+		def := 0
+		if c.Nullable || c.Kind == features.KindCategorical {
+			def = 1
+		}
+		switch {
+		case c.Kind == features.KindIDList:
+			if len(r.MergedIDs) == 0 {
+				buf = append(buf, parquet.NullValue().Level(0, 0, leaf))
+			}
+			for j, id := range r.MergedIDs {
+				rep := 1
+				if j == 0 {
+					rep = 0
+				}
+				buf = append(buf, parquet.ByteArrayValue([]byte(id)).Level(rep, 1, leaf))
+			}
+		case c.Kind == features.KindID || c.Kind == features.KindCategorical:
+			if r.Strs[ci] == "" && c.Kind != features.KindID {
+				buf = append(buf, parquet.NullValue().Level(0, 0, leaf))
+			} else {
+				buf = append(buf, parquet.ByteArrayValue([]byte(r.Strs[ci])).Level(0, def, leaf))
+			}
+		case math.IsNaN(r.Nums[ci]):
+			buf = append(buf, parquet.NullValue().Level(0, 0, leaf))
+		case c.Integer:
+			buf = append(buf, parquet.Int64Value(int64(r.Nums[ci])).Level(0, def, leaf))
+		default:
+			buf = append(buf, parquet.DoubleValue(r.Nums[ci]).Level(0, def, leaf))
+		}
+	}
+	return buf
 }
 
 // ReadParquet reads a feature table written by WriteParquet back into memory, columns in

@@ -32,11 +32,9 @@ import (
 const spillRecord = 8 + 8 + 4 + 1 + 1 + 2
 
 // bytesPerPerson estimates the memory of one person in the partitioned part of a run: the
-// accumulator and the Arrow row (columns of 8 bytes plus the contact id and the
-// categorical strings), with the builders' growth.
-func bytesPerPerson(columns int) int64 {
-	return int64(unsafe.Sizeof(features.EventAcc{})) + int64(columns)*8*3/2 + 96
-}
+// accumulator, and room for what else comes with a person. Rows go from the accumulators
+// to the file a row group at a time (writeRows), so they take no memory per person.
+const bytesPerPerson = int64(unsafe.Sizeof(features.EventAcc{})) + 96
 
 // partitions returns the ranges of people a run with this budget works on: one range when
 // everyone fits. used is the memory already taken (the stitched identities and contacts),
@@ -44,9 +42,9 @@ func bytesPerPerson(columns int) int64 {
 // with their people's partition (twice over while they are sorted). The people's state is
 // given half of what remains, so that the collector, which the command line holds to the
 // budget (docs/operations.md), has room to work in.
-func (e Engine) partitions(people, columns int, used, txs int64) [][2]int {
+func (e Engine) partitions(people int, used, txs int64) [][2]int {
 	budget := max(e.memory()-used, 0) / 2
-	per := bytesPerPerson(columns)
+	per := bytesPerPerson
 	if people > 0 {
 		per += txs * 2 * int64(unsafe.Sizeof(txRec{})) / int64(people)
 	}
@@ -75,14 +73,14 @@ func (e Engine) partitions(people, columns int, used, txs int64) [][2]int {
 func (e Engine) WriteFeatures(ctx context.Context, dir string, opts features.Options, out string) (*features.Schema, Report, error) {
 	var rep Report
 	workers := e.workers()
+	early := e.earlyAccs(ctx, dir, opts)
 	h, err := openHistory(ctx, dir, opts, &rep, false, workers)
 	if err != nil {
 		return nil, rep, err
 	}
 	nP := len(h.pContact)
-	columns := len(features.SchemaFor(h.opts).Columns)
 	var used, txs int64
-	if int64(nP)*bytesPerPerson(columns) > e.memory()/8 {
+	if int64(nP)*bytesPerPerson > e.memory()/8 {
 		// Measure what stitching left live, and count the transactions, only when it can
 		// matter: a full collection, and the transactions files' footers.
 		if txs, err = h.rowCount(ctx, h.opts.Mapping.Transactions.File); err != nil {
@@ -93,15 +91,10 @@ func (e Engine) WriteFeatures(ctx context.Context, dir string, opts features.Opt
 		runtime.ReadMemStats(&ms)
 		used = int64(ms.HeapAlloc)
 	}
-	parts := e.partitions(nP, columns, used, txs)
+	parts := e.partitions(nP, used, txs)
 	rep.Partitions, rep.StitchedBytes = len(parts), used
 	if len(parts) == 1 {
-		t, err := e.build(ctx, h)
-		if err != nil {
-			return nil, rep, err
-		}
-		defer t.Release()
-		return t.schema, rep, e.WriteParquet(out, t)
+		return e.writeAll(ctx, h, early, out, &rep)
 	}
 	tmp, err := os.MkdirTemp(e.TmpDir, "propensity-spill-")
 	if err != nil {
@@ -145,13 +138,7 @@ func (e Engine) WriteFeatures(ctx context.Context, dir string, opts features.Opt
 			if err != nil {
 				return err
 			}
-			rec, err := e.rows(ctx, h, schema, accs, r[0], txs, pr, catOf, r[0], r[1])
-			if err != nil {
-				return err
-			}
-			err = fw.write(rec)
-			rec.Release()
-			if err != nil {
+			if err := e.writeRows(ctx, fw, h, schema, accs, r[0], txs, pr, catOf, r[0], r[1]); err != nil {
 				return err
 			}
 		}
@@ -161,6 +148,22 @@ func (e Engine) WriteFeatures(ctx context.Context, dir string, opts features.Opt
 		return nil, rep, err
 	}
 	return schema, rep, nil
+}
+
+// earlyAccs starts making the accumulators of a run over dir when the contacts rows, which
+// bound its people, surely fit e's budget (the test WriteFeatures makes before it measures
+// anything): so the run is one partition, and its accumulators are made and reset while the
+// identities are stitched. Making them after stitching, half a gigabyte at a million people,
+// was a second and a half on one core while the others waited; stitching begins with
+// reading the contacts, which is one goroutine's work. The channel is nil otherwise.
+func (e Engine) earlyAccs(ctx context.Context, dir string, opts features.Options) <-chan []features.EventAcc {
+	n, err := rowCount(ctx, dir, opts.EnsureDefaults().Mapping.Contacts.File)
+	if err != nil || n == 0 || n*bytesPerPerson > e.memory()/8 {
+		return nil
+	}
+	ch := make(chan []features.EventAcc, 1)
+	go func() { ch <- e.newAccs(int(n)) }()
+	return ch
 }
 
 // spill holds one file per partition of people; workers append whole buffers under the
@@ -342,7 +345,12 @@ func (sp *spill) fold(k int, accs []features.EventAcc, base int, asOf int64, hal
 // rowCount is the number of rows of history file name, from its part files' metadata; 0 when
 // it is missing. Errors are left to the pass that reads the file.
 func (h *history) rowCount(ctx context.Context, name string) (int64, error) {
-	parts, ok, err := partFiles(filepath.Join(h.dir, name))
+	return rowCount(ctx, h.dir, name)
+}
+
+// rowCount is history.rowCount for the history directory dir.
+func rowCount(ctx context.Context, dir, name string) (int64, error) {
+	parts, ok, err := partFiles(filepath.Join(dir, name))
 	if err != nil || !ok {
 		return 0, nil
 	}
