@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/internal/progress"
@@ -322,11 +323,14 @@ func (h *history) readContacts(ctx context.Context) error {
 	}
 	var isContact []bool // by identifier node: the id of a contact row kept (contactNode)
 	var sized *pqFile
+	var keep []bool // the batch's rows kept
+	var num []byte  // a number of a categorical attribute, as text
 	err := h.scan(ctx, m.File, true, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
 		if p != sized {
 			// reserve room for this part file's rows at once
 			sized = p
 			k := int(p.pf.NumRows())
+			h.ids.reserve(h.ids.len() + 2*k) // a contact_id and an email a row
 			h.cNode = slices.Grow(h.cNode, k)
 			h.cCreated = slices.Grow(h.cCreated, k)
 			h.cStage.rows = slices.Grow(h.cStage.rows, k)
@@ -342,67 +346,56 @@ func (h *history) readContacts(ctx context.Context) error {
 				}
 			}
 		}
-		var num []byte // a number of a categorical attribute, as text
-		for i := range n {
-			nd, ok := h.contactNode(v, i, st, isContact)
-			if !ok {
-				continue
-			}
-			if a := nonFiniteAttribute(h.opts.Attributes, p.cols[len(base):], v[len(base):], i); a != "" {
-				st.bad("non-finite " + a) // a text column of a numeric attribute saying "Infinity"
-				continue
-			}
-			if grow := len(h.parent) - len(isContact); grow > 0 { // nodes made since the last row
-				isContact = append(isContact, make([]bool, grow)...)
-			}
-			isContact[nd] = true
-			h.cNode = append(h.cNode, nd)
-			created := int64(features.NoTS)
-			if v[1].i64 != nil && v[1].valid[i] {
-				created = v[1].i64[i]
-			}
-			h.cCreated = append(h.cCreated, created)
-			if e := str(&v[2], i); len(e) > 0 {
-				en := h.node(e)
-				h.union(nd, en)
-				if h.keepEmail {
-					h.cEmail = append(h.cEmail, en)
-				}
-			} else if h.keepEmail {
-				h.cEmail = append(h.cEmail, -1)
-			}
-			h.cStage.add(str(&v[3], i))
-			since := int64(features.NoTS)
-			if v[4].i64 != nil && v[4].valid[i] {
-				since = v[4].i64[i]
-			}
-			h.cStageSince = append(h.cStageSince, since)
-			for a, attr := range h.opts.Attributes {
-				col := &v[len(base)+a]
-				null := p.cols[len(base)+a] == nil || !col.valid[i]
-				switch {
-				case attr.Categorical && (null || col.f64 == nil && col.str == nil):
-					h.attrCat[a].add(nil)
-				case attr.Categorical && col.f64 != nil:
-					num = strconv.AppendFloat(num[:0], col.f64[i], 'g', -1, 64)
-					h.attrCat[a].add(num)
-				case attr.Categorical:
-					h.attrCat[a].add(col.str[i])
-				case null:
-					h.attrNum[a] = append(h.attrNum[a], math.NaN())
-				case col.f64 != nil:
-					h.attrNum[a] = append(h.attrNum[a], col.f64[i])
-				default:
-					x := math.NaN()
-					if col.str != nil {
-						if y, err := strconv.ParseFloat(string(col.str[i]), 64); err == nil {
-							x = y
-						}
+		// The rows are read in two passes that run side by side: this goroutine numbers the
+		// identifiers (the contact_id and email nodes, whose numbering follows the file's
+		// order) and settles which rows are kept, while another stores the kept rows' times,
+		// stages and attributes, a chunk of rows behind it. On one goroutine, this was 2.5 s
+		// of a 16 s feature run at a million contacts on two cores, with the other core idle.
+		keep = slices.Grow(keep[:0], n)[:n]
+		chunks := make(chan int, n/contactChunk+1)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lo := 0
+			for hi := range chunks {
+				for i := lo; i < hi; i++ {
+					if keep[i] {
+						num = h.contactValues(p, v, len(base), i, num)
 					}
-					h.attrNum[a] = append(h.attrNum[a], x)
 				}
+				lo = hi
+			}
+		}()
+		for i := range n {
+			keep[i] = false
+			if nd, ok := h.contactNode(v, i, st, isContact); ok {
+				if a := nonFiniteAttribute(h.opts.Attributes, p.cols[len(base):], v[len(base):], i); a != "" {
+					st.bad("non-finite " + a) // a text column of a numeric attribute saying "Infinity"
+				} else {
+					if grow := len(h.parent) - len(isContact); grow > 0 { // nodes made since the last row
+						isContact = append(isContact, make([]bool, grow)...)
+					}
+					isContact[nd] = true
+					h.cNode = append(h.cNode, nd)
+					if e := str(&v[2], i); len(e) > 0 {
+						en := h.node(e)
+						h.union(nd, en)
+						if h.keepEmail {
+							h.cEmail = append(h.cEmail, en)
+						}
+					} else if h.keepEmail {
+						h.cEmail = append(h.cEmail, -1)
+					}
+					keep[i] = true
+				}
+			}
+			if (i+1)%contactChunk == 0 || i == n-1 {
+				chunks <- i + 1
 			}
 		}
+		close(chunks)
+		wg.Wait()
 		h.rep.Contacts += int64(n)
 		return nil
 	})
@@ -411,6 +404,52 @@ func (h *history) readContacts(ctx context.Context) error {
 		h.attrCat[a].done()
 	}
 	return err
+}
+
+// contactChunk is the number of contact rows the pass storing their values follows the pass
+// numbering their identifiers by.
+const contactChunk = 512
+
+// contactValues appends kept contact row i's created time, stage, stage time and attributes
+// (views from nAttr on) to h's columns. num is a buffer for a number as text, returned.
+func (h *history) contactValues(p *pqFile, v []vec, nBase, i int, num []byte) []byte {
+	created := int64(features.NoTS)
+	if v[1].i64 != nil && v[1].valid[i] {
+		created = v[1].i64[i]
+	}
+	h.cCreated = append(h.cCreated, created)
+	h.cStage.add(str(&v[3], i))
+	since := int64(features.NoTS)
+	if v[4].i64 != nil && v[4].valid[i] {
+		since = v[4].i64[i]
+	}
+	h.cStageSince = append(h.cStageSince, since)
+	for a, attr := range h.opts.Attributes {
+		col := &v[nBase+a]
+		null := p.cols[nBase+a] == nil || !col.valid[i]
+		switch {
+		case attr.Categorical && (null || col.f64 == nil && col.str == nil):
+			h.attrCat[a].add(nil)
+		case attr.Categorical && col.f64 != nil:
+			num = strconv.AppendFloat(num[:0], col.f64[i], 'g', -1, 64)
+			h.attrCat[a].add(num)
+		case attr.Categorical:
+			h.attrCat[a].add(col.str[i])
+		case null:
+			h.attrNum[a] = append(h.attrNum[a], math.NaN())
+		case col.f64 != nil:
+			h.attrNum[a] = append(h.attrNum[a], col.f64[i])
+		default:
+			x := math.NaN()
+			if col.str != nil {
+				if y, err := strconv.ParseFloat(string(col.str[i]), 64); err == nil {
+					x = y
+				}
+			}
+			h.attrNum[a] = append(h.attrNum[a], x)
+		}
+	}
+	return num
 }
 
 // nonFiniteAttribute returns the name of the first numeric attribute of row i read from a

@@ -88,9 +88,26 @@ func (t *idTable) add(id []byte) int32 {
 	return n
 }
 
-// grow doubles the slots and places every node again, by the hash bits its slot holds.
-func (t *idTable) grow() {
-	t.bits++
+// reserve makes room for n identifiers in all without growing: a table grown one doubling at
+// a time while a million contacts were read spent half a second placing nodes again and
+// clearing new slots, on the one goroutine that reads the contacts.
+func (t *idTable) reserve(n int) {
+	bits := t.bits
+	for n > (1<<bits)/4*3 {
+		bits++
+	}
+	if bits > t.bits {
+		t.resize(bits)
+	}
+}
+
+// grow doubles the slots.
+func (t *idTable) grow() { t.resize(t.bits + 1) }
+
+// resize makes the slots 1<<bits (more than now) and places every node again, by the hash
+// bits its slot holds.
+func (t *idTable) resize(bits uint) {
+	t.bits = bits
 	slots := make([]uint64, 1<<t.bits)
 	mask := uint64(len(slots) - 1)
 	for _, s := range t.slots {
