@@ -406,6 +406,76 @@ func (h *history) readContacts(ctx context.Context) error {
 	return err
 }
 
+// sortParallel sorts s by cmp, which orders no two elements equal, on up to workers
+// goroutines: runs sorted side by side, then merged pairwise, the merges of a round side by
+// side. It returns the sorted slice, s or a new one. Sorting ten million contact ids on one
+// goroutine was 7 s of identity stitching, with the other cores idle.
+func sortParallel[T any](s []T, cmp func(a, b T) int, workers int) []T {
+	const minRun = 1 << 14
+	k := max(1, min(workers, len(s)/minRun))
+	if k == 1 {
+		slices.SortFunc(s, cmp)
+		return s
+	}
+	runs := make([][]T, k)
+	var wg sync.WaitGroup
+	for i := range k {
+		runs[i] = s[len(s)*i/k : len(s)*(i+1)/k]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slices.SortFunc(runs[i], cmp)
+		}()
+	}
+	wg.Wait()
+	buf := make([]T, len(s))
+	for len(runs) > 1 {
+		// runs are consecutive in src; merged pairs go to the same places in dst
+		src, next := runs, make([][]T, 0, (len(runs)+1)/2)
+		off := 0
+		for i := 0; i < len(src); i += 2 {
+			n := len(src[i])
+			if i+1 < len(src) {
+				n += len(src[i+1])
+			}
+			next = append(next, buf[off:off+n])
+			off += n
+		}
+		for i := 0; i < len(src); i += 2 {
+			dst := next[i/2]
+			if i+1 == len(src) {
+				copy(dst, src[i])
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				mergeRuns(dst, src[i], src[i+1], cmp)
+			}()
+		}
+		wg.Wait()
+		runs = next
+		// the next round reads what this one wrote and writes over what it read
+		buf = s[:len(s):len(s)]
+		s = runs[0][:len(s):len(s)]
+	}
+	return runs[0]
+}
+
+// mergeRuns merges the sorted runs a and b into dst (len(a)+len(b) long).
+func mergeRuns[T any](dst, a, b []T, cmp func(a, b T) int) {
+	i, j := 0, 0
+	for k := range dst {
+		if j == len(b) || i < len(a) && cmp(a[i], b[j]) < 0 {
+			dst[k] = a[i]
+			i++
+		} else {
+			dst[k] = b[j]
+			j++
+		}
+	}
+}
+
 // contactChunk is the number of contact rows the pass storing their values follows the pass
 // numbering their identifiers by.
 const contactChunk = 512
@@ -597,7 +667,7 @@ func (h *history) resolve() {
 	}
 	cmpRoot := func(a, b root) int { return strings.Compare(a.id, b.id) }
 	if !slices.IsSortedFunc(byID, cmpRoot) {
-		slices.SortFunc(byID, cmpRoot)
+		byID = sortParallel(byID, cmpRoot, h.workers)
 	}
 	for i := range byID {
 		roots[i] = byID[i].r

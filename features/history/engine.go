@@ -131,12 +131,17 @@ func (e Engine) accumulate(ctx context.Context, h *history, early <-chan []featu
 // newAccs returns n reset accumulators, reset on e's workers.
 func (e Engine) newAccs(n int) []features.EventAcc {
 	accs := make([]features.EventAcc, n)
-	parallelRanges(n, e.workers(), e.minRange(), func(lo, hi int) {
+	e.resetAccs(accs)
+	return accs
+}
+
+// resetAccs resets accs on e's workers.
+func (e Engine) resetAccs(accs []features.EventAcc) {
+	parallelRanges(len(accs), e.workers(), e.minRange(), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			accs[i].Reset()
 		}
 	})
-	return accs
 }
 
 // writeAll writes the feature table of everyone in h to out, as build computes it, in one
