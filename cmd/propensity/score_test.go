@@ -290,7 +290,8 @@ func TestServeRefusesBadScorecard(t *testing.T) {
 // TestDefect7ScoreHistoryWithModelsMatchesProfiles (issue 17, defect 7): batch scoring with
 // models takes the models' feature rows from the streamed feature table, and loads only the
 // events the scorecards read; each person's row must still be what scoring the person's
-// whole profile gives online.
+// whole profile gives online. With a budget too small for the people, the feature rows
+// are read back from a temporary file partition by partition, and the file is the same.
 func TestDefect7ScoreHistoryWithModelsMatchesProfiles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains the demo models")
@@ -304,6 +305,27 @@ func TestDefect7ScoreHistoryWithModelsMatchesProfiles(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "scores.parquet")
 	if code, _, stderr := scoreRunCLI(t, "score", "--data", dir, "--as-of", "2026-01-01", "--models", models, "--out", out); code != exitOK {
 		t.Fatalf("score: exit %d: %s", code, stderr)
+	}
+	// A budget too small for the people walks them partition by partition, the models'
+	// feature table written to a temporary file under --tmp and read back with each
+	// partition: the same file, byte for byte, and no temporary files left.
+	tmp := t.TempDir()
+	spilled := filepath.Join(t.TempDir(), "spilled.parquet")
+	code, _, stderr := scoreRunCLI(t, "score", "--data", dir, "--as-of", "2026-01-01", "--models", models, "--out", spilled,
+		"--memory", "1MB", "--tmp", tmp, "--workers", "3")
+	if code != exitOK {
+		t.Fatalf("--memory 1MB: exit %d: %s", code, stderr)
+	}
+	if m := regexp.MustCompile(`partitions=(\d+)`).FindStringSubmatch(stderr); m == nil || m[1] == "1" {
+		t.Errorf("--memory 1MB: the walk was not partitioned: %s", stderr)
+	}
+	a, errA := os.ReadFile(out)
+	b, errB := os.ReadFile(spilled)
+	if errA != nil || errB != nil || !bytes.Equal(a, b) {
+		t.Errorf("score file with --memory 1MB differs from the unbounded one (%v, %v)", errA, errB)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("temporary files left in --tmp: %v", left)
 	}
 	rows, err := batch.ReadFile(out)
 	if err != nil {

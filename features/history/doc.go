@@ -6,7 +6,8 @@
 // returns a Table, one Arrow record batch that WriteParquet writes (atomically, with the
 // schema version, as-of time, horizon and options in its key-value metadata) and ReadParquet
 // reads back. ForEachPerson and MapPersons hand out each stitched person with their raw
-// records instead, for jobs that score or label people one at a time.
+// records instead, for jobs that score or label people one at a time; MapPersonsWithFeatures
+// hands out their feature rows with them.
 //
 // The Arrow table lives here, not in features, because it is the batch output: online
 // callers compute one features.Row and need neither Arrow nor Parquet.
@@ -23,5 +24,6 @@
 // and the transactions; events are streamed in two passes (links, then features) over row
 // groups decoded in parallel. ForEachPerson and MapPersons hold the kept events of as many
 // people as the budget (Engine.Memory) allows, about 48 bytes an event, and spill the rest to
-// disk partition by partition (walk.go).
+// disk partition by partition (walk.go). MapPersonsWithFeatures writes the feature table to a
+// temporary file first and holds only the rows of the partition walked (walkfeatures.go).
 package history

@@ -46,7 +46,7 @@ func (e Engine) ForEachPerson(ctx context.Context, dir string, opts features.Opt
 			bar.Done()
 		}
 	}()
-	return e.walk(ctx, dir, opts, func(src *people, lo, hi int) error {
+	return e.walk(ctx, dir, opts, 0, func(src *people, lo, hi int) error {
 		if bar == nil {
 			bar = progress.Start(ctx, "walking people", int64(src.n), "people")
 		}
@@ -75,6 +75,17 @@ func MapPersons[R any](ctx context.Context, dir string, opts features.Options, w
 // MapPersonsWithin is MapPersons within e's memory budget and on e.Workers goroutines, as
 // Engine.ForEachPerson walks people.
 func MapPersonsWithin[R any](ctx context.Context, e Engine, dir string, opts features.Options, fn func(*Person) (R, error), emit func(R) error) (Report, error) {
+	return mapWalk(ctx, e, dir, opts, 0, nil, func(_, _ int, p *Person) (R, error) { return fn(p) }, emit)
+}
+
+// mapWalk is MapPersonsWithin with room for what a caller holds beside the people, so that
+// MapPersonsWithFeatures walks people with the same code: held is the caller's memory for
+// each person of a partition, counted in the walk's budget; load, when not nil, is called
+// with each partition (people lo to hi-1 of src) before any of its people is visited; and
+// fn receives, with the person, the worker running it (0 to e.workers()-1) and the person's
+// number.
+func mapWalk[R any](ctx context.Context, e Engine, dir string, opts features.Options, held int64,
+	load func(src *people, lo, hi int) error, fn func(w, p int, person *Person) (R, error), emit func(R) error) (Report, error) {
 	workers := e.workers()
 	const chunk = 512
 	var bar progress.Bar
@@ -86,7 +97,12 @@ func MapPersonsWithin[R any](ctx context.Context, e Engine, dir string, opts fea
 	bufs := make([]personBuf, workers)
 	res := make([]R, chunk)
 	errs := make([]error, chunk)
-	return e.walk(ctx, dir, opts, func(src *people, from, to int) error {
+	return e.walk(ctx, dir, opts, held, func(src *people, from, to int) error {
+		if load != nil {
+			if err := load(src, from, to); err != nil {
+				return err
+			}
+		}
 		if bar == nil {
 			bar = progress.Start(ctx, "walking people", int64(src.n), "people")
 		}
@@ -100,16 +116,16 @@ func MapPersonsWithin[R any](ctx context.Context, e Engine, dir string, opts fea
 			var wg sync.WaitGroup
 			for w := range min(workers, hi-lo) {
 				wg.Add(1)
-				go func(b *personBuf) {
+				go func() {
 					defer wg.Done()
 					for {
 						p := int(next.Add(1) - 1)
 						if p >= hi {
 							return
 						}
-						res[p-lo], errs[p-lo] = fn(src.fill(p, b))
+						res[p-lo], errs[p-lo] = fn(w, p, src.fill(p, &bufs[w]))
 					}
-				}(&bufs[w])
+				}()
 			}
 			wg.Wait()
 			for i := range hi - lo {

@@ -39,15 +39,17 @@ const walkPersonBytes = 16
 
 // walk stitches dir and calls visit with the people in turn: all of them at once (lo 0, hi
 // the number of people) when their events fit e's budget, else partition by partition.
-// src holds people lo to hi-1 during the call.
-func (e Engine) walk(ctx context.Context, dir string, opts features.Options, visit func(src *people, lo, hi int) error) (Report, error) {
+// src holds people lo to hi-1 during the call. held is the memory the caller holds for each
+// person of a partition while it is visited (a feature row, for MapPersonsWithFeatures),
+// counted in the budget with the people's events.
+func (e Engine) walk(ctx context.Context, dir string, opts features.Options, held int64, visit func(src *people, lo, hi int) error) (Report, error) {
 	var rep Report
 	h, err := openHistory(ctx, dir, opts, &rep, true, e.workers())
 	if err != nil {
 		return rep, err
 	}
 	src := &people{h: h, n: len(h.pContact), nAttrs: 4 + len(h.opts.Attributes)}
-	parts, used, err := e.walkPartitions(ctx, h)
+	parts, used, err := e.walkPartitions(ctx, h, held)
 	if err != nil {
 		return rep, err
 	}
@@ -106,9 +108,10 @@ func (e Engine) walk(ctx context.Context, dir string, opts features.Options, vis
 // walkPartitions returns the ranges of people a walk over h works on within e's budget,
 // and the memory stitching left in use (0 when not measured). The people's events and
 // transactions are estimated from the files' row counts (every event kept, so a KeepEvent
-// filter makes them smaller than this); they may take half of what stitching leaves of the
-// budget, the other half being room for the collector: scoring people makes garbage fast.
-func (e Engine) walkPartitions(ctx context.Context, h *history) ([][2]int, int64, error) {
+// filter makes them smaller than this), plus held bytes for each person that the caller
+// keeps beside them; they may take half of what stitching leaves of the budget, the other
+// half being room for the collector: scoring people makes garbage fast.
+func (e Engine) walkPartitions(ctx context.Context, h *history, held int64) ([][2]int, int64, error) {
 	nP := len(h.pContact)
 	evs, err := h.rowCount(ctx, h.opts.Mapping.Events.File)
 	if err != nil {
@@ -118,7 +121,7 @@ func (e Engine) walkPartitions(ctx context.Context, h *history) ([][2]int, int64
 	if err != nil {
 		return nil, 0, err
 	}
-	need := evs*walkEventBytes + txs*2*int64(unsafe.Sizeof(txRec{})) + int64(nP)*walkPersonBytes
+	need := evs*walkEventBytes + txs*2*int64(unsafe.Sizeof(txRec{})) + int64(nP)*(walkPersonBytes+held)
 	if nP == 0 || need <= e.memory()/8 {
 		return [][2]int{{0, nP}}, 0, nil
 	}

@@ -40,16 +40,19 @@ type Options struct {
 	Mapping features.Mapping
 	// Scorecards are the scorecards of the model set's rules block. Their fields that no
 	// person has are reported in Summary.MissingAttributes, and the walk over people loads
-	// only the events they read (the models read rows of the feature table, built first).
+	// only the events they read (the models read rows of the feature table, written first).
 	// Nil: neither.
 	Scorecards *scorecard.Set
 	// Workers is the number of people scored at once; 0 means GOMAXPROCS.
 	Workers int
-	// Memory is the budget of the walk over people (history.Engine.Memory): beyond it,
-	// people are walked partition by partition, their events spilled under TmpDir. Zero
-	// means history.DefaultMemory().
+	// Memory is the budget of the run (history.Engine.Memory): beyond it, people are walked
+	// partition by partition, their events spilled under TmpDir, and so is the feature
+	// table the models read computed; that table goes to a temporary file under TmpDir,
+	// and only the rows of the partition walked are held. Zero means
+	// history.DefaultMemory().
 	Memory int64
-	// TmpDir is where the walk spills (empty: the system temporary directory).
+	// TmpDir is where the run spills, and where the models' feature table is written
+	// (empty: the system temporary directory).
 	TmpDir string
 }
 
@@ -223,21 +226,12 @@ func Score(ctx context.Context, set *serving.ModelSet, opts Options) (Summary, e
 			attrs             []string
 		}
 		fields := slices.Sorted(maps.Keys(unseen))
-		// The models read feature rows: they come from the feature table, built by the same
-		// streaming code as `propensity features`, so the walk over people loads only the
-		// events the scorecards read. (Materialising every event of every person for the
-		// models took 2.7 GB for one contact with 5M events, against 55 MB for features.)
-		rows, release, err := featureRows(ctx, opts.Dir, set, opts.AsOf, opts.Mapping, opts.Workers)
-		if err != nil {
-			return err
-		}
-		defer release()
-		fopts := features.Options{AsOf: opts.AsOf, Mapping: opts.Mapping}
+		wopts := features.Options{AsOf: opts.AsOf, Mapping: opts.Mapping}
 		if opts.Scorecards != nil {
-			fopts.KeepEvent = opts.Scorecards.Needs
+			wopts.KeepEvent = opts.Scorecards.Needs
 		}
 		eng := history.Engine{Workers: opts.Workers, Memory: opts.Memory, TmpDir: opts.TmpDir}
-		sum.Report, err = history.MapPersonsWithin(ctx, eng, opts.Dir, fopts, func(p *history.Person) (scored, error) {
+		score := func(p *history.Person, row *features.Row) (scored, error) {
 			var seen []string
 			for _, f := range fields {
 				if v, ok := p.Attributes[f]; ok && v != nil {
@@ -245,21 +239,14 @@ func Score(ctx context.Context, set *serving.ModelSet, opts Options) (Summary, e
 				}
 			}
 			prof := p.Profile(opts.AsOf)
-			var sopts serving.Options
-			if rows != nil {
-				row, ok := rows(p.ContactID)
-				if !ok {
-					return scored{}, fmt.Errorf("contact %s: not in the feature table", p.ContactID)
-				}
-				sopts.Row = &row
-			}
-			resp, err := scorer.ScoreWith(ctx, set, &prof, sopts)
+			resp, err := scorer.ScoreWith(ctx, set, &prof, serving.Options{Row: row})
 			if err != nil {
 				return scored{}, &ContactError{ContactID: p.ContactID, Err: err}
 			}
 			r := resp.Rules
 			return scored{row: NewRow(resp), rules: r != nil, mql: r != nil && r.MQL, disqd: r != nil && r.Disqualified, attrs: seen}, nil
-		}, func(s scored) error {
+		}
+		emit := func(s scored) error {
 			for _, f := range s.attrs {
 				delete(unseen, f)
 			}
@@ -280,7 +267,27 @@ func Score(ctx context.Context, set *serving.ModelSet, opts Options) (Summary, e
 				buf = buf[:0]
 			}
 			return nil
-		})
+		}
+		if fopts, ok := rowOptions(set, opts); ok {
+			// The models read feature rows: they come from the feature table, computed by
+			// the same streaming code as `propensity features`, so the walk over people
+			// loads only the events the scorecards read. (Materialising every event of
+			// every person for the models took 2.7 GB for one contact with 5M events,
+			// against 55 MB for features.) The table is written to a temporary file and
+			// read back partition by partition with the walk, within the budget: held whole
+			// in memory, the table of ten million people (1.2 KB each) would take twice the
+			// default budget of a 24 GB machine.
+			sum.Report, err = history.MapPersonsWithFeatures(ctx, eng, opts.Dir, wopts, fopts, func(p *history.Person, row *features.Row) (scored, error) {
+				if row == nil {
+					return scored{}, fmt.Errorf("contact %s: not in the feature table", p.ContactID)
+				}
+				return score(p, row)
+			}, emit)
+		} else {
+			sum.Report, err = history.MapPersonsWithin(ctx, eng, opts.Dir, wopts, func(p *history.Person) (scored, error) {
+				return score(p, nil)
+			}, emit)
+		}
 		if err != nil {
 			return err
 		}
@@ -297,31 +304,18 @@ func Score(ctx context.Context, set *serving.ModelSet, opts Options) (Summary, e
 	return sum, nil
 }
 
-// featureRows builds the feature table of the history with the model set's feature options,
-// when a loaded model reads feature rows, and returns a lookup of a person's row by
-// contact_id (nil when no model needs one) and a function releasing the table.
-func featureRows(ctx context.Context, dir string, set *serving.ModelSet, asOf time.Time, m features.Mapping, workers int) (func(id string) (features.Row, bool), func(), error) {
+// rowOptions returns the feature options of the rows the models of set read, and false when
+// no loaded model reads feature rows: the model set's options as of opts.AsOf, with the
+// history's mapping when opts names one, and without a horizon (rows to score have no
+// labels) or an event filter (the rows are computed from every event, as in training).
+func rowOptions(set *serving.ModelSet, opts Options) (features.Options, bool) {
 	if set.Conversion == nil && set.Churn == nil && set.Personas == nil && set.Uplift == nil {
-		return nil, func() {}, nil
+		return features.Options{}, false
 	}
 	fo := set.FeatureOptions
-	fo.AsOf, fo.Horizon, fo.KeepEvent = asOf, 0, nil
-	if m != (features.Mapping{}) {
-		fo.Mapping = m
+	fo.AsOf, fo.Horizon, fo.KeepEvent = opts.AsOf, 0, nil
+	if opts.Mapping != (features.Mapping{}) {
+		fo.Mapping = opts.Mapping
 	}
-	table, _, err := history.Engine{Workers: workers}.Build(ctx, dir, fo)
-	if err != nil {
-		return nil, nil, err
-	}
-	index := make(map[string]int, table.Len())
-	for i, id := range table.ContactIDs() {
-		index[id] = i
-	}
-	return func(id string) (features.Row, bool) {
-		i, ok := index[id]
-		if !ok {
-			return features.Row{}, false
-		}
-		return table.Row(i), true
-	}, table.Release, nil
+	return fo, true
 }
