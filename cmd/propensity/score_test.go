@@ -187,17 +187,7 @@ func TestScoreHistoryMatchesProfiles(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("--memory 1MB: exit %d: %s", code, stderr)
 	}
-	if m := regexp.MustCompile(`partitions=(\d+)`).FindStringSubmatch(stderr); m == nil || m[1] == "1" {
-		t.Errorf("--memory 1MB: the walk was not partitioned: %s", stderr)
-	}
-	a, errA := os.ReadFile(out)
-	b, errB := os.ReadFile(spilled)
-	if errA != nil || errB != nil || !bytes.Equal(a, b) {
-		t.Errorf("score file with --memory 1MB differs from the unbounded one (%v, %v)", errA, errB)
-	}
-	if left, _ := os.ReadDir(tmp); len(left) > 0 {
-		t.Errorf("temporary files left in --tmp: %v", left)
-	}
+	checkSpilledScore(t, stderr, out, spilled, tmp)
 	rows, err := batch.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
@@ -316,17 +306,7 @@ func TestDefect7ScoreHistoryWithModelsMatchesProfiles(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("--memory 1MB: exit %d: %s", code, stderr)
 	}
-	if m := regexp.MustCompile(`partitions=(\d+)`).FindStringSubmatch(stderr); m == nil || m[1] == "1" {
-		t.Errorf("--memory 1MB: the walk was not partitioned: %s", stderr)
-	}
-	a, errA := os.ReadFile(out)
-	b, errB := os.ReadFile(spilled)
-	if errA != nil || errB != nil || !bytes.Equal(a, b) {
-		t.Errorf("score file with --memory 1MB differs from the unbounded one (%v, %v)", errA, errB)
-	}
-	if left, _ := os.ReadDir(tmp); len(left) > 0 {
-		t.Errorf("temporary files left in --tmp: %v", left)
-	}
+	checkSpilledScore(t, stderr, out, spilled, tmp)
 	rows, err := batch.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
@@ -374,5 +354,23 @@ func TestDefect7ScoreHistoryWithModelsMatchesProfiles(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no person checked")
+	}
+}
+
+// checkSpilledScore checks a `score --data --memory 1MB` run against the unbounded one: its
+// walk was partitioned (stderr's log line), its file is out's byte for byte, and it left
+// nothing in tmp, its --tmp.
+func checkSpilledScore(t *testing.T, stderr, out, spilled, tmp string) {
+	t.Helper()
+	if m := regexp.MustCompile(`partitions=(\d+)`).FindStringSubmatch(stderr); m == nil || m[1] == "1" {
+		t.Errorf("--memory 1MB: the walk was not partitioned: %s", stderr)
+	}
+	a, errA := os.ReadFile(out)
+	b, errB := os.ReadFile(spilled)
+	if errA != nil || errB != nil || !bytes.Equal(a, b) {
+		t.Errorf("score file with --memory 1MB differs from the unbounded one (%v, %v)", errA, errB)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("temporary files left in --tmp: %v", left)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -20,15 +21,7 @@ func TestSortParallel(t *testing.T) {
 			s = slices.Compact(slices.Sorted(slices.Values(s)))
 			rng.Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
 			want := slices.Sorted(slices.Values(s))
-			got := sortParallel(slices.Clone(s), func(a, b string) int {
-				switch {
-				case a < b:
-					return -1
-				case a > b:
-					return 1
-				}
-				return 0
-			}, workers)
+			got := sortParallel(slices.Clone(s), strings.Compare, workers)
 			if !slices.Equal(got, want) {
 				t.Fatalf("n %d, workers %d: not sorted as slices.Sort sorts", n, workers)
 			}
