@@ -409,7 +409,7 @@ func (h *history) readContacts(ctx context.Context) error {
 // sortParallel sorts s by cmp, which orders no two elements equal, on up to workers
 // goroutines: runs sorted side by side, then merged pairwise, the merges of a round side by
 // side. It returns the sorted slice, s or a new one. Sorting ten million contact ids on one
-// goroutine was 7 s of identity stitching, with the other cores idle.
+// goroutine took 6.8 s of identity stitching (CPU profile), with the other cores idle.
 func sortParallel[T any](s []T, cmp func(a, b T) int, workers int) []T {
 	const minRun = 1 << 14
 	k := max(1, min(workers, len(s)/minRun))
