@@ -89,8 +89,8 @@ func (t *idTable) add(id []byte) int32 {
 }
 
 // reserve makes room for n identifiers in all without growing: a table grown one doubling at
-// a time while a million contacts were read spent half a second placing nodes again and
-// clearing new slots, on the one goroutine that reads the contacts.
+// a time while a million contacts were read spent 0.21 s placing nodes again (CPU profile),
+// besides clearing the new slots, on the goroutine that numbers the contacts' identifiers.
 func (t *idTable) reserve(n int) {
 	bits := t.bits
 	for n > (1<<bits)/4*3 {

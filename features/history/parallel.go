@@ -259,63 +259,93 @@ type evRec struct {
 // The accumulators' sums are integers and their maxima do not depend on order, so the result
 // does not depend on the number of workers or the order in which row groups finish.
 func (h *history) accumulateEvents(ctx context.Context, accs []features.EventAcc, workers int) error {
-	parts := workers
-	const batch = 1 << 12
-	chs := make([]chan []evRec, parts)
-	frees := make([]chan []evRec, parts)
+	f := startFold(accs, 0, workers, h.asOf, h.halfLife)
+	cur := perWorker[[]evRec](workers, workers) // [decoder][folder]
+	err := h.eventRecords(ctx, workers, func(w int, r evRec) error {
+		f.put(cur[w], r)
+		return nil
+	}, func(w int) { f.flush(cur[w]) })
+	f.wait()
+	return err
+}
+
+// fold folds events into accumulators (accs[p-base] is person p's) on its own goroutines,
+// one per partition of the people (person number modulo their count), so no two goroutines
+// share a person. Producers batch events by partition with put, hand over what they have
+// left with flush, and wait returns once everything handed over is folded.
+type fold struct {
+	chs  []chan []evRec
+	free chan []evRec
+	wg   sync.WaitGroup
+}
+
+// foldBatch is the number of events a producer hands over at a time.
+const foldBatch = 1 << 12
+
+func startFold(accs []features.EventAcc, base, parts int, asOf int64, halfLife float64) *fold {
+	f := &fold{chs: make([]chan []evRec, parts), free: make(chan []evRec, 4*parts)}
 	for k := range parts {
-		chs[k] = make(chan []evRec, 2*workers)
-		frees[k] = make(chan []evRec, 4*workers)
-	}
-	cur := perWorker[[]evRec](workers, parts) // [worker][partition]
-	for w := range workers {
-		for k := range parts {
-			cur[w][k] = make([]evRec, 0, batch)
-		}
-	}
-	asOf, hl := h.asOf, h.halfLife
-	var fold sync.WaitGroup
-	for k := range parts {
-		fold.Add(1)
+		f.chs[k] = make(chan []evRec, 2*parts)
+		f.wg.Add(1)
 		go func() {
-			defer fold.Done()
-			for b := range chs[k] {
+			defer f.wg.Done()
+			for b := range f.chs[k] {
 				for i := range b {
 					r := &b[i]
-					accs[r.person].Add(features.AgeNanos(asOf, r.ts), r.ts, int(r.code), int(r.page), r.value, hl)
+					accs[int(r.person)-base].Add(features.AgeNanos(asOf, r.ts), r.ts, int(r.code), int(r.page), r.value, halfLife)
 				}
 				select {
-				case frees[k] <- b[:0]:
+				case f.free <- b[:0]:
 				default:
 				}
 			}
 		}()
 	}
-	err := h.eventRecords(ctx, workers, func(w int, r evRec) error {
-		k := int(r.person) % parts
-		b := append(cur[w][k], r)
-		if len(b) == batch {
-			chs[k] <- b
-			select {
-			case b = <-frees[k]:
-			default:
-				b = make([]evRec, 0, batch)
-			}
-		}
-		cur[w][k] = b
-		return nil
-	}, func(w int) {
-		for k, b := range cur[w] {
-			if len(b) > 0 {
-				chs[k] <- b
-			}
-		}
-	})
-	for k := range parts {
-		close(chs[k])
+	return f
+}
+
+// put appends r to bufs, one producer's batches by partition, handing over a full batch.
+func (f *fold) put(bufs [][]evRec, r evRec) {
+	k := int(r.person) % len(f.chs)
+	b := bufs[k]
+	if b == nil {
+		b = f.batch()
 	}
-	fold.Wait()
-	return err
+	b = append(b, r)
+	if len(b) == foldBatch {
+		f.chs[k] <- b
+		b = f.batch()
+	}
+	bufs[k] = b
+}
+
+// batch returns an empty batch, one the folders are done with when there is one.
+func (f *fold) batch() []evRec {
+	select {
+	case b := <-f.free:
+		return b
+	default:
+		return make([]evRec, 0, foldBatch)
+	}
+}
+
+// flush hands over what is left in bufs.
+func (f *fold) flush(bufs [][]evRec) {
+	for k, b := range bufs {
+		if len(b) > 0 {
+			f.chs[k] <- b
+			bufs[k] = nil
+		}
+	}
+}
+
+// wait stops the folders once they have folded everything handed over. put and flush must
+// not be called after it.
+func (f *fold) wait() {
+	for _, ch := range f.chs {
+		close(ch)
+	}
+	f.wg.Wait()
 }
 
 // spillEvents writes every usable event before T of the events file to its partition's

@@ -92,13 +92,9 @@ func (fw *featureWriter) close() error {
 
 // write appends the rows of rec, in row groups encoded concurrently and committed in order.
 func (fw *featureWriter) write(rec arrow.RecordBatch) error {
-	cols := make([]arrow.Array, len(fw.schema.Columns))
-	for i := range cols {
-		cols[i] = rec.Column(i)
-	}
-	bufs := make([]valueBufs, fw.workers)
+	bufs := make([]padded[valueBufs], fw.workers)
 	return fw.run(int(rec.NumRows()), func(w int, rg *parquet.ConcurrentRowGroupWriter, lo, hi int) error {
-		return writeRowGroup(rg, fw.schema, cols, fw.leafCol, lo, hi, &bufs[w].rows, &bufs[w].vals)
+		return writeRowGroup(rg, fw.schema, rec, fw.leafCol, lo, hi, &bufs[w].v)
 	})
 }
 
@@ -178,55 +174,23 @@ const (
 	rowGroupRows = 64 * writeBatch
 )
 
-// writeRowGroup writes rows lo to hi-1 of cols into rg and flushes its pages.
-func writeRowGroup(rg *parquet.ConcurrentRowGroupWriter, schema *features.Schema, cols []arrow.Array, leafCol []int, lo, hi int,
-	rowsBuf *[]parquet.Row, valBuf *[]parquet.Value) error {
-	rows, buf := (*rowsBuf)[:0], (*valBuf)[:0]
-	defer func() { *rowsBuf, *valBuf = rows[:0], buf[:0] }()
-	for r := lo; r < hi; r++ {
-		start := len(buf)
-		for leaf, ci := range leafCol {
-			c := schema.Columns[ci]
-			opt := c.Nullable || c.Kind == features.KindCategorical
-			def := 0
-			if opt {
-				def = 1
-			}
-			a := cols[ci]
-			if a.IsNull(r) && c.Kind != features.KindIDList {
-				buf = append(buf, parquet.NullValue().Level(0, 0, leaf))
-				continue
-			}
-			switch a := a.(type) {
-			case *array.String:
-				buf = append(buf, parquet.ByteArrayValue([]byte(a.Value(r))).Level(0, def, leaf))
-			case *array.Int64:
-				buf = append(buf, parquet.Int64Value(a.Value(r)).Level(0, def, leaf))
-			case *array.Float64:
-				buf = append(buf, parquet.DoubleValue(a.Value(r)).Level(0, def, leaf))
-			case *array.List:
-				vals := a.ListValues().(*array.String)
-				s, e := a.ValueOffsets(r)
-				if s == e {
-					buf = append(buf, parquet.NullValue().Level(0, 0, leaf))
-				}
-				for j := s; j < e; j++ {
-					rep := 1
-					if j == s {
-						rep = 0
-					}
-					buf = append(buf, parquet.ByteArrayValue([]byte(vals.Value(int(j)))).Level(rep, 1, leaf))
-				}
-			default:
-				return fmt.Errorf("features: column %q: unexpected Arrow type %s", c.Name, a.DataType())
-			}
-		}
-		rows = append(rows, buf[start:len(buf):len(buf)])
-		if len(rows) == writeBatch || r == hi-1 {
+// writeRowGroup writes rows lo to hi-1 of rec into rg and flushes its pages, each row's
+// values as appendRowValues gives them for the row it was built from.
+func writeRowGroup(rg *parquet.ConcurrentRowGroupWriter, schema *features.Schema, rec arrow.RecordBatch, leafCol []int, lo, hi int,
+	bufs *valueBufs) error {
+	rows, vals := bufs.rows[:0], bufs.vals[:0]
+	defer func() { bufs.rows, bufs.vals = rows[:0], vals[:0] }()
+	r := features.NewRow(schema)
+	for i := lo; i < hi; i++ {
+		fillRow(rec, i, &r)
+		start := len(vals)
+		vals = appendRowValues(vals, schema, leafCol, &r)
+		rows = append(rows, vals[start:len(vals):len(vals)])
+		if len(rows) == writeBatch || i == hi-1 {
 			if _, err := rg.WriteRows(rows); err != nil {
 				return fmt.Errorf("features: writing parquet: %w", err)
 			}
-			rows, buf = rows[:0], buf[:0]
+			rows, vals = rows[:0], vals[:0]
 		}
 	}
 	if err := rg.Flush(); err != nil {
@@ -235,9 +199,9 @@ func writeRowGroup(rg *parquet.ConcurrentRowGroupWriter, schema *features.Schema
 	return nil
 }
 
-// appendRowValues appends the Parquet values of row r, in leaf order, to buf: the values
-// writeRowGroup gives for r once it is in an Arrow table (tableBuilder.append), so a file
-// written from rows has the bytes of one written from their table.
+// appendRowValues appends the Parquet values of row r, in leaf order, to buf. A table's rows
+// are written through it too (writeRowGroup), so a file written from rows has the bytes of
+// one written from their table.
 func appendRowValues(buf []parquet.Value, schema *features.Schema, leafCol []int, r *features.Row) []parquet.Value {
 	for leaf, ci := range leafCol {
 		c := schema.Columns[ci]

@@ -342,57 +342,20 @@ func getRecord(r *bufio.Reader, rec *[spillHead + 8]byte, e *evRec) error {
 func (sp *spill) fold(k int, accs []features.EventAcc, base int, asOf int64, halfLife float64, workers int) error {
 	// One goroutine reads the file and hands each worker batches of its people's events:
 	// every worker reading the whole file was twice the reading for two workers.
-	const batch = 1 << 12
-	chs := make([]chan []evRec, workers)
-	free := make(chan []evRec, 4*workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		chs[w] = make(chan []evRec, 2)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range chs[w] {
-				for i := range b {
-					r := &b[i]
-					accs[int(r.person)-base].Add(features.AgeNanos(asOf, r.ts), r.ts, int(r.code), int(r.page), r.value, halfLife)
-				}
-				select {
-				case free <- b[:0]:
-				default:
-				}
-			}
-		}()
-	}
-	cur := make([][]evRec, workers)
-	for w := range cur {
-		cur[w] = make([]evRec, 0, batch)
-	}
+	f := startFold(accs, base, workers, asOf, halfLife)
+	bufs := make([][]evRec, workers)
 	r := bufio.NewReaderSize(io.NewSectionReader(sp.files[k], 0, math.MaxInt64), 1<<20)
 	var rec [spillHead + 8]byte
+	var e evRec
 	var err error
 	for {
-		var e evRec
 		if err = getRecord(r, &rec, &e); err != nil {
 			break
 		}
-		w := int(e.person) % workers
-		cur[w] = append(cur[w], e)
-		if len(cur[w]) == batch {
-			chs[w] <- cur[w]
-			select {
-			case cur[w] = <-free:
-			default:
-				cur[w] = make([]evRec, 0, batch)
-			}
-		}
+		f.put(bufs, e)
 	}
-	for w := range workers {
-		if len(cur[w]) > 0 {
-			chs[w] <- cur[w]
-		}
-		close(chs[w])
-	}
-	wg.Wait()
+	f.flush(bufs)
+	f.wait()
 	if !errors.Is(err, io.EOF) {
 		return fmt.Errorf("features: reading spill file: %w", err)
 	}

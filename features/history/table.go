@@ -149,8 +149,17 @@ func (t *Table) MergedIDs() [][]string {
 // Row returns row i as a Row.
 func (t *Table) Row(i int) features.Row {
 	r := features.NewRow(t.schema)
-	for c, col := range t.schema.Columns {
-		a := t.rec.Column(c)
+	fillRow(t.rec, i, &r)
+	return r
+}
+
+// fillRow sets r, a row of rec's schema, to rec's row i: nulls are NaN and "", as the rows
+// the table was built from had them (tableBuilder.append).
+func fillRow(rec arrow.RecordBatch, i int, r *features.Row) {
+	r.MergedIDs = r.MergedIDs[:0]
+	for c := range r.Nums {
+		r.Nums[c], r.Strs[c] = math.NaN(), ""
+		a := rec.Column(c)
 		if a.IsNull(i) {
 			continue
 		}
@@ -171,9 +180,7 @@ func (t *Table) Row(i int) features.Row {
 				}
 			}
 		}
-		_ = col
 	}
-	return r
 }
 
 // arrowType returns the Arrow type of a feature column.
