@@ -326,24 +326,14 @@ func (h *history) readContacts(ctx context.Context) error {
 	var keep []bool // the batch's rows kept
 	var num []byte  // a number of a categorical attribute, as text
 	err := h.scan(ctx, m.File, true, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
+		grow := 0 // the rows of a new part file, to make room for at once
 		if p != sized {
-			// reserve room for this part file's rows at once
 			sized = p
-			k := int(p.pf.NumRows())
-			h.ids.reserve(h.ids.len() + 2*k) // a contact_id and an email a row
-			h.cNode = slices.Grow(h.cNode, k)
-			h.cCreated = slices.Grow(h.cCreated, k)
-			h.cStage.rows = slices.Grow(h.cStage.rows, k)
-			h.cStageSince = slices.Grow(h.cStageSince, k)
+			grow = int(p.pf.NumRows())
+			h.ids.reserve(h.ids.len() + 2*grow) // a contact_id and an email a row
+			h.cNode = slices.Grow(h.cNode, grow)
 			if h.keepEmail {
-				h.cEmail = slices.Grow(h.cEmail, k)
-			}
-			for a, at := range h.opts.Attributes {
-				if at.Categorical {
-					h.attrCat[a].rows = slices.Grow(h.attrCat[a].rows, k)
-				} else {
-					h.attrNum[a] = slices.Grow(h.attrNum[a], k)
-				}
+				h.cEmail = slices.Grow(h.cEmail, grow)
 			}
 		}
 		// The rows are read in two passes that run side by side: this goroutine numbers the
@@ -357,6 +347,21 @@ func (h *history) readContacts(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if grow > 0 {
+				// The values' room is made here, beside the numbering: on the numbering's
+				// goroutine it held up the whole read, 2.9 s at ten million contacts
+				// (the new memory's first touch).
+				h.cCreated = slices.Grow(h.cCreated, grow)
+				h.cStage.rows = slices.Grow(h.cStage.rows, grow)
+				h.cStageSince = slices.Grow(h.cStageSince, grow)
+				for a, at := range h.opts.Attributes {
+					if at.Categorical {
+						h.attrCat[a].rows = slices.Grow(h.attrCat[a].rows, grow)
+					} else {
+						h.attrNum[a] = slices.Grow(h.attrNum[a], grow)
+					}
+				}
+			}
 			lo := 0
 			for hi := range chunks {
 				for i := lo; i < hi; i++ {
@@ -656,17 +661,19 @@ func (h *history) resolve() {
 	}
 	// People are numbered in the order of their contact ids. The ids are taken out of the
 	// identifier table once, not at each comparison, and a contacts file in id order (the
-	// usual export) is not sorted again.
-	type root struct {
-		id string
-		r  int32
-	}
+	// usual export) is not sorted again. Each id also carries the 8 bytes that follow the
+	// prefix all ids share, as a number, which orders two ids as their bytes do unless it is
+	// equal (the ids' text is compared then): most comparisons touch no string memory. Sorting
+	// ten million random hex ids by their text was 6.7 s of a 213 s feature run on two cores.
 	byID := make([]root, len(roots))
 	for i, r := range roots {
-		byID[i] = root{h.cid(best[r]), r}
+		byID[i] = root{id: h.cid(best[r]), r: r}
 	}
-	cmpRoot := func(a, b root) int { return strings.Compare(a.id, b.id) }
-	if !slices.IsSortedFunc(byID, cmpRoot) {
+	if !slices.IsSortedFunc(byID, cmpRootID) {
+		common := commonPrefix(byID)
+		for i := range byID {
+			byID[i].key = prefixKey(byID[i].id, common)
+		}
 		byID = sortParallel(byID, cmpRoot, h.workers)
 	}
 	for i := range byID {
@@ -709,6 +716,57 @@ func (h *history) resolve() {
 		}
 	}
 	h.rep.People = int64(len(roots))
+}
+
+// root is a person's root node with the contact id that names them, for numbering people.
+type root struct {
+	key uint64 // id's bytes after the prefix all share (prefixKey)
+	id  string
+	r   int32
+}
+
+func cmpRootID(a, b root) int { return strings.Compare(a.id, b.id) }
+
+func cmpRoot(a, b root) int {
+	if a.key != b.key {
+		return cmp.Compare(a.key, b.key)
+	}
+	return strings.Compare(a.id, b.id)
+}
+
+// commonPrefix is the length of the prefix all the ids of rs share.
+func commonPrefix(rs []root) int {
+	if len(rs) == 0 {
+		return 0
+	}
+	first := rs[0].id
+	n := len(first)
+	for _, r := range rs[1:] {
+		id := r.id
+		if len(id) < n {
+			n = len(id)
+		}
+		i := 0
+		for i < n && id[i] == first[i] {
+			i++
+		}
+		n = i
+	}
+	return n
+}
+
+// prefixKey is the 8 bytes of id after its first skip, big-endian, zero-padded: for ids of
+// the same first skip bytes, a smaller key means a smaller id (by bytes), and equal keys
+// decide nothing.
+func prefixKey(id string, skip int) uint64 {
+	var k uint64
+	for i := range 8 {
+		k <<= 8
+		if j := skip + i; j < len(id) {
+			k |= uint64(id[j])
+		}
+	}
+	return k
 }
 
 // stitch runs the identity passes.
@@ -890,7 +948,14 @@ func sortTransactions(chunks [][]txRec, lo, hi int) []txRec {
 			at[int(x.person)-lo]++
 		}
 	}
-	for p := range people {
+	sortByTime(out, off, 0, people)
+	return out
+}
+
+// sortByTime sorts the rows of people p0 to p1-1 (relative; out[off[p]:off[p+1]] are
+// person p's) by time, stably.
+func sortByTime(out []txRec, off []int, p0, p1 int) {
+	for p := p0; p < p1; p++ {
 		run := out[off[p]:off[p+1]]
 		if len(run) > 64 {
 			slices.SortStableFunc(run, func(a, b txRec) int { return cmp.Compare(a.ts, b.ts) })
@@ -902,7 +967,6 @@ func sortTransactions(chunks [][]txRec, lo, hi int) []txRec {
 			}
 		}
 	}
-	return out
 }
 
 // transactionRow checks row i of a transactions batch read with transactionSpecs and returns

@@ -349,13 +349,25 @@ func (f *fold) wait() {
 }
 
 // spillEvents writes every usable event before T of the events file to its partition's
-// spill file.
-func (h *history) spillEvents(ctx context.Context, sp *spill, workers int) error {
-	pb := newPartBufs(workers, len(sp.files), sp.write)
+// spill file, except the first partition's (people base to base+len(accs)-1), which are
+// folded into accs as they come: they need not be written and read back.
+func (h *history) spillEvents(ctx context.Context, sp *spill, workers int, accs []features.EventAcc, base int) error {
+	sp.grouped(workers)
+	pb := newPartBufs(workers, len(sp.files), sp.writeBlock)
+	f := startFold(accs, base, workers, h.asOf, h.halfLife)
+	cur := perWorker[[]evRec](workers, workers) // [decoder][folder]
 	err := h.eventRecords(ctx, workers, func(w int, r evRec) error {
 		k := int(sp.part[r.person])
+		if k == 0 {
+			f.put(cur[w], r)
+			return nil
+		}
 		return pb.put(w, k, putRecord(pb.bufs[w][k], &r))
-	}, pb.flush)
+	}, func(w int) {
+		f.flush(cur[w])
+		pb.flush(w)
+	})
+	f.wait()
 	if err != nil {
 		return err
 	}
@@ -365,8 +377,8 @@ func (h *history) spillEvents(ctx context.Context, sp *spill, workers int) error
 // partBufs buffers the records each worker has for each partition, and writes a buffer
 // once it is full and when its worker is done.
 type partBufs struct {
-	bufs  [][][]byte // [worker][partition]
-	write func(k int, b []byte) error
+	bufs  [][][]byte                     // [worker][partition]
+	write func(w, k int, b []byte) error // w: the worker whose buffer b is
 	mu    sync.Mutex
 	err   error // the first error of a flush
 }
@@ -374,14 +386,14 @@ type partBufs struct {
 // partBufFull is the size at which a buffer is written.
 const partBufFull = 1 << 16
 
-func newPartBufs(workers, parts int, write func(k int, b []byte) error) *partBufs {
+func newPartBufs(workers, parts int, write func(w, k int, b []byte) error) *partBufs {
 	return &partBufs{bufs: perWorker[[]byte](workers, parts), write: write}
 }
 
 // put keeps b, worker w's buffer for partition k with records appended, writing it when full.
 func (pb *partBufs) put(w, k int, b []byte) error {
 	if len(b) >= partBufFull {
-		if err := pb.write(k, b); err != nil {
+		if err := pb.write(w, k, b); err != nil {
 			return err
 		}
 		b = b[:0]
@@ -394,7 +406,7 @@ func (pb *partBufs) put(w, k int, b []byte) error {
 func (pb *partBufs) flush(w int) {
 	for k, b := range pb.bufs[w] {
 		if len(b) > 0 {
-			if err := pb.write(k, b); err != nil {
+			if err := pb.write(w, k, b); err != nil {
 				pb.mu.Lock()
 				if pb.err == nil {
 					pb.err = err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -122,4 +123,29 @@ func spillFiles(t *testing.T, d string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestFoldRecordsRefusesDamage checks that a spill block that does not hold whole records of
+// the partition's people is an error, not a fold of garbage: a record cut short, a value cut
+// short, and a person outside the partition.
+func TestFoldRecordsRefusesDamage(t *testing.T) {
+	accs := make([]features.EventAcc, 10)
+	rec := func(person int32, value float64) []byte {
+		return putRecord(nil, &evRec{person: person, ts: testAsOf.UnixNano() - 1e9, code: 1, value: value})
+	}
+	good := append(rec(100, math.NaN()), rec(109, 2.5)...)
+	if err := foldRecords(good, accs, 100, testAsOf.UnixNano(), 30); err != nil {
+		t.Fatalf("whole records of the partition: %v", err)
+	}
+	for name, b := range map[string][]byte{
+		"record cut short": good[:spillHead-1],
+		"value cut short":  rec(101, 1)[:spillHead+4],
+		"person below":     rec(99, math.NaN()),
+		"person beyond":    rec(110, math.NaN()),
+		"second cut short": append(rec(100, math.NaN()), rec(101, math.NaN())[:3]...),
+	} {
+		if err := foldRecords(b, accs, 100, testAsOf.UnixNano(), 30); !errors.Is(err, errSpillRecord) {
+			t.Errorf("%s: got %v, want errSpillRecord", name, err)
+		}
+	}
 }

@@ -93,9 +93,10 @@ func (e Engine) walk(ctx context.Context, dir string, opts features.Options, hel
 		if err := src.loadPartition(sp, k, r[0], r[1]); err != nil {
 			return rep, err
 		}
-		if src.txs, err = sp.transactions(k, r[0], r[1]); err != nil {
+		if src.txs, err = sp.transactions(k, r[0], r[1], src.h.workers); err != nil {
 			return rep, err
 		}
+		sp.release(k)
 		src.txOff = txOffsets(src.txs, r[0], r[1])
 		if err := visit(src, r[0], r[1]); err != nil {
 			return rep, err
@@ -284,7 +285,7 @@ func (src *people) spillEvents(ctx context.Context, sp *spill) error {
 }
 
 // writeCounted appends walk records to partition k's file and counts them by person.
-func (sp *spill) writeCounted(k int, b []byte) error {
+func (sp *spill) writeCounted(_, k int, b []byte) error {
 	sp.mu[k].Lock()
 	defer sp.mu[k].Unlock()
 	for i := 0; i < len(b); i += int(b[i]) {

@@ -22,6 +22,61 @@ import (
 // staleAge is how old a leftover must be before it is removed where locks are not available.
 const staleAge = 24 * time.Hour
 
+// syncAhead is how much of a file may be written and not yet synced before a sync is started
+// beside the writing, so that the disk works while the file is still being made: the sync
+// at the end of a 2.5 GB feature file was 1.4 s with nothing else to do.
+const syncAhead = 256 << 20
+
+// aheadWriter writes to f, starting a sync on a goroutine of its own each time every
+// bytes have been written since the last one started (when none is still running).
+type aheadWriter struct {
+	f       *os.File
+	every   int64 // syncAhead, but in tests
+	pending int64
+	syncing chan struct{} // closed when the running sync is done; nil before the first
+	err     error         // the first sync's error, set before syncing is closed
+}
+
+func (a *aheadWriter) Write(p []byte) (int, error) {
+	n, err := a.f.Write(p)
+	a.pending += int64(n)
+	if a.pending >= a.every && a.idle() {
+		a.pending = 0
+		done := make(chan struct{})
+		a.syncing = done
+		go func() {
+			// A failed sync is kept and reported, never dropped: the kernel may report a
+			// lost write to one sync only.
+			if err := a.f.Sync(); err != nil && a.err == nil {
+				a.err = err
+			}
+			close(done)
+		}()
+	}
+	return n, err
+}
+
+// idle reports whether no sync is running.
+func (a *aheadWriter) idle() bool {
+	if a.syncing == nil {
+		return true
+	}
+	select {
+	case <-a.syncing:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits for the running sync and returns the first error of any.
+func (a *aheadWriter) wait() error {
+	if a.syncing != nil {
+		<-a.syncing
+	}
+	return a.err
+}
+
 // Write creates path by calling fill with a writer on a temporary file in the same directory
 // and renaming it into place when fill succeeds. On any error the temporary file is removed
 // and path is left untouched. Leftover temporary files of path from writers that died are
@@ -42,7 +97,12 @@ func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err err
 			os.Remove(tmp.Name())
 		}
 	}()
-	if err = fill(tmp); err != nil {
+	aw := &aheadWriter{f: tmp, every: syncAhead}
+	err = fill(aw)
+	if serr := aw.wait(); err == nil && serr != nil {
+		return fmt.Errorf("syncing %s: %w", path, serr)
+	}
+	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	if err = tmp.Sync(); err != nil {
