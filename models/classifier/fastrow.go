@@ -147,35 +147,50 @@ func valuesRecord(inputs []Input, num []float64, str []string) map[string]any {
 // predictValuesFast is predictRowFast for PredictValues' arguments: each value is converted
 // as toNumber or toText converts the record's value.
 func (m *Model) predictValuesFast(num []float64, str []string) (p float64, rs []Reason, ok bool) {
+	if gp := m.gbtPath(); gp != nil {
+		return m.predictValuesGBT(gp, num, str)
+	}
 	rp := m.rowPath()
 	if rp == nil {
 		return 0, nil, false
 	}
 	s := m.getScratch(rp)
 	defer m.putScratch(s)
-	for i := range m.Payload.Inputs {
-		switch {
-		case rp.numeric[i] && str[i] != "":
-			x, err := toNumber(str[i])
-			if err != nil {
-				return 0, nil, false
-			}
-			s.nums[i] = x
-		case rp.numeric[i]:
-			if math.IsInf(num[i], 0) { // toNumber refuses it
-				return 0, nil, false
-			}
-			s.nums[i] = num[i]
-		case str[i] != "":
-			s.cats[i] = strings.TrimSpace(str[i]) // toText of a string
-			if IsMissing(s.cats[i]) {
-				s.cats[i] = ""
-			}
-		case !math.IsNaN(num[i]):
-			s.cats[i] = formatNum(num[i]) // toText of a float64
-		}
+	if !fillValues(rp.numeric, s.nums, s.cats, num, str) {
+		return 0, nil, false
 	}
 	return m.scoreScratch(rp, s)
+}
+
+// fillValues converts PredictValues' arguments into a record's numbers and texts (nums[i] for
+// a numeric input, cats[i] for a categorical one) as toNumber and toText convert the values
+// of a PredictRow record; false when toNumber would refuse one.
+func fillValues(numeric []bool, nums []float64, cats []string, num []float64, str []string) bool {
+	for i, isNum := range numeric {
+		switch {
+		case isNum && str[i] != "":
+			x, err := toNumber(str[i])
+			if err != nil {
+				return false
+			}
+			nums[i] = x
+		case isNum:
+			if math.IsInf(num[i], 0) { // toNumber refuses it
+				return false
+			}
+			nums[i] = num[i]
+		case str[i] != "":
+			cats[i] = strings.TrimSpace(str[i]) // toText of a string
+			if IsMissing(cats[i]) {
+				cats[i] = ""
+			}
+		case !math.IsNaN(num[i]):
+			cats[i] = formatNum(num[i]) // toText of a float64
+		default:
+			cats[i] = ""
+		}
+	}
+	return true
 }
 
 // scoreScratch scores the record in s: the tail of predictRowFast.

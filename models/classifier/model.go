@@ -108,6 +108,10 @@ type Model struct {
 	fastOnce sync.Once
 	fast     *rowPath
 	scratch  sync.Pool // of *rowScratch
+
+	gbtOnce    sync.Once
+	gbtFast    *gbtPath
+	gbtScratch sync.Pool // of *gbtScratch
 }
 
 // SchemaError reports a table or record whose columns differ from the model's inputs.

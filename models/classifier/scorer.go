@@ -121,13 +121,19 @@ func (s *gbtScorer) Reasons(X *frame.Frame, row, k int) ([]Reason, error) {
 		return nil, err
 	}
 	names := s.M.FeatureNames()
+	return gbtReasons(names, func(j int) *frame.Column { return X.Column(names[j]) }, row, contrib, k), nil
+}
+
+// gbtReasons turns TreeSHAP values (contrib[j] is feature names[j]'s, col(j) its column)
+// into the k reasons of largest effect (all when k <= 0), each with row's value.
+func gbtReasons(names []string, col func(j int) *frame.Column, row int, contrib []float64, k int) []Reason {
 	out := make([]Reason, 0, len(contrib))
 	for j, e := range contrib {
 		if e == 0 || j >= len(names) {
 			continue
 		}
 		var v any
-		if c := X.Column(names[j]); c != nil {
+		if c := col(j); c != nil {
 			if c.Kind == frame.Categorical {
 				v = c.Cat[row]
 			} else if x := c.Num[row]; !math.IsNaN(x) {
@@ -140,7 +146,7 @@ func (s *gbtScorer) Reasons(X *frame.Frame, row, k int) ([]Reason, error) {
 	if k > 0 && len(out) > k {
 		out = out[:k]
 	}
-	return out, nil
+	return out
 }
 
 // IsMissing reports whether a trimmed text value means "no value": tables read for training
