@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -221,6 +222,11 @@ func (fr *featureRows) load(ctx context.Context, src *people, lo, hi int) (err e
 	clear(fr.strs)
 	clear(fr.merged)
 	fr.nums, fr.strs, fr.mOff, fr.merged = fr.nums[:0], fr.strs[:0], append(fr.mOff[:0], 0), fr.merged[:0]
+	// Room for every person's row at once: grown row by row, the copies were 7.7 s of CPU
+	// of a million people's score with models (CPU profile), and the held memory twice the
+	// rows' at times.
+	fr.nums = slices.Grow(fr.nums, (hi-lo)*len(fr.numCols))
+	fr.strs = slices.Grow(fr.strs, (hi-lo)*len(fr.strCols))
 	if lo == hi {
 		return nil
 	}

@@ -30,6 +30,7 @@ type gbtScratch struct {
 	cats  []string
 	fcols []*frame.Column
 	rs    *gbt.RowScratch
+	cands []reasonCand
 }
 
 // gbtPath returns the model's gbt path, or nil when the model cannot use it.
@@ -95,6 +96,6 @@ func (m *Model) predictValuesGBT(gp *gbtPath, num []float64, str []string) (p fl
 		return 0, nil, false
 	}
 	z, contrib := gp.g.M.ScoreRow(s.fcols, 0, s.rs)
-	rs = gbtReasons(gp.names, func(j int) *frame.Column { return s.fcols[j] }, 0, contrib, m.Payload.Reasons)
+	rs = gbtReasons(gp.names, func(j int) *frame.Column { return s.fcols[j] }, 0, contrib, m.Payload.Reasons, &s.cands)
 	return m.Payload.Calibrator.Apply(z), rs, true
 }

@@ -121,33 +121,54 @@ func (s *gbtScorer) Reasons(X *frame.Frame, row, k int) ([]Reason, error) {
 		return nil, err
 	}
 	names := s.M.FeatureNames()
-	return gbtReasons(names, func(j int) *frame.Column { return X.Column(names[j]) }, row, contrib, k), nil
+	return gbtReasons(names, func(j int) *frame.Column { return X.Column(names[j]) }, row, contrib, k, nil), nil
 }
 
 // gbtReasons turns TreeSHAP values (contrib[j] is feature names[j]'s, col(j) its column)
-// into the k reasons of largest effect (all when k <= 0), each with row's value.
-func gbtReasons(names []string, col func(j int) *frame.Column, row int, contrib []float64, k int) []Reason {
-	out := make([]Reason, 0, len(contrib))
+// into the k reasons of largest effect (all when k <= 0), each with row's value: the
+// features of non-zero effect, in order, sorted stably by the effect's size, the first k.
+// Only the k reasons kept are made (a reason for every feature, then cut to k, was a
+// hundred values boxed per score). cands is a buffer for the candidates, or nil.
+func gbtReasons(names []string, col func(j int) *frame.Column, row int, contrib []float64, k int, cands *[]reasonCand) []Reason {
+	var buf []reasonCand
+	if cands != nil {
+		buf = (*cands)[:0]
+	}
 	for j, e := range contrib {
 		if e == 0 || j >= len(names) {
 			continue
 		}
+		buf = append(buf, reasonCand{j: j, abs: math.Abs(e)})
+	}
+	sort.Stable(byEffect(buf))
+	n := len(buf)
+	if k > 0 && n > k {
+		n = k
+	}
+	out := make([]Reason, n)
+	for i, c := range buf[:n] {
 		var v any
-		if c := col(j); c != nil {
+		if c := col(c.j); c != nil {
 			if c.Kind == frame.Categorical {
 				v = c.Cat[row]
 			} else if x := c.Num[row]; !math.IsNaN(x) {
 				v = x
 			}
 		}
-		out = append(out, Reason{Feature: names[j], Value: v, Effect: e})
+		out[i] = Reason{Feature: names[c.j], Value: v, Effect: contrib[c.j]}
 	}
-	sort.SliceStable(out, func(a, b int) bool { return math.Abs(out[a].Effect) > math.Abs(out[b].Effect) })
-	if k > 0 && len(out) > k {
-		out = out[:k]
+	if cands != nil {
+		*cands = buf
 	}
 	return out
 }
+
+// byEffect orders reason candidates by the size of their effect, largest first.
+type byEffect []reasonCand
+
+func (b byEffect) Len() int           { return len(b) }
+func (b byEffect) Less(i, j int) bool { return b[i].abs > b[j].abs }
+func (b byEffect) Swap(i, j int)      { b[i], b[j] = b[j], b[i] }
 
 // IsMissing reports whether a trimmed text value means "no value": tables read for training
 // and records scored one at a time must agree on it.
