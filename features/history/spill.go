@@ -142,7 +142,11 @@ func (e Engine) WriteFeatures(ctx context.Context, dir string, opts features.Opt
 			// made afresh for each, they were 2.4 s of clearing new memory on one goroutine
 			// per partition at ten million people; reset, they are a fraction of that, on
 			// every worker.
-			bar := progress.Start(ctx, fmt.Sprintf("reading partition %d of %d", k+1, len(parts)), sp.sizes[k], "bytes")
+			total := sp.sizes[k] // spilled event bytes; none for the first partition
+			if total == 0 {
+				total = -1
+			}
+			bar := progress.Start(ctx, fmt.Sprintf("reading partition %d of %d", k+1, len(parts)), total, "bytes")
 			var err error
 			if k > 0 {
 				accs = accs[:r[1]-r[0]]
