@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"errors"
 	"math"
 	"path/filepath"
 	"sync"
@@ -372,6 +373,18 @@ func (h *history) spillEvents(ctx context.Context, sp *spill, workers int, accs 
 		return err
 	}
 	return pb.err
+}
+
+// onEach runs fn(0) to fn(n-1), each on a goroutine of its own, and returns their errors
+// joined.
+func onEach(n int, fn func(i int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = fn(i) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // partBufs buffers the records each worker has for each partition, and writes a buffer

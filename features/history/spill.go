@@ -339,31 +339,22 @@ func (sp *spill) transactions(k, lo, hi, workers int) ([]txRec, error) {
 	workers = max(1, min(workers, n>>12))
 	// pass runs fn on every record of each worker's stretch, in file order.
 	pass := func(fn func(w int, r []byte) error) error {
-		errs := make([]error, workers)
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				const chunk = 1 << 15 // records read at a time
-				buf := make([]byte, chunk*txRecord)
-				for at, end := n*w/workers, n*(w+1)/workers; at < end; at += chunk {
-					b := buf[:min(chunk, end-at)*txRecord]
-					if _, err := f.ReadAt(b, int64(at)*txRecord); err != nil {
-						errs[w] = fmt.Errorf("features: reading spill file: %w", err)
-						return
-					}
-					for i := 0; i < len(b); i += txRecord {
-						if err := fn(w, b[i:i+txRecord]); err != nil {
-							errs[w] = err
-							return
-						}
+		return onEach(workers, func(w int) error {
+			const chunk = 1 << 15 // records read at a time
+			buf := make([]byte, chunk*txRecord)
+			for at, end := n*w/workers, n*(w+1)/workers; at < end; at += chunk {
+				b := buf[:min(chunk, end-at)*txRecord]
+				if _, err := f.ReadAt(b, int64(at)*txRecord); err != nil {
+					return fmt.Errorf("features: reading spill file: %w", err)
+				}
+				for i := 0; i < len(b); i += txRecord {
+					if err := fn(w, b[i:i+txRecord]); err != nil {
+						return err
 					}
 				}
-			}()
-		}
-		wg.Wait()
-		return errors.Join(errs...)
+			}
+			return nil
+		})
 	}
 	at := perWorker[int32](workers, people) // each worker's count of a person's rows, then where the next goes
 	err = pass(func(w int, r []byte) error {
@@ -400,15 +391,10 @@ func (sp *spill) transactions(k, lo, hi, workers int) ([]txRec, error) {
 	if err != nil {
 		return nil, err
 	}
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sortByTime(out, off, people*w/workers, people*(w+1)/workers)
-		}()
-	}
-	wg.Wait()
+	_ = onEach(workers, func(w int) error {
+		sortByTime(out, off, people*w/workers, people*(w+1)/workers)
+		return nil
+	})
 	return out, nil
 }
 
@@ -484,37 +470,28 @@ var errSpillRecord = errors.New("record cut short or of a person outside the par
 func (sp *spill) fold(k int, accs []features.EventAcc, base int, asOf int64, halfLife float64, bar progress.Bar) error {
 	res, f := sp.res, sp.files[k]
 	blocks, ends := sp.blocks[k], sp.ends[k]
-	errs := make([]error, res)
-	var wg sync.WaitGroup
-	for r := range res {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var buf []byte
-			for i, off := range blocks {
-				var lo uint32
-				if r > 0 {
-					lo = ends[i*res+r-1]
-				}
-				hi := ends[i*res+r]
-				if hi == lo {
-					continue
-				}
-				buf = slices.Grow(buf[:0], int(hi-lo))[:hi-lo]
-				if _, err := f.ReadAt(buf, off+int64(lo)); err != nil {
-					errs[r] = fmt.Errorf("features: reading spill file: %w", err)
-					return
-				}
-				if err := foldRecords(buf, accs, base, asOf, halfLife); err != nil {
-					errs[r] = fmt.Errorf("features: reading spill file %s: %w", f.Name(), err)
-					return
-				}
-				bar.Add(int64(hi - lo))
+	return onEach(res, func(r int) error {
+		var buf []byte
+		for i, off := range blocks {
+			var lo uint32
+			if r > 0 {
+				lo = ends[i*res+r-1]
 			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+			hi := ends[i*res+r]
+			if hi == lo {
+				continue
+			}
+			buf = slices.Grow(buf[:0], int(hi-lo))[:hi-lo]
+			if _, err := f.ReadAt(buf, off+int64(lo)); err != nil {
+				return fmt.Errorf("features: reading spill file: %w", err)
+			}
+			if err := foldRecords(buf, accs, base, asOf, halfLife); err != nil {
+				return fmt.Errorf("features: reading spill file %s: %w", f.Name(), err)
+			}
+			bar.Add(int64(hi - lo))
+		}
+		return nil
+	})
 }
 
 // foldRecords folds the spill records of b into accs (accs[p-base] is person p's).

@@ -3,11 +3,13 @@ package classifier
 import (
 	"math"
 	"math/rand/v2"
+	"testing"
 
 	"github.com/propensity-dev/propensity/models/artifact"
 	"github.com/propensity-dev/propensity/models/calibrate"
 	"github.com/propensity-dev/propensity/models/encode"
 	"github.com/propensity-dev/propensity/models/frame"
+	"github.com/propensity-dev/propensity/models/gbt"
 	"github.com/propensity-dev/propensity/models/logistic"
 )
 
@@ -79,4 +81,29 @@ func train(d *dataset, eo encode.Options, kind string) (*trained, error) {
 		return nil, err
 	}
 	return &trained{Model: m}, nil
+}
+
+// trainGBT fits a Platt-calibrated gbt conversion model of 40 trees on all of d, with k reasons.
+func trainGBT(t *testing.T, d *dataset, k int) *Model {
+	t.Helper()
+	gm, err := gbt.Fit(d.X, d.Y, nil, gbt.Options{Trees: 40, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := gm.PredictLogOdds(d.X)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal, err := calibrate.FitPlatt(z, d.Y, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(artifact.Manifest{Kind: artifact.KindConversion, Model: ModelGBT, FeatureNames: d.X.Names()}, Payload{
+		Version: PayloadVersion, Model: ModelGBT, Inputs: InputsOf(d.X), Features: gm.FeatureNames(),
+		Calibrator: cal, Reasons: k,
+	}, NewGBT(gm))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -5,9 +5,7 @@ import (
 	"testing"
 
 	"github.com/propensity-dev/propensity/models/artifact"
-	"github.com/propensity-dev/propensity/models/calibrate"
 	"github.com/propensity-dev/propensity/models/encode"
-	"github.com/propensity-dev/propensity/models/gbt"
 )
 
 // TestImportance: the logistic importance is the coefficient times the feature's standard
@@ -36,25 +34,7 @@ func TestImportance(t *testing.T) {
 		}
 	}
 
-	gm, err := gbt.Fit(d.X, d.Y, nil, gbt.Options{Trees: 40, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	z, err := gm.PredictLogOdds(d.X)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cal, err := calibrate.FitPlatt(z, d.Y, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := New(artifact.Manifest{Kind: artifact.KindConversion, Model: ModelGBT, FeatureNames: d.X.Names()}, Payload{
-		Version: PayloadVersion, Model: ModelGBT, Inputs: InputsOf(d.X), Features: gm.FeatureNames(),
-		Calibrator: cal, Reasons: 5,
-	}, NewGBT(gm))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := trainGBT(t, d, 5)
 	gi, err := m.Importance(d.X, 500)
 	if err != nil {
 		t.Fatal(err)
