@@ -217,7 +217,7 @@ type spill struct {
 }
 
 // release removes partition k's files, read back by now, on a goroutine of its own: removing
-// the 7.5 GB of a ten-million-people run's files at its end was 3.8 s with the processors
+// the 8.6 GiB of a ten-million-people run's files at its end was 3.8 s with the processors
 // idle, and the temporary disk in use falls as the run goes. close waits for the removals.
 func (sp *spill) release(k int) {
 	f, tf := sp.files[k], sp.txFiles[k]
@@ -322,7 +322,7 @@ func (sp *spill) flushTx() error {
 // taking one stretch of it: once to count each person's rows, then to put every row in its
 // place; then the people's rows are sorted by time, the people shared among the goroutines.
 // (Read once into a slice and sorted by sortTransactions on one goroutine, a partition's
-// transactions were 2.5 s at ten million people, most of a partition's reading.)
+// transactions were up to 3 s at ten million people, most of a partition's reading.)
 func (sp *spill) transactions(k, lo, hi, workers int) ([]txRec, error) {
 	f := sp.txFiles[k]
 	st, err := f.Stat()
