@@ -164,8 +164,8 @@ func (st *shapTable) walk(t *tree, x, phi []float64) {
 	for len(stack) > 0 {
 		it := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		nd := &t.nodes[it.node]
-		if nd.Feature < 0 {
+		fn := &t.flat[it.node]
+		if fn.left == it.node { // a leaf points to itself (flatten)
 			n := int(st.n[it.node])
 			d := st.delta[int(st.doff[it.node])+int(it.pat)*n:][:n]
 			f := st.feats[st.foff[it.node]:][:n]
@@ -174,11 +174,10 @@ func (st *shapTable) walk(t *tree, x, phi []float64) {
 			}
 			continue
 		}
+		// The children are left and left+1 (checkTree): the cold one without a branch,
+		// which would mispredict half the time.
 		hot := t.next(it.node, x)
-		cold := int32(nd.Left)
-		if hot == cold {
-			cold = int32(nd.Right)
-		}
+		cold := 2*fn.left + 1 - hot
 		// The hot child is visited first, so it goes on the stack last.
 		stack = append(stack, item{cold, it.depth + 1, it.pat}, item{hot, it.depth + 1, it.pat | 1<<it.depth})
 	}
