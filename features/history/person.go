@@ -46,7 +46,7 @@ func (e Engine) ForEachPerson(ctx context.Context, dir string, opts features.Opt
 			bar.Done()
 		}
 	}()
-	return e.walk(ctx, dir, opts, 0, func(src *people, lo, hi int) error {
+	return e.walk(ctx, dir, opts, 0, nil, func(src *people, lo, hi int) error {
 		if bar == nil {
 			bar = progress.Start(ctx, "walking people", int64(src.n), "people")
 		}
@@ -81,7 +81,8 @@ func MapPersonsWithin[R any](ctx context.Context, e Engine, dir string, opts fea
 // mapWalk is MapPersonsWithin with room for what a caller holds beside the people, so that
 // MapPersonsWithFeatures walks people with the same code: held is the caller's memory for
 // each person of a partition, counted in the walk's budget; load, when not nil, is called
-// with each partition (people lo to hi-1 of src) before any of its people is visited; and
+// with each partition (people lo to hi-1 of src) before any of its people is visited, while
+// the partition's events are read (so it may read src.h, not the events); and
 // fn receives, with the person, the worker running it (0 to e.workers()-1) and the person's
 // number.
 func mapWalk[R any](ctx context.Context, e Engine, dir string, opts features.Options, held int64,
@@ -97,12 +98,7 @@ func mapWalk[R any](ctx context.Context, e Engine, dir string, opts features.Opt
 	bufs := make([]personBuf, workers)
 	res := make([]R, chunk)
 	errs := make([]error, chunk)
-	return e.walk(ctx, dir, opts, held, func(src *people, from, to int) error {
-		if load != nil {
-			if err := load(src, from, to); err != nil {
-				return err
-			}
-		}
+	return e.walk(ctx, dir, opts, held, load, func(src *people, from, to int) error {
 		if bar == nil {
 			bar = progress.Start(ctx, "walking people", int64(src.n), "people")
 		}
