@@ -55,6 +55,18 @@ func newHistory(dir string, opts features.Options, rep *Report) *history {
 		halfLife: float64(opts.HalfLife), rep: rep, ids: newIDTable(), workers: runtime.GOMAXPROCS(0)}
 }
 
+// reserveParents makes room for n nodes in the union-find forest, read at random by the
+// links and the numbering, in memory advised to huge pages (adviseHuge).
+func (h *history) reserveParents(n int) {
+	if n <= cap(h.parent) {
+		return
+	}
+	p := make([]int32, len(h.parent), n)
+	adviseHuge(p[:n])
+	copy(p, h.parent)
+	h.parent = p
+}
+
 func (h *history) node(id []byte) int32 {
 	n := h.ids.add(id)
 	if int(n) == len(h.parent) {
@@ -331,6 +343,7 @@ func (h *history) readContacts(ctx context.Context) error {
 			sized = p
 			grow = int(p.pf.NumRows())
 			h.ids.reserve(h.ids.len() + 2*grow) // a contact_id and an email a row
+			h.reserveParents(h.ids.len() + 2*grow)
 			h.cNode = slices.Grow(h.cNode, grow)
 			if h.keepEmail {
 				h.cEmail = slices.Grow(h.cEmail, grow)
@@ -680,6 +693,7 @@ func (h *history) resolve() {
 		roots[i] = byID[i].r
 	}
 	rootPerson := make([]int32, nn)
+	adviseHuge(rootPerson)
 	for i := range rootPerson {
 		rootPerson[i] = -1
 	}
@@ -689,6 +703,7 @@ func (h *history) resolve() {
 		h.pContact[p] = best[r]
 	}
 	h.nodePerson = make([]int32, nn)
+	adviseHuge(h.nodePerson) // read at random by every lookup of an event's person
 	for n := range h.nodePerson {
 		h.nodePerson[n] = rootPerson[h.find(int32(n))]
 	}
@@ -812,18 +827,24 @@ func (h *history) eventKey(v []vec, i int, st *fileStats) (key []byte, ok bool) 
 		st.bad("null " + m.Type)
 		return nil, false
 	}
-	key = str(&v[0], i)
-	if len(key) == 0 {
-		key = str(&v[1], i)
-	}
-	if len(key) == 0 {
-		key = str(&v[2], i)
-	}
+	key = firstID(v, i)
 	if len(key) == 0 {
 		st.bad("no identifier")
 		return nil, false
 	}
 	return key, true
+}
+
+// firstID is the identifier row i of an events batch is attributed by: its contact id, else
+// its anonymous id, else its email; nil for none.
+func firstID(v []vec, i int) []byte {
+	if id := str(&v[0], i); len(id) > 0 {
+		return id
+	}
+	if id := str(&v[1], i); len(id) > 0 {
+		return id
+	}
+	return str(&v[2], i)
 }
 
 // eventPerson checks row i of an events batch as eventKey does and returns the person it is
@@ -843,6 +864,42 @@ func (h *history) eventPerson(v []vec, i int, st *fileStats, last *lastPerson) (
 type lastPerson struct {
 	key []byte
 	p   int32
+}
+
+// warmer is one goroutine's buffers for reading ahead what attributing a window of rows
+// will read (history.warm).
+type warmer struct {
+	ids     [][]byte
+	scratch []uint64
+}
+
+// warmWindow is the number of rows whose identifiers are read ahead at a time: enough
+// distinct identifiers for their cache misses to overlap, few enough that what is read is
+// still in the caches when the rows are attributed.
+const warmWindow = 512
+
+// add notes id, to be read ahead, unless it is the last one noted.
+func (wm *warmer) add(id []byte) {
+	if len(id) > 0 && (len(wm.ids) == 0 || !bytes.Equal(id, wm.ids[len(wm.ids)-1])) {
+		wm.ids = append(wm.ids, id)
+	}
+}
+
+// warm reads ahead what looking up the identifiers wm noted will read (idTable.warm), and
+// each one's person, and forgets them.
+func (h *history) warm(wm *warmer) {
+	wm.scratch = h.ids.warm(wm.ids, wm.scratch)
+	if np := h.nodePerson; np != nil {
+		var sink int32
+		for _, n := range wm.scratch {
+			if n > 0 && int(n) <= len(np) {
+				sink += np[n-1]
+			}
+		}
+		h.ids.sink.Add(uint64(sink))
+	}
+	clear(wm.ids) // no references into the batch's buffers beyond it
+	wm.ids = wm.ids[:0]
 }
 
 // person is h.person(id), remembered.
@@ -889,9 +946,16 @@ func (h *history) scanTransactions(ctx context.Context, keys, prods *features.Pr
 	span := newSpan()
 	defer func() { h.rep.span(span.lo, span.hi) }()
 	var last lastPerson
+	var wm warmer
 	return h.scan(ctx, m.File, false, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
 		h.rep.Transactions += int64(n)
 		for i := range n {
+			if i%warmWindow == 0 {
+				for j := i; j < min(n, i+warmWindow); j++ {
+					wm.add(str(&v[0], j))
+				}
+				h.warm(&wm)
+			}
 			id, ok := h.transactionRow(v, i, st)
 			if !ok {
 				continue

@@ -2,6 +2,8 @@ package history
 
 import (
 	"hash/maphash"
+	"slices"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -15,7 +17,11 @@ import (
 //   - the hash table is open addressing with linear probing over 8-byte slots, each holding
 //     the node number and the top 32 bits of the identifier's hash, which settle almost every
 //     probe without reading the identifier itself. A slot's place is the top bits of those
-//     32, so the table grows without reading a single identifier again.
+//     32, so the table grows without reading a single identifier again;
+//   - the slots, the chunks of keys and the arena are advised to transparent huge pages
+//     (adviseHuge): at ten million people the slots alone are hundreds of MB read at
+//     random, and with 4 KB pages nearly every lookup also missed the processor's address
+//     cache.
 //
 // On a million generated contacts, heap profiles gave 136 MB for this table against 191 MB
 // for the map[string]int32 (with a string a key) it replaced. Lookups are safe for concurrent
@@ -27,11 +33,13 @@ type idTable struct {
 	keys  [][]string // node → identifier, keyChunk nodes per chunk
 	n     int32
 	arena []byte // the chunk identifiers are copied into now
+
+	sink atomic.Uint64 // what warm read, kept so that the compiler keeps its reads
 }
 
 const (
-	keyChunk   = 1 << 16
-	arenaChunk = 1 << 20
+	keyChunk   = 1 << 19 // 8 MB of string headers
+	arenaChunk = 1 << 23
 )
 
 func newIDTable() *idTable {
@@ -81,11 +89,64 @@ func (t *idTable) add(id []byte) int32 {
 	n = t.n
 	t.n++
 	if int(n)%keyChunk == 0 {
-		t.keys = append(t.keys, make([]string, 0, keyChunk))
+		k := make([]string, 0, keyChunk)
+		adviseHuge(k[:keyChunk])
+		t.keys = append(t.keys, k)
 	}
 	t.keys[len(t.keys)-1] = append(t.keys[len(t.keys)-1], t.store(id))
 	t.slots[slot] = hash>>32<<32 | uint64(n+1)
 	return n
+}
+
+// warm reads into the processor's caches what looking up (or adding) each of ids will read:
+// its slot, the key of the node the slot names, and that key's bytes. At ten million
+// people the table is hundreds of megabytes, and each lookup's three dependent reads missed
+// the caches one after the other (22 s of a 10M feature run's CPU profile, against 1.1 s at a
+// million); here each step reads for every id before the next step, so the misses of
+// different ids overlap. The lookups that follow find what they read in the caches; the
+// results are the same with or without it. scratch holds a slot index per id (grown as
+// needed) and is returned for reuse.
+func (t *idTable) warm(ids [][]byte, scratch []uint64) []uint64 {
+	if len(ids) == 0 {
+		return scratch
+	}
+	scratch = slices.Grow(scratch[:0], len(ids))[:len(ids)]
+	shift := 32 - t.bits
+	var sink uint64
+	for j, id := range ids {
+		tag := maphash.Bytes(t.seed, id) >> 32
+		i := tag >> shift
+		scratch[j] = tag<<32 | i // the slot to begin at, under the tag to look for
+		sink += t.slots[i]
+	}
+	mask := uint64(len(t.slots) - 1)
+	for j, x := range scratch { // the node of the first slot with the tag, 0 for none
+		tag := x >> 32
+		var n uint64
+		for i := uint64(uint32(x)); ; i = (i + 1) & mask {
+			s := t.slots[i]
+			if s == 0 {
+				break
+			}
+			if s>>32 == tag {
+				n = uint64(uint32(s)) // node+1
+				break
+			}
+		}
+		scratch[j] = n
+		if n > 0 {
+			sink += uint64(len(t.key(int32(n - 1)))) // reads the key's header
+		}
+	}
+	for _, n := range scratch {
+		if n > 0 {
+			if k := t.key(int32(n - 1)); len(k) > 0 {
+				sink += uint64(k[0]) // reads the key's first bytes
+			}
+		}
+	}
+	t.sink.Add(sink)
+	return scratch
 }
 
 // reserve makes room for n identifiers in all without growing: a table grown one doubling at
@@ -109,6 +170,7 @@ func (t *idTable) grow() { t.resize(t.bits + 1) }
 func (t *idTable) resize(bits uint) {
 	t.bits = bits
 	slots := make([]uint64, 1<<t.bits)
+	adviseHuge(slots)
 	mask := uint64(len(slots) - 1)
 	for _, s := range t.slots {
 		if s == 0 {
@@ -135,6 +197,7 @@ func (t *idTable) store(id []byte) string {
 	}
 	if len(t.arena)+len(id) > cap(t.arena) {
 		t.arena = make([]byte, 0, arenaChunk)
+		adviseHuge(t.arena[:arenaChunk])
 	}
 	at := len(t.arena)
 	t.arena = append(t.arena, id...)

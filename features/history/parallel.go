@@ -225,9 +225,19 @@ func (h *history) linkEventsParallel(ctx context.Context) error {
 			})
 		close(ch)
 	}()
+	var wm warmer
 	for b := range ch {
-		start, e := int32(0), 0
+		start, e, next := int32(0), 0, 0
 		for _, k := range b.sizes {
+			if e >= next { // read ahead for the identifiers of the next window
+				next = min(len(b.ends), e+warmWindow)
+				at := start
+				for x := e; x < next; x++ {
+					wm.add(b.data[at:b.ends[x]])
+					at = b.ends[x]
+				}
+				h.warm(&wm)
+			}
 			var first int32 = -1
 			for range k {
 				nd := h.node(b.data[start:b.ends[e]])
@@ -357,13 +367,14 @@ func (h *history) spillEvents(ctx context.Context, sp *spill, workers int, accs 
 	pb := newPartBufs(workers, len(sp.files), sp.writeBlock)
 	f := startFold(accs, base, workers, h.asOf, h.halfLife)
 	cur := perWorker[[]evRec](workers, workers) // [decoder][folder]
+	sp.rec = newRecFormat(h.asOf, sp.most)
 	err := h.eventRecords(ctx, workers, func(w int, r evRec) error {
 		k := int(sp.part[r.person])
 		if k == 0 {
 			f.put(cur[w], r)
 			return nil
 		}
-		return pb.put(w, k, putRecord(pb.bufs[w][k], &r))
+		return pb.put(w, k, sp.rec.put(pb.bufs[w][k], &r, sp.lo[k]))
 	}, func(w int) {
 		f.flush(cur[w])
 		pb.flush(w)
@@ -440,6 +451,7 @@ func (h *history) eventRecords(ctx context.Context, workers int, sink func(w int
 	m := h.opts.Mapping.Events
 	pageCache := make([]map[string]int8, workers)
 	lasts := make([]padded[lastPerson], workers)
+	warmers := make([]padded[warmer], workers)
 	events := make([]int64, workers)
 	unattributed := make([]int64, workers)
 	spans := make([]tsSpan, workers)
@@ -458,6 +470,13 @@ func (h *history) eventRecords(ctx context.Context, workers int, sink func(w int
 			span, unattr := spans[w], int64(0)
 			defer func() { spans[w], unattributed[w] = span, unattributed[w]+unattr }()
 			for i := range n {
+				if i%warmWindow == 0 {
+					wm := &warmers[w].v
+					for j := i; j < min(n, i+warmWindow); j++ {
+						wm.add(firstID(v, j))
+					}
+					h.warm(wm)
+				}
 				p, ok := h.eventPerson(v, i, st, &lasts[w].v)
 				if !ok {
 					continue

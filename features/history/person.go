@@ -223,6 +223,7 @@ func (src *people) scanEvents(ctx context.Context, emit func(w int, job rgJob, e
 	for w := range keeps {
 		keeps[w] = map[uint64]bool{}
 	}
+	warmers := make([]padded[warmer], workers)
 	specs := h.eventSpecs()
 	err := h.scanRowGroups(ctx, h.opts.Mapping.Events.File, specs, specs, workers,
 		func(w int, job rgJob, st *fileStats, v []vec, n int) error {
@@ -273,6 +274,13 @@ func (src *people) scanEvents(ctx context.Context, emit func(w int, job rgJob, e
 			var last lastPerson
 			var e rawEvent
 			for i := range n {
+				if i%warmWindow == 0 {
+					wm := &warmers[w].v
+					for j := i; j < min(n, i+warmWindow); j++ {
+						wm.add(firstID(v, j))
+					}
+					h.warm(wm)
+				}
 				p, ok := h.eventPerson(v, i, st, &last)
 				if !ok {
 					continue

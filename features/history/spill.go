@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/propensity-dev/propensity/features"
@@ -24,20 +25,185 @@ import (
 // row groups), so that the feature file is the partitions' rows one after the other and
 // byte-identical to an unpartitioned run. Identities are stitched first, over the whole
 // history (the identity graph is small next to the events); then one pass over the events
-// writes each usable event, reduced to 14 or 22 bytes, to its partition's file in a temporary
+// writes each usable event, reduced to 9 to 22 bytes, to its partition's file in a temporary
 // directory, while the transactions (36 bytes each) go to files of their own; then each
 // partition's events are folded into its people's accumulators, its transactions read back
 // and sorted, its rows built and written, and its memory released.
 
-// A feature run's spill record is: the person (4 bytes), the time (8), the type code (1; its
-// top bit set when a value follows), the page category (1), and the value (8) when there is
-// one. Most events have no value: the records were a fixed 24 bytes, 15 GB of them at ten
-// million people, and the system calls writing and reading them took an eighth of the
-// processor time of that run (CPU profile).
+// A feature run's spill record is: the person's place in its partition (3 bytes, or 4 when
+// a partition holds more than 1<<24 people); a byte holding the type code (low four bits),
+// whether a page category and a value follow, and the form of the time; the page category
+// (1 byte) when the event has one; the time, as 4 bytes of whole seconds or 6 bytes of whole
+// microseconds before the run's time base (spillBase) when it is one of those, else as 8
+// bytes of nanoseconds; and the value (8 bytes) when there is one. A generated event without
+// page or value is 10 bytes (its times are in microseconds), one with whole-second times 8.
+// The records were a fixed 24 bytes, 15 GB of them at ten million people, then 14 or 22
+// bytes, and the system calls writing and reading them were a sixth of the processor time
+// of a ten-million-people run (CPU profile; docs/operations.md).
 const (
-	spillHead     = 4 + 8 + 1 + 1
-	spillHasValue = 0x80 // type codes are below it
+	spillHasValue = 0x80
+	spillTSForm   = 0x60 // the time's form: one of the three below
+	spillTSNanos  = 0x00 // 8 bytes, nanoseconds since 1970
+	spillTSSecs   = 0x20 // 4 bytes, whole seconds before the base
+	spillTSMicros = 0x40 // 6 bytes, whole microseconds before the base
+	spillHasPage  = 0x10
+	spillCode     = 0x0f // type codes are below 16 (TestSpillCodesFit)
 )
+
+// recFormat is the layout of a run's spill records.
+type recFormat struct {
+	tsBase int64 // spillBase of the run's as-of time
+	pw     int   // bytes of a person's place: 3 or 4
+}
+
+// newRecFormat is the format of a run as of asOf whose largest partition holds most people.
+func newRecFormat(asOf int64, most int) recFormat {
+	f := recFormat{tsBase: spillBase(asOf), pw: 3}
+	if most > 1<<24 {
+		f.pw = 4
+	}
+	return f
+}
+
+// spillBase is the time base of a run as of asOf: asOf rounded down to a whole second, so
+// that an event at a whole second (or microsecond) before it is a whole number of them
+// before the base.
+func spillBase(asOf int64) int64 {
+	r := asOf % int64(time.Second)
+	if r < 0 {
+		r += int64(time.Second)
+	}
+	return asOf - r
+}
+
+// minLen is the length of the shortest record.
+func (f recFormat) minLen() int { return f.pw + 1 + 4 }
+
+// place is the person's place in its partition of the record that starts b.
+func (f recFormat) place(b []byte) int {
+	q := int(b[0]) | int(b[1])<<8 | int(b[2])<<16
+	if f.pw == 4 {
+		q |= int(b[3]) << 24
+	}
+	return q
+}
+
+// recordLen is the length of the spill record that starts b, a record put wrote.
+func (f recFormat) recordLen(b []byte) int {
+	fl := b[f.pw]
+	n := f.pw + 1 + tsLen(fl)
+	if fl&spillHasPage != 0 {
+		n++
+	}
+	if fl&spillHasValue != 0 {
+		n += 8
+	}
+	return n
+}
+
+// tsLen is the length of the time of a record with flags fl.
+func tsLen(fl byte) int {
+	switch fl & spillTSForm {
+	case spillTSSecs:
+		return 4
+	case spillTSMicros:
+		return 6
+	}
+	return 8
+}
+
+// put appends r's spill record to b; lo is the first person of r's partition.
+func (f recFormat) put(b []byte, r *evRec, lo int) []byte {
+	q := uint32(int(r.person) - lo)
+	b = append(b, byte(q), byte(q>>8), byte(q>>16))
+	if f.pw == 4 {
+		b = append(b, byte(q>>24))
+	}
+	fl := r.code & spillCode
+	d := f.tsBase - r.ts
+	switch {
+	case d < 0:
+	case d%int64(time.Second) == 0 && d/int64(time.Second) <= math.MaxUint32:
+		fl |= spillTSSecs
+	case d%int64(time.Microsecond) == 0 && d/int64(time.Microsecond) < 1<<48:
+		fl |= spillTSMicros
+	}
+	if r.page != features.NoPage {
+		fl |= spillHasPage
+	}
+	if !math.IsNaN(r.value) {
+		fl |= spillHasValue
+	}
+	b = append(b, fl)
+	if r.page != features.NoPage {
+		b = append(b, byte(r.page))
+	}
+	switch fl & spillTSForm {
+	case spillTSSecs:
+		b = binary.LittleEndian.AppendUint32(b, uint32(d/int64(time.Second)))
+	case spillTSMicros:
+		u := uint64(d / int64(time.Microsecond))
+		b = binary.LittleEndian.AppendUint32(b, uint32(u))
+		b = binary.LittleEndian.AppendUint16(b, uint16(u>>32))
+	default:
+		b = binary.LittleEndian.AppendUint64(b, uint64(r.ts))
+	}
+	if fl&spillHasValue != 0 {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(r.value))
+	}
+	return b
+}
+
+// fold folds the spill records of b into accs (accs[q] is the person at place q of the
+// partition).
+func (f recFormat) fold(b []byte, accs []features.EventAcc, asOf int64, halfLife float64) error {
+	for len(b) > 0 {
+		if len(b) < f.minLen() {
+			return errSpillRecord
+		}
+		q := f.place(b)
+		fl := b[f.pw]
+		b = b[f.pw+1:]
+		n := tsLen(fl)
+		if fl&spillHasPage != 0 {
+			n++
+		}
+		if fl&spillHasValue != 0 {
+			n += 8
+		}
+		if len(b) < n {
+			return errSpillRecord
+		}
+		page := features.NoPage
+		if fl&spillHasPage != 0 {
+			page = int(int8(b[0]))
+			b = b[1:]
+		}
+		var ts int64
+		switch fl & spillTSForm {
+		case spillTSSecs:
+			ts = f.tsBase - int64(binary.LittleEndian.Uint32(b))*int64(time.Second)
+			b = b[4:]
+		case spillTSMicros:
+			u := uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint16(b[4:]))<<32
+			ts = f.tsBase - int64(u)*int64(time.Microsecond)
+			b = b[6:]
+		default:
+			ts = int64(binary.LittleEndian.Uint64(b))
+			b = b[8:]
+		}
+		value := math.NaN()
+		if fl&spillHasValue != 0 {
+			value = math.Float64frombits(binary.LittleEndian.Uint64(b))
+			b = b[8:]
+		}
+		if q >= len(accs) {
+			return errSpillRecord
+		}
+		accs[q].Add(features.AgeNanos(asOf, ts), ts, int(fl&spillCode), page, value, halfLife)
+	}
+	return nil
+}
 
 // bytesPerPerson estimates the memory of one person in the partitioned part of a run: the
 // accumulator, and room for what else comes with a person. Rows go from the accumulators
@@ -151,7 +317,7 @@ func (e Engine) WriteFeatures(ctx context.Context, dir string, opts features.Opt
 			if k > 0 {
 				accs = accs[:r[1]-r[0]]
 				e.resetAccs(accs)
-				err = sp.fold(k, accs, r[0], h.asOf, h.halfLife, bar)
+				err = sp.fold(k, accs, h.asOf, h.halfLife, bar)
 			}
 			var txs []txRec
 			if err == nil {
@@ -201,7 +367,7 @@ type spill struct {
 	counts  []uint32 // a walk's events by person (writeCounted)
 
 	// A feature run's events are written in blocks (writeBlock), each a worker's buffer of
-	// one partition with its records grouped by their person's residue modulo res, so that
+	// one partition with its records grouped by their person's place's residue modulo res, so that
 	// folding them back needs no hand-over of records between goroutines: the folder of
 	// residue r reads the r-th group of every block. blocks[k] holds where partition k's
 	// blocks start in its file, ends[k] the end of each block's groups within it (res per
@@ -214,6 +380,10 @@ type spill struct {
 	group   [][]uint32 // by worker: the group sizes, then ends, of that block
 
 	released sync.WaitGroup // release's removals
+
+	lo   []int     // the first person of each partition
+	most int       // the people of the largest partition
+	rec  recFormat // a feature run's event records (spillEvents sets it)
 }
 
 // release removes partition k's files, read back by now, on a goroutine of its own: removing
@@ -256,6 +426,8 @@ func newSpill(dir string, parts [][2]int, people int) (*spill, error) {
 		for p := r[0]; p < r[1]; p++ {
 			sp.part[p] = uint16(k)
 		}
+		sp.lo = append(sp.lo, r[0])
+		sp.most = max(sp.most, r[1]-r[0])
 	}
 	return sp, nil
 }
@@ -406,14 +578,6 @@ func (sp *spill) grouped(workers int) {
 	sp.group = perWorker[uint32](workers, workers)
 }
 
-// recordLen is the length of the spill record that starts b.
-func recordLen(b []byte) int {
-	if b[12]&spillHasValue != 0 {
-		return spillHead + 8
-	}
-	return spillHead
-}
-
 // writeBlock appends worker w's buffer b of records for partition k to its file as one
 // block, the records grouped by their person's residue (stably), and notes where each group
 // lies.
@@ -421,8 +585,8 @@ func (sp *spill) writeBlock(w, k int, b []byte) error {
 	res, g := sp.res, sp.group[w]
 	clear(g)
 	for i := 0; i < len(b); {
-		n := recordLen(b[i:])
-		g[int(binary.LittleEndian.Uint32(b[i:]))%res] += uint32(n)
+		n := sp.rec.recordLen(b[i:])
+		g[sp.rec.place(b[i:])%res] += uint32(n)
 		i += n
 	}
 	var end uint32
@@ -431,8 +595,8 @@ func (sp *spill) writeBlock(w, k int, b []byte) error {
 	}
 	out := slices.Grow(sp.scratch[w][:0], len(b))[:len(b)]
 	for i := 0; i < len(b); {
-		n := recordLen(b[i:])
-		r := int(binary.LittleEndian.Uint32(b[i:])) % res
+		n := sp.rec.recordLen(b[i:])
+		r := sp.rec.place(b[i:]) % res
 		copy(out[g[r]:], b[i:i+n])
 		g[r] += uint32(n) // now the group's end
 		i += n
@@ -449,25 +613,15 @@ func (sp *spill) writeBlock(w, k int, b []byte) error {
 	return nil
 }
 
-func putRecord(b []byte, r *evRec) []byte {
-	b = binary.LittleEndian.AppendUint32(b, uint32(r.person))
-	b = binary.LittleEndian.AppendUint64(b, uint64(r.ts))
-	if math.IsNaN(r.value) {
-		return append(b, r.code, byte(r.page))
-	}
-	b = append(b, r.code|spillHasValue, byte(r.page))
-	return binary.LittleEndian.AppendUint64(b, math.Float64bits(r.value))
-}
-
 // errSpillRecord reports a spill file that does not hold what was written to it.
 var errSpillRecord = errors.New("record cut short or of a person outside the partition")
 
-// fold reads partition k's events into accs (accs[p-base] is person p's) on sp.res
-// goroutines, the r-th reading the r-th group of every block: the events of the people whose
-// number is r modulo sp.res, so no two goroutines share a person. (One goroutine reading the
+// fold reads partition k's events into accs (accs[q] is the person at place q of the
+// partition) on sp.res goroutines, the r-th reading the r-th group of every block: the events
+// of the people whose place is r modulo sp.res, so no two goroutines share a person. (One goroutine reading the
 // file for all, and handing each folder its people's events, was the slowest part of a
 // partition at ten million people: every record decoded, copied and handed over on one core.)
-func (sp *spill) fold(k int, accs []features.EventAcc, base int, asOf int64, halfLife float64, bar progress.Bar) error {
+func (sp *spill) fold(k int, accs []features.EventAcc, asOf int64, halfLife float64, bar progress.Bar) error {
 	res, f := sp.res, sp.files[k]
 	blocks, ends := sp.blocks[k], sp.ends[k]
 	return onEach(res, func(r int) error {
@@ -485,39 +639,13 @@ func (sp *spill) fold(k int, accs []features.EventAcc, base int, asOf int64, hal
 			if _, err := f.ReadAt(buf, off+int64(lo)); err != nil {
 				return fmt.Errorf("features: reading spill file: %w", err)
 			}
-			if err := foldRecords(buf, accs, base, asOf, halfLife); err != nil {
+			if err := sp.rec.fold(buf, accs, asOf, halfLife); err != nil {
 				return fmt.Errorf("features: reading spill file %s: %w", f.Name(), err)
 			}
 			bar.Add(int64(hi - lo))
 		}
 		return nil
 	})
-}
-
-// foldRecords folds the spill records of b into accs (accs[p-base] is person p's).
-func foldRecords(b []byte, accs []features.EventAcc, base int, asOf int64, halfLife float64) error {
-	for len(b) > 0 {
-		if len(b) < spillHead {
-			return errSpillRecord
-		}
-		q := int(binary.LittleEndian.Uint32(b)) - base
-		ts := int64(binary.LittleEndian.Uint64(b[4:]))
-		code, page, value := b[12], int8(b[13]), math.NaN()
-		b = b[spillHead:]
-		if code&spillHasValue != 0 {
-			if len(b) < 8 {
-				return errSpillRecord
-			}
-			code &^= spillHasValue
-			value = math.Float64frombits(binary.LittleEndian.Uint64(b))
-			b = b[8:]
-		}
-		if q < 0 || q >= len(accs) {
-			return errSpillRecord
-		}
-		accs[q].Add(features.AgeNanos(asOf, ts), ts, int(code), int(page), value, halfLife)
-	}
-	return nil
 }
 
 // rowCount is the number of rows of history file name, from its part files' metadata; 0 when

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -126,26 +127,101 @@ func spillFiles(t *testing.T, d string) []string {
 }
 
 // TestFoldRecordsRefusesDamage checks that a spill block that does not hold whole records of
-// the partition's people is an error, not a fold of garbage: a record cut short, a value cut
-// short, and a person outside the partition.
+// the partition's people is an error, not a fold of garbage: a record cut short, a time or a
+// value cut short, and a person outside the partition.
 func TestFoldRecordsRefusesDamage(t *testing.T) {
 	accs := make([]features.EventAcc, 10)
-	rec := func(person int32, value float64) []byte {
-		return putRecord(nil, &evRec{person: person, ts: testAsOf.UnixNano() - 1e9, code: 1, value: value})
+	asOf := testAsOf.UnixNano()
+	f := newRecFormat(asOf, len(accs))
+	rec := func(person int32, ts int64, value float64) []byte {
+		return f.put(nil, &evRec{person: person, ts: ts, code: 1, page: features.NoPage, value: value}, 100)
 	}
-	good := append(rec(100, math.NaN()), rec(109, 2.5)...)
-	if err := foldRecords(good, accs, 100, testAsOf.UnixNano(), 30); err != nil {
+	short, long := asOf-1e9, asOf-1 // 4-byte and 8-byte times
+	good := append(rec(100, short, math.NaN()), rec(109, long, 2.5)...)
+	if err := f.fold(good, accs, asOf, 30); err != nil {
 		t.Fatalf("whole records of the partition: %v", err)
 	}
 	for name, b := range map[string][]byte{
-		"record cut short": good[:spillHead-1],
-		"value cut short":  rec(101, 1)[:spillHead+4],
-		"person below":     rec(99, math.NaN()),
-		"person beyond":    rec(110, math.NaN()),
-		"second cut short": append(rec(100, math.NaN()), rec(101, math.NaN())[:3]...),
+		"record cut short": good[:f.minLen()-1],
+		"long time cut":    rec(101, long, math.NaN())[:f.minLen()+2],
+		"value cut short":  rec(101, short, 1)[:f.minLen()+4],
+		"person beyond":    rec(110, short, math.NaN()),
+		"second cut short": append(rec(100, short, math.NaN()), rec(101, short, math.NaN())[:3]...),
+		"second value cut": append(rec(100, short, math.NaN()), rec(101, long, 7)[:f.minLen()+8]...),
 	} {
-		if err := foldRecords(b, accs, 100, testAsOf.UnixNano(), 30); !errors.Is(err, errSpillRecord) {
+		if err := f.fold(b, accs, asOf, 30); !errors.Is(err, errSpillRecord) {
 			t.Errorf("%s: got %v, want errSpillRecord", name, err)
+		}
+	}
+}
+
+// TestSpillRecordsRoundTrip checks that every shape of spill record (a time in whole seconds
+// or microseconds before the base or neither, far in the past, after the base; with and
+// without a page and a value; places of 3 and 4 bytes) folds into the same accumulator as
+// the event folded directly, and that recordLen finds each record's end.
+func TestSpillRecordsRoundTrip(t *testing.T) {
+	asOf := testAsOf.UnixNano() + 123 // not a whole second: the base is below it
+	base := spillBase(asOf)
+	if base > asOf || asOf-base >= 1e9 || base%1e9 != 0 {
+		t.Fatalf("spillBase(%d) = %d", asOf, base)
+	}
+	if neg := spillBase(-1_500_000_000); neg != -2e9 {
+		t.Errorf("spillBase(-1.5 s) = %d, want -2e9", neg)
+	}
+	times := []int64{base - 86400e9, base - 1, base, asOf - 1, base - 1000, base - 7_000, asOf + 5e9,
+		base - (math.MaxUint32+1)*1e9, base - math.MaxUint32*1e9, base - (1<<48)*1e3, base - (1<<48-1)*1e3, features.MinTimeNanos}
+	for _, most := range []int{4, 1<<24 + 1} {
+		f := newRecFormat(asOf, most)
+		var recs []evRec
+		for _, ts := range times {
+			for _, page := range []int8{features.NoPage, 0, 3} {
+				for _, value := range []float64{math.NaN(), 0, -2.5} {
+					recs = append(recs, evRec{person: int32(1000 + len(recs)%4), ts: ts, code: uint8(len(recs) % 14), page: page, value: value})
+				}
+			}
+		}
+		if most > 4 { // a place of four bytes; not folded (sixteen million accumulators)
+			r := evRec{person: 1000 + 1<<24 + 5, ts: base, code: 2, page: features.NoPage, value: math.NaN()}
+			if got := f.place(f.put(nil, &r, 1000)); got != 1<<24+5 {
+				t.Errorf("place %d, want %d", got, 1<<24+5)
+			}
+		}
+		var b []byte
+		lens := map[int]bool{}
+		for i := range recs {
+			n := len(b)
+			b = f.put(b, &recs[i], 1000)
+			if got := f.recordLen(b[n:]); got != len(b)-n {
+				t.Fatalf("most %d, record %d: recordLen %d, written %d", most, i, got, len(b)-n)
+			}
+			if got, want := f.place(b[n:]), int(recs[i].person)-1000; got != want {
+				t.Fatalf("most %d, record %d: place %d, want %d", most, i, got, want)
+			}
+			lens[len(b)-n-f.pw] = true
+		}
+		for _, n := range []int{5, 7, 9, 1 + 1 + 8 + 8} { // seconds, microseconds, nanoseconds; page and value
+			if !lens[n] {
+				t.Errorf("most %d: record lengths past the place %v: want %d among them", most, lens, n)
+			}
+		}
+		got, want := make([]features.EventAcc, 4), make([]features.EventAcc, 4)
+		if err := f.fold(b, got, asOf, 30); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			want[r.person-1000].Add(features.AgeNanos(asOf, r.ts), r.ts, int(r.code), int(r.page), r.value, 30)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("most %d: accumulators folded from spill records differ from those folded directly", most)
+		}
+	}
+}
+
+// TestSpillCodesFit checks that every event type code fits the bits a spill record gives it.
+func TestSpillCodesFit(t *testing.T) {
+	for _, ty := range []string{"page_view", "email_open", "purchase", "email_send", "survey", "something else"} {
+		if c := features.TypeCode([]byte(ty)); c < 0 || c > spillCode {
+			t.Errorf("type code of %q is %d: does not fit %#x", ty, c, spillCode)
 		}
 	}
 }
