@@ -902,6 +902,15 @@ func (h *history) warm(wm *warmer) {
 	wm.ids = wm.ids[:0]
 }
 
+// warmEvents reads ahead for rows i to i+warmWindow-1 of an events batch of n rows (v),
+// each attributed by its firstID.
+func (h *history) warmEvents(wm *warmer, v []vec, i, n int) {
+	for j := i; j < min(n, i+warmWindow); j++ {
+		wm.add(firstID(v, j))
+	}
+	h.warm(wm)
+}
+
 // person is h.person(id), remembered.
 func (last *lastPerson) person(h *history, id []byte) int32 {
 	if len(last.key) > 0 && bytes.Equal(id, last.key) {

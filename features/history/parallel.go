@@ -471,11 +471,7 @@ func (h *history) eventRecords(ctx context.Context, workers int, sink func(w int
 			defer func() { spans[w], unattributed[w] = span, unattributed[w]+unattr }()
 			for i := range n {
 				if i%warmWindow == 0 {
-					wm := &warmers[w].v
-					for j := i; j < min(n, i+warmWindow); j++ {
-						wm.add(firstID(v, j))
-					}
-					h.warm(wm)
+					h.warmEvents(&warmers[w].v, v, i, n)
 				}
 				p, ok := h.eventPerson(v, i, st, &lasts[w].v)
 				if !ok {

@@ -275,11 +275,7 @@ func (src *people) scanEvents(ctx context.Context, emit func(w int, job rgJob, e
 			var e rawEvent
 			for i := range n {
 				if i%warmWindow == 0 {
-					wm := &warmers[w].v
-					for j := i; j < min(n, i+warmWindow); j++ {
-						wm.add(firstID(v, j))
-					}
-					h.warm(wm)
+					h.warmEvents(&warmers[w].v, v, i, n)
 				}
 				p, ok := h.eventPerson(v, i, st, &last)
 				if !ok {
