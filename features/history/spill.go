@@ -25,7 +25,7 @@ import (
 // row groups), so that the feature file is the partitions' rows one after the other and
 // byte-identical to an unpartitioned run. Identities are stitched first, over the whole
 // history (the identity graph is small next to the events); then one pass over the events
-// writes each usable event, reduced to 9 to 22 bytes, to its partition's file in a temporary
+// writes each usable event, reduced to 8 to 22 bytes, to its partition's file in a temporary
 // directory, while the transactions (36 bytes each) go to files of their own; then each
 // partition's events are folded into its people's accumulators, its transactions read back
 // and sorted, its rows built and written, and its memory released.
@@ -161,19 +161,12 @@ func (f recFormat) fold(b []byte, accs []features.EventAcc, asOf int64, halfLife
 		if len(b) < f.minLen() {
 			return errSpillRecord
 		}
+		if len(b) < f.recordLen(b) {
+			return errSpillRecord
+		}
 		q := f.place(b)
 		fl := b[f.pw]
 		b = b[f.pw+1:]
-		n := tsLen(fl)
-		if fl&spillHasPage != 0 {
-			n++
-		}
-		if fl&spillHasValue != 0 {
-			n += 8
-		}
-		if len(b) < n {
-			return errSpillRecord
-		}
 		page := features.NoPage
 		if fl&spillHasPage != 0 {
 			page = int(int8(b[0]))
