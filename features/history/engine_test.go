@@ -111,9 +111,9 @@ func TestReportWithConcurrentTransactions(t *testing.T) {
 		t.Errorf("%d transactions counted, the file report has %d rows", rep.Transactions, txRows)
 	}
 	// The spilled run says how it was split; otherwise the reports are the same.
-	if sp := reps[2]; sp.Partitions < 2 || sp.SpillBytes < (rep.Transactions-rep.Unattributed)*txRecord || sp.StitchedBytes <= 0 {
+	if sp := reps[2]; sp.Partitions < 2 || sp.SpillBytes < (rep.Transactions-rep.Unattributed)*txMinSize || sp.StitchedBytes <= 0 {
 		t.Errorf("spilled run: %d partitions, %d spill bytes, %d stitched bytes; want several partitions, at least %d bytes of transactions spilled, and the stitched memory measured",
-			sp.Partitions, sp.SpillBytes, sp.StitchedBytes, rep.Transactions*txRecord)
+			sp.Partitions, sp.SpillBytes, sp.StitchedBytes, (rep.Transactions-rep.Unattributed)*txMinSize)
 	}
 	if rep.Partitions != 1 || rep.SpillBytes != 0 {
 		t.Errorf("in-memory run: %d partitions, %d spill bytes; want 1 and 0", rep.Partitions, rep.SpillBytes)

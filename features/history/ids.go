@@ -12,8 +12,10 @@ import (
 // stitching, three or so identifiers per person, so it is kept small:
 //
 //   - the identifiers' bytes are copied into shared chunks of memory, not one heap object
-//     each, and each node keeps one string header pointing into them (keyChunk at a time,
-//     so growing never copies them);
+//     each, and each node keeps an 8-byte reference into them (keyChunk at a time, so
+//     growing never copies them). References, not string headers: thirty million string
+//     headers were thirty million pointers that the garbage collector followed on every
+//     cycle, 39 s of the CPU of a ten-million-people score (docs/operations.md);
 //   - the hash table is open addressing with linear probing over 8-byte slots, each holding
 //     the node number and the top 32 bits of the identifier's hash, which settle almost every
 //     probe without reading the identifier itself. A slot's place is the top bits of those
@@ -27,30 +29,51 @@ import (
 // for the map[string]int32 (with a string a key) it replaced. Lookups are safe for concurrent
 // use once no more identifiers are added.
 type idTable struct {
-	seed  maphash.Seed
-	slots []uint64 // hash>>32 << 32 | node+1; 0 is an empty slot; len is 1<<bits
-	bits  uint
-	keys  [][]string // node → identifier, keyChunk nodes per chunk
-	n     int32
-	arena []byte // the chunk identifiers are copied into now
+	seed   maphash.Seed
+	slots  []uint64 // hash>>32 << 32 | node+1; 0 is an empty slot; len is 1<<bits
+	bits   uint
+	refs   [][]uint64 // node → keyRef of its identifier, keyChunk nodes per chunk
+	n      int32
+	arenas [][]byte // the chunks identifiers are copied into
+	fill   int      // the arena being filled, -1 for none
 
 	sink atomic.Uint64 // what warm read, kept so that the compiler keeps its reads
 }
 
 const (
-	keyChunk   = 1 << 19 // 8 MB of string headers
+	keyChunk   = 1 << 19 // 4 MB of references
 	arenaChunk = 1 << 23
 )
 
+// A keyRef is an identifier's place in the arenas: the arena (bits 47 to 63), the offset in it
+// (bits 24 to 46) and the length (bits 0 to 23). An identifier longer than arenaChunk/16 has
+// an arena of its own, at offset 0 with length refWhole.
+const (
+	refLenBits = 24
+	refOffBits = 23
+	refWhole   = 1<<refLenBits - 1
+)
+
 func newIDTable() *idTable {
-	return &idTable{seed: maphash.MakeSeed(), slots: make([]uint64, 1<<10), bits: 10}
+	return &idTable{seed: maphash.MakeSeed(), slots: make([]uint64, 1<<10), bits: 10, fill: -1}
 }
 
 // len is the number of identifiers.
 func (t *idTable) len() int { return int(t.n) }
 
 // key is node n's identifier.
-func (t *idTable) key(n int32) string { return t.keys[n/keyChunk][n%keyChunk] }
+func (t *idTable) key(n int32) string {
+	r := t.refs[n/keyChunk][n%keyChunk]
+	l := int(r & refWhole)
+	if l == 0 {
+		return ""
+	}
+	a := t.arenas[r>>(refLenBits+refOffBits)]
+	if l == refWhole {
+		return unsafe.String(&a[0], len(a))
+	}
+	return unsafe.String(&a[int(r>>refLenBits)&(1<<refOffBits-1)], l)
+}
 
 // probe returns id's node, or -1 and the empty slot where it would go.
 func (t *idTable) probe(id []byte, hash uint64) (node int32, slot int) {
@@ -89,11 +112,11 @@ func (t *idTable) add(id []byte) int32 {
 	n = t.n
 	t.n++
 	if int(n)%keyChunk == 0 {
-		k := make([]string, 0, keyChunk)
+		k := make([]uint64, 0, keyChunk)
 		adviseHuge(k[:keyChunk])
-		t.keys = append(t.keys, k)
+		t.refs = append(t.refs, k)
 	}
-	t.keys[len(t.keys)-1] = append(t.keys[len(t.keys)-1], t.store(id))
+	t.refs[len(t.refs)-1] = append(t.refs[len(t.refs)-1], t.store(id))
 	t.slots[slot] = hash>>32<<32 | uint64(n+1)
 	return n
 }
@@ -185,23 +208,26 @@ func (t *idTable) resize(bits uint) {
 	t.slots = slots
 }
 
-// store copies id into the arena and returns it as a string that shares the arena's memory.
-// An arena chunk is never written again where a string points into it, so the strings
-// never change.
-func (t *idTable) store(id []byte) string {
+// store copies id into the arenas and returns its reference. An arena is never written again
+// where an identifier lies, so the strings key makes of them never change.
+func (t *idTable) store(id []byte) uint64 {
+	const offShift = refLenBits + refOffBits
 	if len(id) == 0 {
-		return ""
+		return 0
 	}
 	if len(id) > arenaChunk/16 {
-		return string(id)
+		t.arenas = append(t.arenas, slices.Clone(id))
+		return uint64(len(t.arenas)-1)<<offShift | refWhole
 	}
-	if len(t.arena)+len(id) > cap(t.arena) {
-		t.arena = make([]byte, 0, arenaChunk)
-		adviseHuge(t.arena[:arenaChunk])
+	if t.fill < 0 || len(t.arenas[t.fill])+len(id) > arenaChunk {
+		a := make([]byte, 0, arenaChunk)
+		adviseHuge(a[:arenaChunk])
+		t.arenas = append(t.arenas, a)
+		t.fill = len(t.arenas) - 1
 	}
-	at := len(t.arena)
-	t.arena = append(t.arena, id...)
-	return unsafe.String(&t.arena[at], len(id))
+	a := t.arenas[t.fill]
+	t.arenas[t.fill] = append(a, id...)
+	return uint64(t.fill)<<offShift | uint64(len(a))<<refLenBits | uint64(len(id))
 }
 
 // codes is a text column kept as one 32-bit code a row into its distinct values: categorical

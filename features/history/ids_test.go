@@ -59,6 +59,51 @@ func TestIDTable(t *testing.T) {
 	}
 }
 
+// TestIDTableArenas checks the references into the arenas past the first arena: identifiers
+// that fill several arenas, with identifiers too long for one (each in an arena of its own)
+// among them, read back unchanged, and an arena is never filled past its size (where the
+// offset of a reference would no longer fit).
+func TestIDTableArenas(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	tab := newIDTable()
+	var order []string
+	for i := 0; i < 12_000; i++ {
+		n := 1 + rng.IntN(4000)
+		if i%1000 == 999 {
+			n = arenaChunk/16 + 1 + rng.IntN(1<<20)
+		}
+		b := make([]byte, n)
+		for j := range b {
+			b[j] = byte(rng.IntN(256))
+		}
+		copy(b, fmt.Sprintf("%d/", i)) // distinct
+		if got := tab.add(b); got != int32(i) {
+			t.Fatalf("add of identifier %d = node %d", i, got)
+		}
+		order = append(order, string(b))
+	}
+	full := 0
+	for _, a := range tab.arenas {
+		if cap(a) == arenaChunk {
+			full++
+		}
+		if len(a) > arenaChunk {
+			t.Fatalf("an arena of %d bytes, over %d", len(a), arenaChunk)
+		}
+	}
+	if full < 3 || len(tab.arenas) < full+12 {
+		t.Fatalf("%d arenas, %d of them shared; want several shared ones and 12 of long identifiers", len(tab.arenas), full)
+	}
+	for n, id := range order {
+		if tab.key(int32(n)) != id {
+			t.Fatalf("key(%d) differs from the identifier added (%d bytes)", n, len(id))
+		}
+		if got, ok := tab.lookup([]byte(id)); !ok || got != int32(n) {
+			t.Fatalf("lookup of identifier %d = %d, %v", n, got, ok)
+		}
+	}
+}
+
 // TestIDTableWarm checks what warm reads ahead: for an identifier in the table, the first
 // slot with its tag names its node (as the probe that follows will find it), and for one
 // that is not, no node, bar the rare identifiers whose 32-bit tag another shares (about one

@@ -367,7 +367,6 @@ func (h *history) spillEvents(ctx context.Context, sp *spill, workers int, accs 
 	pb := newPartBufs(workers, len(sp.files), sp.writeBlock)
 	f := startFold(accs, base, workers, h.asOf, h.halfLife)
 	cur := perWorker[[]evRec](workers, workers) // [decoder][folder]
-	sp.rec = newRecFormat(h.asOf, sp.most)
 	err := h.eventRecords(ctx, workers, func(w int, r evRec) error {
 		k := int(sp.part[r.person])
 		if k == 0 {

@@ -268,7 +268,7 @@ func (e Engine) WriteFeatures(ctx context.Context, dir string, opts features.Opt
 		return nil, rep, fmt.Errorf("features: temporary directory: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	sp, err := newSpill(tmp, parts, nP)
+	sp, err := newSpill(tmp, parts, nP, h.asOf)
 	if err != nil {
 		return nil, rep, err
 	}
@@ -352,12 +352,14 @@ func (e Engine) earlyAccs(ctx context.Context, dir string, opts features.Options
 // spill holds one file per partition of people; workers append whole buffers under the
 // partition's lock.
 type spill struct {
-	files   []*os.File // events, by partition
-	txFiles []*os.File // transactions, by partition
-	mu      []sync.Mutex
-	part    []uint16 // person → partition
-	txBufs  [][]byte // transactions not yet written, by partition (one goroutine writes them)
-	counts  []uint32 // a walk's events by person (writeCounted)
+	files    []*os.File // events, by partition
+	txFiles  []*os.File // transactions, by partition
+	mu       []sync.Mutex
+	part     []uint16  // person → partition
+	txBufs   [][]byte  // transactions not yet written, by partition (one goroutine writes them)
+	txChunks [][]int64 // where each chunk of transactions starts, by partition
+	txSizes  []int64   // the bytes of transactions written, by partition
+	counts   []uint32  // a walk's events by person (writeCounted)
 
 	// A feature run's events are written in blocks (writeBlock), each a worker's buffer of
 	// one partition with its records grouped by their person's place's residue modulo res, so that
@@ -374,9 +376,10 @@ type spill struct {
 
 	released sync.WaitGroup // release's removals
 
-	lo   []int     // the first person of each partition
-	most int       // the people of the largest partition
-	rec  recFormat // a feature run's event records (spillEvents sets it)
+	lo   []int      // the first person of each partition
+	most int        // the people of the largest partition
+	rec  recFormat  // a feature run's event records (spillEvents sets it)
+	walk walkFormat // the layout of a walk's event records
 }
 
 // release removes partition k's files, read back by now, on a goroutine of its own: removing
@@ -397,12 +400,13 @@ func (sp *spill) release(k int) {
 	}()
 }
 
-func newSpill(dir string, parts [][2]int, people int) (*spill, error) {
+// newSpill makes the files of a run as of asOf (nanoseconds) over partitions parts of people.
+func newSpill(dir string, parts [][2]int, people int, asOf int64) (*spill, error) {
 	if len(parts) > math.MaxUint16 {
 		return nil, fmt.Errorf("features: memory budget too small: %d partitions", len(parts))
 	}
 	sp := &spill{files: make([]*os.File, len(parts)), txFiles: make([]*os.File, len(parts)), mu: make([]sync.Mutex, len(parts)),
-		part: make([]uint16, people), txBufs: make([][]byte, len(parts)),
+		part: make([]uint16, people), txBufs: make([][]byte, len(parts)), txChunks: make([][]int64, len(parts)), txSizes: make([]int64, len(parts)),
 		blocks: make([][]int64, len(parts)), ends: make([][]uint32, len(parts)), sizes: make([]int64, len(parts))}
 	for k, r := range parts {
 		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("part-%05d.events", k)))
@@ -422,6 +426,7 @@ func newSpill(dir string, parts [][2]int, people int) (*spill, error) {
 		sp.lo = append(sp.lo, r[0])
 		sp.most = max(sp.most, r[1]-r[0])
 	}
+	sp.rec, sp.walk = newRecFormat(asOf, sp.most), newWalkFormat(asOf, sp.most)
 	return sp, nil
 }
 
@@ -434,27 +439,142 @@ func (sp *spill) close() {
 	}
 }
 
-// txRecord is the size of one transaction in a spill file: person, prod, key, ts, amount, qty.
-const txRecord = 4 + 4 + 4 + 8 + 8 + 8
+// A transaction's spill record is the person's place in its partition (3 or 4 bytes, as an
+// event's), a flags byte, the time (4, 6 or 8 bytes, as an event's), the amount (a zigzag
+// varint of cents when it is a whole number of them, read back to the same bits, else its 8
+// bytes), then as varints the product and category codes and the quantity: about 16 bytes
+// for a generated transaction, where a fixed 36 bytes took 2,122 MiB at ten million
+// generated contacts (docs/operations.md). The records are written in chunks of at least
+// txChunkBytes, whose starts txChunks keeps, so that workers read a file's chunks in parallel.
+const (
+	txCents      = 0x01 // the amount is a varint of cents
+	txMinSize    = 3 + 1 + 4 + 1 + 3
+	txChunkBytes = 1 << 14
+)
+
+// putTx appends r's spill record to b; lo is the first person of r's partition.
+func (f recFormat) putTx(b []byte, r *txRec, lo int) []byte {
+	q := uint32(int(r.person) - lo)
+	b = append(b, byte(q), byte(q>>8), byte(q>>16))
+	if f.pw == 4 {
+		b = append(b, byte(q>>24))
+	}
+	var fl byte
+	d := f.tsBase - r.ts
+	switch {
+	case d < 0:
+	case d%int64(time.Second) == 0 && d/int64(time.Second) <= math.MaxUint32:
+		fl |= spillTSSecs
+	case d%int64(time.Microsecond) == 0 && d/int64(time.Microsecond) < 1<<48:
+		fl |= spillTSMicros
+	}
+	var cents int64
+	if a := r.amount; math.Abs(a) < 1e13 { // false for NaN
+		cents = int64(math.Round(a * 100))
+		if math.Float64bits(float64(cents)/100) == math.Float64bits(a) {
+			fl |= txCents
+		}
+	}
+	b = append(b, fl)
+	switch fl & spillTSForm {
+	case spillTSSecs:
+		b = binary.LittleEndian.AppendUint32(b, uint32(d/int64(time.Second)))
+	case spillTSMicros:
+		u := uint64(d / int64(time.Microsecond))
+		b = binary.LittleEndian.AppendUint32(b, uint32(u))
+		b = binary.LittleEndian.AppendUint16(b, uint16(u>>32))
+	default:
+		b = binary.LittleEndian.AppendUint64(b, uint64(r.ts))
+	}
+	if fl&txCents != 0 {
+		b = binary.AppendVarint(b, cents)
+	} else {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(r.amount))
+	}
+	b = binary.AppendUvarint(b, uint64(uint32(r.prod)))
+	b = binary.AppendUvarint(b, uint64(uint32(r.key)))
+	return binary.AppendVarint(b, r.qty)
+}
+
+var errTxRecord = errors.New("corrupt transaction record")
+
+// getTx decodes the transaction record at the start of b into r, returning its length; lo
+// is the first person of its partition.
+func (f recFormat) getTx(b []byte, r *txRec, lo int) (int, error) {
+	h := f.pw + 1
+	if len(b) < h {
+		return 0, errTxRecord
+	}
+	fl := b[f.pw]
+	if fl&^(spillTSForm|txCents) != 0 || fl&spillTSForm == spillTSForm {
+		return 0, errTxRecord
+	}
+	n := h + tsLen(fl)
+	if len(b) < n {
+		return 0, errTxRecord
+	}
+	*r = txRec{person: int32(lo + f.place(b))}
+	switch fl & spillTSForm {
+	case spillTSSecs:
+		r.ts = f.tsBase - int64(binary.LittleEndian.Uint32(b[h:]))*int64(time.Second)
+	case spillTSMicros:
+		u := uint64(binary.LittleEndian.Uint32(b[h:])) | uint64(binary.LittleEndian.Uint16(b[h+4:]))<<32
+		r.ts = f.tsBase - int64(u)*int64(time.Microsecond)
+	default:
+		r.ts = int64(binary.LittleEndian.Uint64(b[h:]))
+	}
+	if fl&txCents != 0 {
+		c, k := binary.Varint(b[n:])
+		if k <= 0 {
+			return 0, errTxRecord
+		}
+		r.amount, n = float64(c)/100, n+k
+	} else {
+		if len(b) < n+8 {
+			return 0, errTxRecord
+		}
+		r.amount, n = math.Float64frombits(binary.LittleEndian.Uint64(b[n:])), n+8
+	}
+	prod, k := binary.Uvarint(b[n:])
+	if k <= 0 || prod > math.MaxUint32 {
+		return 0, errTxRecord
+	}
+	n += k
+	key, k := binary.Uvarint(b[n:])
+	if k <= 0 || key > math.MaxUint32 {
+		return 0, errTxRecord
+	}
+	n += k
+	qty, k := binary.Varint(b[n:])
+	if k <= 0 {
+		return 0, errTxRecord
+	}
+	r.prod, r.key, r.qty = int32(uint32(prod)), int32(uint32(key)), qty
+	return n + k, nil
+}
 
 // writeTx appends a transaction to its partition's file, through a buffer; transactions are
 // written by one goroutine, in file order, which flushTx ends.
 func (sp *spill) writeTx(r *txRec) error {
 	k := int(sp.part[r.person])
-	b := sp.txBufs[k]
-	b = binary.LittleEndian.AppendUint32(b, uint32(r.person))
-	b = binary.LittleEndian.AppendUint32(b, uint32(r.prod))
-	b = binary.LittleEndian.AppendUint32(b, uint32(r.key))
-	b = binary.LittleEndian.AppendUint64(b, uint64(r.ts))
-	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(r.amount))
-	b = binary.LittleEndian.AppendUint64(b, uint64(r.qty))
-	if len(b) >= 1<<14 {
-		if _, err := sp.txFiles[k].Write(b); err != nil {
-			return fmt.Errorf("features: writing spill file: %w", err)
+	b := sp.rec.putTx(sp.txBufs[k], r, sp.lo[k])
+	if len(b) >= txChunkBytes {
+		if err := sp.writeTxChunk(k, b); err != nil {
+			return err
 		}
 		b = b[:0]
 	}
 	sp.txBufs[k] = b
+	return nil
+}
+
+// writeTxChunk appends chunk b to partition k's transactions file.
+func (sp *spill) writeTxChunk(k int, b []byte) error {
+	sp.txChunks[k] = append(sp.txChunks[k], sp.txSizes[k])
+	if _, err := sp.txFiles[k].Write(b); err != nil {
+		return fmt.Errorf("features: writing spill file: %w", err)
+	}
+	sp.txSizes[k] += int64(len(b))
 	return nil
 }
 
@@ -473,8 +593,8 @@ func (sp *spill) size() int64 {
 func (sp *spill) flushTx() error {
 	for k, b := range sp.txBufs {
 		if len(b) > 0 {
-			if _, err := sp.txFiles[k].Write(b); err != nil {
-				return fmt.Errorf("features: writing spill file: %w", err)
+			if err := sp.writeTxChunk(k, b); err != nil {
+				return err
 			}
 		}
 		sp.txBufs[k] = nil
@@ -494,40 +614,52 @@ func (sp *spill) transactions(k, lo, hi, workers int) ([]txRec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("features: reading spill file: %w", err)
 	}
-	if st.Size()%txRecord != 0 {
-		return nil, fmt.Errorf("features: reading spill file %s: %d bytes is not a whole number of records", f.Name(), st.Size())
+	if st.Size() != sp.txSizes[k] {
+		return nil, fmt.Errorf("features: reading spill file %s: %d bytes, %d written", f.Name(), st.Size(), sp.txSizes[k])
 	}
-	n, people := int(st.Size()/txRecord), hi-lo
-	if n > math.MaxInt32 {
-		return nil, fmt.Errorf("features: memory budget too large for one partition: %d transactions", n)
-	}
-	workers = max(1, min(workers, n>>12))
-	// pass runs fn on every record of each worker's stretch, in file order.
-	pass := func(fn func(w int, r []byte) error) error {
+	chunks, people := sp.txChunks[k], hi-lo
+	workers = max(1, min(workers, len(chunks)))
+	// pass runs fn on every record of each worker's stretch of chunks, in file order.
+	pass := func(fn func(w int, r *txRec) error) error {
 		return onEach(workers, func(w int) error {
-			const chunk = 1 << 15 // records read at a time
-			buf := make([]byte, chunk*txRecord)
-			for at, end := n*w/workers, n*(w+1)/workers; at < end; at += chunk {
-				b := buf[:min(chunk, end-at)*txRecord]
-				if _, err := f.ReadAt(b, int64(at)*txRecord); err != nil {
+			var buf []byte
+			var r txRec
+			first, last := len(chunks)*w/workers, len(chunks)*(w+1)/workers
+			for c := first; c < last; {
+				// Read up to about a megabyte of whole chunks at a time.
+				start, end := chunks[c], st.Size()
+				for c++; c < last; c++ {
+					if chunks[c]-start >= 1<<20 {
+						break
+					}
+				}
+				if c < len(chunks) {
+					end = chunks[c]
+				}
+				buf = slices.Grow(buf[:0], int(end-start))[:end-start]
+				if _, err := f.ReadAt(buf, start); err != nil {
 					return fmt.Errorf("features: reading spill file: %w", err)
 				}
-				for i := 0; i < len(b); i += txRecord {
-					if err := fn(w, b[i:i+txRecord]); err != nil {
+				for b := buf; len(b) > 0; {
+					n, err := sp.rec.getTx(b, &r, lo)
+					if err == nil && (r.person < int32(lo) || r.person >= int32(hi)) {
+						err = fmt.Errorf("person %d outside the partition", r.person)
+					}
+					if err != nil {
+						return fmt.Errorf("features: reading spill file %s near byte %d: %w", f.Name(), end-int64(len(b)), err)
+					}
+					if err := fn(w, &r); err != nil {
 						return err
 					}
+					b = b[n:]
 				}
 			}
 			return nil
 		})
 	}
 	at := perWorker[int32](workers, people) // each worker's count of a person's rows, then where the next goes
-	err = pass(func(w int, r []byte) error {
-		p := int(binary.LittleEndian.Uint32(r)) - lo
-		if p < 0 || p >= people {
-			return fmt.Errorf("features: reading spill file %s: person %d outside the partition", f.Name(), p+lo)
-		}
-		at[w][p]++
+	err = pass(func(w int, r *txRec) error {
+		at[w][int(r.person)-lo]++
 		return nil
 	})
 	if err != nil {
@@ -544,12 +676,13 @@ func (sp *spill) transactions(k, lo, hi, workers int) ([]txRec, error) {
 		}
 	}
 	off[people] = next
-	out := make([]txRec, n)
-	err = pass(func(w int, r []byte) error {
-		p := int(binary.LittleEndian.Uint32(r)) - lo
-		out[at[w][p]] = txRec{person: int32(p + lo), prod: int32(binary.LittleEndian.Uint32(r[4:])),
-			key: int32(binary.LittleEndian.Uint32(r[8:])), ts: int64(binary.LittleEndian.Uint64(r[12:])),
-			amount: math.Float64frombits(binary.LittleEndian.Uint64(r[20:])), qty: int64(binary.LittleEndian.Uint64(r[28:]))}
+	if next > math.MaxInt32 {
+		return nil, fmt.Errorf("features: memory budget too large for one partition: %d transactions", next)
+	}
+	out := make([]txRec, next)
+	err = pass(func(w int, r *txRec) error {
+		p := int(r.person) - lo
+		out[at[w][p]] = *r
 		at[w][p]++
 		return nil
 	})

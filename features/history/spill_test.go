@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -222,6 +223,91 @@ func TestSpillCodesFit(t *testing.T) {
 	for _, ty := range []string{"page_view", "email_open", "purchase", "email_send", "survey", "something else"} {
 		if c := features.TypeCode([]byte(ty)); c < 0 || c > spillCode {
 			t.Errorf("type code of %q is %d: does not fit %#x", ty, c, spillCode)
+		}
+	}
+}
+
+// TestSpillTransactionsRoundTrip writes transactions through the spill files (amounts that
+// are whole cents and those that are not, negative zero, NaN and infinities; times of each
+// form; codes and quantities of every size; many chunks) and reads them back as
+// readTransactions would sort them, whatever the number of workers; then checks that damaged
+// records are refused.
+func TestSpillTransactionsRoundTrip(t *testing.T) {
+	asOf := testAsOf.UnixNano() + 123
+	base := spillBase(asOf)
+	amounts := []float64{0, math.Copysign(0, -1), 19.99, -5.01, 0.1, 1e12 + 0.25, 1e14, 1.0 / 3,
+		math.NaN(), math.Inf(1), math.Inf(-1), math.SmallestNonzeroFloat64, 123456789.12}
+	times := []int64{base - 86400e9, base, base - 1, base - 7_000, asOf + 5e9, base - (math.MaxUint32+1)*1e9, features.MinTimeNanos}
+	codes := []int32{0, 1, 127, 128, 1 << 20, math.MaxInt32}
+	qtys := []int64{0, 1, -1, 1 << 40, math.MinInt64, math.MaxInt64}
+	parts := [][2]int{{0, 40}, {40, 90}, {90, 91}}
+	var in []txRec
+	for i := range 20_000 {
+		in = append(in, txRec{person: int32((i * 7919) % 91), ts: times[i%len(times)] - int64(i)*1e9,
+			amount: amounts[i%len(amounts)], prod: codes[i%len(codes)], key: codes[(i/3)%len(codes)], qty: qtys[(i/5)%len(qtys)]})
+	}
+	sp, err := newSpill(t.TempDir(), parts, 91, asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.close()
+	for i := range in {
+		if err := sp.writeTx(&in[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sp.flushTx(); err != nil {
+		t.Fatal(err)
+	}
+	if len(sp.txChunks[0]) < 4 {
+		t.Fatalf("%d chunks in partition 0, want several", len(sp.txChunks[0]))
+	}
+	same := func(a, b txRec) bool {
+		return a.person == b.person && a.ts == b.ts && a.prod == b.prod && a.key == b.key && a.qty == b.qty &&
+			math.Float64bits(a.amount) == math.Float64bits(b.amount)
+	}
+	for k, r := range parts {
+		var want []txRec
+		for _, x := range in {
+			if int(x.person) >= r[0] && int(x.person) < r[1] {
+				want = append(want, x)
+			}
+		}
+		off := make([]int, r[1]-r[0]+1)
+		for _, x := range want {
+			off[int(x.person)-r[0]+1]++
+		}
+		for p := range r[1] - r[0] {
+			off[p+1] += off[p]
+		}
+		slices.SortStableFunc(want, func(a, b txRec) int { return int(a.person - b.person) })
+		sortByTime(want, off, 0, r[1]-r[0])
+		for _, workers := range []int{1, 3, 8} {
+			got, err := sp.transactions(k, r[0], r[1], workers)
+			if err != nil {
+				t.Fatalf("partition %d, %d workers: %v", k, workers, err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("partition %d, %d workers: %d transactions, want %d", k, workers, len(got), len(want))
+			}
+			for i := range got {
+				if !same(got[i], want[i]) {
+					t.Fatalf("partition %d, %d workers, row %d: %+v, want %+v", k, workers, i, got[i], want[i])
+				}
+			}
+		}
+	}
+	f := sp.rec
+	one := f.putTx(nil, &txRec{person: 3, ts: base - 60e9, amount: 19.99, prod: 2, key: 5, qty: 1}, 0)
+	if len(one) != txMinSize+1 { // 1999 cents take two bytes
+		t.Errorf("a transaction of %d bytes, want %d", len(one), txMinSize+1)
+	}
+	badFlags := slices.Clone(one)
+	badFlags[3] |= 0x80
+	for _, bad := range [][]byte{one[:len(one)-1], one[:5], badFlags} {
+		var r txRec
+		if _, err := f.getTx(bad, &r, 0); err == nil {
+			t.Errorf("damaged record % x accepted", bad)
 		}
 	}
 }

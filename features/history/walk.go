@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"time"
 	"unsafe"
 
 	"github.com/propensity-dev/propensity/features"
@@ -20,7 +21,7 @@ import (
 // they have, so they hold events, not fixed-size accumulators: 48 bytes an event. When the
 // history's events do not fit the budget, the walk is done partition by partition, as a
 // feature run is: identities are stitched whole, one pass over the events writes each kept
-// event to its partition's file (a varint record of about 20 bytes), the transactions go to
+// event to its partition's file (a record of about 13 bytes), the transactions go to
 // files of their own, and then each partition in turn is read back into memory, walked,
 // and released. Partitions are contiguous ranges of people, so the people come in
 // contact_id order either way, and each person's events in file order.
@@ -83,7 +84,7 @@ func (e Engine) walk(ctx context.Context, dir string, opts features.Options, hel
 		return rep, fmt.Errorf("features: temporary directory: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	sp, err := newSpill(tmp, parts, src.n)
+	sp, err := newSpill(tmp, parts, src.n, h.asOf)
 	if err != nil {
 		return rep, err
 	}
@@ -169,10 +170,15 @@ func (e Engine) walkPartitions(ctx context.Context, h *history, held int64) ([][
 	return out, used, nil
 }
 
-// A walk's spill record is: its length (one byte, itself included), the person (4 bytes),
-// the time (8), a flags byte, the worker (1), then as unsigned varints the row group and the
-// type, and the page, channel and campaign codes when not empty, as signed varints the
-// anonymous id and email codes when not empty, and the value (8 bytes) when there is one.
+// A walk's spill record is: its length (one byte, itself included), the person's place in
+// its partition (3 bytes, or 4 when a partition holds more than 2^24 people), a flags byte,
+// the worker (1), the time (4 bytes of whole seconds or 6 of whole microseconds from the
+// run's base time when it is one of those, else 8 bytes of nanoseconds since 1970), then as
+// unsigned varints the row group and the type, and the page, channel and campaign codes when
+// not empty, as signed varints the anonymous id and email codes when not empty, and the
+// value (8 bytes) when there is one. The person and the time took 4 and 8 bytes before: with
+// them in full (and transactions of a fixed 36 bytes) the walk of a ten-million-people score
+// spilled 6,605 MiB, and 4,804 MiB with these records (docs/operations.md).
 const (
 	walkPage = 1 << iota
 	walkChannel
@@ -180,14 +186,59 @@ const (
 	walkAnonymous
 	walkMail
 	walkValue
+	walkTSForm   = 0xc0 // the time's form: one of the three below
+	walkTSNanos  = 0x00
+	walkTSSecs   = 0x40
+	walkTSMicros = 0x80
 )
 
-// putWalkRecord appends e, read from row group job, to b.
-func putWalkRecord(b []byte, e *rawEvent, job int) []byte {
+// walkFormat is the layout of a walk's spill records.
+type walkFormat struct {
+	base int64 // spillBase of the run's as-of time (0 without one)
+	pw   int   // bytes of a person's place: 3 or 4
+}
+
+// newWalkFormat is the format of a walk as of asOf whose largest partition holds most people.
+func newWalkFormat(asOf int64, most int) walkFormat {
+	f := walkFormat{base: spillBase(asOf), pw: 3}
+	if most > 1<<24 {
+		f.pw = 4
+	}
+	return f
+}
+
+// walkTSLen is the length of the time of a walk record with flags fl.
+func walkTSLen(fl byte) int {
+	switch fl & walkTSForm {
+	case walkTSSecs:
+		return 4
+	case walkTSMicros:
+		return 6
+	}
+	return 8
+}
+
+// minLen is the length of the shortest record: length, place, flags, worker, a time of 4
+// bytes, and the row group and type of one byte each.
+func (f walkFormat) minLen() int { return 1 + f.pw + 2 + 4 + 2 }
+
+// place is the person's place in its partition of the record that starts b.
+func (f walkFormat) place(b []byte) int {
+	q := int(b[1]) | int(b[2])<<8 | int(b[3])<<16
+	if f.pw == 4 {
+		q |= int(b[4]) << 24
+	}
+	return q
+}
+
+// put appends e, read from row group job, to b; lo is the first person of e's partition.
+func (f walkFormat) put(b []byte, e *rawEvent, job int, lo int) []byte {
 	start := len(b)
-	b = append(b, 0)
-	b = binary.LittleEndian.AppendUint32(b, uint32(e.person))
-	b = binary.LittleEndian.AppendUint64(b, uint64(e.ts))
+	q := uint32(int(e.person) - lo)
+	b = append(b, 0, byte(q), byte(q>>8), byte(q>>16))
+	if f.pw == 4 {
+		b = append(b, byte(q>>24))
+	}
 	var flags byte
 	if e.page != 0 {
 		flags |= walkPage
@@ -207,7 +258,27 @@ func putWalkRecord(b []byte, e *rawEvent, job int) []byte {
 	if !math.IsNaN(e.value) {
 		flags |= walkValue
 	}
+	// d overflows only for times more than 292 years from the base, which then take 8 bytes.
+	d := e.ts - f.base
+	overflow := (e.ts >= 0) != (f.base >= 0) && (d >= 0) != (e.ts >= 0)
+	switch {
+	case overflow:
+	case d%int64(time.Second) == 0 && d/int64(time.Second) >= math.MinInt32 && d/int64(time.Second) <= math.MaxInt32:
+		flags |= walkTSSecs
+	case d%int64(time.Microsecond) == 0 && d/int64(time.Microsecond) >= -1<<47 && d/int64(time.Microsecond) < 1<<47:
+		flags |= walkTSMicros
+	}
 	b = append(b, flags, e.worker)
+	switch flags & walkTSForm {
+	case walkTSSecs:
+		b = binary.LittleEndian.AppendUint32(b, uint32(int32(d/int64(time.Second))))
+	case walkTSMicros:
+		u := uint64(d / int64(time.Microsecond))
+		b = binary.LittleEndian.AppendUint32(b, uint32(u))
+		b = binary.LittleEndian.AppendUint16(b, uint16(u>>32))
+	default:
+		b = binary.LittleEndian.AppendUint64(b, uint64(e.ts))
+	}
 	b = binary.AppendUvarint(b, uint64(job))
 	b = binary.AppendUvarint(b, uint64(uint32(e.typ)))
 	if flags&walkPage != 0 {
@@ -228,20 +299,37 @@ func putWalkRecord(b []byte, e *rawEvent, job int) []byte {
 	if flags&walkValue != 0 {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(e.value))
 	}
-	b[start] = byte(len(b) - start) // at most 1+4+8+2+5*5+2*5+8 = 58
+	b[start] = byte(len(b) - start) // at most 1+4+2+8+5*5+2*5+8 = 58
 	return b
 }
 
 var errWalkRecord = errors.New("corrupt record")
 
-// getWalkRecord decodes the record at the start of b into e, returning its row group and
-// length.
-func getWalkRecord(b []byte, e *rawEvent) (job uint32, n int, err error) {
-	if len(b) < 15 || int(b[0]) > len(b) || b[0] < 15 {
+// get decodes the record at the start of b into e, returning its row group and length; lo
+// is the first person of the record's partition.
+func (f walkFormat) get(b []byte, e *rawEvent, lo int) (job uint32, n int, err error) {
+	if len(b) < f.minLen() || int(b[0]) > len(b) || int(b[0]) < f.minLen() {
 		return 0, 0, errWalkRecord
 	}
 	n = int(b[0])
-	r := b[15:n]
+	flags := b[1+f.pw]
+	h := 1 + f.pw + 2
+	if n < h+walkTSLen(flags)+2 {
+		return 0, 0, errWalkRecord
+	}
+	*e = rawEvent{person: int32(lo + f.place(b)), worker: b[h-1], value: math.NaN()}
+	switch flags & walkTSForm {
+	case walkTSSecs:
+		e.ts = f.base + int64(int32(binary.LittleEndian.Uint32(b[h:])))*int64(time.Second)
+	case walkTSMicros:
+		u := uint64(binary.LittleEndian.Uint32(b[h:])) | uint64(binary.LittleEndian.Uint16(b[h+4:]))<<32
+		e.ts = f.base + (int64(u<<16)>>16)*int64(time.Microsecond)
+	case walkTSNanos:
+		e.ts = int64(binary.LittleEndian.Uint64(b[h:]))
+	default:
+		return 0, 0, errWalkRecord
+	}
+	r := b[h+walkTSLen(flags) : n]
 	uv := func() uint64 {
 		x, k := binary.Uvarint(r)
 		if k <= 0 {
@@ -260,9 +348,6 @@ func getWalkRecord(b []byte, e *rawEvent) (job uint32, n int, err error) {
 		r = r[k:]
 		return x
 	}
-	flags := b[13]
-	*e = rawEvent{person: int32(binary.LittleEndian.Uint32(b[1:])), ts: int64(binary.LittleEndian.Uint64(b[5:])),
-		worker: b[14], value: math.NaN()}
 	job = uint32(uv())
 	e.typ = int32(uv())
 	if flags&walkPage != 0 {
@@ -299,7 +384,7 @@ func (src *people) spillEvents(ctx context.Context, sp *spill) error {
 	pb := newPartBufs(min(src.h.workers, math.MaxUint8+1), len(sp.files), sp.writeCounted)
 	err := src.scanEvents(ctx, func(w int, job rgJob, e *rawEvent, _ int) error {
 		k := int(sp.part[e.person])
-		return pb.put(w, k, putWalkRecord(pb.bufs[w][k], e, job.idx))
+		return pb.put(w, k, sp.walk.put(pb.bufs[w][k], e, job.idx, sp.lo[k]))
 	}, pb.flush)
 	if err != nil {
 		return err
@@ -311,8 +396,9 @@ func (src *people) spillEvents(ctx context.Context, sp *spill) error {
 func (sp *spill) writeCounted(_, k int, b []byte) error {
 	sp.mu[k].Lock()
 	defer sp.mu[k].Unlock()
+	lo := sp.lo[k]
 	for i := 0; i < len(b); i += int(b[i]) {
-		sp.counts[binary.LittleEndian.Uint32(b[i+1:])]++
+		sp.counts[lo+sp.walk.place(b[i:])]++
 	}
 	if _, err := sp.files[k].Write(b); err != nil {
 		return fmt.Errorf("features: writing spill file: %w", err)
@@ -335,6 +421,9 @@ func (src *people) loadPartition(sp *spill, k, lo, hi int) error {
 	total := off[hi-lo]
 	evs := make([]rawEvent, total)
 	jobs := make([]uint32, total)
+	// The records come in row-group order, so each lands at a random place of evs and jobs.
+	adviseHuge(evs)
+	adviseHuge(jobs)
 	at := slices.Clone(off[:hi-lo])
 	bad := func(what string) error {
 		return fmt.Errorf("features: reading spill file %s: %s", f.Name(), what)
@@ -350,7 +439,7 @@ func (src *people) loadPartition(sp *spill, k, lo, hi int) error {
 			}
 			break
 		}
-		job, n, err := getWalkRecord(b, &e)
+		job, n, err := sp.walk.get(b, &e, lo)
 		if err != nil {
 			return bad(fmt.Sprintf("record %d: %v", read, err))
 		}

@@ -8,7 +8,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -175,7 +177,8 @@ func TestWalkSpillCleanup(t *testing.T) {
 }
 
 // TestWalkRecord round-trips events through the spill record, with every optional field
-// present or not, large codes and identifiers not in the identifier table, and checks that
+// present or not, large codes and identifiers not in the identifier table, times of each
+// form on either side of the base and far from it, places of 3 and 4 bytes, and checks that
 // damaged records are refused.
 func TestWalkRecord(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -188,39 +191,81 @@ func TestWalkRecord(t *testing.T) {
 		}
 		return rng.Int32()
 	}
-	var b []byte
-	var want []rawEvent
-	var jobs []int
-	for range 2000 {
-		e := rawEvent{ts: rng.Int64() - math.MaxInt64/2, value: math.NaN(), person: rng.Int32(), typ: code(), page: code(),
-			channel: code(), campaign: code(), anonymous: code(), mail: -code(), worker: uint8(rng.IntN(256))}
-		if rng.IntN(2) == 0 {
-			e.value = rng.NormFloat64()
+	asOf := time.Date(2026, 1, 1, 0, 0, 0, 123, time.UTC).UnixNano()
+	stamp := func(base int64) int64 {
+		switch rng.IntN(6) {
+		case 0: // whole seconds, before or after the base
+			return base + (rng.Int64N(1<<32)-1<<31)*int64(time.Second)
+		case 1: // whole microseconds
+			return base + (rng.Int64N(1<<48)-1<<47)*int64(time.Microsecond)
+		case 2: // whole seconds just outside the 4-byte range
+			return base + (math.MaxInt32+1+rng.Int64N(100))*int64(time.Second)
+		case 3:
+			return math.MaxInt64 - rng.Int64N(1000)
+		case 4:
+			return math.MinInt64 + rng.Int64N(1000)
 		}
-		job := rng.IntN(1 << 20)
-		b = putWalkRecord(b, &e, job)
-		want, jobs = append(want, e), append(jobs, job)
+		return rng.Int64()
 	}
-	for i := 0; len(b) > 0; i++ {
-		var e rawEvent
-		job, n, err := getWalkRecord(b, &e)
-		if err != nil {
-			t.Fatalf("record %d: %v", i, err)
+	forms := map[byte]int{}
+	for _, tc := range []struct {
+		asOf     int64
+		most, lo int
+	}{{asOf, 1000, 0}, {asOf, 1 << 24, 5 << 24}, {asOf, 1<<24 + 1, 3}, {0, 77, 1 << 30}, {-asOf, 1 << 26, 11}} {
+		f := newWalkFormat(tc.asOf, tc.most)
+		if want := map[bool]int{false: 3, true: 4}[tc.most > 1<<24]; f.pw != want {
+			t.Fatalf("most %d: place of %d bytes, want %d", tc.most, f.pw, want)
 		}
-		w := want[i]
-		if math.IsNaN(w.value) != math.IsNaN(e.value) || !math.IsNaN(w.value) && w.value != e.value {
-			t.Fatalf("record %d: value %v, want %v", i, e.value, w.value)
+		var b []byte
+		var want []rawEvent
+		var jobs []int
+		for range 3000 {
+			e := rawEvent{ts: stamp(f.base), value: math.NaN(), person: int32(tc.lo + rng.IntN(tc.most)), typ: code(), page: code(),
+				channel: code(), campaign: code(), anonymous: code(), mail: -code(), worker: uint8(rng.IntN(256))}
+			if rng.IntN(2) == 0 {
+				e.value = rng.NormFloat64()
+			}
+			job := rng.IntN(1 << 20)
+			at := len(b)
+			b = f.put(b, &e, job, tc.lo)
+			if p := tc.lo + f.place(b[at:]); p != int(e.person) {
+				t.Fatalf("person %d from the place, want %d", p, e.person)
+			}
+			forms[b[at+1+f.pw]&walkTSForm]++
+			want, jobs = append(want, e), append(jobs, job)
 		}
-		e.value, w.value = 0, 0
-		if e != w || int(job) != jobs[i] {
-			t.Fatalf("record %d: got %+v job %d, want %+v job %d", i, e, job, w, jobs[i])
+		for i := 0; len(b) > 0; i++ {
+			var e rawEvent
+			job, n, err := f.get(b, &e, tc.lo)
+			if err != nil {
+				t.Fatalf("record %d: %v", i, err)
+			}
+			w := want[i]
+			if math.IsNaN(w.value) != math.IsNaN(e.value) || !math.IsNaN(w.value) && w.value != e.value {
+				t.Fatalf("record %d: value %v, want %v", i, e.value, w.value)
+			}
+			e.value, w.value = 0, 0
+			if e != w || int(job) != jobs[i] {
+				t.Fatalf("record %d: got %+v job %d, want %+v job %d", i, e, job, w, jobs[i])
+			}
+			b = b[n:]
 		}
-		b = b[n:]
 	}
-	one := putWalkRecord(nil, &rawEvent{person: 3, typ: 1, value: 2.5, page: 7}, 9)
-	for _, bad := range [][]byte{one[:len(one)-1], append([]byte{5}, one[1:]...), append([]byte{byte(len(one) + 1)}, append(one[1:], 0)...)} {
+	for _, form := range []byte{walkTSNanos, walkTSSecs, walkTSMicros} {
+		if forms[form] == 0 {
+			t.Errorf("no record with time form %#x", form)
+		}
+	}
+	f := newWalkFormat(asOf, 10)
+	one := f.put(nil, &rawEvent{person: 3, typ: 1, value: 2.5, page: 7, ts: f.base - 5*int64(time.Second)}, 9, 0)
+	if len(one) != 1+3+2+4+2+1+8 {
+		t.Errorf("record of %d bytes, want %d", len(one), 1+3+2+4+2+1+8)
+	}
+	badForm := slices.Clone(one)
+	badForm[4] |= walkTSForm
+	for _, bad := range [][]byte{one[:len(one)-1], append([]byte{5}, one[1:]...), append([]byte{byte(len(one) + 1)}, append(one[1:], 0)...), badForm} {
 		var e rawEvent
-		if _, _, err := getWalkRecord(bad, &e); err == nil {
+		if _, _, err := f.get(bad, &e, 0); err == nil {
 			t.Errorf("damaged record % x accepted", bad)
 		}
 	}
