@@ -112,22 +112,48 @@ func tsLen(fl byte) int {
 	return 8
 }
 
-// put appends r's spill record to b; lo is the first person of r's partition.
-func (f recFormat) put(b []byte, r *evRec, lo int) []byte {
-	q := uint32(int(r.person) - lo)
+// appendPlace appends place q in pw (3 or 4) bytes.
+func appendPlace(b []byte, q uint32, pw int) []byte {
 	b = append(b, byte(q), byte(q>>8), byte(q>>16))
-	if f.pw == 4 {
+	if pw == 4 {
 		b = append(b, byte(q>>24))
 	}
-	fl := r.code & spillCode
-	d := f.tsBase - r.ts
+	return b
+}
+
+// appendTime appends a time in size bytes: d, its distance from a base, as whole seconds (4
+// bytes) or whole microseconds (6), else the time ts itself in nanoseconds (8).
+func appendTime(b []byte, size int, d, ts int64) []byte {
+	switch size {
+	case 4:
+		return binary.LittleEndian.AppendUint32(b, uint32(d/int64(time.Second)))
+	case 6:
+		u := uint64(d / int64(time.Microsecond))
+		b = binary.LittleEndian.AppendUint32(b, uint32(u))
+		return binary.LittleEndian.AppendUint16(b, uint16(u>>32))
+	}
+	return binary.LittleEndian.AppendUint64(b, uint64(ts))
+}
+
+// timeForm is the form of a time ts in a feature run's records, d before the base: seconds,
+// microseconds or nanoseconds (spillTSSecs, spillTSMicros, spillTSNanos).
+func (f recFormat) timeForm(ts int64) (form byte, d int64) {
+	d = f.tsBase - ts
 	switch {
 	case d < 0:
 	case d%int64(time.Second) == 0 && d/int64(time.Second) <= math.MaxUint32:
-		fl |= spillTSSecs
+		return spillTSSecs, d
 	case d%int64(time.Microsecond) == 0 && d/int64(time.Microsecond) < 1<<48:
-		fl |= spillTSMicros
+		return spillTSMicros, d
 	}
+	return spillTSNanos, d
+}
+
+// put appends r's spill record to b; lo is the first person of r's partition.
+func (f recFormat) put(b []byte, r *evRec, lo int) []byte {
+	b = appendPlace(b, uint32(int(r.person)-lo), f.pw)
+	form, d := f.timeForm(r.ts)
+	fl := r.code&spillCode | form
 	if r.page != features.NoPage {
 		fl |= spillHasPage
 	}
@@ -138,16 +164,7 @@ func (f recFormat) put(b []byte, r *evRec, lo int) []byte {
 	if r.page != features.NoPage {
 		b = append(b, byte(r.page))
 	}
-	switch fl & spillTSForm {
-	case spillTSSecs:
-		b = binary.LittleEndian.AppendUint32(b, uint32(d/int64(time.Second)))
-	case spillTSMicros:
-		u := uint64(d / int64(time.Microsecond))
-		b = binary.LittleEndian.AppendUint32(b, uint32(u))
-		b = binary.LittleEndian.AppendUint16(b, uint16(u>>32))
-	default:
-		b = binary.LittleEndian.AppendUint64(b, uint64(r.ts))
-	}
+	b = appendTime(b, tsLen(fl), d, r.ts)
 	if fl&spillHasValue != 0 {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(r.value))
 	}
@@ -454,20 +471,8 @@ const (
 
 // putTx appends r's spill record to b; lo is the first person of r's partition.
 func (f recFormat) putTx(b []byte, r *txRec, lo int) []byte {
-	q := uint32(int(r.person) - lo)
-	b = append(b, byte(q), byte(q>>8), byte(q>>16))
-	if f.pw == 4 {
-		b = append(b, byte(q>>24))
-	}
-	var fl byte
-	d := f.tsBase - r.ts
-	switch {
-	case d < 0:
-	case d%int64(time.Second) == 0 && d/int64(time.Second) <= math.MaxUint32:
-		fl |= spillTSSecs
-	case d%int64(time.Microsecond) == 0 && d/int64(time.Microsecond) < 1<<48:
-		fl |= spillTSMicros
-	}
+	b = appendPlace(b, uint32(int(r.person)-lo), f.pw)
+	fl, d := f.timeForm(r.ts)
 	var cents int64
 	if a := r.amount; math.Abs(a) < 1e13 { // false for NaN
 		cents = int64(math.Round(a * 100))
@@ -475,17 +480,7 @@ func (f recFormat) putTx(b []byte, r *txRec, lo int) []byte {
 			fl |= txCents
 		}
 	}
-	b = append(b, fl)
-	switch fl & spillTSForm {
-	case spillTSSecs:
-		b = binary.LittleEndian.AppendUint32(b, uint32(d/int64(time.Second)))
-	case spillTSMicros:
-		u := uint64(d / int64(time.Microsecond))
-		b = binary.LittleEndian.AppendUint32(b, uint32(u))
-		b = binary.LittleEndian.AppendUint16(b, uint16(u>>32))
-	default:
-		b = binary.LittleEndian.AppendUint64(b, uint64(r.ts))
-	}
+	b = appendTime(append(b, fl), tsLen(fl), d, r.ts)
 	if fl&txCents != 0 {
 		b = binary.AppendVarint(b, cents)
 	} else {

@@ -234,11 +234,7 @@ func (f walkFormat) place(b []byte) int {
 // put appends e, read from row group job, to b; lo is the first person of e's partition.
 func (f walkFormat) put(b []byte, e *rawEvent, job int, lo int) []byte {
 	start := len(b)
-	q := uint32(int(e.person) - lo)
-	b = append(b, 0, byte(q), byte(q>>8), byte(q>>16))
-	if f.pw == 4 {
-		b = append(b, byte(q>>24))
-	}
+	b = appendPlace(append(b, 0), uint32(int(e.person)-lo), f.pw)
 	var flags byte
 	if e.page != 0 {
 		flags |= walkPage
@@ -268,17 +264,7 @@ func (f walkFormat) put(b []byte, e *rawEvent, job int, lo int) []byte {
 	case d%int64(time.Microsecond) == 0 && d/int64(time.Microsecond) >= -1<<47 && d/int64(time.Microsecond) < 1<<47:
 		flags |= walkTSMicros
 	}
-	b = append(b, flags, e.worker)
-	switch flags & walkTSForm {
-	case walkTSSecs:
-		b = binary.LittleEndian.AppendUint32(b, uint32(int32(d/int64(time.Second))))
-	case walkTSMicros:
-		u := uint64(d / int64(time.Microsecond))
-		b = binary.LittleEndian.AppendUint32(b, uint32(u))
-		b = binary.LittleEndian.AppendUint16(b, uint16(u>>32))
-	default:
-		b = binary.LittleEndian.AppendUint64(b, uint64(e.ts))
-	}
+	b = appendTime(append(b, flags, e.worker), walkTSLen(flags), d, e.ts)
 	b = binary.AppendUvarint(b, uint64(job))
 	b = binary.AppendUvarint(b, uint64(uint32(e.typ)))
 	if flags&walkPage != 0 {
