@@ -192,20 +192,12 @@ const (
 	walkTSMicros = 0x80
 )
 
-// walkFormat is the layout of a walk's spill records.
-type walkFormat struct {
-	base int64 // spillBase of the run's as-of time (0 without one)
-	pw   int   // bytes of a person's place: 3 or 4
-}
+// walkFormat is the layout of a walk's spill records: the base time and place width of a
+// feature run's (recFormat), with times either side of the base.
+type walkFormat recFormat
 
 // newWalkFormat is the format of a walk as of asOf whose largest partition holds most people.
-func newWalkFormat(asOf int64, most int) walkFormat {
-	f := walkFormat{base: spillBase(asOf), pw: 3}
-	if most > 1<<24 {
-		f.pw = 4
-	}
-	return f
-}
+func newWalkFormat(asOf int64, most int) walkFormat { return walkFormat(newRecFormat(asOf, most)) }
 
 // walkTSLen is the length of the time of a walk record with flags fl.
 func walkTSLen(fl byte) int {
@@ -223,13 +215,7 @@ func walkTSLen(fl byte) int {
 func (f walkFormat) minLen() int { return 1 + f.pw + 2 + 4 + 2 }
 
 // place is the person's place in its partition of the record that starts b.
-func (f walkFormat) place(b []byte) int {
-	q := int(b[1]) | int(b[2])<<8 | int(b[3])<<16
-	if f.pw == 4 {
-		q |= int(b[4]) << 24
-	}
-	return q
-}
+func (f walkFormat) place(b []byte) int { return recFormat(f).place(b[1:]) }
 
 // put appends e, read from row group job, to b; lo is the first person of e's partition.
 func (f walkFormat) put(b []byte, e *rawEvent, job int, lo int) []byte {
@@ -255,8 +241,8 @@ func (f walkFormat) put(b []byte, e *rawEvent, job int, lo int) []byte {
 		flags |= walkValue
 	}
 	// d overflows only for times more than 292 years from the base, which then take 8 bytes.
-	d := e.ts - f.base
-	overflow := (e.ts >= 0) != (f.base >= 0) && (d >= 0) != (e.ts >= 0)
+	d := e.ts - f.tsBase
+	overflow := (e.ts >= 0) != (f.tsBase >= 0) && (d >= 0) != (e.ts >= 0)
 	switch {
 	case overflow:
 	case d%int64(time.Second) == 0 && d/int64(time.Second) >= math.MinInt32 && d/int64(time.Second) <= math.MaxInt32:
@@ -306,10 +292,10 @@ func (f walkFormat) get(b []byte, e *rawEvent, lo int) (job uint32, n int, err e
 	*e = rawEvent{person: int32(lo + f.place(b)), worker: b[h-1], value: math.NaN()}
 	switch flags & walkTSForm {
 	case walkTSSecs:
-		e.ts = f.base + int64(int32(binary.LittleEndian.Uint32(b[h:])))*int64(time.Second)
+		e.ts = f.tsBase + int64(int32(binary.LittleEndian.Uint32(b[h:])))*int64(time.Second)
 	case walkTSMicros:
 		u := uint64(binary.LittleEndian.Uint32(b[h:])) | uint64(binary.LittleEndian.Uint16(b[h+4:]))<<32
-		e.ts = f.base + (int64(u<<16)>>16)*int64(time.Microsecond)
+		e.ts = f.tsBase + (int64(u<<16)>>16)*int64(time.Microsecond)
 	case walkTSNanos:
 		e.ts = int64(binary.LittleEndian.Uint64(b[h:]))
 	default:

@@ -220,7 +220,7 @@ func TestWalkRecord(t *testing.T) {
 		var want []rawEvent
 		var jobs []int
 		for range 3000 {
-			e := rawEvent{ts: stamp(f.base), value: math.NaN(), person: int32(tc.lo + rng.IntN(tc.most)), typ: code(), page: code(),
+			e := rawEvent{ts: stamp(f.tsBase), value: math.NaN(), person: int32(tc.lo + rng.IntN(tc.most)), typ: code(), page: code(),
 				channel: code(), campaign: code(), anonymous: code(), mail: -code(), worker: uint8(rng.IntN(256))}
 			if rng.IntN(2) == 0 {
 				e.value = rng.NormFloat64()
@@ -257,7 +257,7 @@ func TestWalkRecord(t *testing.T) {
 		}
 	}
 	f := newWalkFormat(asOf, 10)
-	one := f.put(nil, &rawEvent{person: 3, typ: 1, value: 2.5, page: 7, ts: f.base - 5*int64(time.Second)}, 9, 0)
+	one := f.put(nil, &rawEvent{person: 3, typ: 1, value: 2.5, page: 7, ts: f.tsBase - 5*int64(time.Second)}, 9, 0)
 	if len(one) != 1+3+2+4+2+1+8 {
 		t.Errorf("record of %d bytes, want %d", len(one), 1+3+2+4+2+1+8)
 	}
