@@ -21,7 +21,7 @@ import (
 // they have, so they hold events, not fixed-size accumulators: 48 bytes an event. When the
 // history's events do not fit the budget, the walk is done partition by partition, as a
 // feature run is: identities are stitched whole, one pass over the events writes each kept
-// event to its partition's file (a record of about 13 bytes), the transactions go to
+// event to its partition's file (a record of 12 to 58 bytes), the transactions go to
 // files of their own, and then each partition in turn is read back into memory, walked,
 // and released. Partitions are contiguous ranges of people, so the people come in
 // contact_id order either way, and each person's events in file order.
