@@ -45,11 +45,13 @@ const (
 	arenaChunk = 1 << 23
 )
 
-// A keyRef is an identifier's place in the arenas: the arena (bits 47 to 63), the offset in it
-// (bits 24 to 46) and the length (bits 0 to 23). An identifier longer than arenaChunk/16 has
-// an arena of its own, at offset 0 with length refWhole.
+// A keyRef is an identifier's place in the arenas: the arena (bits 43 to 63), the offset in it
+// (bits 20 to 42) and the length (bits 0 to 19). An identifier longer than arenaChunk/16 has
+// an arena of its own, at offset 0 with length refWhole. The 2^21 arenas the references can
+// name hold at least a terabyte of identifiers (2^21 of those long ones), more than the
+// memory that would hold them.
 const (
-	refLenBits = 24
+	refLenBits = 20
 	refOffBits = 23
 	refWhole   = 1<<refLenBits - 1
 )

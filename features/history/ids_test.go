@@ -64,6 +64,9 @@ func TestIDTable(t *testing.T) {
 // among them, read back unchanged, and an arena is never filled past its size (where the
 // offset of a reference would no longer fit).
 func TestIDTableArenas(t *testing.T) {
+	if arenaChunk/16 >= refWhole || arenaChunk > 1<<refOffBits {
+		t.Fatalf("a reference cannot name every identifier an arena of %d bytes shares", arenaChunk)
+	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	tab := newIDTable()
 	var order []string
