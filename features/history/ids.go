@@ -160,7 +160,7 @@ func (t *idTable) warm(ids [][]byte, scratch []uint64) []uint64 {
 		}
 		scratch[j] = n
 		if n > 0 {
-			sink += uint64(len(t.key(int32(n - 1)))) // reads the key's header
+			sink += uint64(len(t.key(int32(n - 1)))) // reads the key's reference
 		}
 	}
 	for _, n := range scratch {

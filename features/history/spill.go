@@ -26,7 +26,7 @@ import (
 // byte-identical to an unpartitioned run. Identities are stitched first, over the whole
 // history (the identity graph is small next to the events); then one pass over the events
 // writes each usable event, reduced to 8 to 22 bytes, to its partition's file in a temporary
-// directory, while the transactions (36 bytes each) go to files of their own; then each
+// directory, while the transactions (about 16 bytes each) go to files of their own; then each
 // partition's events are folded into its people's accumulators, its transactions read back
 // and sorted, its rows built and written, and its memory released.
 
@@ -149,6 +149,18 @@ func (f recFormat) timeForm(ts int64) (form byte, d int64) {
 	return spillTSNanos, d
 }
 
+// readTime reads the time at the start of b, in the form flags fl name (appendTime's).
+func (f recFormat) readTime(b []byte, fl byte) int64 {
+	switch fl & spillTSForm {
+	case spillTSSecs:
+		return f.tsBase - int64(binary.LittleEndian.Uint32(b))*int64(time.Second)
+	case spillTSMicros:
+		u := uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint16(b[4:]))<<32
+		return f.tsBase - int64(u)*int64(time.Microsecond)
+	}
+	return int64(binary.LittleEndian.Uint64(b))
+}
+
 // put appends r's spill record to b; lo is the first person of r's partition.
 func (f recFormat) put(b []byte, r *evRec, lo int) []byte {
 	b = appendPlace(b, uint32(int(r.person)-lo), f.pw)
@@ -189,19 +201,8 @@ func (f recFormat) fold(b []byte, accs []features.EventAcc, asOf int64, halfLife
 			page = int(int8(b[0]))
 			b = b[1:]
 		}
-		var ts int64
-		switch fl & spillTSForm {
-		case spillTSSecs:
-			ts = f.tsBase - int64(binary.LittleEndian.Uint32(b))*int64(time.Second)
-			b = b[4:]
-		case spillTSMicros:
-			u := uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint16(b[4:]))<<32
-			ts = f.tsBase - int64(u)*int64(time.Microsecond)
-			b = b[6:]
-		default:
-			ts = int64(binary.LittleEndian.Uint64(b))
-			b = b[8:]
-		}
+		ts := f.readTime(b, fl)
+		b = b[tsLen(fl):]
 		value := math.NaN()
 		if fl&spillHasValue != 0 {
 			value = math.Float64frombits(binary.LittleEndian.Uint64(b))
@@ -393,10 +394,9 @@ type spill struct {
 
 	released sync.WaitGroup // release's removals
 
-	lo   []int      // the first person of each partition
-	most int        // the people of the largest partition
-	rec  recFormat  // a feature run's event records (spillEvents sets it)
-	walk walkFormat // the layout of a walk's event records
+	lo   []int     // the first person of each partition
+	most int       // the people of the largest partition
+	rec  recFormat // the layout of the event records of a feature run (a walk's: walkFormat(rec)) and of the transactions
 }
 
 // release removes partition k's files, read back by now, on a goroutine of its own: removing
@@ -443,7 +443,7 @@ func newSpill(dir string, parts [][2]int, people int, asOf int64) (*spill, error
 		sp.lo = append(sp.lo, r[0])
 		sp.most = max(sp.most, r[1]-r[0])
 	}
-	sp.rec, sp.walk = newRecFormat(asOf, sp.most), newWalkFormat(asOf, sp.most)
+	sp.rec = newRecFormat(asOf, sp.most)
 	return sp, nil
 }
 
@@ -508,16 +508,7 @@ func (f recFormat) getTx(b []byte, r *txRec, lo int) (int, error) {
 	if len(b) < n {
 		return 0, errTxRecord
 	}
-	*r = txRec{person: int32(lo + f.place(b))}
-	switch fl & spillTSForm {
-	case spillTSSecs:
-		r.ts = f.tsBase - int64(binary.LittleEndian.Uint32(b[h:]))*int64(time.Second)
-	case spillTSMicros:
-		u := uint64(binary.LittleEndian.Uint32(b[h:])) | uint64(binary.LittleEndian.Uint16(b[h+4:]))<<32
-		r.ts = f.tsBase - int64(u)*int64(time.Microsecond)
-	default:
-		r.ts = int64(binary.LittleEndian.Uint64(b[h:]))
-	}
+	*r = txRec{person: int32(lo + f.place(b)), ts: f.readTime(b[h:], fl)}
 	if fl&txCents != 0 {
 		c, k := binary.Varint(b[n:])
 		if k <= 0 {

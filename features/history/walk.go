@@ -196,9 +196,6 @@ const (
 // feature run's (recFormat), with times either side of the base.
 type walkFormat recFormat
 
-// newWalkFormat is the format of a walk as of asOf whose largest partition holds most people.
-func newWalkFormat(asOf int64, most int) walkFormat { return walkFormat(newRecFormat(asOf, most)) }
-
 // walkTSLen is the length of the time of a walk record with flags fl.
 func walkTSLen(fl byte) int {
 	switch fl & walkTSForm {
@@ -356,7 +353,7 @@ func (src *people) spillEvents(ctx context.Context, sp *spill) error {
 	pb := newPartBufs(min(src.h.workers, math.MaxUint8+1), len(sp.files), sp.writeCounted)
 	err := src.scanEvents(ctx, func(w int, job rgJob, e *rawEvent, _ int) error {
 		k := int(sp.part[e.person])
-		return pb.put(w, k, sp.walk.put(pb.bufs[w][k], e, job.idx, sp.lo[k]))
+		return pb.put(w, k, walkFormat(sp.rec).put(pb.bufs[w][k], e, job.idx, sp.lo[k]))
 	}, pb.flush)
 	if err != nil {
 		return err
@@ -370,7 +367,7 @@ func (sp *spill) writeCounted(_, k int, b []byte) error {
 	defer sp.mu[k].Unlock()
 	lo := sp.lo[k]
 	for i := 0; i < len(b); i += int(b[i]) {
-		sp.counts[lo+sp.walk.place(b[i:])]++
+		sp.counts[lo+walkFormat(sp.rec).place(b[i:])]++
 	}
 	if _, err := sp.files[k].Write(b); err != nil {
 		return fmt.Errorf("features: writing spill file: %w", err)
@@ -411,7 +408,7 @@ func (src *people) loadPartition(sp *spill, k, lo, hi int) error {
 			}
 			break
 		}
-		job, n, err := sp.walk.get(b, &e, lo)
+		job, n, err := walkFormat(sp.rec).get(b, &e, lo)
 		if err != nil {
 			return bad(fmt.Sprintf("record %d: %v", read, err))
 		}

@@ -212,7 +212,7 @@ func TestWalkRecord(t *testing.T) {
 		asOf     int64
 		most, lo int
 	}{{asOf, 1000, 0}, {asOf, 1 << 24, 5 << 24}, {asOf, 1<<24 + 1, 3}, {0, 77, 1 << 30}, {-asOf, 1 << 26, 11}} {
-		f := newWalkFormat(tc.asOf, tc.most)
+		f := walkFormat(newRecFormat(tc.asOf, tc.most))
 		if want := map[bool]int{false: 3, true: 4}[tc.most > 1<<24]; f.pw != want {
 			t.Fatalf("most %d: place of %d bytes, want %d", tc.most, f.pw, want)
 		}
@@ -256,7 +256,7 @@ func TestWalkRecord(t *testing.T) {
 			t.Errorf("no record with time form %#x", form)
 		}
 	}
-	f := newWalkFormat(asOf, 10)
+	f := walkFormat(newRecFormat(asOf, 10))
 	one := f.put(nil, &rawEvent{person: 3, typ: 1, value: 2.5, page: 7, ts: f.tsBase - 5*int64(time.Second)}, 9, 0)
 	if len(one) != 1+3+2+4+2+1+8 {
 		t.Errorf("record of %d bytes, want %d", len(one), 1+3+2+4+2+1+8)
