@@ -34,7 +34,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -173,8 +172,6 @@ type job struct {
 // drive sends requests for c.duration, closed or open loop. sent, when not nil, is called
 // with each webhook-mode lead and the request's start before the request is sent.
 func drive(c *config, sent func(lead string, start time.Time)) *result {
-	tr := &http.Transport{MaxIdleConnsPerHost: c.clients * 2, MaxConnsPerHost: c.clients * 2}
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	var mu sync.Mutex
 	total := &result{}
 	start := time.Now()
@@ -213,6 +210,8 @@ func drive(c *config, sent func(lead string, start time.Time)) *result {
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			conn := &rawConn{addr: c.addr, timeout: 30 * time.Second}
+			defer conn.close()
 			r := &result{}
 			for j := range jobs {
 				if c.rate == 0 && !time.Now().Before(deadline) {
@@ -221,7 +220,7 @@ func drive(c *config, sent func(lead string, start time.Time)) *result {
 				req, k, leads := c.request(rng, j.seq)
 				if len(leads) > 0 {
 					// The new leads' contact rows go first: a person needs a contact.
-					if err := c.postContacts(client, leads); err != nil {
+					if err := c.postContacts(conn, leads); err != nil {
 						r.failures++
 						continue
 					}
@@ -237,14 +236,10 @@ func drive(c *config, sent func(lead string, start time.Time)) *result {
 					}
 					t0 = j.sched
 				}
-				resp, err := client.Do(req)
-				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
+				status, err := conn.do(req, c.key)
 				r.lat = append(r.lat, time.Since(t0))
 				r.requests++
-				if err != nil || resp.StatusCode != http.StatusOK {
+				if err != nil || status != http.StatusOK {
 					r.failures++
 					continue
 				}
@@ -269,15 +264,15 @@ func drive(c *config, sent func(lead string, start time.Time)) *result {
 
 // request builds request seq: its record count and, in webhook mode, the leads whose
 // crossing event it carries.
-func (c *config) request(rng *rand.Rand, seq int) (*http.Request, int, []string) {
-	var req *http.Request
+func (c *config) request(rng *rand.Rand, seq int) (call, int, []string) {
+	var req call
 	k := 1
 	var leads []string
 	ts := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
 	switch c.mode {
 	case "score":
 		id := c.ids[rng.IntN(len(c.ids))]
-		req, _ = http.NewRequest(http.MethodGet, "http://"+c.addr+"/v1/contacts/"+url.PathEscape(id)+"/score", nil)
+		req = call{method: http.MethodGet, path: "/v1/contacts/" + url.PathEscape(id) + "/score"}
 	default:
 		if c.mode != "single" {
 			k = c.batch
@@ -303,34 +298,23 @@ func (c *config) request(rng *rand.Rand, seq int) (*http.Request, int, []string)
 			fmt.Fprintf(&b, `{"event_id":"%s-%d-%d","contact_id":"%s","type":"page_view","page":"%s","ts":"%s"}`+"\n",
 				c.run, seq, j, id, page, ts)
 		}
-		req, _ = http.NewRequest(http.MethodPost, "http://"+c.addr+"/v1/events", &b)
-		req.Header.Set("Content-Type", "application/x-ndjson")
-	}
-	if c.key != "" {
-		req.Header.Set("Authorization", "Bearer "+c.key)
+		req = call{method: http.MethodPost, path: "/v1/events", ctype: "application/x-ndjson", body: b.Bytes()}
 	}
 	return req, k, leads
 }
 
 // postContacts creates the contact rows of new leads.
-func (c *config) postContacts(client *http.Client, leads []string) error {
+func (c *config) postContacts(conn *rawConn, leads []string) error {
 	var b bytes.Buffer
 	for _, l := range leads {
 		fmt.Fprintf(&b, `{"contact_id":"%s","created_at":"%s"}`+"\n", l, time.Now().UTC().Add(-time.Hour).Format(time.RFC3339))
 	}
-	req, _ := http.NewRequest(http.MethodPost, "http://"+c.addr+"/v1/contacts", &b)
-	req.Header.Set("Content-Type", "application/x-ndjson")
-	if c.key != "" {
-		req.Header.Set("Authorization", "Bearer "+c.key)
-	}
-	resp, err := client.Do(req)
+	status, err := conn.do(call{method: http.MethodPost, path: "/v1/contacts", ctype: "application/x-ndjson", body: b.Bytes()}, c.key)
 	if err != nil {
 		return err
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("POST /v1/contacts: %s", resp.Status)
+	if status != http.StatusOK {
+		return fmt.Errorf("POST /v1/contacts: status %d", status)
 	}
 	return nil
 }
