@@ -145,3 +145,18 @@ func BenchmarkOnlineShoppers(b *testing.B) {
 		b.ReportMetric(float64(len(te))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	})
 }
+
+// BenchmarkShapTables measures building the TreeSHAP tables of the default model, which the
+// first explained row of a model pays for.
+func BenchmarkShapTables(b *testing.B) {
+	X, y := synth(10_000, 1)
+	m, err := Fit(X, y, nil, Options{Threads: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		for _, t := range m.trees {
+			groupShapTable(&t.tree, buildShapTable(&t.tree))
+		}
+	}
+}

@@ -627,10 +627,12 @@ func TestImportance(t *testing.T) {
 	}
 }
 
-// TestContributionsTableEqualsAlgorithm2 compares the tables' TreeSHAP values (contribRow)
-// with Algorithm 2 run tree by tree (shapper.tree), bit for bit, on models whose paths repeat
-// features, split categories and send missing values by default, for ordinary and hostile
-// rows; and checks that trees past the tables' budget are left to Algorithm 2.
+// TestContributionsTableEqualsAlgorithm2 compares the TreeSHAP values of the tables with
+// Algorithm 2 run tree by tree (shapper.tree) on models whose paths repeat features, split
+// categories and send missing values by default, for ordinary and hostile rows: the
+// per-leaf increments walked leaf by leaf give its values bit for bit, and the grouped
+// tables (contribRow) give them up to the order of the additions. It also checks the groups'
+// shape and that trees past the tables' budget are left to Algorithm 2.
 func TestContributionsTableEqualsAlgorithm2(t *testing.T) {
 	X, y := synth(2000, 9)
 	W, yw := wide(3000, 40, 5)
@@ -649,18 +651,45 @@ func TestContributionsTableEqualsAlgorithm2(t *testing.T) {
 			t.Fatal(err)
 		}
 		tabs := m.shapTables()
-		built := 0
+		leafTabs := make([]*shapTable, len(m.trees))
+		built, grouped := 0, 0
 		for i, st := range tabs {
+			tr := &m.trees[i].tree
+			leafTabs[i] = buildShapTable(tr)
+			if n, max := len(leafTabs[i].delta), shapTableSize(tr); n > max {
+				t.Errorf("tree %d: %d increments, more than the %d shapTableSize allowed for", i, n, max)
+			}
 			if st == nil {
 				continue
 			}
 			built++
-			if n, max := len(st.delta), shapTableSize(&m.trees[i].tree); n > max {
-				t.Errorf("tree %d: %d increments, more than the %d shapTableSize allowed for", i, n, max)
+			for _, g := range st.groups {
+				if len(g.nodes) > shapGroupBits {
+					// Only a leaf under more ancestors than that is a group of more splits:
+					// its splits are the path from the root.
+					for j, nd := range g.nodes {
+						if j == 0 && nd != 0 || j > 0 && nd != int32(tr.nodes[g.nodes[j-1]].Left) && nd != int32(tr.nodes[g.nodes[j-1]].Right) {
+							t.Errorf("%+v tree %d: a group of %d splits that are not one path", c.opts, i, len(g.nodes))
+							break
+						}
+					}
+				}
+				if len(g.vals) != (1<<len(g.nodes))*len(g.feats) {
+					t.Errorf("%+v tree %d: %d values for %d splits and %d features", c.opts, i, len(g.vals), len(g.nodes), len(g.feats))
+				}
+			}
+			if len(st.groups) < len(leafTabs[i].n)/2 {
+				grouped++
+			}
+			if c.opts.MaxDepth == 4 && len(st.groups) > 2 {
+				t.Errorf("depth-4 tree %d: %d groups, want the whole tree or its root's two subtrees", i, len(st.groups))
 			}
 		}
 		if built != len(tabs) {
 			t.Errorf("%+v: %d of %d trees have tables, want all within the budget", c.opts, built, len(tabs))
+		}
+		if grouped == 0 {
+			t.Errorf("%+v: no tree has fewer groups than leaves", c.opts)
 		}
 		H := hostile(c.X, 300, thresholdsOf(m), 11)
 		for _, F := range []*frame.Frame{c.X, H} {
@@ -676,11 +705,18 @@ func TestContributionsTableEqualsAlgorithm2(t *testing.T) {
 				for _, tr := range m.trees {
 					s.tree(&tr.tree, x, want)
 				}
+				leaves := make([]float64, len(x))
+				for i, tr := range m.trees {
+					walkLeaves(leafTabs[i], &tr.tree, x, leaves)
+				}
 				got := make([]float64, len(x))
 				m.contribRow(x, got, &s)
 				for j := range want {
-					if math.Float64bits(got[j]) != math.Float64bits(want[j]) {
-						t.Fatalf("%+v row %d feature %d: table %v, Algorithm 2 %v", c.opts, r, j, got[j], want[j])
+					if math.Float64bits(leaves[j]) != math.Float64bits(want[j]) {
+						t.Fatalf("%+v row %d feature %d: per-leaf table %v, Algorithm 2 %v", c.opts, r, j, leaves[j], want[j])
+					}
+					if math.Abs(got[j]-want[j]) > 1e-12*(1+math.Abs(want[j])) {
+						t.Fatalf("%+v row %d feature %d: grouped tables %v, Algorithm 2 %v", c.opts, r, j, got[j], want[j])
 					}
 				}
 			}
@@ -697,7 +733,7 @@ func TestContributionsTableEqualsAlgorithm2(t *testing.T) {
 			skipped++
 			continue
 		}
-		total += len(st.delta)
+		total += st.size()
 	}
 	if skipped == 0 || total > shapTableBudget {
 		t.Errorf("deep model: %d trees without a table, %d increments (budget %d): want some trees left to Algorithm 2 and the budget kept", skipped, total, shapTableBudget)
@@ -713,5 +749,33 @@ func TestContributionsTableEqualsAlgorithm2(t *testing.T) {
 	}
 	if math.Abs(sum-F[5]) > 1e-9 {
 		t.Errorf("deep model: bias + Σ contributions = %v, log-odds %v", sum, F[5])
+	}
+}
+
+// walkLeaves visits the tree as Algorithm 2's recurse does (the row's child first) and adds
+// each leaf's increments from the per-leaf table st for the pattern of edges the walk took
+// to reach it: Algorithm 2's values bit for bit.
+func walkLeaves(st *shapTable, t *tree, x, phi []float64) {
+	type item struct {
+		node  int32
+		depth uint32
+		pat   uint32
+	}
+	stack := []item{{}}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		fn := &t.flat[it.node]
+		if fn.left == it.node { // a leaf points to itself (flatten)
+			n := int(st.n[it.node])
+			d := st.delta[int(st.doff[it.node])+int(it.pat)*n:][:n]
+			for i, f := range st.feats[st.foff[it.node]:][:n] {
+				phi[f] += d[i]
+			}
+			continue
+		}
+		hot := t.next(it.node, x)
+		cold := 2*fn.left + 1 - hot
+		stack = append(stack, item{cold, it.depth + 1, it.pat}, item{hot, it.depth + 1, it.pat | 1<<it.depth})
 	}
 }

@@ -24,7 +24,7 @@ type Model struct {
 	batch     *ensemble // the trees' batch-prediction form; nil: walk the float form
 
 	shapOnce sync.Once
-	shapTabs []*shapTable // per tree, built on first use by shapTables
+	shapTabs []*shapTree // per tree, built on first use by shapTables
 }
 
 // FeatureNames returns the input columns the model uses, in its feature order (the order of

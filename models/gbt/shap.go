@@ -3,6 +3,7 @@ package gbt
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/propensity-dev/propensity/models/frame"
 )
@@ -32,33 +33,36 @@ func (m *Model) Contributions(X *frame.Frame, row int) (bias float64, contrib []
 }
 
 // contribRow adds the TreeSHAP values of the row x (one value per model feature) to phi,
-// tree by tree: from each tree's table where it has one, by Algorithm 2 otherwise. Both give
-// the same float64 values, added in the same order.
+// tree by tree: from each tree's grouped tables where it has them, by Algorithm 2
+// otherwise. The two differ only in the order of their float64 additions.
 func (m *Model) contribRow(x, phi []float64, s *shapper) {
 	tabs := m.shapTables()
 	for i, t := range m.trees {
 		if st := tabs[i]; st != nil {
-			st.walk(&t.tree, x, phi)
+			st.add(&t.tree, x, phi)
 		} else {
 			s.tree(&t.tree, x, phi)
 		}
 	}
 }
 
-// shapTableBudget bounds the float64 increments the tables of one model hold (16 MiB);
-// trees past it are explained by Algorithm 2 at each call.
+// shapTableBudget bounds the float64 values the tables of one model hold (16 MiB); trees
+// past it are explained by Algorithm 2 at each call.
 const shapTableBudget = 2 << 20
 
 // shapTables returns the model's per-tree tables (nil entries for trees left to Algorithm 2),
 // built on first use.
-func (m *Model) shapTables() []*shapTable {
+func (m *Model) shapTables() []*shapTree {
 	m.shapOnce.Do(func() {
-		m.shapTabs = make([]*shapTable, len(m.trees))
+		m.shapTabs = make([]*shapTree, len(m.trees))
 		left := shapTableBudget
 		for i, t := range m.trees {
-			if n := shapTableSize(&t.tree); n <= left {
-				m.shapTabs[i] = buildShapTable(&t.tree)
-				left -= n
+			if shapTableSize(&t.tree) > left {
+				continue
+			}
+			if st := groupShapTable(&t.tree, buildShapTable(&t.tree)); st.size() <= left {
+				m.shapTabs[i] = st
+				left -= st.size()
 			}
 		}
 	})
@@ -68,12 +72,11 @@ func (m *Model) shapTables() []*shapTable {
 // shapTable holds, for each leaf of one tree, what Algorithm 2 adds to the contributions when
 // it reaches that leaf, for every pattern of the leaf's path: which of its edges the row
 // follows (the "hot" child) and which it does not. The increments depend on the row only
-// through that pattern, so a row's TreeSHAP values are a walk of the tree and table reads,
-// O(leaves × depth) instead of O(leaves × depth²). This is the precomputation of Fast
-// TreeSHAP v2 (Yang 2021, "Fast TreeSHAP: Accelerating SHAP Value Computation for Trees",
-// arXiv:2109.09847), here keyed by the path's edges rather than its features, and computed
-// by the very operations of Algorithm 2 in the same order, so that the values are equal to
-// its float64 results bit for bit.
+// through that pattern. This is the precomputation of Fast TreeSHAP v2 (Yang 2021, "Fast
+// TreeSHAP: Accelerating SHAP Value Computation for Trees", arXiv:2109.09847), here keyed by
+// the path's edges rather than its features, and computed by the very operations of
+// Algorithm 2 in the same order, so that each increment is equal to its float64 result bit
+// for bit. groupShapTable folds the leaves' increments into the tables a row reads.
 type shapTable struct {
 	// Per node (leaves only): the number of path elements, their offset in feats, and the
 	// offset of the leaf's increments in delta (2^depth patterns of n values each; bit k of
@@ -151,36 +154,159 @@ func replayPath(t *tree, path []int, pat int, buf []pathElem) []pathElem {
 	return m
 }
 
-// walk visits the tree as recurse does (the row's child first) and adds each leaf's
-// increments for the pattern of edges the walk took to reach it.
-func (st *shapTable) walk(t *tree, x, phi []float64) {
-	type item struct {
-		node  int32
-		depth uint32
-		pat   uint32
+// shapGroupBits is the most split outcomes that index one group's table (2^8 entries).
+const shapGroupBits = 8
+
+// shapTree is what a row reads to get one tree's TreeSHAP values. A walk of the per-leaf
+// table reads an increment at every leaf, each from a different place in memory, and a
+// score of two models of about 300 trees each then spent most of its time waiting on those
+// reads. Yet a row's values from a tree depend only on the outcomes of its splits: each
+// leaf's pattern is made of them. So the tree is cut into groups, subtrees whose own splits
+// and ancestors number at most shapGroupBits (the whole tree when it is small enough), and
+// each group keeps, for every combination of those outcomes, the sum of its leaves'
+// increments by feature. A row evaluates the splits and reads one short vector per group:
+// about one place in memory a tree instead of one a leaf.
+type shapTree struct {
+	groups []shapGroup
+}
+
+// shapGroup is one subtree's table.
+type shapGroup struct {
+	// nodes are the internal nodes whose outcomes (0: left, 1: right) make the index, bit j
+	// for nodes[j]: the subtree root's ancestors, then the subtree's own splits.
+	nodes []int32
+	// feats are the features the group's leaves add to; vals holds, for each index, one sum
+	// per feature (2^len(nodes) × len(feats) values).
+	feats []int32
+	vals  []float64
+}
+
+func (st *shapTree) size() int {
+	n := 0
+	for i := range st.groups {
+		n += len(st.groups[i].vals)
 	}
-	var stackBuf [64]item
-	stack := append(stackBuf[:0], item{})
-	for len(stack) > 0 {
-		it := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		fn := &t.flat[it.node]
-		if fn.left == it.node { // a leaf points to itself (flatten)
-			n := int(st.n[it.node])
-			d := st.delta[int(st.doff[it.node])+int(it.pat)*n:][:n]
-			f := st.feats[st.foff[it.node]:][:n]
-			for i, v := range d {
-				phi[f[i]] += v
-			}
-			continue
+	return n
+}
+
+// add adds the row x's TreeSHAP values from the tree t to phi.
+func (st *shapTree) add(t *tree, x, phi []float64) {
+	for i := range st.groups {
+		g := &st.groups[i]
+		idx := 0
+		for j, nd := range g.nodes {
+			idx |= int(t.next(nd, x)-t.flat[nd].left) << j
 		}
-		// The children are left and left+1 (checkTree): the cold one without a branch,
-		// which would mispredict half the time.
-		hot := t.next(it.node, x)
-		cold := 2*fn.left + 1 - hot
-		// The hot child is visited first, so it goes on the stack last.
-		stack = append(stack, item{cold, it.depth + 1, it.pat}, item{hot, it.depth + 1, it.pat | 1<<it.depth})
+		nf := len(g.feats)
+		for j, v := range g.vals[idx*nf:][:nf] {
+			phi[g.feats[j]] += v
+		}
 	}
+}
+
+// groupShapTable cuts t into groups (see shapTree) and fills their tables from the leaves'
+// increments in lt: for each index, the leaves of the group in depth-first order, left
+// first, each leaf's increments in its path's order.
+func groupShapTable(t *tree, lt *shapTable) *shapTree {
+	st := &shapTree{}
+	var anc []int32 // the current node's ancestors, from the root
+	var visit func(r int32)
+	visit = func(r int32) {
+		inner := subtreeSplits(t, r, nil)
+		if t.nodes[r].Feature < 0 || len(anc)+len(inner) <= shapGroupBits {
+			st.groups = append(st.groups, makeShapGroup(t, lt, anc, r, inner))
+			return
+		}
+		anc = append(anc, r)
+		visit(int32(t.nodes[r].Left))
+		visit(int32(t.nodes[r].Right))
+		anc = anc[:len(anc)-1]
+	}
+	visit(0)
+	return st
+}
+
+// subtreeSplits appends the internal nodes of the subtree rooted at r to dst, depth first.
+func subtreeSplits(t *tree, r int32, dst []int32) []int32 {
+	nd := &t.nodes[r]
+	if nd.Feature < 0 {
+		return dst
+	}
+	dst = append(dst, r)
+	dst = subtreeSplits(t, int32(nd.Left), dst)
+	return subtreeSplits(t, int32(nd.Right), dst)
+}
+
+func makeShapGroup(t *tree, lt *shapTable, anc []int32, r int32, inner []int32) shapGroup {
+	g := shapGroup{nodes: append(slices.Clone(anc), inner...)}
+	bit := make(map[int32]int, len(g.nodes))
+	for j, nd := range g.nodes {
+		bit[nd] = j
+	}
+	// The group's leaves in depth-first order, left first. A leaf's pattern has bit k set
+	// when the outcome of the split at depth k on its path (index bit bits[k]) is the
+	// outcome want[k] that leads to the leaf.
+	type leaf struct {
+		node       int32
+		bits, want []int
+		pos        []int // the position in g.feats of each of its increments
+	}
+	var leaves []leaf
+	var bits, want []int
+	var walk func(j int32)
+	walk = func(j int32) {
+		nd := &t.nodes[j]
+		if nd.Feature < 0 {
+			leaves = append(leaves, leaf{node: j, bits: slices.Clone(bits), want: slices.Clone(want)})
+			return
+		}
+		for side, child := range [2]int{nd.Left, nd.Right} {
+			bits, want = append(bits, bit[j]), append(want, side)
+			walk(int32(child))
+			bits, want = bits[:len(bits)-1], want[:len(want)-1]
+		}
+	}
+	// The ancestors' outcomes that lead to r, then r's subtree.
+	for k, a := range anc {
+		next := r
+		if k+1 < len(anc) {
+			next = anc[k+1]
+		}
+		bits, want = append(bits, k), append(want, int(next)-t.nodes[a].Left)
+	}
+	walk(r)
+	pos := map[int32]int{}
+	for i := range leaves {
+		l := &leaves[i]
+		n, off := lt.n[l.node], lt.foff[l.node]
+		for _, f := range lt.feats[off : off+n] {
+			p, ok := pos[f]
+			if !ok {
+				p = len(g.feats)
+				pos[f] = p
+				g.feats = append(g.feats, f)
+			}
+			l.pos = append(l.pos, p)
+		}
+	}
+	nf := len(g.feats)
+	g.vals = make([]float64, (1<<len(g.nodes))*nf)
+	for idx := range 1 << len(g.nodes) {
+		v := g.vals[idx*nf:][:nf]
+		for _, l := range leaves {
+			pat := 0
+			for k, b := range l.bits {
+				if idx>>b&1 == l.want[k] {
+					pat |= 1 << k
+				}
+			}
+			n := len(l.pos)
+			for e, d := range lt.delta[int(lt.doff[l.node])+pat*n:][:n] {
+				v[l.pos[e]] += d
+			}
+		}
+	}
+	return g
 }
 
 // pathElem is one feature on the path to the current node: the fraction of "zero" (feature
