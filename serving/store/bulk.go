@@ -448,6 +448,9 @@ func (l *Loader) finish(ctx context.Context) error {
 	// times) and the event id index (which events lost their id to an earlier one).
 	losers := map[string]bool{}
 	created := map[string]compContact{}
+	// The identifiers that events and transactions are stored under, for the components'
+	// record flags.
+	var evIDs, txIDs keyIDs
 	err := parallel(
 		func() error {
 			return l.merge(ctx, tContacts, out, func(w *sstWriter, k []byte, vals [][]byte) error {
@@ -495,7 +498,16 @@ func (l *Loader) finish(ctx context.Context) error {
 				return w.set(k, vals[0])
 			})
 		},
-		func() error { return l.mergeFirst(ctx, tTx, out, &mu, &dups, &l.Stored.Transactions) },
+		func() error {
+			return l.merge(ctx, tTx, out, func(w *sstWriter, k []byte, vals [][]byte) error {
+				txIDs.add(k[len(pTx):])
+				mu.Lock()
+				dups += int64(len(vals) - 1)
+				l.Stored.Transactions++
+				mu.Unlock()
+				return w.set(k, vals[0])
+			})
+		},
 		func() error {
 			return l.merge(ctx, tIdentities, out, func(w *sstWriter, k []byte, vals [][]byte) error {
 				mu.Lock()
@@ -533,6 +545,7 @@ func (l *Loader) finish(ctx context.Context) error {
 				if lost {
 					return nil
 				}
+				evIDs.add(k[len(pEvent):])
 				return w.set(k, vals[0])
 			})
 		},
@@ -556,7 +569,21 @@ func (l *Loader) finish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := l.g.write(out, created); err != nil {
+	var has []byte // per graph identifier, its record flags; nil: a store without flags
+	if l.s.flags {
+		has = make([]byte, len(l.g.names))
+		for _, x := range [...]struct {
+			ids keyIDs
+			bit byte
+		}{{evIDs, hasEvents}, {txIDs, hasTx}} {
+			for _, id := range x.ids.ids {
+				if n, ok := l.g.ids[id]; ok {
+					has[n] |= x.bit
+				}
+			}
+		}
+	}
+	if err := l.g.write(out, created, has); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -819,8 +846,9 @@ func (g *graph) union(a, b string) {
 	}
 }
 
-// write writes the graph's components and identifier index, numbering components from 1.
-func (g *graph) write(out *tableOut, contacts map[string]compContact) error {
+// write writes the graph's components (with the record flags has of each identifier, unless
+// has is nil) and identifier index, numbering components from 1.
+func (g *graph) write(out *tableOut, contacts map[string]compContact, has []byte) error {
 	comp := make([]uint64, len(g.names)) // root -> component number
 	var members [][]int32
 	for i := range g.names {
@@ -836,8 +864,14 @@ func (g *graph) write(out *tableOut, contacts map[string]compContact) error {
 	defer w.abort()
 	for i, ms := range members {
 		c := component{Members: make([]string, len(ms))}
+		if has != nil {
+			c.Has = make([]byte, len(ms))
+		}
 		for j, m := range ms {
 			c.Members[j] = g.names[m]
+			if has != nil {
+				c.Has[j] = has[m]
+			}
 			if cc, ok := contacts[g.names[m]]; ok {
 				c.Contacts = append(c.Contacts, cc)
 			}
@@ -871,4 +905,18 @@ func (g *graph) write(out *tableOut, contacts map[string]compContact) error {
 		}
 	}
 	return w.close()
+}
+
+// keyIDs collects the distinct identifiers of a table's keys, handed in key order (the
+// identifier, then 0x00 and the rest of the key).
+type keyIDs struct {
+	ids []string
+}
+
+func (k *keyIDs) add(rest []byte) {
+	id, _, _ := bytes.Cut(rest, []byte{0})
+	if n := len(k.ids); n > 0 && k.ids[n-1] == string(id) {
+		return
+	}
+	k.ids = append(k.ids, string(id))
 }

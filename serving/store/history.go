@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -130,28 +131,61 @@ func readHistory(r pebble.Reader, c *component, withIdentities bool) (h *History
 		}
 	}()
 	in := interner{}
-	for _, m := range h.IDs {
-		err := sc.scan(key(pEvent, m, ""), func(_, v []byte) error {
-			var e Event
-			if err := decodeEventIn(v, &e, in); err != nil {
-				return fmt.Errorf("store: event record: %w", err)
-			}
-			h.Events = append(h.Events, e)
-			return nil
-		})
+	// The members in the order of h.IDs: a person's records are read in the same order
+	// whatever the order of their merges.
+	order := make([]int, len(c.Members))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(c.Members[a], c.Members[b]) })
+	reads := func(i int, bit byte) (bool, error) {
+		if c.flagged(i, bit) {
+			return true, nil
+		}
+		_, closer, err := r.Get(markKey(bit, c.Members[i]))
+		if errors.Is(err, pebble.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return true, closer.Close()
+	}
+	for _, i := range order {
+		m := c.Members[i]
+		ev, err := reads(i, hasEvents)
 		if err != nil {
 			return nil, err
 		}
-		err = sc.scan(key(pTx, m, ""), func(_, v []byte) error {
-			var x Transaction
-			if err := decodeTransaction(v, &x); err != nil {
-				return fmt.Errorf("store: transaction record: %w", err)
-			}
-			h.Transactions = append(h.Transactions, x)
-			return nil
-		})
+		tx, err := reads(i, hasTx)
 		if err != nil {
 			return nil, err
+		}
+		if ev {
+			err := sc.scan(key(pEvent, m, ""), func(_, v []byte) error {
+				var e Event
+				if err := decodeEventIn(v, &e, in); err != nil {
+					return fmt.Errorf("store: event record: %w", err)
+				}
+				h.Events = append(h.Events, e)
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		if tx {
+			err := sc.scan(key(pTx, m, ""), func(_, v []byte) error {
+				var x Transaction
+				if err := decodeTransaction(v, &x); err != nil {
+					return fmt.Errorf("store: transaction record: %w", err)
+				}
+				h.Transactions = append(h.Transactions, x)
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
 		}
 		if !withIdentities {
 			continue
@@ -367,6 +401,10 @@ func (s *Store) Erase(id string) (Erased, error) {
 			return out, t.abort(err)
 		}
 		delete(t.nodes, m)
+		if err := errors.Join(b.Delete(markKey(hasEvents, m), nil), b.Delete(markKey(hasTx, m), nil)); err != nil {
+			return out, t.abort(err)
+		}
+		delete(s.marked, m) // a cache: an entry dropped by an erase that fails costs a write
 	}
 	if n == 0 && out.Events+out.Transactions+out.Identities+out.Contacts == 0 {
 		return Erased{}, t.abort(ErrNotFound)

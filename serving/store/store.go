@@ -19,8 +19,10 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
-// FormatVersion is the version of the key layout and record encoding (see the package doc).
-const FormatVersion = 1
+// FormatVersion is the version of the key layout and record encoding that new stores get
+// (see the package doc). Stores of version 1 are read and written too, without the
+// components' record flags.
+const FormatVersion = 2
 
 // MaxIDBytes is the longest identifier (contact id, anonymous id, email, event id) the store
 // accepts.
@@ -63,6 +65,23 @@ type Store struct {
 	mu       sync.Mutex // serialises writers while they read and stage their batch
 	nextComp uint64
 	closed   bool
+	// flags: the store keeps the components' record flags (component.Has) and the record
+	// marks: format 2.
+	flags bool
+	// marked caches the record marks of identifiers that batches applied by this process
+	// wrote (guarded by mu), so that an identifier's next records do not write its mark
+	// again. Erase, the only writer that deletes marks, drops its identifiers from it.
+	marked map[string]byte
+}
+
+// markedMax bounds the identifiers in Store.marked (about 20 MiB); past it the cache starts
+// again empty.
+const markedMax = 1 << 18
+
+// markEntry is a record mark (flag bit bit of identifier id) that a Txn wrote.
+type markEntry struct {
+	id  string
+	bit byte
 }
 
 // Key prefixes (see the package doc).
@@ -87,6 +106,8 @@ const (
 	pDue          = "1q/"
 	pOutboxP      = "1p/"
 	pOutboxS      = "1s/"
+	pMarkE        = "1E/" // record marks (format 2), see component.Has
+	pMarkT        = "1T/"
 )
 
 type pebbleLogger struct{ l *slog.Logger }
@@ -171,13 +192,20 @@ func (s *Store) checkFormat() error {
 			b.Set([]byte(indexedKey), nil, nil), b.Set([]byte(stateIndexKey), nil, nil)); err != nil {
 			return err
 		}
+		s.flags = true
 		return b.Commit(pebble.Sync)
 	}
-	if string(v) != strconv.Itoa(FormatVersion) {
-		return fmt.Errorf("%w: %s is a store of format version %s; this propensity reads version %d (export it with the propensity that wrote it, then ingest the export)",
+	switch string(v) {
+	case strconv.Itoa(FormatVersion):
+		s.flags = true
+		return nil
+	case "1":
+		// Version 1 lacks the record flags: every identifier of a person is read.
+		return nil
+	default:
+		return fmt.Errorf("%w: %s is a store of format version %s; this propensity reads versions 1 and %d (export it with the propensity that wrote it, then ingest the export)",
 			ErrFormat, s.dir, v, FormatVersion)
 	}
-	return nil
 }
 
 // Close closes the store.
@@ -268,6 +296,37 @@ type component struct {
 	Members  []string        `json:"m"`
 	Contacts []compContact   `json:"c,omitempty"`
 	State    json.RawMessage `json:"s,omitempty"` // last trigger state of the person
+	// Has holds, for each member (in the order of Members), which tables held records
+	// under it when the component was written: hasEvents, hasTx. A person's history is
+	// read by one scan per member and table, and most of those scans would find nothing
+	// (an email rarely has events under it, an anonymous id never has transactions), yet
+	// each costs a block read. A record stored later under a member whose flag is not set
+	// also writes the member's mark ("1E/" or "1T/" id, an empty value), without reading
+	// anything: a reader scans a member whose flag is set or who has a mark, and skips the
+	// others. A mark that is absent costs a reader about nothing (no table holds the key,
+	// or its bloom filter says so); writing the flag instead would cost each ingested
+	// event a read of its component. Nil, or not one flag per member, means unknown: every
+	// member is read. Stores of format 1 keep neither flags nor marks.
+	Has []byte `json:"h,omitempty"`
+}
+
+// Record flags of component.Has.
+const (
+	hasEvents = 1 << iota
+	hasTx
+)
+
+// flagged reports whether member i's flag bit is set, or the component has no flags.
+func (c *component) flagged(i int, bit byte) bool {
+	return len(c.Has) != len(c.Members) || c.Has[i]&bit != 0
+}
+
+// markKey returns the key of id's mark for the table of flag bit.
+func markKey(bit byte, id string) []byte {
+	if bit == hasEvents {
+		return key(pMarkE, id)
+	}
+	return key(pMarkT, id)
 }
 
 type compContact struct {
@@ -321,6 +380,7 @@ type Txn struct {
 	dirty map[uint64]bool       // components to write back
 	g     *Group                // nil: commit waits for its own sync
 	added bool                  // deliveries were staged
+	marks []markEntry           // record marks written, for Store.marked once applied
 	nodes map[string]uint64     // staged identifier index
 	next  uint64
 	now   time.Time
@@ -370,6 +430,7 @@ func (t *Txn) commitWith(sync bool) error {
 		err := s.db.Apply(t.b, pebble.NoSync)
 		if err == nil {
 			s.nextComp = t.next
+			s.learnMarks(t.marks)
 		}
 		s.mu.Unlock()
 		t.b.Close()
@@ -381,6 +442,7 @@ func (t *Txn) commitWith(sync bool) error {
 		return err
 	}
 	s.nextComp = t.next
+	s.learnMarks(t.marks)
 	s.mu.Unlock()
 	if t.g != nil {
 		t.g.pending = append(t.g.pending, t.b)
@@ -390,6 +452,19 @@ func (t *Txn) commitWith(sync bool) error {
 	err := t.b.SyncWait()
 	t.b.Close()
 	return err
+}
+
+// learnMarks adds the marks of an applied batch to Store.marked (with s.mu held).
+func (s *Store) learnMarks(ms []markEntry) {
+	if len(ms) == 0 {
+		return
+	}
+	if s.marked == nil || len(s.marked) >= markedMax {
+		s.marked = make(map[string]byte)
+	}
+	for _, m := range ms {
+		s.marked[m.id] |= m.bit
+	}
 }
 
 func (t *Txn) abort(err error) error {
@@ -442,11 +517,54 @@ func (t *Txn) ensure(id string) (uint64, error) {
 	if err != nil || n != 0 {
 		return n, err
 	}
+	c := &component{Members: []string{id}}
+	if t.s.flags {
+		// Records may be stored under id already (an anonymous id's events before it met
+		// another identifier).
+		has, err := t.recordFlags(id)
+		if err != nil {
+			return 0, err
+		}
+		c.Has = []byte{has}
+	}
 	n = t.next
 	t.next++
-	t.comps[n] = &component{Members: []string{id}}
+	t.comps[n] = c
 	t.dirty[n] = true
 	return n, t.setNode(id, n)
+}
+
+// recordFlags returns the flags (hasEvents, hasTx) of the tables that hold records under id,
+// as staged.
+func (t *Txn) recordFlags(id string) (byte, error) {
+	var has byte
+	for _, x := range [...]struct {
+		prefix string
+		bit    byte
+	}{{pEvent, hasEvents}, {pTx, hasTx}} {
+		lo := key(x.prefix, id, "")
+		it, err := t.b.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+		if err != nil {
+			return 0, err
+		}
+		if it.First() {
+			has |= x.bit
+		}
+		if err := errors.Join(it.Error(), it.Close()); err != nil {
+			return 0, err
+		}
+	}
+	return has, nil
+}
+
+// mark writes id's mark for the table of flag bit (hasEvents, hasTx), when the store keeps
+// flags: a record was just staged under id (see component.Has).
+func (t *Txn) mark(id string, bit byte) error {
+	if !t.s.flags || t.s.marked[id]&bit != 0 {
+		return nil
+	}
+	t.marks = append(t.marks, markEntry{id, bit})
+	return t.b.Set(markKey(bit, id), nil, nil)
 }
 
 // union links identifiers a and b and returns their component.
@@ -476,6 +594,11 @@ func (t *Txn) union(a, b string) (uint64, error) {
 		if err := t.setNode(m, na); err != nil {
 			return 0, err
 		}
+	}
+	if len(ca.Has) == len(ca.Members) && len(cb.Has) == len(cb.Members) {
+		ca.Has = append(ca.Has, cb.Has...)
+	} else {
+		ca.Has = nil // unknown
 	}
 	ca.Members = append(ca.Members, cb.Members...)
 	ca.Contacts = append(ca.Contacts, cb.Contacts...)
@@ -786,7 +909,7 @@ func (s *Store) putEvent(e Event, hook Hook, g *Group) (Result, error) {
 				return "", false, err
 			}
 		}
-		return k, false, nil
+		return k, false, t.mark(k, hasEvents)
 	}, hook)
 }
 
@@ -819,7 +942,10 @@ func (s *Store) putTransaction(x Transaction, hook Hook, g *Group) (Result, erro
 		if err != nil || v != nil {
 			return "", v != nil, err
 		}
-		return x.ContactID, false, t.b.Set(k, encodeTransaction(&x), nil)
+		if err := t.b.Set(k, encodeTransaction(&x), nil); err != nil {
+			return "", false, err
+		}
+		return x.ContactID, false, t.mark(x.ContactID, hasTx)
 	}, hook)
 }
 

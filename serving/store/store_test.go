@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -188,6 +189,17 @@ func testErase(t *testing.T, indexed bool) {
 	}
 	if err := iterPrefix(s.db, []byte(pOutboxP), func(k, _ []byte) error {
 		t.Errorf("outbox index entry left: %q", k)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// No key names an erased identifier any more, the record marks' included.
+	if err := iterPrefix(s.db, []byte("1"), func(k, _ []byte) error {
+		for _, part := range bytes.Split(k[3:], []byte{0}) {
+			if slices.Contains([]string{"c1", "a@example.com", "anon-1", "crm-1"}, string(part)) {
+				t.Errorf("key left after erasure: %q", k)
+			}
+		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
