@@ -499,14 +499,7 @@ func (l *Loader) finish(ctx context.Context) error {
 			})
 		},
 		func() error {
-			return l.merge(ctx, tTx, out, func(w *sstWriter, k []byte, vals [][]byte) error {
-				txIDs.add(k[len(pTx):])
-				mu.Lock()
-				dups += int64(len(vals) - 1)
-				l.Stored.Transactions++
-				mu.Unlock()
-				return w.set(k, vals[0])
-			})
+			return l.mergeFirst(ctx, tTx, out, &mu, &dups, &l.Stored.Transactions, func(k []byte) { txIDs.add(k[len(pTx):]) })
 		},
 		func() error {
 			return l.merge(ctx, tIdentities, out, func(w *sstWriter, k []byte, vals [][]byte) error {
@@ -524,7 +517,7 @@ func (l *Loader) finish(ctx context.Context) error {
 				return w.set(k, vals[0][1:])
 			})
 		},
-		func() error { return l.mergeFirst(ctx, tIdentityR, out, &mu, nil, nil) },
+		func() error { return l.mergeFirst(ctx, tIdentityR, out, &mu, nil, nil, nil) },
 	)
 	if err != nil {
 		return err
@@ -613,9 +606,13 @@ func parallel(fns ...func() error) error {
 }
 
 // mergeFirst merges table t keeping the first value of each key, counting the others as
-// duplicates and the keys as stored when dups is not nil.
-func (l *Loader) mergeFirst(ctx context.Context, t int, out *tableOut, mu *sync.Mutex, dups, stored *int64) error {
+// duplicates and the keys as stored when dups is not nil, and handing each key to each when
+// it is not nil.
+func (l *Loader) mergeFirst(ctx context.Context, t int, out *tableOut, mu *sync.Mutex, dups, stored *int64, each func(k []byte)) error {
 	return l.merge(ctx, t, out, func(w *sstWriter, k []byte, vals [][]byte) error {
+		if each != nil {
+			each(k)
+		}
 		if dups != nil {
 			mu.Lock()
 			*dups += int64(len(vals) - 1)
