@@ -569,7 +569,7 @@ func (l *Loader) finish(ctx context.Context) error {
 			ids keyIDs
 			bit byte
 		}{{evIDs, hasEvents}, {txIDs, hasTx}} {
-			for _, id := range x.ids.ids {
+			for _, id := range x.ids {
 				if n, ok := l.g.ids[id]; ok {
 					has[n] |= x.bit
 				}
@@ -906,14 +906,12 @@ func (g *graph) write(out *tableOut, contacts map[string]compContact, has []byte
 
 // keyIDs collects the distinct identifiers of a table's keys, handed in key order (the
 // identifier, then 0x00 and the rest of the key).
-type keyIDs struct {
-	ids []string
-}
+type keyIDs []string
 
 func (k *keyIDs) add(rest []byte) {
 	id, _, _ := bytes.Cut(rest, []byte{0})
-	if n := len(k.ids); n > 0 && k.ids[n-1] == string(id) {
+	if n := len(*k); n > 0 && (*k)[n-1] == string(id) {
 		return
 	}
-	k.ids = append(k.ids, string(id))
+	*k = append(*k, string(id))
 }

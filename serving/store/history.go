@@ -106,7 +106,17 @@ func readHistory(r pebble.Reader, c *component, withIdentities bool) (h *History
 	if pk == "" {
 		return nil, ErrNotFound
 	}
-	h = &History{Person: pk, IDs: slices.Sorted(slices.Values(c.Members))}
+	// The members in id order (h.IDs): a person's records are read in the same order
+	// whatever the order of their merges.
+	order := make([]int, len(c.Members))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(c.Members[a], c.Members[b]) })
+	h = &History{Person: pk, IDs: make([]string, len(order))}
+	for i, m := range order {
+		h.IDs[i] = c.Members[m]
+	}
 	for _, cc := range c.Contacts {
 		v, c, err := r.Get(key(pContact, cc.ID))
 		if err != nil {
@@ -131,13 +141,6 @@ func readHistory(r pebble.Reader, c *component, withIdentities bool) (h *History
 		}
 	}()
 	in := interner{}
-	// The members in the order of h.IDs: a person's records are read in the same order
-	// whatever the order of their merges.
-	order := make([]int, len(c.Members))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(c.Members[a], c.Members[b]) })
 	reads := func(i int, bit byte) (bool, error) {
 		if c.flagged(i, bit) {
 			return true, nil
