@@ -39,43 +39,42 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestServeMatchesBatch trains every model on a small synthetic history, serves them, posts
-// the profile of sampled people as of T and checks every block against the batch path: the
-// feature table row scored by the same models, the LTV model on the person's transactions,
-// the scorecard on the person's events.
-func TestServeMatchesBatch(t *testing.T) {
-	if testing.Short() {
-		t.Skip("trains models")
-	}
-	ctx := context.Background()
-	work := t.TempDir()
-	hist := filepath.Join(work, "history")
-	models := filepath.Join(work, "models")
-	asOf := synth.DefaultAsOf()
-	horizon := 90 * 24 * time.Hour
-	// With a randomised campaign at T, for the uplift model.
-	if _, err := synth.Generate(ctx, hist, synth.Options{Contacts: 2000, Seed: 1, CampaignShare: 0.5}); err != nil {
-		t.Fatal(err)
-	}
+// trained is what trainModels leaves: the models directory, the batch objects the checks
+// compare with, and a registry serving the models with the default scorecard.
+type trained struct {
+	models   string
+	table    *history.Table // the training history's feature table as of asOf
+	tab      map[string]*classifier.Model
+	uplift   *effect.Artifact
+	ltv      *btyd.LTVModel
+	personas *persona.Model
+	cards    *scorecard.Set
+	reg      *serving.Registry
+}
 
-	// Models, trained by the libraries.
-	var tab = map[string]*classifier.Model{}
-	for _, kind := range []string{artifact.KindConversion, artifact.KindChurn} {
-		if _, _, err := (tabular.HistoryJob{Dir: hist, Target: kind, AsOf: asOf, Horizon: horizon, Out: models}).Run(ctx); err != nil {
+// trainModels trains every model on the history hist as of asOf (conversion with gradient
+// boosting, churn with logistic regression, uplift, LTV and personas) into models, with
+// the training libraries, and loads them as the service does.
+func trainModels(t *testing.T, ctx context.Context, hist, models string, asOf time.Time, horizon time.Duration) *trained {
+	t.Helper()
+	tr := &trained{models: models, tab: map[string]*classifier.Model{}}
+	for kind, algo := range map[string]string{artifact.KindConversion: classifier.ModelGBT, artifact.KindChurn: classifier.ModelLogistic} {
+		job := tabular.HistoryJob{Dir: hist, Target: kind, AsOf: asOf, Horizon: horizon, Out: models, Train: tabular.Options{Model: algo}}
+		if _, _, err := job.Run(ctx); err != nil {
 			t.Fatalf("training %s: %v", kind, err)
 		}
 		m, err := classifier.LoadModel(filepath.Join(models, kind))
 		if err != nil {
 			t.Fatal(err)
 		}
-		tab[kind] = m
+		tr.tab[kind] = m
 	}
 	if _, _, err := (uplift.HistoryJob{Dir: hist, TreatmentEvent: synth.CampaignEventType, AsOf: asOf, Horizon: horizon,
 		Train: uplift.Options{MinGroup: 100, Learner: effect.LearnerT}, Out: models}).Run(ctx); err != nil {
 		t.Fatalf("training uplift: %v", err)
 	}
-	upliftModel, err := effect.Load(filepath.Join(models, artifact.KindUplift))
-	if err != nil {
+	var err error
+	if tr.uplift, err = effect.Load(filepath.Join(models, artifact.KindUplift)); err != nil {
 		t.Fatal(err)
 	}
 	// The ltv job writes its reports and artifact into the models directory's ltv/.
@@ -83,16 +82,14 @@ func TestServeMatchesBatch(t *testing.T) {
 		CalibrationEnd: asOf.Add(-24 * time.Hour), Out: filepath.Join(models, artifact.KindLTV)}); err != nil {
 		t.Fatalf("ltv: %v", err)
 	}
-	ltvModel, _, err := btyd.LoadLTVModel(filepath.Join(models, artifact.KindLTV))
-	if err != nil {
+	if tr.ltv, _, err = btyd.LoadLTVModel(filepath.Join(models, artifact.KindLTV)); err != nil {
 		t.Fatal(err)
 	}
-	table, _, err := history.Build(ctx, hist, features.Options{AsOf: asOf})
-	if err != nil {
+	if tr.table, _, err = history.Build(ctx, hist, features.Options{AsOf: asOf}); err != nil {
 		t.Fatal(err)
 	}
-	defer table.Release()
-	fr, err := personas.FromFeatures(table)
+	t.Cleanup(tr.table.Release)
+	fr, err := personas.FromFeatures(tr.table)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,30 +107,50 @@ func TestServeMatchesBatch(t *testing.T) {
 	if _, err := persona.Save(filepath.Join(models, artifact.KindPersonas), pout.Model, len(pout.IDs)); err != nil {
 		t.Fatal(err)
 	}
+	tr.personas = pout.Model
 	cardYAML, err := data.Scorecard(data.DefaultScorecard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cards, err := scorecard.Parse(cardYAML, data.DefaultScorecard)
-	if err != nil {
+	if tr.cards, err = scorecard.Parse(cardYAML, data.DefaultScorecard); err != nil {
 		t.Fatal(err)
 	}
-
-	// The server, with the feature options the batch table was computed with.
+	// The service, with the feature options the batch table was computed with.
 	loader := serving.NewLoader(models, nil)
-	loader.Rules = func() (serving.RulesModel, error) { return serving.NewRules(cards, "embedded"), nil }
-	loader.FeatureOptions = withoutAsOf(table.Options())
-	reg := serving.NewRegistry(loader.Load, nil, nil)
-	if _, err := reg.Reload(ctx); err != nil {
+	loader.Rules = func() (serving.RulesModel, error) { return serving.NewRules(tr.cards, "embedded"), nil }
+	loader.FeatureOptions = withoutAsOf(tr.table.Options())
+	tr.reg = serving.NewRegistry(loader.Load, nil, nil)
+	if _, err := tr.reg.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return tr
+}
+
+// TestServeMatchesBatch trains every model on a small synthetic history, serves them, posts
+// the profile of sampled people as of T and checks every block against the batch path: the
+// feature table row scored by the same models, the LTV model on the person's transactions,
+// the scorecard on the person's events.
+func TestServeMatchesBatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains models")
+	}
+	ctx := context.Background()
+	work := t.TempDir()
+	hist := filepath.Join(work, "history")
+	asOf := synth.DefaultAsOf()
+	// With a randomised campaign at T, for the uplift model.
+	if _, err := synth.Generate(ctx, hist, synth.Options{Contacts: 2000, Seed: 1, CampaignShare: 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	tr := trainModels(t, ctx, hist, filepath.Join(work, "models"), asOf, 90*24*time.Hour)
+	table, tab, cards := tr.table, tr.tab, tr.cards
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- web.New(reg, web.Options{}, nil).Serve(sctx, ln) }()
+	go func() { done <- web.New(tr.reg, web.Options{}, nil).Serve(sctx, ln) }()
 	defer func() { cancel(); <-done }()
 	url := "http://" + ln.Addr().String() + "/v1/score"
 
@@ -185,12 +202,12 @@ func TestServeMatchesBatch(t *testing.T) {
 				t.Errorf("%s %s: served %+v, batch %v", p.ContactID, kind, blk, want)
 			}
 		}
-		if err := checkUplift(upliftModel, batch, got.Uplift); err != nil {
+		if err := checkUplift(tr.uplift, batch, got.Uplift); err != nil {
 			t.Errorf("%s uplift: %v", p.ContactID, err)
 		} else if got.Uplift.Group != "" {
 			withGroup++
 		}
-		pid, _, pdist, err := pout.Model.Assign(batch)
+		pid, _, pdist, err := tr.personas.Assign(batch)
 		if err != nil {
 			return err
 		}
@@ -201,7 +218,7 @@ func TestServeMatchesBatch(t *testing.T) {
 		for _, tx := range p.Transactions {
 			purchases = append(purchases, btyd.Purchase{Time: tx.TS, Amount: tx.Amount})
 		}
-		wantLTV, err := ltvModel.ScoreHistory(purchases, asOf)
+		wantLTV, err := tr.ltv.ScoreHistory(purchases, asOf)
 		switch {
 		case err != nil && got.LTV != nil:
 			t.Errorf("%s ltv: served %+v, batch has none (%v)", p.ContactID, got.LTV, err)

@@ -26,6 +26,7 @@ import (
 	"github.com/propensity-dev/propensity/serving"
 	v1 "github.com/propensity-dev/propensity/serving/api/v1"
 	"github.com/propensity-dev/propensity/serving/live"
+	"github.com/propensity-dev/propensity/serving/live/livetest"
 	"github.com/propensity-dev/propensity/serving/store"
 	"github.com/propensity-dev/propensity/serving/web"
 )
@@ -88,65 +89,6 @@ func (h *harness) do(method, path string, body []byte) *httptest.ResponseRecorde
 	return w
 }
 
-type record struct {
-	kind string
-	body []byte
-}
-
-// historyRecords reads a history directory as ingestion records (JSON objects).
-func historyRecords(t testing.TB, dir string) []record {
-	t.Helper()
-	var out []record
-	add := func(kind string, v any) error {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		out = append(out, record{kind, b})
-		return nil
-	}
-	ts := func(t time.Time) any {
-		if t.IsZero() {
-			return nil
-		}
-		return t.Format(time.RFC3339Nano)
-	}
-	_, err := history.ReadRows(context.Background(), dir, features.Mapping{}, history.RowVisitor{
-		Contact: func(r history.ContactRow) error {
-			m := map[string]any{"contact_id": r.ContactID, "created_at": ts(r.CreatedAt), "stage_since": ts(r.StageSince)}
-			if r.Email != "" {
-				m["email"] = r.Email
-			}
-			if r.Stage != "" {
-				m["stage"] = r.Stage
-			}
-			for k, v := range r.Attributes {
-				m[k] = v
-			}
-			return add(live.KindContacts, m)
-		},
-		Event: func(r history.EventRow) error {
-			m := map[string]any{"ts": ts(r.TS), "type": r.Type, "contact_id": r.ContactID, "anonymous_id": r.AnonymousID,
-				"email": r.Email, "page": r.Page, "channel": r.Channel, "campaign": r.Campaign}
-			if !math.IsNaN(r.Value) {
-				m["value"] = r.Value
-			}
-			return add(live.KindEvents, m)
-		},
-		Transaction: func(r history.CustomerTransaction) error {
-			return add(live.KindTransactions, map[string]any{"contact_id": r.Customer, "ts": ts(r.TS), "amount": r.Amount,
-				"product": r.Product, "category": r.Category, "quantity": r.Quantity})
-		},
-		Identity: func(r history.IdentityRow) error {
-			return add(live.KindIdentities, map[string]any{"id_a": r.IDA, "id_b": r.IDB, "ts": ts(r.TS)})
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // TestParity ingests a generated history record by record over HTTP, in shuffled order with
 // 5% of the records sent twice, then checks that scores by id equal batch scores of the
 // original history at the same as-of, and that the export's feature table equals the
@@ -161,20 +103,20 @@ func TestParity(t *testing.T) {
 	if _, err := synth.Generate(ctx, hist, synth.Options{Contacts: contacts, Seed: 11}); err != nil {
 		t.Fatal(err)
 	}
-	recs := historyRecords(t, hist)
-	rng := rand.New(rand.NewPCG(5, 6))
-	for range len(recs) / 20 {
-		recs = append(recs, recs[rng.IntN(len(recs))])
+	recs, err := livetest.HistoryRecords(ctx, hist)
+	if err != nil {
+		t.Fatal(err)
 	}
-	rng.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
+	rng := rand.New(rand.NewPCG(5, 6))
+	recs = livetest.ShuffleResend(recs, rng)
 
 	set := rulesSet(t)
 	h := newHarness(t, set, live.Options{}, nil)
 	var accepted, dups int
 	for i, r := range recs {
-		w := h.do(http.MethodPost, "/v1/"+r.kind, r.body)
+		w := h.do(http.MethodPost, r.Path(), r.Body)
 		if w.Code != http.StatusOK {
-			t.Fatalf("record %d (%s): %d %s", i, r.kind, w.Code, w.Body)
+			t.Fatalf("record %d (%s): %d %s", i, r.Kind, w.Code, w.Body)
 		}
 		var res live.BatchResult
 		if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil {
@@ -191,7 +133,7 @@ func TestParity(t *testing.T) {
 	scorer := serving.NewScorer(serving.Static{Set: set}, nil)
 	batch := map[string][]byte{}
 	var ids []string
-	_, err := history.ForEachPerson(ctx, hist, features.Options{AsOf: asOf}, func(p *history.Person) error {
+	_, err = history.ForEachPerson(ctx, hist, features.Options{AsOf: asOf}, func(p *history.Person) error {
 		prof := p.Profile(asOf)
 		resp, err := scorer.ScoreWith(ctx, set, &prof, serving.Options{})
 		if err != nil {
