@@ -87,6 +87,17 @@ func TestLiveMatchesBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Records after T are stored too: the live answer must leave them out as the batch does.
+	later := 0
+	for _, r := range recs {
+		var v struct{ TS time.Time }
+		if r.Kind != live.KindContacts && json.Unmarshal(r.Body, &v) == nil && v.TS.After(asOf) {
+			later++
+		}
+	}
+	if later == 0 {
+		t.Fatal("the history has no record after T")
+	}
 	for i, r := range livetest.ShuffleResend(recs, rand.New(rand.NewPCG(12, 1))) {
 		if w := do(http.MethodPost, r.Path(), r.Body); w.Code != http.StatusOK {
 			t.Fatalf("record %d (%s): %d %s", i, r.Kind, w.Code, w.Body)
@@ -126,7 +137,7 @@ func TestLiveMatchesBatch(t *testing.T) {
 			t.Errorf("only %d of %d people have %s: the comparison is too thin", blocks[name], len(rows), name)
 		}
 	}
-	t.Logf("%d people compared; people with each block: %v", len(rows), blocks)
+	t.Logf("%d people compared, %d records after T; people with each block: %v", len(rows), later, blocks)
 }
 
 func closeFloat(a, b *float64) bool {
