@@ -61,19 +61,26 @@ func (r *reader) u64() uint64 {
 }
 
 func (r *reader) str() string {
+	b := r.bytes()
+	switch {
+	case len(b) == 0:
+		return ""
+	case r.in != nil:
+		return r.in.str(b)
+	}
+	return string(b)
+}
+
+// bytes returns the next string's bytes, in r's buffer.
+func (r *reader) bytes() []byte {
 	n, k := binary.Uvarint(r.b)
 	if k <= 0 || uint64(len(r.b)-k) < n {
 		r.err = true
-		return ""
+		return nil
 	}
-	var s string
-	if r.in != nil && n > 0 {
-		s = r.in.str(r.b[k : k+int(n)])
-	} else {
-		s = string(r.b[k : k+int(n)])
-	}
+	b := r.b[k : k+int(n)]
 	r.b = r.b[k+int(n):]
-	return s
+	return b
 }
 
 func encodeEvent(e *Event) []byte {
@@ -93,17 +100,23 @@ func encodeEvent(e *Event) []byte {
 	return b
 }
 
-func decodeEvent(b []byte, e *Event) error { return decodeEventIn(b, e, nil) }
+func decodeEvent(b []byte, e *Event) error { return decodeEventIn(b, e, nil, false) }
 
-// decodeEventIn is decodeEvent taking its strings from in (nil: none).
-func decodeEventIn(b []byte, e *Event, in interner) error {
+// decodeEventIn is decodeEvent taking its strings from in (nil: none). With forScore it
+// leaves EventID and ContactID empty: scoring reads neither (History.Profile), and an
+// event id, unique to its event, would only fill in.
+func decodeEventIn(b []byte, e *Event, in interner, forScore bool) error {
 	r := reader{b: b, in: in}
 	if r.byte() != 1 {
 		return errCodec
 	}
 	flags := r.byte()
 	*e = Event{TS: time.Unix(0, r.varint()).UTC()}
-	for _, p := range [...]*string{&e.EventID, &e.Type, &e.ContactID, &e.AnonymousID, &e.Email, &e.Page, &e.Channel, &e.Campaign} {
+	for i, p := range [...]*string{&e.EventID, &e.Type, &e.ContactID, &e.AnonymousID, &e.Email, &e.Page, &e.Channel, &e.Campaign} {
+		if forScore && (i == 0 || i == 2) {
+			r.bytes()
+			continue
+		}
 		*p = r.str()
 	}
 	if flags&1 != 0 {

@@ -17,6 +17,12 @@ func TestCodecRoundTrip(t *testing.T) {
 		if err := decodeEvent(encodeEvent(&e), &got); err != nil || !reflect.DeepEqual(got, e) {
 			t.Fatalf("event %+v round-trips to %+v (%v)", e, got, err)
 		}
+		// Scoring's reading leaves out the event and contact ids, and only them.
+		want := e
+		want.EventID, want.ContactID = "", ""
+		if err := decodeEventIn(encodeEvent(&e), &got, interner{}, true); err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("event %+v read for scoring as %+v (%v)", e, got, err)
+		}
 	}
 	x := Transaction{ContactID: "c", TS: time.Date(2025, 1, 1, 0, 0, 0, 1, time.UTC), Amount: 12.25, Product: "p", Category: "k", Quantity: -2}
 	var got Transaction
@@ -32,7 +38,10 @@ func FuzzDecode(f *testing.F) {
 	f.Add(encodeTransaction(&Transaction{ContactID: "c", TS: time.Unix(5, 0), Amount: 3}))
 	f.Add([]byte{1, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var e Event
+		var e, scored Event
+		if (decodeEvent(b, &e) == nil) != (decodeEventIn(b, &scored, interner{}, true) == nil) {
+			t.Fatal("the reading for scoring accepts what the full reading refuses, or the reverse")
+		}
 		if decodeEvent(b, &e) == nil {
 			if got := encodeEvent(&e); string(got) != string(b) {
 				// A value may decode from a non-canonical varint; it must decode the same.

@@ -99,9 +99,9 @@ func (in interner) str(b []byte) string {
 	return s
 }
 
-// readHistory reads c's person; the identity rows only when withIdentities (scoring does
-// not use them).
-func readHistory(r pebble.Reader, c *component, withIdentities bool) (h *History, err error) {
+// readHistory reads c's person. Only when full does it read the identity rows and the
+// events' EventID and ContactID; scoring uses none of them (History.Profile).
+func readHistory(r pebble.Reader, c *component, full bool) (h *History, err error) {
 	pk := c.personKey()
 	if pk == "" {
 		return nil, ErrNotFound
@@ -167,7 +167,7 @@ func readHistory(r pebble.Reader, c *component, withIdentities bool) (h *History
 		if ev {
 			err := sc.scan(key(pEvent, m, ""), func(_, v []byte) error {
 				var e Event
-				if err := decodeEventIn(v, &e, in); err != nil {
+				if err := decodeEventIn(v, &e, in, !full); err != nil {
 					return fmt.Errorf("store: event record: %w", err)
 				}
 				h.Events = append(h.Events, e)
@@ -190,7 +190,7 @@ func readHistory(r pebble.Reader, c *component, withIdentities bool) (h *History
 				return nil, err
 			}
 		}
-		if !withIdentities {
+		if !full {
 			continue
 		}
 		err = sc.scan(key(pIdentity, m, ""), func(_, v []byte) error {
@@ -216,10 +216,11 @@ func readHistory(r pebble.Reader, c *component, withIdentities bool) (h *History
 // anonymous id) belongs to; ErrNotFound when none.
 func (s *Store) History(id string) (*History, error) { return s.history(id, true) }
 
-// ScoreHistory is History without the identity rows (Identities is nil): what scoring reads.
+// ScoreHistory is History without what scoring does not read: Identities is nil, and the
+// events' EventID and ContactID are empty.
 func (s *Store) ScoreHistory(id string) (*History, error) { return s.history(id, false) }
 
-func (s *Store) history(id string, withIdentities bool) (*History, error) {
+func (s *Store) history(id string, full bool) (*History, error) {
 	if id == "" || checkID("id", id) != nil {
 		return nil, ErrNotFound
 	}
@@ -243,7 +244,7 @@ func (s *Store) history(id string, withIdentities bool) (*History, error) {
 	if err := json.Unmarshal(cv, &c); err != nil {
 		return nil, fmt.Errorf("store: component record: %w", err)
 	}
-	return readHistory(snap, &c, withIdentities)
+	return readHistory(snap, &c, full)
 }
 
 // Profile returns the person as an online profile as of asOf, built as the batch path builds

@@ -627,7 +627,7 @@ func (t *Txn) Person(id string) (string, error) {
 	return c.personKey(), nil
 }
 
-// History reads the person of identifier id as staged, without the identity rows (what
+// History reads the person of identifier id as staged, as Store.ScoreHistory does (what
 // scoring reads).
 func (t *Txn) History(id string) (*History, error) {
 	n, err := t.node(id)
