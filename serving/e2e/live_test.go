@@ -29,11 +29,12 @@ import (
 
 // TestLiveMatchesBatch is docs/operations.md's parity promise with every model loaded: a
 // history the models never saw is ingested record by record over HTTP, shuffled, one record
-// in twenty sent twice; then GET /v1/contacts/{id}/score of every person, as of T, gives the
-// row that `propensity score --data` (serving/batch) writes for them, block by block: the
-// rules, conversion (gradient boosting, with its TreeSHAP reasons), churn (logistic), LTV,
-// persona and uplift. The live side reads everything stored for the person, transactions
-// after T included, and must leave out what comes after T as the batch walk does.
+// in twenty sent twice; then GET /v1/contacts/{id}/score of 1,000 people drawn at random, as
+// of T, gives the row that `propensity score --data` (serving/batch) writes for them, block
+// by block: the rules, conversion (gradient boosting, with its TreeSHAP reasons), churn
+// (logistic), LTV, persona and uplift. The live side reads everything stored for the
+// person, transactions after T included, and must leave out what comes after T as the
+// batch walk does.
 func TestLiveMatchesBatch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains models")
@@ -59,7 +60,7 @@ func TestLiveMatchesBatch(t *testing.T) {
 		t.Fatalf("a model did not load: %+v", set)
 	}
 
-	if _, err := synth.Generate(ctx, hist, synth.Options{Contacts: 300, Seed: 12, CampaignShare: 0.5}); err != nil {
+	if _, err := synth.Generate(ctx, hist, synth.Options{Contacts: 1100, Seed: 12, CampaignShare: 0.5}); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(work, "scores.parquet")
@@ -104,6 +105,12 @@ func TestLiveMatchesBatch(t *testing.T) {
 		}
 	}
 
+	// 1,000 people drawn at random (docs/operations.md).
+	rand.New(rand.NewPCG(12, 2)).Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+	if len(rows) < 1000 {
+		t.Fatalf("%d people in the history, want at least 1,000", len(rows))
+	}
+	rows = rows[:1000]
 	blocks := map[string]int{}
 	for _, want := range rows {
 		w := do(http.MethodGet, "/v1/contacts/"+url.PathEscape(want.ContactID)+"/score?as_of="+asOf.Format(time.RFC3339), nil)
