@@ -84,6 +84,10 @@ type Config struct {
 	// StoreCacheBytes is the live store's block cache. Default 256 MiB; scores by id read
 	// from it, so size it to the store's working set (docs/operations.md).
 	StoreCacheBytes int64 `yaml:"store_cache_bytes"`
+	// StoreSyncInterval is the least time between two syncs of the live store's
+	// write-ahead log: records acknowledged meanwhile share one sync. Default 500µs; 0s
+	// syncs every commit group at once. At most 100ms, since every write may wait for it.
+	StoreSyncInterval Duration `yaml:"store_sync_interval"`
 	// CheckpointDir is where POST /v1/admin/checkpoint writes consistent copies of the
 	// store (backups). Empty disables the route.
 	CheckpointDir string `yaml:"checkpoint_dir"`
@@ -129,6 +133,7 @@ var DefaultConfig = Config{
 	TriggerSweepInterval: Duration(time.Hour),
 	MaxIngestBodyBytes:   16 << 20,
 	StoreCacheBytes:      256 << 20,
+	StoreSyncInterval:    Duration(500 * time.Microsecond),
 }
 
 // UnmarshalYAML applies DefaultConfig, then the document, refusing unknown keys.
@@ -182,6 +187,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StoreCacheBytes <= 0 {
 		errs = append(errs, errors.New("store_cache_bytes: must be positive"))
+	}
+	if c.StoreSyncInterval < 0 || time.Duration(c.StoreSyncInterval) > 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("store_sync_interval: %s is outside 0s to 100ms", time.Duration(c.StoreSyncInterval)))
 	}
 	if c.MaxIngestBodyBytes <= 0 {
 		errs = append(errs, errors.New("max_ingest_body_bytes: must be positive"))

@@ -40,8 +40,24 @@ func TestDefaultsKept(t *testing.T) {
 	want := DefaultConfig
 	want.ModelsDir = "models"
 	if c.Addr != want.Addr || c.MaxBodyBytes != want.MaxBodyBytes || c.RequestTimeout != want.RequestTimeout || c.ModelsDir != "models" ||
-		c.MaxConcurrentBatches != 4 {
+		c.MaxConcurrentBatches != 4 || time.Duration(c.StoreSyncInterval) != 500*time.Microsecond {
 		t.Errorf("got %+v, want defaults with models_dir", c)
+	}
+}
+
+// TestStoreSyncInterval: 0s turns the wait off, and the bounds are checked.
+func TestStoreSyncInterval(t *testing.T) {
+	for doc, want := range map[string]time.Duration{"": 500 * time.Microsecond, "store_sync_interval: 0s": 0,
+		"store_sync_interval: 2ms": 2 * time.Millisecond, "store_sync_interval: 100ms": 100 * time.Millisecond} {
+		c, err := Parse([]byte(doc))
+		if err != nil || time.Duration(c.StoreSyncInterval) != want {
+			t.Errorf("%q: %v, %v; want %v", doc, c, err, want)
+		}
+	}
+	for _, doc := range []string{"store_sync_interval: -1ms", "store_sync_interval: 101ms"} {
+		if _, err := Parse([]byte(doc)); err == nil || !strings.Contains(err.Error(), "store_sync_interval") {
+			t.Errorf("%q: %v, want an error naming store_sync_interval", doc, err)
+		}
 	}
 }
 
@@ -54,6 +70,7 @@ func TestBadFiles(t *testing.T) {
 		"several.bad.yml":       {"max_body_bytes: must be positive", "max_batch_rows: must be positive", "idle_timeout: must be positive"},
 		"batches.bad.yml":       {"max_concurrent_batches: must be positive"},
 		"wrong_type.bad.yml":    {"lots"},
+		"sync_interval.bad.yml": {"store_sync_interval: 1s is outside 0s to 100ms"},
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")
 	if len(files) != len(want) {

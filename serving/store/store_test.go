@@ -250,10 +250,20 @@ func TestEraseUnlinked(t *testing.T) {
 
 // TestCrashKeepsAcknowledged writes from several goroutines and takes crash clones of the
 // filesystem (only synced data survives) while they run: every write acknowledged before a
-// clone was taken is in the store reopened from it, exactly once.
+// clone was taken is in the store reopened from it, exactly once. With a sync interval
+// (Options.SyncInterval), commits wait for a shared sync: still none returns before it.
 func TestCrashKeepsAcknowledged(t *testing.T) {
+	for _, every := range []time.Duration{0, time.Millisecond} {
+		t.Run(fmt.Sprint("sync interval ", every), func(t *testing.T) { crashKeepsAcknowledged(t, every) })
+	}
+}
+
+func crashKeepsAcknowledged(t *testing.T, syncInterval time.Duration) {
 	fs := vfs.NewCrashableMem()
-	s := openMem(t, fs)
+	s, err := Open("db", Options{FS: fs, SyncInterval: syncInterval})
+	if err != nil {
+		t.Fatal(err)
+	}
 	const writers, each = 4, 150
 	var acked [writers]atomic.Int64 // writer w's first acked[w] events are acknowledged
 	eventID := func(w, i int) string { return fmt.Sprintf("w%d-%d", w, i) }
