@@ -39,8 +39,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// trained is what trainModels leaves: the models directory, the batch objects the checks
-// compare with, and a registry serving the models with the default scorecard.
+// trained is what trainModels leaves: the models directory and the batch objects the checks
+// compare with.
 type trained struct {
 	models   string
 	table    *history.Table // the training history's feature table as of asOf
@@ -49,7 +49,6 @@ type trained struct {
 	ltv      *btyd.LTVModel
 	personas *persona.Model
 	cards    *scorecard.Set
-	reg      *serving.Registry
 }
 
 // trainModels trains every model on the history hist as of asOf (conversion with gradient
@@ -115,15 +114,23 @@ func trainModels(t *testing.T, ctx context.Context, hist, models string, asOf ti
 	if tr.cards, err = scorecard.Parse(cardYAML, data.DefaultScorecard); err != nil {
 		t.Fatal(err)
 	}
-	// The service, with the feature options the batch table was computed with.
-	loader := serving.NewLoader(models, nil)
+	return tr
+}
+
+// registry loads the trained models with the default scorecard, as the service does, with
+// the feature options fo (zero: those the models' manifests record, as `propensity serve
+// --models` and `score --data --models` take them).
+func (tr *trained) registry(t *testing.T, ctx context.Context, fo features.Options) (*serving.Registry, *serving.ModelSet) {
+	t.Helper()
+	loader := serving.NewLoader(tr.models, nil)
 	loader.Rules = func() (serving.RulesModel, error) { return serving.NewRules(tr.cards, "embedded"), nil }
-	loader.FeatureOptions = withoutAsOf(tr.table.Options())
-	tr.reg = serving.NewRegistry(loader.Load, nil, nil)
-	if _, err := tr.reg.Reload(ctx); err != nil {
+	loader.FeatureOptions = fo
+	reg := serving.NewRegistry(loader.Load, nil, nil)
+	set, err := reg.Reload(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return tr
+	return reg, set
 }
 
 // TestServeMatchesBatch trains every model on a small synthetic history, serves them, posts
@@ -144,13 +151,15 @@ func TestServeMatchesBatch(t *testing.T) {
 	}
 	tr := trainModels(t, ctx, hist, filepath.Join(work, "models"), asOf, 90*24*time.Hour)
 	table, tab, cards := tr.table, tr.tab, tr.cards
+	// The service, with the feature options the batch table was computed with.
+	reg, _ := tr.registry(t, ctx, withoutAsOf(table.Options()))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- web.New(tr.reg, web.Options{}, nil).Serve(sctx, ln) }()
+	go func() { done <- web.New(reg, web.Options{}, nil).Serve(sctx, ln) }()
 	defer func() { cancel(); <-done }()
 	url := "http://" + ln.Addr().String() + "/v1/score"
 
@@ -274,11 +283,13 @@ func checkUplift(m *effect.Artifact, batch map[string]any, got *serving.Uplift) 
 // closeLTV compares LTV blocks to 1e-12 relative: btyd sums a customer's amounts in map
 // order, so the last bit may differ between two calls on the same history.
 func closeLTV(a, b serving.LTV) bool {
-	near := func(x, y float64) bool { return math.Abs(x-y) <= 1e-12*math.Max(1, math.Abs(y)) }
 	return near(a.PAlive, b.PAlive) && near(a.ExpectedPurchases, b.ExpectedPurchases) &&
 		near(a.ExpectedSpendPerPurchase, b.ExpectedSpendPerPurchase) && near(a.CLV, b.CLV) &&
 		a.HorizonDays == b.HorizonDays && a.ModelVersion == b.ModelVersion
 }
+
+// near: x and y agree to 1e-12 relative (absolute below 1).
+func near(x, y float64) bool { return math.Abs(x-y) <= 1e-12*math.Max(1, math.Abs(y)) }
 
 func withoutAsOf(o features.Options) features.Options {
 	o.AsOf = time.Time{}

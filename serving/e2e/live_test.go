@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +17,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/propensity-dev/propensity/data/synth"
+	"github.com/propensity-dev/propensity/features"
 	"github.com/propensity-dev/propensity/serving"
 	v1 "github.com/propensity-dev/propensity/serving/api/v1"
 	"github.com/propensity-dev/propensity/serving/batch"
@@ -49,13 +49,7 @@ func TestLiveMatchesBatch(t *testing.T) {
 	tr := trainModels(t, ctx, train, filepath.Join(work, "models"), asOf, 90*24*time.Hour)
 	// The models as `propensity serve --models` and `score --data --models` load them: the
 	// feature options come from the manifests.
-	loader := serving.NewLoader(tr.models, nil)
-	loader.Rules = func() (serving.RulesModel, error) { return serving.NewRules(tr.cards, "embedded"), nil }
-	reg := serving.NewRegistry(loader.Load, nil, nil)
-	set, err := reg.Reload(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg, set := tr.registry(t, ctx, features.Options{})
 	if set.Conversion == nil || set.Churn == nil || set.LTV == nil || set.Personas == nil || set.Uplift == nil {
 		t.Fatalf("a model did not load: %+v", set)
 	}
@@ -151,7 +145,7 @@ func closeFloat(a, b *float64) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	return math.Abs(*a-*b) <= 1e-12*math.Max(1, math.Abs(*b))
+	return near(*a, *b)
 }
 
 func rowJSON(r batch.Row) []byte {
