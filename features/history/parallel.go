@@ -363,8 +363,7 @@ func (f *fold) wait() {
 // spill file, except the first partition's (people base to base+len(accs)-1), which are
 // folded into accs as they come: they need not be written and read back.
 func (h *history) spillEvents(ctx context.Context, sp *spill, workers int, accs []features.EventAcc, base int) error {
-	sp.grouped(workers)
-	pb := newPartBufs(workers, len(sp.files), sp.writeBlock)
+	eb := newEventBufs(sp, workers)
 	f := startFold(accs, base, workers, h.asOf, h.halfLife)
 	cur := perWorker[[]evRec](workers, workers) // [decoder][folder]
 	err := h.eventRecords(ctx, workers, func(w int, r evRec) error {
@@ -373,16 +372,16 @@ func (h *history) spillEvents(ctx context.Context, sp *spill, workers int, accs 
 			f.put(cur[w], r)
 			return nil
 		}
-		return pb.put(w, k, sp.rec.put(pb.bufs[w][k], &r, sp.lo[k]))
+		return eb.put(w, k, &r)
 	}, func(w int) {
 		f.flush(cur[w])
-		pb.flush(w)
+		eb.flushAll(w)
 	})
 	f.wait()
 	if err != nil {
 		return err
 	}
-	return pb.err
+	return eb.err
 }
 
 // onEach runs fn(0) to fn(n-1), each on a goroutine of its own, and returns their errors

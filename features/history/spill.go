@@ -25,21 +25,25 @@ import (
 // row groups), so that the feature file is the partitions' rows one after the other and
 // byte-identical to an unpartitioned run. Identities are stitched first, over the whole
 // history (the identity graph is small next to the events); then one pass over the events
-// writes each usable event, reduced to 8 to 22 bytes, to its partition's file in a temporary
+// writes each usable event, reduced to 5 to 18 bytes, to its partition's file in a temporary
 // directory, while the transactions (about 16 bytes each) go to files of their own; then each
 // partition's events are folded into its people's accumulators, its transactions read back
 // and sorted, its rows built and written, and its memory released.
 
-// A feature run's spill record is: the person's place in its partition (3 bytes, or 4 when
-// a partition holds more than 1<<24 people); a byte holding the type code (low four bits),
-// whether a page category and a value follow, and the form of the time; the page category
-// (1 byte) when the event has one; the time, as 4 bytes of whole seconds or 6 bytes of whole
+// A feature run's events are spilled as two kinds of record. A person record is the byte
+// spillPerson then the person's place in its partition (3 bytes, or 4 when a partition holds
+// more than 1<<24 people); the event records after it, up to the next person record, are
+// that person's. An event record is a byte holding the type code (low four bits), whether a
+// page category and a value follow, and the form of the time; the page category (1 byte)
+// when the event has one; the time, as 4 bytes of whole seconds or 6 bytes of whole
 // microseconds before the run's time base (spillBase) when it is one of those, else as 8
 // bytes of nanoseconds; and the value (8 bytes) when there is one. A generated event without
-// page or value is 10 bytes (its times are in microseconds), one with whole-second times 8.
-// The records were a fixed 24 bytes, 15 GB of them at ten million people, then 14 or 22
-// bytes, and the system calls writing and reading them were a sixth of the processor time
-// of a ten-million-people run (CPU profile; docs/operations.md).
+// page or value is 7 bytes (its times are in microseconds), one with whole-second times 5;
+// a history in person order, as generated ones are, needs one person record for a run of
+// that person's events. The records were a fixed 24 bytes, 15 GB of them at ten million
+// people, then 14 or 22 bytes with the place in each, and the system calls writing and
+// reading them were a sixth of the processor time of a ten-million-people run (CPU profile;
+// docs/operations.md).
 const (
 	spillHasValue = 0x80
 	spillTSForm   = 0x60 // the time's form: one of the three below
@@ -48,6 +52,7 @@ const (
 	spillTSMicros = 0x40 // 6 bytes, whole microseconds before the base
 	spillHasPage  = 0x10
 	spillCode     = 0x0f // type codes are below 16 (TestSpillCodesFit)
+	spillPerson   = 0x60 // a person record: the time form no event record has, no other bit
 )
 
 // recFormat is the layout of a run's spill records.
@@ -76,10 +81,7 @@ func spillBase(asOf int64) int64 {
 	return asOf - r
 }
 
-// minLen is the length of the shortest record.
-func (f recFormat) minLen() int { return f.pw + 1 + 4 }
-
-// place is the person's place in its partition of the record that starts b.
+// place is the person's place in its partition at the start of b (pw bytes).
 func (f recFormat) place(b []byte) int {
 	q := int(b[0]) | int(b[1])<<8 | int(b[2])<<16
 	if f.pw == 4 {
@@ -88,10 +90,9 @@ func (f recFormat) place(b []byte) int {
 	return q
 }
 
-// recordLen is the length of the spill record that starts b, a record put wrote.
-func (f recFormat) recordLen(b []byte) int {
-	fl := b[f.pw]
-	n := f.pw + 1 + tsLen(fl)
+// eventLen is the length of the event record that starts with flags fl.
+func eventLen(fl byte) int {
+	n := 1 + tsLen(fl)
 	if fl&spillHasPage != 0 {
 		n++
 	}
@@ -161,9 +162,13 @@ func (f recFormat) readTime(b []byte, fl byte) int64 {
 	return int64(binary.LittleEndian.Uint64(b))
 }
 
-// put appends r's spill record to b; lo is the first person of r's partition.
-func (f recFormat) put(b []byte, r *evRec, lo int) []byte {
-	b = appendPlace(b, uint32(int(r.person)-lo), f.pw)
+// putPerson appends the person record of place q.
+func (f recFormat) putPerson(b []byte, q uint32) []byte {
+	return appendPlace(append(b, spillPerson), q, f.pw)
+}
+
+// putEvent appends r's event record to b (its person is the last person record's).
+func (f recFormat) putEvent(b []byte, r *evRec) []byte {
 	form, d := f.timeForm(r.ts)
 	fl := r.code&spillCode | form
 	if r.page != features.NoPage {
@@ -183,19 +188,28 @@ func (f recFormat) put(b []byte, r *evRec, lo int) []byte {
 	return b
 }
 
-// fold folds the spill records of b into accs (accs[q] is the person at place q of the
-// partition).
+// fold folds the spill records of b, which starts with a person record, into accs (accs[q]
+// is the person at place q of the partition).
 func (f recFormat) fold(b []byte, accs []features.EventAcc, asOf int64, halfLife float64) error {
+	var acc *features.EventAcc
 	for len(b) > 0 {
-		if len(b) < f.minLen() {
+		fl := b[0]
+		if fl&spillTSForm == spillPerson {
+			if fl != spillPerson || len(b) < 1+f.pw {
+				return errSpillRecord
+			}
+			q := f.place(b[1:])
+			if q >= len(accs) {
+				return errSpillRecord
+			}
+			acc = &accs[q]
+			b = b[1+f.pw:]
+			continue
+		}
+		if acc == nil || len(b) < eventLen(fl) {
 			return errSpillRecord
 		}
-		if len(b) < f.recordLen(b) {
-			return errSpillRecord
-		}
-		q := f.place(b)
-		fl := b[f.pw]
-		b = b[f.pw+1:]
+		b = b[1:]
 		page := features.NoPage
 		if fl&spillHasPage != 0 {
 			page = int(int8(b[0]))
@@ -208,10 +222,7 @@ func (f recFormat) fold(b []byte, accs []features.EventAcc, asOf int64, halfLife
 			value = math.Float64frombits(binary.LittleEndian.Uint64(b))
 			b = b[8:]
 		}
-		if q >= len(accs) {
-			return errSpillRecord
-		}
-		accs[q].Add(features.AgeNanos(asOf, ts), ts, int(fl&spillCode), page, value, halfLife)
+		acc.Add(features.AgeNanos(asOf, ts), ts, int(fl&spillCode), page, value, halfLife)
 	}
 	return nil
 }
@@ -379,18 +390,16 @@ type spill struct {
 	txSizes  []int64   // the bytes of transactions written, by partition
 	counts   []uint32  // a walk's events by person (writeCounted)
 
-	// A feature run's events are written in blocks (writeBlock), each a worker's buffer of
-	// one partition with its records grouped by their person's place's residue modulo res, so that
-	// folding them back needs no hand-over of records between goroutines: the folder of
-	// residue r reads the r-th group of every block. blocks[k] holds where partition k's
-	// blocks start in its file, ends[k] the end of each block's groups within it (res per
-	// block), sizes[k] the file's length.
-	res     int
-	blocks  [][]int64
-	ends    [][]uint32
-	sizes   []int64
-	scratch [][]byte   // by worker: a block being grouped
-	group   [][]uint32 // by worker: the group sizes, then ends, of that block
+	// A feature run's events are written in blocks (eventBufs), each a worker's records of
+	// one partition grouped by their person's place's residue modulo res, so that folding
+	// them back needs no hand-over of records between goroutines: the folder of residue r
+	// reads the r-th group of every block. blocks[k] holds where partition k's blocks start
+	// in its file, ends[k] the end of each block's groups within it (res per block), sizes[k]
+	// the file's length.
+	res    int
+	blocks [][]int64
+	ends   [][]uint32
+	sizes  []int64
 
 	released sync.WaitGroup // release's removals
 
@@ -682,47 +691,102 @@ func (sp *spill) transactions(k, lo, hi, workers int) ([]txRec, error) {
 	return out, nil
 }
 
-// grouped sets up writeBlock for workers goroutines, whose records fold groups by their
-// person's residue modulo workers.
-func (sp *spill) grouped(workers int) {
-	sp.res = workers
-	sp.scratch = make([][]byte, workers)
-	sp.group = perWorker[uint32](workers, workers)
+// eventBufs holds each worker's event records of each partition, not yet written, in one
+// group per residue of their person's place modulo the spill's res: each group starts with a
+// person record and holds runs of one person's events (putEvent after putPerson), in the
+// order the worker met them. When a worker's groups of a partition reach partBufFull bytes
+// they are written as one block (writeBlock). Grouping the records as they are made, rather
+// than sorting a written buffer into groups, leaves no pass over the records before they
+// are written.
+type eventBufs struct {
+	sp      *spill
+	groups  [][][]byte // [worker][partition*res+residue]
+	last    [][]int32  // [worker][partition*res+residue]: the place of the group's person, -1 when empty
+	size    [][]int    // [worker][partition]: the bytes in its groups
+	scratch [][]byte   // [worker]: a block being written
+	err     error      // the first error of flushAll
+	mu      sync.Mutex
 }
 
-// writeBlock appends worker w's buffer b of records for partition k to its file as one
-// block, the records grouped by their person's residue (stably), and notes where each group
-// lies.
-func (sp *spill) writeBlock(w, k int, b []byte) error {
-	res, g := sp.res, sp.group[w]
-	clear(g)
-	for i := 0; i < len(b); {
-		n := sp.rec.recordLen(b[i:])
-		g[sp.rec.place(b[i:])%res] += uint32(n)
-		i += n
+// newEventBufs sets sp up to spill events of workers goroutines, whose records fold groups by
+// their person's residue modulo workers.
+func newEventBufs(sp *spill, workers int) *eventBufs {
+	sp.res = workers
+	n := len(sp.files) * workers
+	eb := &eventBufs{sp: sp, groups: perWorker[[]byte](workers, n), last: perWorker[int32](workers, n),
+		size: perWorker[int](workers, len(sp.files)), scratch: make([][]byte, workers)}
+	for _, l := range eb.last {
+		for i := range l {
+			l[i] = -1
+		}
 	}
-	var end uint32
-	for r := range g { // sizes to starts, for the copy
-		end, g[r] = end+g[r], end
+	return eb
+}
+
+// put adds worker w's event r, of partition k, writing the partition's block when full.
+func (eb *eventBufs) put(w, k int, r *evRec) error {
+	sp := eb.sp
+	q := int32(int(r.person) - sp.lo[k])
+	i := k*sp.res + int(q)%sp.res
+	b := eb.groups[w][i]
+	n := len(b)
+	if eb.last[w][i] != q {
+		b = sp.rec.putPerson(b, uint32(q))
+		eb.last[w][i] = q
 	}
-	out := slices.Grow(sp.scratch[w][:0], len(b))[:len(b)]
-	for i := 0; i < len(b); {
-		n := sp.rec.recordLen(b[i:])
-		r := sp.rec.place(b[i:]) % res
-		copy(out[g[r]:], b[i:i+n])
-		g[r] += uint32(n) // now the group's end
-		i += n
+	b = sp.rec.putEvent(b, r)
+	eb.groups[w][i] = b
+	eb.size[w][k] += len(b) - n
+	if eb.size[w][k] >= partBufFull {
+		return eb.writeBlock(w, k)
 	}
-	sp.scratch[w] = out
+	return nil
+}
+
+// writeBlock appends worker w's groups of partition k to its file as one block, notes where
+// each group ends, and empties them.
+func (eb *eventBufs) writeBlock(w, k int) error {
+	sp := eb.sp
+	res := sp.res
+	groups, last := eb.groups[w][k*res:(k+1)*res], eb.last[w][k*res:(k+1)*res]
+	out := eb.scratch[w][:0]
+	var ends [64]uint32 // res is at most the workers; more than 64 take the slice below
+	endsOf := ends[:0]
+	if res > len(ends) {
+		endsOf = make([]uint32, 0, res)
+	}
+	for g, b := range groups {
+		out = append(out, b...)
+		endsOf = append(endsOf, uint32(len(out)))
+		groups[g], last[g] = b[:0], -1
+	}
+	eb.scratch[w], eb.size[w][k] = out, 0
 	sp.mu[k].Lock()
 	defer sp.mu[k].Unlock()
 	if _, err := sp.files[k].Write(out); err != nil {
 		return fmt.Errorf("features: writing spill file: %w", err)
 	}
 	sp.blocks[k] = append(sp.blocks[k], sp.sizes[k])
-	sp.ends[k] = append(sp.ends[k], g...)
+	sp.ends[k] = append(sp.ends[k], endsOf...)
 	sp.sizes[k] += int64(len(out))
 	return nil
+}
+
+// flushAll writes what worker w still holds; the first error is kept in eb.err.
+func (eb *eventBufs) flushAll(w int) {
+	for k, n := range eb.size[w] {
+		if n == 0 {
+			continue
+		}
+		if err := eb.writeBlock(w, k); err != nil {
+			eb.mu.Lock()
+			if eb.err == nil {
+				eb.err = err
+			}
+			eb.mu.Unlock()
+		}
+	}
+	eb.groups[w], eb.scratch[w] = nil, nil
 }
 
 // errSpillRecord reports a spill file that does not hold what was written to it.

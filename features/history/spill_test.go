@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/propensity-dev/propensity/features"
+	"github.com/propensity-dev/propensity/internal/progress"
 )
 
 // TestSpillSameOutput checks that a budget small enough to split the people into many
@@ -127,28 +128,36 @@ func spillFiles(t *testing.T, d string) []string {
 	return out
 }
 
-// TestFoldRecordsRefusesDamage checks that a spill block that does not hold whole records of
-// the partition's people is an error, not a fold of garbage: a record cut short, a time or a
-// value cut short, and a person outside the partition.
+// TestFoldRecordsRefusesDamage checks that a spill group that does not hold whole records of
+// the partition's people is an error, not a fold of garbage: a person record or an event
+// record cut short (in its time or its value), an event before any person record, a person
+// record with other flags, and a person outside the partition.
 func TestFoldRecordsRefusesDamage(t *testing.T) {
 	accs := make([]features.EventAcc, 10)
 	asOf := testAsOf.UnixNano()
 	f := newRecFormat(asOf, len(accs))
-	rec := func(person int32, ts int64, value float64) []byte {
-		return f.put(nil, &evRec{person: person, ts: ts, code: 1, page: features.NoPage, value: value}, 100)
+	ev := func(ts int64, value float64) []byte {
+		return f.putEvent(nil, &evRec{ts: ts, code: 1, page: features.NoPage, value: value})
 	}
+	person := func(q uint32) []byte { return f.putPerson(nil, q) }
+	cat := func(parts ...[]byte) []byte { return slices.Concat(parts...) }
 	short, long := asOf-1e9, asOf-1 // 4-byte and 8-byte times
-	good := append(rec(100, short, math.NaN()), rec(109, long, 2.5)...)
+	good := cat(person(0), ev(short, math.NaN()), person(9), ev(long, 2.5), ev(short, 1))
 	if err := f.fold(good, accs, asOf, 30); err != nil {
 		t.Fatalf("whole records of the partition: %v", err)
 	}
+	badFlags := person(1)
+	badFlags[0] |= spillHasValue
 	for name, b := range map[string][]byte{
-		"record cut short": good[:f.minLen()-1],
-		"long time cut":    rec(101, long, math.NaN())[:f.minLen()+2],
-		"value cut short":  rec(101, short, 1)[:f.minLen()+4],
-		"person beyond":    rec(110, short, math.NaN()),
-		"second cut short": append(rec(100, short, math.NaN()), rec(101, short, math.NaN())[:3]...),
-		"second value cut": append(rec(100, short, math.NaN()), rec(101, long, 7)[:f.minLen()+8]...),
+		"person cut short":       person(1)[:2],
+		"event before a person":  ev(short, math.NaN()),
+		"long time cut":          cat(person(1), ev(long, math.NaN())[:3]),
+		"short time cut":         cat(person(1), ev(short, math.NaN())[:4]),
+		"value cut short":        cat(person(1), ev(short, 1)[:1+4+4]),
+		"person beyond":          cat(person(10), ev(short, math.NaN())),
+		"person with flags":      cat(badFlags, ev(short, math.NaN())),
+		"second person cut":      cat(person(0), ev(short, math.NaN()), person(1)[:3]),
+		"second event value cut": cat(person(0), ev(short, math.NaN()), ev(long, 7)[:1+8+4]),
 	} {
 		if err := f.fold(b, accs, asOf, 30); !errors.Is(err, errSpillRecord) {
 			t.Errorf("%s: got %v, want errSpillRecord", name, err)
@@ -156,10 +165,11 @@ func TestFoldRecordsRefusesDamage(t *testing.T) {
 	}
 }
 
-// TestSpillRecordsRoundTrip checks that every shape of spill record (a time in whole seconds
+// TestSpillRecordsRoundTrip checks that every shape of event record (a time in whole seconds
 // or microseconds before the base or neither, far in the past, after the base; with and
-// without a page and a value; places of 3 and 4 bytes) folds into the same accumulator as
-// the event folded directly, and that recordLen finds each record's end.
+// without a page and a value), after person records with places of 3 and 4 bytes, folds into
+// the same accumulator as the event folded directly, and that eventLen finds each event
+// record's end.
 func TestSpillRecordsRoundTrip(t *testing.T) {
 	asOf := testAsOf.UnixNano() + 123 // not a whole second: the base is below it
 	base := spillBase(asOf)
@@ -177,32 +187,42 @@ func TestSpillRecordsRoundTrip(t *testing.T) {
 		for _, ts := range times {
 			for _, page := range []int8{features.NoPage, 0, 3} {
 				for _, value := range []float64{math.NaN(), 0, -2.5} {
-					recs = append(recs, evRec{person: int32(1000 + len(recs)%4), ts: ts, code: uint8(len(recs) % 14), page: page, value: value})
+					// runs of one to three events of a person, people revisited
+					recs = append(recs, evRec{person: int32(1000 + len(recs)/3%4), ts: ts, code: uint8(len(recs) % 14), page: page, value: value})
 				}
 			}
 		}
 		if most > 4 { // a place of four bytes; not folded (sixteen million accumulators)
-			r := evRec{person: 1000 + 1<<24 + 5, ts: base, code: 2, page: features.NoPage, value: math.NaN()}
-			if got := f.place(f.put(nil, &r, 1000)); got != 1<<24+5 {
-				t.Errorf("place %d, want %d", got, 1<<24+5)
+			b := f.putPerson(nil, 1<<24+5)
+			if len(b) != 5 || f.place(b[1:]) != 1<<24+5 {
+				t.Errorf("person record %x: want 5 bytes holding place %d", b, 1<<24+5)
 			}
 		}
 		var b []byte
 		lens := map[int]bool{}
+		last := int32(-1)
 		for i := range recs {
+			if recs[i].person != last {
+				last = recs[i].person
+				n := len(b)
+				b = f.putPerson(b, uint32(last-1000))
+				if len(b)-n != 1+f.pw || f.place(b[n+1:]) != int(last-1000) {
+					t.Fatalf("most %d, record %d: person record %x for place %d", most, i, b[n:], last-1000)
+				}
+			}
 			n := len(b)
-			b = f.put(b, &recs[i], 1000)
-			if got := f.recordLen(b[n:]); got != len(b)-n {
-				t.Fatalf("most %d, record %d: recordLen %d, written %d", most, i, got, len(b)-n)
+			b = f.putEvent(b, &recs[i])
+			if got := eventLen(b[n]); got != len(b)-n {
+				t.Fatalf("most %d, record %d: eventLen %d, written %d", most, i, got, len(b)-n)
 			}
-			if got, want := f.place(b[n:]), int(recs[i].person)-1000; got != want {
-				t.Fatalf("most %d, record %d: place %d, want %d", most, i, got, want)
+			if b[n]&spillTSForm == spillPerson {
+				t.Fatalf("most %d, record %d: event flags %#x read as a person record", most, i, b[n])
 			}
-			lens[len(b)-n-f.pw] = true
+			lens[len(b)-n] = true
 		}
 		for _, n := range []int{5, 7, 9, 1 + 1 + 8 + 8} { // seconds, microseconds, nanoseconds; page and value
 			if !lens[n] {
-				t.Errorf("most %d: record lengths past the place %v: want %d among them", most, lens, n)
+				t.Errorf("most %d: event record lengths %v: want %d among them", most, lens, n)
 			}
 		}
 		got, want := make([]features.EventAcc, 4), make([]features.EventAcc, 4)
@@ -215,6 +235,80 @@ func TestSpillRecordsRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("most %d: accumulators folded from spill records differ from those folded directly", most)
 		}
+	}
+}
+
+// TestEventBufsBlocks puts the events of two workers through the spill's event buffers, in
+// runs of a person's events as a history in person order gives them, enough to fill several
+// blocks per worker and partition, and checks that folding each partition back gives every
+// person the accumulator of its events folded directly, that each run costs one person
+// record (and each block at most one more per group), and that the files hold no more.
+func TestEventBufsBlocks(t *testing.T) {
+	asOf := testAsOf.UnixNano()
+	parts := [][2]int{{0, 50}, {50, 130}, {130, 200}}
+	sp, err := newSpill(t.TempDir(), parts, 200, asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.close()
+	const workers = 2
+	eb := newEventBufs(sp, workers)
+	want := make([]features.EventAcc, 200)
+	var evBytes, runs int64
+	for w := range workers {
+		for i := range 30000 {
+			// runs of 7 events of a person; worker w has the people of its parity, so that
+			// each person's events come in one known order
+			p := int32(50 + (i/7*2+w)%150)
+			r := evRec{person: p, ts: asOf - int64(i+1)*1e6*int64(1+i%5), code: uint8(i % 14), page: features.NoPage, value: math.NaN()}
+			if i%3 == 0 {
+				r.page = int8(i % 5)
+			}
+			if i%11 == 0 {
+				r.value = float64(i) / 4
+			}
+			if i%7 == 0 {
+				runs++
+			}
+			k := int(sp.part[p])
+			if err := eb.put(w, k, &r); err != nil {
+				t.Fatal(err)
+			}
+			want[p].Add(features.AgeNanos(asOf, r.ts), r.ts, int(r.code), int(r.page), r.value, 30)
+			evBytes += int64(len(sp.rec.putEvent(nil, &r)))
+		}
+		eb.flushAll(w)
+	}
+	if eb.err != nil {
+		t.Fatal(eb.err)
+	}
+	var spilled, blocks int64
+	for k := 1; k < len(parts); k++ {
+		accs := make([]features.EventAcc, parts[k][1]-parts[k][0])
+		if err := sp.fold(k, accs, asOf, 30, progress.Start(context.Background(), "", 0, "")); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(accs, want[parts[k][0]:parts[k][1]]) {
+			t.Errorf("partition %d: accumulators folded back differ from those folded directly", k)
+		}
+		st, err := sp.files[k].Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() != sp.sizes[k] {
+			t.Errorf("partition %d: file of %d bytes, %d noted", k, st.Size(), sp.sizes[k])
+		}
+		spilled += sp.sizes[k]
+		blocks += int64(len(sp.blocks[k]))
+	}
+	if blocks < 2*workers*2 {
+		t.Errorf("%d blocks: the test means to fill several per worker and partition", blocks)
+	}
+	// Person records are 4 bytes here: one per run, and at most one more per group of a
+	// block, where a run is cut by the block's end.
+	least, most := evBytes+runs*4, evBytes+(runs+blocks*workers)*4
+	if spilled < least || spilled > most {
+		t.Errorf("%d bytes spilled for %d bytes of event records in %d runs and %d blocks: want %d to %d", spilled, evBytes, runs, blocks, least, most)
 	}
 }
 
