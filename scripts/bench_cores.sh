@@ -19,13 +19,7 @@ n=${1:-1000000}
 runs=${2:-3}
 hist=${3:-/tmp/hist-cores-$n}
 asof=2026-01-01
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-bin=${BIN:-}
-if [[ -z $bin ]]; then
-	go build -o "$work/propensity" ./cmd/propensity
-	bin=$work/propensity
-fi
+source scripts/workbin.sh
 keep=${KEEP:-$work}
 mkdir -p "$keep"
 [[ -d $hist ]] || "$bin" generate --out "$hist" --contacts "$n" --seed 7 >/dev/null

@@ -22,13 +22,7 @@ asof=2026-01-01
 for h in "$small" "$large"; do
 	[[ -f $h/events.parquet ]] || { echo "bench_sizes: $h has no events.parquet (generate it first)" >&2; exit 2; }
 done
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-bin=${BIN:-}
-if [[ -z $bin ]]; then
-	go build -o "$work/propensity" ./cmd/propensity
-	bin=$work/propensity
-fi
+source scripts/workbin.sh
 tmp=${TMP:-$work/spill}
 mkdir -p "$tmp"
 models=()
