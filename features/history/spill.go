@@ -40,7 +40,8 @@ import (
 // bytes of nanoseconds; and the value (8 bytes) when there is one. A generated event without
 // page or value is 7 bytes (its times are in microseconds), one with whole-second times 5;
 // a history in person order, as generated ones are, needs one person record for a run of
-// that person's events. The records were a fixed 24 bytes, 15 GB of them at ten million
+// that person's events, where one in time order needs one for nearly every event (a byte
+// more an event than when every event record began with the place). The records were a fixed 24 bytes, 15 GB of them at ten million
 // people, then 14 or 22 bytes with the place in each, and the system calls writing and
 // reading them were a sixth of the processor time of a ten-million-people run (CPU profile;
 // docs/operations.md).
@@ -704,6 +705,7 @@ type eventBufs struct {
 	last    [][]int32  // [worker][partition*res+residue]: the place of the group's person, -1 when empty
 	size    [][]int    // [worker][partition]: the bytes in its groups
 	scratch [][]byte   // [worker]: a block being written
+	ends    [][]uint32 // [worker]: the ends of its groups
 	err     error      // the first error of flushAll
 	mu      sync.Mutex
 }
@@ -714,7 +716,7 @@ func newEventBufs(sp *spill, workers int) *eventBufs {
 	sp.res = workers
 	n := len(sp.files) * workers
 	eb := &eventBufs{sp: sp, groups: perWorker[[]byte](workers, n), last: perWorker[int32](workers, n),
-		size: perWorker[int](workers, len(sp.files)), scratch: make([][]byte, workers)}
+		size: perWorker[int](workers, len(sp.files)), scratch: make([][]byte, workers), ends: make([][]uint32, workers)}
 	for _, l := range eb.last {
 		for i := range l {
 			l[i] = -1
@@ -749,25 +751,20 @@ func (eb *eventBufs) writeBlock(w, k int) error {
 	sp := eb.sp
 	res := sp.res
 	groups, last := eb.groups[w][k*res:(k+1)*res], eb.last[w][k*res:(k+1)*res]
-	out := eb.scratch[w][:0]
-	var ends [64]uint32 // res is at most the workers; more than 64 take the slice below
-	endsOf := ends[:0]
-	if res > len(ends) {
-		endsOf = make([]uint32, 0, res)
-	}
+	out, ends := eb.scratch[w][:0], eb.ends[w][:0]
 	for g, b := range groups {
 		out = append(out, b...)
-		endsOf = append(endsOf, uint32(len(out)))
+		ends = append(ends, uint32(len(out)))
 		groups[g], last[g] = b[:0], -1
 	}
-	eb.scratch[w], eb.size[w][k] = out, 0
+	eb.scratch[w], eb.ends[w], eb.size[w][k] = out, ends, 0
 	sp.mu[k].Lock()
 	defer sp.mu[k].Unlock()
 	if _, err := sp.files[k].Write(out); err != nil {
 		return fmt.Errorf("features: writing spill file: %w", err)
 	}
 	sp.blocks[k] = append(sp.blocks[k], sp.sizes[k])
-	sp.ends[k] = append(sp.ends[k], endsOf...)
+	sp.ends[k] = append(sp.ends[k], ends...)
 	sp.sizes[k] += int64(len(out))
 	return nil
 }
