@@ -194,49 +194,58 @@ func (h *history) transactions(ctx context.Context, sink func(*txRec) error) (pr
 // eventsWithTransactions runs events, a pass over the events file, while the transactions
 // are read (as h.transactions does) on a goroutine of their own, and returns those. Reading
 // the transactions is one goroutine's work (one scan, then a sort by person); after the
-// events it left all but one core idle for 3 s of a 28 s run at a million contacts. The
-// transactions' reader works on a copy of h with its own report, merged into h's after
-// both are done, so the report is the one a sequential run gives. An error of the events
-// wins over one of the transactions, as in a sequential run, except the cancellation that
-// a failed transactions read causes.
+// events it left all but one core idle for 3 s of a 28 s run at a million contacts.
 //
 // A non-nil sink receives the transactions, as for h.transactions.
 func (h *history) eventsWithTransactions(ctx context.Context, events func(context.Context) error, sink func(*txRec) error) (*features.Products, []txRec, []int, error) {
+	var pr *features.Products
+	var txs []txRec
+	var catOf []int
+	err := h.besideEvents(ctx, events, func(ctx context.Context, th *history) error {
+		var err error
+		pr, txs, catOf, err = th.transactions(ctx, sink)
+		return err
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return pr, txs, catOf, nil
+}
+
+// besideEvents runs events, a pass over the events file, and tx, a pass over the
+// transactions, side by side. tx works on a copy of h with its own report, merged into h's
+// after both are done (with the product categories tx found), so the report is the one a
+// sequential run gives. An error of the events wins over one of the transactions, as in a
+// sequential run, except the cancellation that a failed transactions pass causes.
+func (h *history) besideEvents(ctx context.Context, events func(context.Context) error, tx func(context.Context, *history) error) error {
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	th := *h
 	var trep Report
 	th.rep = &trep
-	type result struct {
-		pr    *features.Products
-		txs   []txRec
-		catOf []int
-		err   error
-	}
-	done := make(chan result, 1)
+	done := make(chan error, 1)
 	go func() {
-		var r result
-		r.pr, r.txs, r.catOf, r.err = th.transactions(ctx, sink)
-		if r.err != nil {
+		err := tx(ctx, &th)
+		if err != nil {
 			cancel()
 		}
-		done <- r
+		done <- err
 	}()
 	err := events(ctx)
 	if err != nil {
 		cancel()
 	}
-	t := <-done
+	terr := <-done
 	switch {
-	case err != nil && !(t.err != nil && errors.Is(err, context.Canceled) && parent.Err() == nil):
-		return nil, nil, nil, err
-	case t.err != nil:
-		return nil, nil, nil, t.err
+	case err != nil && !(terr != nil && errors.Is(err, context.Canceled) && parent.Err() == nil):
+		return err
+	case terr != nil:
+		return terr
 	}
 	h.opts.ProductCategories = th.opts.ProductCategories
 	h.rep.merge(&trep)
-	return t.pr, t.txs, t.catOf, nil
+	return nil
 }
 
 // rows computes the rows of people lo to hi-1 (accs[p-base] is person p's) into one record

@@ -90,11 +90,13 @@ func (e Engine) walk(ctx context.Context, dir string, opts features.Options, hel
 	}
 	defer sp.close()
 	sp.counts = make([]uint32, src.n)
-	if err := src.spillEvents(ctx, sp); err != nil {
-		return rep, err
-	}
+	// The transactions are read while the events are spilled: read after them, on one
+	// goroutine, they left a core idle (docs/operations.md).
 	src.keys, src.prods = features.NewProducts(), features.NewProducts()
-	err = h.scanTransactions(ctx, src.keys, src.prods, sp.writeTx)
+	err = h.besideEvents(ctx, func(ctx context.Context) error { return src.spillEvents(ctx, sp) },
+		func(ctx context.Context, th *history) error {
+			return th.scanTransactions(ctx, src.keys, src.prods, sp.writeTx)
+		})
 	if err == nil {
 		err = sp.flushTx()
 	}
@@ -361,7 +363,9 @@ func (src *people) spillEvents(ctx context.Context, sp *spill) error {
 	return pb.err
 }
 
-// writeCounted appends walk records to partition k's file and counts them by person.
+// writeCounted appends walk records to partition k's file as one block, counts them by
+// person, and notes where the block starts (so that loadPartition can cut the file between
+// blocks, which are whole records).
 func (sp *spill) writeCounted(_, k int, b []byte) error {
 	sp.mu[k].Lock()
 	defer sp.mu[k].Unlock()
@@ -372,56 +376,116 @@ func (sp *spill) writeCounted(_, k int, b []byte) error {
 	if _, err := sp.files[k].Write(b); err != nil {
 		return fmt.Errorf("features: writing spill file: %w", err)
 	}
+	sp.blocks[k] = append(sp.blocks[k], sp.sizes[k])
+	sp.sizes[k] += int64(len(b))
 	return nil
 }
 
+// loadCuts cuts partition k's file into at most n stretches of whole blocks of about equal
+// size, for the loaders of loadPartition: their starts, then the file's end.
+func (sp *spill) loadCuts(k, n int) []int64 {
+	blocks, size := sp.blocks[k], sp.sizes[k]
+	cuts := []int64{0}
+	for i := 1; i < n; i++ {
+		want := size * int64(i) / int64(n)
+		j, _ := slices.BinarySearch(blocks, want) // the first block starting at or after want
+		if j < len(blocks) && blocks[j] > cuts[len(cuts)-1] {
+			cuts = append(cuts, blocks[j])
+		}
+	}
+	return append(cuts, size)
+}
+
 // loadPartition reads partition k's events (people lo to hi-1) back into src, sorted by
-// person and, within one, in file order.
+// person and, within one, in file order. The file is cut into stretches of whole blocks, one
+// for each worker (loadCuts): each but the last counts its records by person first, so that
+// every stretch knows where its records of each person go (after those of the stretches
+// before it), and then all of them read their records into place side by side. Read on
+// one goroutine, a partition was the longest stretch of a 1M `score --data` run with a core
+// idle (docs/operations.md).
 func (src *people) loadPartition(sp *spill, k, lo, hi int) error {
 	f := sp.files[k]
-	st, err := f.Stat()
-	if err != nil {
+	if st, err := f.Stat(); err != nil {
 		return fmt.Errorf("features: reading spill file: %w", err)
+	} else if st.Size() != sp.sizes[k] {
+		return fmt.Errorf("features: reading spill file %s: %d bytes, %d written", f.Name(), st.Size(), sp.sizes[k])
 	}
-	off := make([]int, hi-lo+1)
+	n := hi - lo
+	off := make([]int, n+1)
 	for p := lo; p < hi; p++ {
 		off[p-lo+1] = off[p-lo] + int(sp.counts[p])
 	}
-	total := off[hi-lo]
+	total := off[n]
 	evs := make([]rawEvent, total)
 	jobs := make([]uint32, total)
 	// The records come in row-group order, so each lands at a random place of evs and jobs.
 	adviseHuge(evs)
 	adviseHuge(jobs)
-	at := slices.Clone(off[:hi-lo])
 	bad := func(what string) error {
 		return fmt.Errorf("features: reading spill file %s: %s", f.Name(), what)
 	}
-	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, st.Size()), 1<<20)
-	read := 0
-	var e rawEvent
-	for {
-		b, err := r.Peek(64)
-		if len(b) == 0 {
-			if err != nil && !errors.Is(err, io.EOF) {
-				return bad(err.Error())
+	cuts := sp.loadCuts(k, src.h.workers)
+	loaders := len(cuts) - 1
+	// at[w][q]: where stretch w's first record of the person at place q goes; the stretch's
+	// records of that person end where the next stretch's begin (the last's: off[q+1]).
+	at := make([][]int, loaders)
+	at[0] = off[:n]
+	counts := make([][]int32, loaders)
+	err := onEach(loaders-1, func(w int) error {
+		c := make([]int32, n)
+		err := scanWalk(f, cuts[w], cuts[w+1], func(b []byte) (int, error) {
+			m := int(b[0])
+			if len(b) < walkFormat(sp.rec).minLen() || m > len(b) || m < walkFormat(sp.rec).minLen() {
+				return 0, errWalkRecord
 			}
-			break
-		}
-		job, n, err := walkFormat(sp.rec).get(b, &e, lo)
-		if err != nil {
-			return bad(fmt.Sprintf("record %d: %v", read, err))
-		}
-		p := int(e.person)
-		if p < lo || p >= hi || at[p-lo] == off[p-lo+1] {
-			return bad(fmt.Sprintf("record %d: person %d outside the partition or over their count", read, p))
-		}
-		evs[at[p-lo]], jobs[at[p-lo]] = e, job
-		at[p-lo]++
-		read++
-		r.Discard(n)
+			q := walkFormat(sp.rec).place(b)
+			if q >= n {
+				return 0, errWalkRecord
+			}
+			c[q]++
+			return m, nil
+		})
+		counts[w] = c
+		return err
+	})
+	if err != nil {
+		return bad(err.Error())
 	}
-	if read != total {
+	for w := 1; w < loaders; w++ {
+		prev, c := at[w-1], counts[w-1]
+		a := make([]int, n)
+		for q := range a {
+			a[q] = prev[q] + int(c[q])
+		}
+		at[w], counts[w-1] = a, nil
+	}
+	reads := make([]int, loaders)
+	err = onEach(loaders, func(w int) error {
+		a := slices.Clone(at[w]) // at stays as it is: the stretch before this one ends there
+		end := off[1:]
+		if w+1 < loaders {
+			end = at[w+1]
+		}
+		var e rawEvent
+		return scanWalk(f, cuts[w], cuts[w+1], func(b []byte) (int, error) {
+			job, m, err := walkFormat(sp.rec).get(b, &e, lo)
+			if err != nil {
+				return 0, fmt.Errorf("record %d of stretch %d: %w", reads[w], w, err)
+			}
+			p := int(e.person)
+			if p < lo || p >= hi || a[p-lo] == end[p-lo] {
+				return 0, fmt.Errorf("record %d of stretch %d: person %d outside the partition or over their count", reads[w], w, p)
+			}
+			evs[a[p-lo]], jobs[a[p-lo]] = e, job
+			a[p-lo]++
+			reads[w]++
+			return m, nil
+		})
+	})
+	if err != nil {
+		return bad(err.Error())
+	}
+	if read := sumInts(reads); read != total {
 		return bad(fmt.Sprintf("%d records, %d counted", read, total))
 	}
 	// One worker reads a row group and writes its records in order, so a person's records
@@ -447,4 +511,32 @@ func (src *people) loadPartition(sp *spill, k, lo, hi int) error {
 	}
 	src.evs, src.evOff, src.base = evs, off, lo
 	return nil
+}
+
+// scanWalk hands each walk record of f between from and to (whole records) to fn, which
+// returns its length.
+func scanWalk(f *os.File, from, to int64, fn func(b []byte) (int, error)) error {
+	r := bufio.NewReaderSize(io.NewSectionReader(f, from, to-from), 1<<20)
+	for {
+		b, err := r.Peek(64)
+		if len(b) == 0 {
+			if err != nil && !errors.Is(err, io.EOF) {
+				return err
+			}
+			return nil
+		}
+		n, err := fn(b)
+		if err != nil {
+			return err
+		}
+		r.Discard(n)
+	}
+}
+
+func sumInts(xs []int) int {
+	n := 0
+	for _, x := range xs {
+		n += x
+	}
+	return n
 }
