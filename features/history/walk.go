@@ -276,13 +276,20 @@ func (f walkFormat) put(b []byte, e *rawEvent, job int, lo int) []byte {
 
 var errWalkRecord = errors.New("corrupt record")
 
+// length is the length of the record that starts b, when b holds it whole.
+func (f walkFormat) length(b []byte) (int, error) {
+	if len(b) < f.minLen() || int(b[0]) > len(b) || int(b[0]) < f.minLen() {
+		return 0, errWalkRecord
+	}
+	return int(b[0]), nil
+}
+
 // get decodes the record at the start of b into e, returning its row group and length; lo
 // is the first person of the record's partition.
 func (f walkFormat) get(b []byte, e *rawEvent, lo int) (job uint32, n int, err error) {
-	if len(b) < f.minLen() || int(b[0]) > len(b) || int(b[0]) < f.minLen() {
-		return 0, 0, errWalkRecord
+	if n, err = f.length(b); err != nil {
+		return 0, 0, err
 	}
-	n = int(b[0])
 	flags := b[1+f.pw]
 	h := 1 + f.pw + 2
 	if n < h+walkTSLen(flags)+2 {
@@ -434,9 +441,9 @@ func (src *people) loadPartition(sp *spill, k, lo, hi int) error {
 	err := onEach(loaders-1, func(w int) error {
 		c := make([]int32, n)
 		err := scanWalk(f, cuts[w], cuts[w+1], func(b []byte) (int, error) {
-			m := int(b[0])
-			if len(b) < walkFormat(sp.rec).minLen() || m > len(b) || m < walkFormat(sp.rec).minLen() {
-				return 0, errWalkRecord
+			m, err := walkFormat(sp.rec).length(b)
+			if err != nil {
+				return 0, err
 			}
 			q := walkFormat(sp.rec).place(b)
 			if q >= n {
