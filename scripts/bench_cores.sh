@@ -19,13 +19,12 @@ n=${1:-1000000}
 runs=${2:-3}
 hist=${3:-/tmp/hist-cores-$n}
 asof=2026-01-01
-source scripts/workbin.sh
+source scripts/bench_common.sh
 keep=${KEEP:-$work}
 mkdir -p "$keep"
 [[ -d $hist ]] || "$bin" generate --out "$hist" --contacts "$n" --seed 7 >/dev/null
 bench=${BENCH_DIR:-}
 jobs=${JOBS:-features score generate}
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 timed() { # name procs command...: appends "seconds peak_kb user_s sys_s" to $work/name-procs
 	local name=$1 procs=$2; shift 2
 	GOMAXPROCS=$procs /usr/bin/time -f "%e %M %U %S" -o "$work/t" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }

@@ -8,6 +8,7 @@
 #   HISTORY_DIR defaults to /tmp/hist1m (create it with
 #   `go run ./cmd/propensity generate --out /tmp/hist1m --contacts 1000000`).
 #   BENCH_DIR: folder with duckdb_features.mjs and node_modules (default /tmp/bench, then ../shared/bench).
+#   BIN: a propensity binary built beforehand (built here when unset).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hist=${1:-/tmp/hist1m}
@@ -23,17 +24,13 @@ fi
 [[ -n $bench ]] || { echo "no DuckDB reference with node_modules found (set BENCH_DIR)" >&2; exit 2; }
 [[ -d $hist ]] || { echo "no history at $hist" >&2; exit 2; }
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-go build -o "$work/propensity" ./cmd/propensity
-
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+source scripts/bench_common.sh
 
 : >"$work/duck.txt"; : >"$work/ours.txt"
 for i in $(seq "$runs"); do
   /usr/bin/time -f "%e %M %U %S" -o "$work/t" node "$bench/duckdb_features.mjs" "$hist" "$asof" "$work/duck.parquet" 2 "$horizon_days" >"$work/duck.json"
   cat "$work/t" >>"$work/duck.txt"
-  /usr/bin/time -f "%e %M %U %S" -o "$work/t" "$work/propensity" features --data "$hist" --as-of "$asof" \
+  /usr/bin/time -f "%e %M %U %S" -o "$work/t" "$bin" features --data "$hist" --as-of "$asof" \
     --horizon "${horizon_days}d" --out "$work/ours.parquet" --json >"$work/ours.json" 2>"$work/ours.log"
   cat "$work/t" >>"$work/ours.txt"
   echo "run $i: duckdb (s, KB, user, sys) $(tail -1 "$work/duck.txt"); propensity $(tail -1 "$work/ours.txt")" >&2
@@ -59,7 +56,7 @@ else
   ln -s "$(realpath "$hist/events.parquet")" "$h2/events.parquet/part-0.parquet"
   ln -s "$(realpath "$hist/events.parquet")" "$h2/events.parquet/part-1.parquet"
 fi
-/usr/bin/time -f "%e %M" -o "$work/t2" "$work/propensity" features --data "$h2" --as-of "$asof" --out "$work/ours2.parquet" 2>/dev/null
+/usr/bin/time -f "%e %M" -o "$work/t2" "$bin" features --data "$h2" --as-of "$asof" --out "$work/ours2.parquet" 2>/dev/null
 omem2=$(cut -d' ' -f2 "$work/t2")
 
 echo "== cell-by-cell comparison of the canonical columns ==" >&2

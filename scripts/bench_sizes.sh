@@ -22,7 +22,7 @@ asof=2026-01-01
 for h in "$small" "$large"; do
 	[[ -f $h/events.parquet ]] || { echo "bench_sizes: $h has no events.parquet (generate it first)" >&2; exit 2; }
 done
-source scripts/workbin.sh
+source scripts/bench_common.sh
 tmp=${TMP:-$work/spill}
 mkdir -p "$tmp"
 models=()
@@ -61,8 +61,6 @@ run() {
 	printf '%s %-8s %-5s %8.2f s  peak %9d KiB  tmp %8d KiB\n' "$(date -u +%H:%M:%S)" "$job" "$size" "$secs" "$kib" "$(cat "$work/tmpmax")"
 	rm -f "$work/out.parquet"
 }
-
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); small=$small large=$large runs=$runs"
 for ((i = 1; i <= runs; i++)); do
