@@ -107,12 +107,30 @@ func (e Engine) walk(ctx context.Context, dir string, opts features.Options, hel
 	if e.afterSpill != nil {
 		e.afterSpill(tmp)
 	}
+	// One table of events for every partition, as large as the largest one's, out of the
+	// Go heap (offHeap): made on the heap for each partition, the first was cleared by one
+	// goroutine before any was read into it.
+	most := 0
+	for _, r := range parts {
+		n := 0
+		for _, c := range sp.counts[r[0]:r[1]] {
+			n += int(c)
+		}
+		most = max(most, n)
+	}
+	evs, freeEvs := offHeap[rawEvent](most, e.mapFrom())
+	jobs, freeJobs := offHeap[uint32](most, e.mapFrom())
+	defer func() {
+		src.evs = nil
+		freeEvs()
+		freeJobs()
+	}()
 	for k, r := range parts {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
 		err := beside(r[0], r[1], func() error {
-			if err := src.loadPartition(sp, k, r[0], r[1]); err != nil {
+			if err := src.loadPartition(sp, k, r[0], r[1], evs, jobs); err != nil {
 				return err
 			}
 			var err error
@@ -410,7 +428,7 @@ func (sp *spill) loadCuts(k, n int) []int64 {
 // before it), and then all of them read their records into place side by side. Read on
 // one goroutine, a partition was the longest stretch of a 1M `score --data` run with a core
 // idle (docs/operations.md).
-func (src *people) loadPartition(sp *spill, k, lo, hi int) error {
+func (src *people) loadPartition(sp *spill, k, lo, hi int, evs []rawEvent, jobs []uint32) error {
 	f := sp.files[k]
 	if st, err := f.Stat(); err != nil {
 		return fmt.Errorf("features: reading spill file: %w", err)
@@ -423,11 +441,13 @@ func (src *people) loadPartition(sp *spill, k, lo, hi int) error {
 		off[p-lo+1] = off[p-lo] + int(sp.counts[p])
 	}
 	total := off[n]
-	evs := make([]rawEvent, total)
-	jobs := make([]uint32, total)
-	// The records come in row-group order, so each lands at a random place of evs and jobs.
-	adviseHuge(evs)
-	adviseHuge(jobs)
+	if total > len(evs) || total > len(jobs) {
+		return fmt.Errorf("features: reading spill file %s: %d events, room for %d", f.Name(), total, min(len(evs), len(jobs)))
+	}
+	// Every place of evs[:total] and jobs[:total] is written below (the records read are
+	// checked against the counts), so what a partition before left there does not matter.
+	// The records come in row-group order, so each lands at a random place.
+	evs, jobs = evs[:total], jobs[:total]
 	bad := func(what string) error {
 		return fmt.Errorf("features: reading spill file %s: %s", f.Name(), what)
 	}
