@@ -43,18 +43,7 @@ type Engine struct {
 	// goroutine (at least), rows per row group of the feature file (the file's layout).
 	rangeRows, groupRows int
 	walkRows             int // people per partition of a walk that does not fit the budget
-	mapBytes             int // tables at least this large are mapped outside the heap (offHeap); 0: mapMin
-}
-
-// mapMin is the size from which a walk's table of events is mapped outside the Go heap
-// (offHeap): below two huge pages, the heap's clearing costs nothing worth saving.
-const mapMin = 2 * hugePageSize
-
-func (e Engine) mapFrom() int {
-	if e.mapBytes > 0 {
-		return e.mapBytes
-	}
-	return mapMin
+	mapBytes             int // a walk's tables at least this large are mapped outside the heap (offHeap's from)
 }
 
 func (e Engine) memory() int64 {

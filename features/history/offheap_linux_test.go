@@ -20,6 +20,7 @@ func TestOffHeap(t *testing.T) {
 		lowersBy int64
 	}{
 		{"heap", 1000, 1 << 30, 0},
+		{"default threshold", 1000, 0, 0}, // 48 KB, under two huge pages
 		{"mapped", 1 << 18, 1, (1 << 18) * int64(unsafe.Sizeof(rawEvent{}))},
 	} {
 		s, free := offHeap[rawEvent](tc.n, tc.from)

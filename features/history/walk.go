@@ -118,8 +118,8 @@ func (e Engine) walk(ctx context.Context, dir string, opts features.Options, hel
 		}
 		most = max(most, n)
 	}
-	evs, freeEvs := offHeap[rawEvent](most, e.mapFrom())
-	jobs, freeJobs := offHeap[uint32](most, e.mapFrom())
+	evs, freeEvs := offHeap[rawEvent](most, e.mapBytes)
+	jobs, freeJobs := offHeap[uint32](most, e.mapBytes)
 	defer func() {
 		src.evs = nil
 		freeEvs()
