@@ -122,3 +122,30 @@ func FuzzParseMapping(f *testing.F) {
 		}
 	})
 }
+
+// checkText skips an event string equal to the last one checked in its field; a string
+// sharing the bytes of a valid one but longer (here, with half a rune more) is still
+// checked, and so is a field other than the one that was valid.
+func TestCheckTextRepeats(t *testing.T) {
+	full := "/a\xc3"
+	ts := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name   string
+		events []Event
+		want   string
+	}{
+		{"same bytes, longer", []Event{{Type: "x", TS: ts, Page: full[:2]}, {Type: "x", TS: ts, Page: full}}, "events[1].page"},
+		{"repeat after a valid one", []Event{{Type: "x", TS: ts, Page: "/a"}, {Type: "x", TS: ts, Page: "/a"}, {Type: "x", TS: ts, Channel: full}}, "events[2].channel"},
+		{"valid repeats", []Event{{Type: "x", TS: ts, Page: "/a"}, {Type: "x", TS: ts, Page: "/a"}, {Type: "x", TS: ts}}, ""},
+	} {
+		p := Profile{ContactID: "c", AsOf: ts.AddDate(0, 1, 0), Events: c.events}
+		err := CheckProfile(&p, ContactColumns{})
+		var fe *FieldError
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.want != "" && (!errors.As(err, &fe) || fe.Field != c.want):
+			t.Errorf("%s: err = %v, want one naming %s", c.name, err, c.want)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/propensity-dev/propensity/features"
 )
@@ -49,12 +51,19 @@ type inputInfo struct {
 	reserved []string
 	// numeric holds the models' attributes read as numbers.
 	numeric map[string]bool
+	// unknownKept holds the warnings of attributes nothing reads, by name, as seen so far
+	// (unknownWarning); keepMu orders its writers.
+	unknownKept atomic.Pointer[map[string]Warning]
+	keepMu      sync.Mutex
 }
 
 type modelAttr struct {
 	name    string
 	numeric bool
 	blocks  []string
+	// who names the blocks for messages; missing is the warning when the profile lacks it.
+	who     string
+	missing Warning
 }
 
 // inputInfo returns the set's inputInfo, worked out on first use.
@@ -115,6 +124,9 @@ func newInputInfo(s *ModelSet) *inputInfo {
 			}
 		}
 		if len(ma.blocks) > 0 {
+			ma.who = strings.Join(ma.blocks, ", ")
+			ma.missing = Warning{Field: "attributes." + a.Name, Code: WarnMissingInput,
+				Message: fmt.Sprintf("not in the profile; the %s model(s) take it as missing", ma.who)}
 			info.attrs = append(info.attrs, ma)
 			info.known[a.Name] = true
 			info.numeric[a.Name] = ma.numeric
@@ -126,28 +138,69 @@ func newInputInfo(s *ModelSet) *inputInfo {
 // warnings lists what the models do not get of p as sent, in a fixed order: unknown
 // attributes (by name), then the models' attributes that are missing or of the wrong type.
 func (info *inputInfo) warnings(p *features.Profile) []Warning {
-	out := []Warning{}
+	var buf [16]string
+	unknown := buf[:0]
 	if !info.open {
-		for _, k := range slices.Sorted(maps.Keys(p.Attributes)) {
+		for k := range p.Attributes {
 			if !info.known[k] {
-				out = append(out, Warning{Field: "attributes." + k, Code: WarnUnknownAttribute,
-					Message: "no loaded model or scorecard reads this attribute; it is ignored"})
+				unknown = append(unknown, k)
 			}
 		}
+		slices.Sort(unknown)
 	}
-	for _, a := range info.attrs {
+	out := make([]Warning, 0, len(unknown)+len(info.attrs))
+	for _, k := range unknown {
+		out = append(out, info.unknownWarning(k))
+	}
+	for i := range info.attrs {
+		a := &info.attrs[i]
 		v, ok := p.Attributes[a.name]
-		who := strings.Join(a.blocks, ", ")
 		switch {
 		case !ok || v == nil:
-			out = append(out, Warning{Field: "attributes." + a.name, Code: WarnMissingInput,
-				Message: fmt.Sprintf("not in the profile; the %s model(s) take it as missing", who)})
+			out = append(out, a.missing)
 		case a.numeric && !isNumber(v):
-			out = append(out, Warning{Field: "attributes." + a.name, Code: WarnWrongType,
-				Message: fmt.Sprintf("%s is not a number; the %s model(s) take it as missing", describe(v), who)})
+			out = append(out, Warning{Field: a.missing.Field, Code: WarnWrongType,
+				Message: fmt.Sprintf("%s is not a number; the %s model(s) take it as missing", describe(v), a.who)})
 		}
 	}
 	return out
+}
+
+// unknownWarning is the warning for an attribute nothing reads. A batch run warns of the
+// same few columns for every person: their warnings are kept (up to maxKeptWarnings names,
+// so that requests naming ever new attributes cannot grow the table) and shared by the
+// workers without a lock.
+func (info *inputInfo) unknownWarning(k string) Warning {
+	if m := info.unknownKept.Load(); m != nil {
+		if w, ok := (*m)[k]; ok {
+			return w
+		}
+	}
+	w := Warning{Field: "attributes." + k, Code: WarnUnknownAttribute,
+		Message: "no loaded model or scorecard reads this attribute; it is ignored"}
+	info.keepMu.Lock()
+	defer info.keepMu.Unlock()
+	old := info.unknownKept.Load()
+	if old != nil && len(*old) >= maxKeptWarnings {
+		return w
+	}
+	m := make(map[string]Warning, 1+lenOf(old))
+	if old != nil {
+		maps.Copy(m, *old)
+	}
+	m[k] = w
+	info.unknownKept.Store(&m)
+	return w
+}
+
+// maxKeptWarnings bounds inputInfo.unknownKept.
+const maxKeptWarnings = 256
+
+func lenOf(m *map[string]Warning) int {
+	if m == nil {
+		return 0
+	}
+	return len(*m)
 }
 
 // isNumber reports whether v is read as a number by the feature code (a JSON number, or a

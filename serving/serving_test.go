@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -390,5 +392,67 @@ func TestDefect11WarningsAndUnavailableReasons(t *testing.T) {
 		if !strings.Contains(string(b), k) {
 			t.Errorf("JSON lacks %s: %s", k, b)
 		}
+	}
+}
+
+// Unknown attributes are warned of in name order, however many there are: more than the
+// warnings the scorer keeps (256), and more than fit its buffer of names, in two profiles
+// scored one after the other (the second reads the kept warnings).
+func TestUnknownAttributeWarningsMany(t *testing.T) {
+	set := &serving.ModelSet{
+		Conversion: &serving.RecordClassifier{Inputs: []string{"age"},
+			PredictRecord: func(map[string]any) (float64, []serving.Reason, error) { return 0.3, nil, nil }},
+		FeatureOptions: features.Options{Attributes: []features.Attribute{{Name: "age"}}},
+	}
+	s := serving.NewScorer(serving.Static{Set: set}, nil)
+	for round, n := range []int{300, 40} {
+		attrs := map[string]any{"age": 30.0}
+		var want []string
+		for i := range n {
+			k := fmt.Sprintf("x%03d_%d", i, round)
+			attrs[k] = "v"
+			want = append(want, "attributes."+k)
+		}
+		slices.Sort(want)
+		r, err := s.Score(context.Background(), features.Profile{ContactID: "c", AsOf: asOf, Attributes: attrs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, w := range r.Warnings {
+			if w.Code != serving.WarnUnknownAttribute || !strings.Contains(w.Message, "no loaded model") {
+				t.Fatalf("round %d: warning %+v", round, w)
+			}
+			got = append(got, w.Field)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("round %d: %d warnings, want %d, in name order", round, len(got), len(want))
+		}
+	}
+}
+
+// Options.NoWarnings leaves only the warnings out: every block is as without it.
+func TestScoreNoWarnings(t *testing.T) {
+	set := &serving.ModelSet{
+		Conversion: &serving.RecordClassifier{Inputs: []string{"age"},
+			PredictRecord: func(map[string]any) (float64, []serving.Reason, error) { return 0.3, nil, nil }},
+		FeatureOptions: features.Options{Attributes: []features.Attribute{{Name: "age"}}},
+	}
+	s := serving.NewScorer(serving.Static{Set: set}, nil)
+	p := features.Profile{ContactID: "c", AsOf: asOf, Attributes: map[string]any{"agee": 3.0}}
+	with, err := s.ScoreWith(context.Background(), nil, &p, serving.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	without, err := s.ScoreWith(context.Background(), nil, &p, serving.Options{NoWarnings: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(with.Warnings) != 2 || without.Warnings != nil {
+		t.Fatalf("warnings %+v and, with NoWarnings, %+v", with.Warnings, without.Warnings)
+	}
+	with.Warnings = nil
+	if !reflect.DeepEqual(with, without) {
+		t.Errorf("responses differ beyond the warnings:\n%+v\n%+v", with, without)
 	}
 }

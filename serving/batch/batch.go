@@ -239,7 +239,7 @@ func Score(ctx context.Context, set *serving.ModelSet, opts Options) (Summary, e
 				}
 			}
 			prof := p.Profile(opts.AsOf)
-			resp, err := scorer.ScoreWith(ctx, set, &prof, serving.Options{Row: row})
+			resp, err := scorer.ScoreWith(ctx, set, &prof, serving.Options{Row: row, NoWarnings: true})
 			if err != nil {
 				return scored{}, &ContactError{ContactID: p.ContactID, Err: err}
 			}

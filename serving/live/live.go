@@ -334,7 +334,7 @@ func (s *Service) hook(ctx context.Context, cause string) store.Hook {
 		p := h.Profile(now)
 		// The state comes from the blocks the triggers look at; the full response, the
 		// body of the deliveries, only when something fires.
-		resp, err := s.scorer.ScoreWith(ctx, s.stateSet(set), &p, serving.Options{})
+		resp, err := s.scorer.ScoreWith(ctx, s.stateSet(set), &p, serving.Options{NoWarnings: true})
 		if err != nil {
 			// A model failing on one person must not refuse the record: it is stored, and
 			// the failure is counted and logged (without the person).
