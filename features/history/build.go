@@ -336,7 +336,6 @@ func (h *history) readContacts(ctx context.Context) error {
 	var isContact []bool // by identifier node: the id of a contact row kept (contactNode)
 	var sized *pqFile
 	var keep []bool // the batch's rows kept
-	var num []byte  // a number of a categorical attribute, as text
 	err := h.scan(ctx, m.File, true, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
 		grow := 0 // the rows of a new part file, to make room for at once
 		if p != sized {
@@ -351,40 +350,51 @@ func (h *history) readContacts(ctx context.Context) error {
 		}
 		// The rows are read in two passes that run side by side: this goroutine numbers the
 		// identifiers (the contact_id and email nodes, whose numbering follows the file's
-		// order) and settles which rows are kept, while another stores the kept rows' times,
+		// order) and settles which rows are kept, while others store the kept rows' times,
 		// stages and attributes, a chunk of rows behind it. On one goroutine, this was 2.5 s
 		// of a 16 s feature run at a million contacts on two cores, with the other core idle.
 		keep = slices.Grow(keep[:0], n)[:n]
-		chunks := make(chan int, n/contactChunk+1)
+		// The values are stored by valueParts goroutines, each its own attributes (the first
+		// also the times and stages): at ten million contacts one goroutine storing them
+		// all (12.7 s of CPU, against the numbering's 15.6 s) held up the read.
+		chunks := make([]chan int, valueParts)
 		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if grow > 0 {
-				// The values' room is made here, beside the numbering: on the numbering's
-				// goroutine it held up the whole read, 2.9 s at ten million contacts
-				// (the new memory's first touch).
-				h.cCreated = slices.Grow(h.cCreated, grow)
-				h.cStage.rows = slices.Grow(h.cStage.rows, grow)
-				h.cStageSince = slices.Grow(h.cStageSince, grow)
-				for a, at := range h.opts.Attributes {
-					if at.Categorical {
-						h.attrCat[a].rows = slices.Grow(h.attrCat[a].rows, grow)
-					} else {
-						h.attrNum[a] = slices.Grow(h.attrNum[a], grow)
+		for part := range chunks {
+			chunks[part] = make(chan int, n/contactChunk+1)
+			// Each part appends to copies of the slices (their headers side by side would
+			// share cache lines between the goroutines), put back when it ends.
+			c := &contactCols{part: part, cat: slices.Clone(h.attrCat), num: slices.Clone(h.attrNum)}
+			if part == 0 {
+				c.created, c.stage, c.since = h.cCreated, h.cStage, h.cStageSince
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if grow > 0 {
+					// The values' room is made here, beside the numbering: on the numbering's
+					// goroutine it held up the whole read, 2.9 s at ten million contacts
+					// (the new memory's first touch).
+					c.grow(h.opts.Attributes, grow)
+				}
+				lo := 0
+				for hi := range chunks[part] {
+					for i := lo; i < hi; i++ {
+						if keep[i] {
+							c.add(h.opts.Attributes, p, v, len(base), i)
+						}
+					}
+					lo = hi
+				}
+				for a := range h.opts.Attributes {
+					if a%valueParts == part {
+						h.attrCat[a], h.attrNum[a] = c.cat[a], c.num[a]
 					}
 				}
-			}
-			lo := 0
-			for hi := range chunks {
-				for i := lo; i < hi; i++ {
-					if keep[i] {
-						num = h.contactValues(p, v, len(base), i, num)
-					}
+				if part == 0 {
+					h.cCreated, h.cStage, h.cStageSince = c.created, c.stage, c.since
 				}
-				lo = hi
-			}
-		}()
+			}()
+		}
 		for i := range n {
 			keep[i] = false
 			if nd, ok := h.contactNode(v, i, st, isContact); ok {
@@ -409,10 +419,14 @@ func (h *history) readContacts(ctx context.Context) error {
 				}
 			}
 			if (i+1)%contactChunk == 0 || i == n-1 {
-				chunks <- i + 1
+				for _, ch := range chunks {
+					ch <- i + 1
+				}
 			}
 		}
-		close(chunks)
+		for _, ch := range chunks {
+			close(ch)
+		}
 		wg.Wait()
 		h.rep.Contacts += int64(n)
 		return nil
@@ -498,35 +512,73 @@ func mergeRuns[T any](dst, a, b []T, cmp func(a, b T) int) {
 // numbering their identifiers by.
 const contactChunk = 512
 
-// contactValues appends kept contact row i's created time, stage, stage time and attributes
-// (views from nAttr on) to h's columns. num is a buffer for a number as text, returned.
-func (h *history) contactValues(p *pqFile, v []vec, nBase, i int, num []byte) []byte {
-	created := int64(features.NoTS)
-	if v[1].i64 != nil && v[1].valid[i] {
-		created = v[1].i64[i]
+// valueParts is the number of goroutines storing the contacts' values beside the numbering:
+// part 0 stores the created time, the stage, the stage time and the attributes a with
+// a%valueParts == 0; part k the attributes with a%valueParts == k.
+const valueParts = 2
+
+// contactCols are the columns one part of the values' pass (valueParts) appends to: its
+// attributes of cat and num, and for part 0 the created times, stages and stage times.
+type contactCols struct {
+	part           int
+	created, since []int64
+	stage          codes
+	cat            []codes
+	num            [][]float64
+	buf            []byte // a number of a categorical attribute, as text
+}
+
+// grow makes room for n more rows in the part's columns.
+func (c *contactCols) grow(attrs []features.Attribute, n int) {
+	if c.part == 0 {
+		c.created = slices.Grow(c.created, n)
+		c.stage.rows = slices.Grow(c.stage.rows, n)
+		c.since = slices.Grow(c.since, n)
 	}
-	h.cCreated = append(h.cCreated, created)
-	h.cStage.add(str(&v[3], i))
-	since := int64(features.NoTS)
-	if v[4].i64 != nil && v[4].valid[i] {
-		since = v[4].i64[i]
+	for a, at := range attrs {
+		switch {
+		case a%valueParts != c.part:
+		case at.Categorical:
+			c.cat[a].rows = slices.Grow(c.cat[a].rows, n)
+		default:
+			c.num[a] = slices.Grow(c.num[a], n)
+		}
 	}
-	h.cStageSince = append(h.cStageSince, since)
-	for a, attr := range h.opts.Attributes {
+}
+
+// add appends kept contact row i's values of the part (the attributes' views from nBase on).
+func (c *contactCols) add(attrs []features.Attribute, p *pqFile, v []vec, nBase, i int) {
+	if c.part == 0 {
+		created := int64(features.NoTS)
+		if v[1].i64 != nil && v[1].valid[i] {
+			created = v[1].i64[i]
+		}
+		c.created = append(c.created, created)
+		c.stage.add(str(&v[3], i))
+		since := int64(features.NoTS)
+		if v[4].i64 != nil && v[4].valid[i] {
+			since = v[4].i64[i]
+		}
+		c.since = append(c.since, since)
+	}
+	for a, attr := range attrs {
+		if a%valueParts != c.part {
+			continue
+		}
 		col := &v[nBase+a]
 		null := p.cols[nBase+a] == nil || !col.valid[i]
 		switch {
 		case attr.Categorical && (null || col.f64 == nil && col.str == nil):
-			h.attrCat[a].add(nil)
+			c.cat[a].add(nil)
 		case attr.Categorical && col.f64 != nil:
-			num = strconv.AppendFloat(num[:0], col.f64[i], 'g', -1, 64)
-			h.attrCat[a].add(num)
+			c.buf = strconv.AppendFloat(c.buf[:0], col.f64[i], 'g', -1, 64)
+			c.cat[a].add(c.buf)
 		case attr.Categorical:
-			h.attrCat[a].add(col.str[i])
+			c.cat[a].add(col.str[i])
 		case null:
-			h.attrNum[a] = append(h.attrNum[a], math.NaN())
+			c.num[a] = append(c.num[a], math.NaN())
 		case col.f64 != nil:
-			h.attrNum[a] = append(h.attrNum[a], col.f64[i])
+			c.num[a] = append(c.num[a], col.f64[i])
 		default:
 			x := math.NaN()
 			if col.str != nil {
@@ -534,10 +586,9 @@ func (h *history) contactValues(p *pqFile, v []vec, nBase, i int, num []byte) []
 					x = y
 				}
 			}
-			h.attrNum[a] = append(h.attrNum[a], x)
+			c.num[a] = append(c.num[a], x)
 		}
 	}
-	return num
 }
 
 // nonFiniteAttribute returns the name of the first numeric attribute of row i read from a
