@@ -336,6 +336,7 @@ func (h *history) readContacts(ctx context.Context) error {
 	var isContact []bool // by identifier node: the id of a contact row kept (contactNode)
 	var sized *pqFile
 	var keep []bool // the batch's rows kept
+	var wm warmer   // reads the numbering's slots ahead
 	err := h.scan(ctx, m.File, true, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
 		grow := 0 // the rows of a new part file, to make room for at once
 		if p != sized {
@@ -396,6 +397,17 @@ func (h *history) readContacts(ctx context.Context) error {
 			}()
 		}
 		for i := range n {
+			if i%warmWindow == 0 {
+				// Each row's contact id and email are new identifiers, placed at random
+				// slots of the table: reading a window's slots ahead lets their cache
+				// misses overlap (idTable.warm). With the values off this goroutine, the
+				// numbering is the read's longest stretch.
+				for j := i; j < min(n, i+warmWindow); j++ {
+					wm.add(str(&v[0], j))
+					wm.add(str(&v[2], j))
+				}
+				h.warm(&wm)
+			}
 			keep[i] = false
 			if nd, ok := h.contactNode(v, i, st, isContact); ok {
 				if a := nonFiniteAttribute(h.opts.Attributes, p.cols[len(base):], v[len(base):], i); a != "" {
