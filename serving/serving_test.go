@@ -395,16 +395,21 @@ func TestDefect11WarningsAndUnavailableReasons(t *testing.T) {
 	}
 }
 
-// Unknown attributes are warned of in name order, however many there are: more than the
-// warnings the scorer keeps (256), and more than fit its buffer of names, in two profiles
-// scored one after the other (the second reads the kept warnings).
-func TestUnknownAttributeWarningsMany(t *testing.T) {
+// ageScorer scores with a conversion model that reads the attribute age alone.
+func ageScorer() *serving.Scorer {
 	set := &serving.ModelSet{
 		Conversion: &serving.RecordClassifier{Inputs: []string{"age"},
 			PredictRecord: func(map[string]any) (float64, []serving.Reason, error) { return 0.3, nil, nil }},
 		FeatureOptions: features.Options{Attributes: []features.Attribute{{Name: "age"}}},
 	}
-	s := serving.NewScorer(serving.Static{Set: set}, nil)
+	return serving.NewScorer(serving.Static{Set: set}, nil)
+}
+
+// Unknown attributes are warned of in name order, however many there are: more than the
+// warnings the scorer keeps (256), and more than fit its buffer of names, in two profiles
+// scored one after the other (the second reads the kept warnings).
+func TestUnknownAttributeWarningsMany(t *testing.T) {
+	s := ageScorer()
 	for round, n := range []int{300, 40} {
 		attrs := map[string]any{"age": 30.0}
 		var want []string
@@ -433,12 +438,7 @@ func TestUnknownAttributeWarningsMany(t *testing.T) {
 
 // Options.NoWarnings leaves only the warnings out: every block is as without it.
 func TestScoreNoWarnings(t *testing.T) {
-	set := &serving.ModelSet{
-		Conversion: &serving.RecordClassifier{Inputs: []string{"age"},
-			PredictRecord: func(map[string]any) (float64, []serving.Reason, error) { return 0.3, nil, nil }},
-		FeatureOptions: features.Options{Attributes: []features.Attribute{{Name: "age"}}},
-	}
-	s := serving.NewScorer(serving.Static{Set: set}, nil)
+	s := ageScorer()
 	p := features.Profile{ContactID: "c", AsOf: asOf, Attributes: map[string]any{"agee": 3.0}}
 	with, err := s.ScoreWith(context.Background(), nil, &p, serving.Options{})
 	if err != nil {
