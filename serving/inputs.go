@@ -2,13 +2,10 @@ package serving
 
 import (
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/propensity-dev/propensity/features"
 )
@@ -51,10 +48,6 @@ type inputInfo struct {
 	reserved []string
 	// numeric holds the models' attributes read as numbers.
 	numeric map[string]bool
-	// unknownKept holds the warnings of attributes nothing reads, by name, as seen so far
-	// (unknownWarning); keepMu orders its writers.
-	unknownKept atomic.Pointer[map[string]Warning]
-	keepMu      sync.Mutex
 }
 
 type modelAttr struct {
@@ -150,7 +143,8 @@ func (info *inputInfo) warnings(p *features.Profile) []Warning {
 	}
 	out := make([]Warning, 0, len(unknown)+len(info.attrs))
 	for _, k := range unknown {
-		out = append(out, info.unknownWarning(k))
+		out = append(out, Warning{Field: "attributes." + k, Code: WarnUnknownAttribute,
+			Message: "no loaded model or scorecard reads this attribute; it is ignored"})
 	}
 	for i := range info.attrs {
 		a := &info.attrs[i]
@@ -164,43 +158,6 @@ func (info *inputInfo) warnings(p *features.Profile) []Warning {
 		}
 	}
 	return out
-}
-
-// unknownWarning is the warning for an attribute nothing reads. A batch run warns of the
-// same few columns for every person: their warnings are kept (up to maxKeptWarnings names,
-// so that requests naming ever new attributes cannot grow the table) and shared by the
-// workers without a lock.
-func (info *inputInfo) unknownWarning(k string) Warning {
-	if m := info.unknownKept.Load(); m != nil {
-		if w, ok := (*m)[k]; ok {
-			return w
-		}
-	}
-	w := Warning{Field: "attributes." + k, Code: WarnUnknownAttribute,
-		Message: "no loaded model or scorecard reads this attribute; it is ignored"}
-	info.keepMu.Lock()
-	defer info.keepMu.Unlock()
-	old := info.unknownKept.Load()
-	if old != nil && len(*old) >= maxKeptWarnings {
-		return w
-	}
-	m := make(map[string]Warning, 1+lenOf(old))
-	if old != nil {
-		maps.Copy(m, *old)
-	}
-	m[k] = w
-	info.unknownKept.Store(&m)
-	return w
-}
-
-// maxKeptWarnings bounds inputInfo.unknownKept.
-const maxKeptWarnings = 256
-
-func lenOf(m *map[string]Warning) int {
-	if m == nil {
-		return 0
-	}
-	return len(*m)
 }
 
 // isNumber reports whether v is read as a number by the feature code (a JSON number, or a

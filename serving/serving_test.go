@@ -405,9 +405,8 @@ func ageScorer() *serving.Scorer {
 	return serving.NewScorer(serving.Static{Set: set}, nil)
 }
 
-// Unknown attributes are warned of in name order, however many there are: more than the
-// warnings the scorer keeps (256), and more than fit its buffer of names, in two profiles
-// scored one after the other (the second reads the kept warnings).
+// Unknown attributes are warned of in name order, however many there are (more than fit
+// the scorer's buffer of names), in two profiles scored one after the other.
 func TestUnknownAttributeWarningsMany(t *testing.T) {
 	s := ageScorer()
 	for round, n := range []int{300, 40} {
