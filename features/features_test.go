@@ -124,8 +124,9 @@ func FuzzParseMapping(f *testing.F) {
 }
 
 // checkText skips an event string equal to the last one checked in its field; a string
-// sharing the bytes of a valid one but longer (here, with half a rune more) is still
-// checked, and so is a field other than the one that was valid.
+// sharing the bytes of a valid one but longer (here, with half a rune more), one as long
+// as a valid one but not equal to it, and a field other than the one that was valid are
+// still checked.
 func TestCheckTextRepeats(t *testing.T) {
 	full := "/a\xc3"
 	ts := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -135,6 +136,7 @@ func TestCheckTextRepeats(t *testing.T) {
 		want   string
 	}{
 		{"same bytes, longer", []Event{{Type: "x", TS: ts, Page: full[:2]}, {Type: "x", TS: ts, Page: full}}, "events[1].page"},
+		{"same length, other bytes", []Event{{Type: "x", TS: ts, Page: "/ab"}, {Type: "x", TS: ts, Page: full}}, "events[1].page"},
 		{"repeat after a valid one", []Event{{Type: "x", TS: ts, Page: "/a"}, {Type: "x", TS: ts, Page: "/a"}, {Type: "x", TS: ts, Channel: full}}, "events[2].channel"},
 		{"valid repeats", []Event{{Type: "x", TS: ts, Page: "/a"}, {Type: "x", TS: ts, Page: "/a"}, {Type: "x", TS: ts}}, ""},
 	} {
