@@ -402,11 +402,7 @@ func (h *history) readContacts(ctx context.Context) error {
 				// slots of the table: reading a window's slots ahead lets their cache
 				// misses overlap (idTable.warm). With the values off this goroutine, the
 				// numbering is the read's longest stretch.
-				for j := i; j < min(n, i+warmWindow); j++ {
-					wm.add(str(&v[0], j))
-					wm.add(str(&v[2], j))
-				}
-				h.warm(&wm)
+				h.warmRows(&wm, i, n, &v[0], &v[2])
 			}
 			keep[i] = false
 			if nd, ok := h.contactNode(v, i, st, isContact); ok {
@@ -974,6 +970,17 @@ func (h *history) warmEvents(wm *warmer, v []vec, i, n int) {
 	h.warm(wm)
 }
 
+// warmRows reads ahead for rows i to i+warmWindow-1 of a batch of n rows, the identifiers
+// of each row in the columns ids.
+func (h *history) warmRows(wm *warmer, i, n int, ids ...*vec) {
+	for j := i; j < min(n, i+warmWindow); j++ {
+		for _, c := range ids {
+			wm.add(str(c, j))
+		}
+	}
+	h.warm(wm)
+}
+
 // person is h.person(id), remembered.
 func (last *lastPerson) person(h *history, id []byte) int32 {
 	if len(last.key) > 0 && bytes.Equal(id, last.key) {
@@ -1023,10 +1030,7 @@ func (h *history) scanTransactions(ctx context.Context, keys, prods *features.Pr
 		h.rep.Transactions += int64(n)
 		for i := range n {
 			if i%warmWindow == 0 {
-				for j := i; j < min(n, i+warmWindow); j++ {
-					wm.add(str(&v[0], j))
-				}
-				h.warm(&wm)
+				h.warmRows(&wm, i, n, &v[0])
 			}
 			id, ok := h.transactionRow(v, i, st)
 			if !ok {
