@@ -156,6 +156,11 @@ func (h *history) done(f *fileStats) {
 // each run of rows of the columns of read. A missing history file is not an error unless
 // required.
 func (h *history) scan(ctx context.Context, name string, required bool, check, read []colSpec, fn func(p *pqFile, st *fileStats, views []vec, n int) error) error {
+	return h.scanFile(ctx, name, required, false, check, read, fn)
+}
+
+// scanFile is scan, with each column's pages read ahead of fn when ahead is set (pagesAhead).
+func (h *history) scanFile(ctx context.Context, name string, required, ahead bool, check, read []colSpec, fn func(p *pqFile, st *fileStats, views []vec, n int) error) error {
 	path := filepath.Join(h.dir, name)
 	parts, ok, err := partFiles(path)
 	if err != nil {
@@ -186,6 +191,7 @@ func (h *history) scan(ctx context.Context, name string, required bool, check, r
 		}
 		st := &fileStats{FileReport{File: part}}
 		it := newRowIter(p)
+		it.ahead = ahead
 		for {
 			n, err := it.next()
 			if err != nil {
@@ -337,7 +343,10 @@ func (h *history) readContacts(ctx context.Context) error {
 	var sized *pqFile
 	var keep []bool // the batch's rows kept
 	var wm warmer   // reads the numbering's slots ahead
-	err := h.scan(ctx, m.File, true, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
+	// The pages are read ahead of the numbering (pagesAhead): on its goroutine, reading them
+	// was part of the longest stretch of the read. (1M contacts on two cores: 1.78 s without,
+	// 1.54 s with, medians of five alternating runs; docs/operations.md.)
+	err := h.scanFile(ctx, m.File, true, true, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
 		grow := 0 // the rows of a new part file, to make room for at once
 		if p != sized {
 			sized = p

@@ -756,6 +756,9 @@ type rowIter struct {
 	curs  []*cursor // parallel to p.cols; nil for absent columns
 	views []vec
 	done  bool
+	// ahead makes each column read its pages one ahead of the decoding, on a goroutine of
+	// its own (pagesAhead), for a reader whose decoding is on the longest stretch of a job.
+	ahead bool
 }
 
 func newRowIter(p *pqFile) *rowIter {
@@ -854,8 +857,85 @@ func (it *rowIter) next() (n int, err error) {
 				it.curs[i] = c
 			}
 			c.pages = chunks[ref.leaf.ColumnIndex].Pages()
+			if it.ahead {
+				c.pages = readAhead(c.pages)
+			}
 			c.n, c.pos = 0, 0
 		}
 	}
 	return 0, nil
+}
+
+// pagesAhead reads a column chunk's pages one ahead of its reader, on a goroutine of its
+// own: the next page is read from the file, decompressed and decoded by parquet-go while
+// the reader converts the current one. Pages are reference-counted (parquet.Release), so
+// two may be held at once. parquet-go has the same wrapper (parquet.AsyncPages), but a
+// panic on a corrupt page would kill the process from its goroutine; here it becomes the
+// page's error, as it does on the reader's goroutine (rowIter.next).
+type pagesAhead struct {
+	src  parquet.Pages
+	next chan pageRead
+	stop chan struct{}
+	done chan struct{}
+}
+
+type pageRead struct {
+	page parquet.Page
+	err  error
+}
+
+func readAhead(src parquet.Pages) *pagesAhead {
+	a := &pagesAhead{src: src, next: make(chan pageRead), stop: make(chan struct{}), done: make(chan struct{})}
+	go a.run()
+	return a
+}
+
+// run reads pages until an error (io.EOF at the end) has been handed over or Close stops it.
+func (a *pagesAhead) run() {
+	defer close(a.done)
+	defer close(a.next)
+	for {
+		page, err := readPage(a.src)
+		select {
+		case a.next <- pageRead{page, err}:
+			if err != nil {
+				return
+			}
+		case <-a.stop:
+			if page != nil {
+				parquet.Release(page)
+			}
+			return
+		}
+	}
+}
+
+func readPage(src parquet.Pages) (page parquet.Page, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			page, err = nil, fmt.Errorf("corrupt data: %v", v)
+		}
+	}()
+	return src.ReadPage()
+}
+
+// ReadPage returns the page read ahead and lets the next one be read.
+func (a *pagesAhead) ReadPage() (parquet.Page, error) {
+	r, ok := <-a.next
+	if !ok {
+		return nil, io.EOF
+	}
+	return r.page, r.err
+}
+
+// SeekToRow is not supported: the reader reads every page in order.
+func (a *pagesAhead) SeekToRow(int64) error {
+	return errors.New("history: pages read ahead cannot seek")
+}
+
+// Close stops the reading, releases the page read ahead and closes the chunk's pages.
+func (a *pagesAhead) Close() error {
+	close(a.stop)
+	<-a.done
+	return a.src.Close()
 }
