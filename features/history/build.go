@@ -626,8 +626,14 @@ func nonFiniteAttribute(attrs []features.Attribute, cols []*colRef, v []vec, i i
 func (h *history) readIdentities(ctx context.Context) error {
 	m := h.opts.Mapping.Identities
 	specs := []colSpec{{m.IDA, wantString, true}, {m.IDB, wantString, true}, {m.TS, wantTime, false}}
-	return h.scan(ctx, m.File, false, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
+	// As for the contacts, the pages are read ahead and the identifiers' table slots a
+	// window of rows ahead: the identities are read on one goroutine, with the others idle.
+	var wm warmer
+	return h.scanFile(ctx, m.File, false, true, nil, specs, func(p *pqFile, st *fileStats, v []vec, n int) error {
 		for i := range n {
+			if i%warmWindow == 0 {
+				h.warmRows(&wm, i, n, &v[0], &v[1])
+			}
 			a, b := str(&v[0], i), str(&v[1], i)
 			switch {
 			case len(a) == 0:
@@ -748,7 +754,7 @@ func (h *history) resolve() {
 	// ten million random hex ids by their text was 6.7 s of a 213 s feature run on two cores.
 	byID := make([]root, len(roots))
 	for i, r := range roots {
-		byID[i] = root{id: h.cid(best[r]), r: r}
+		byID[i] = root{id: h.cid(best[r]), r: r, c: best[r]}
 	}
 	if !slices.IsSortedFunc(byID, cmpRootID) {
 		common := commonPrefix(byID)
@@ -757,18 +763,22 @@ func (h *history) resolve() {
 		}
 		byID = sortParallel(byID, cmpRoot, h.workers)
 	}
-	for i := range byID {
-		roots[i] = byID[i].r
-	}
 	rootPerson := make([]int32, nn)
 	adviseHuge(rootPerson)
 	for i := range rootPerson {
 		rootPerson[i] = -1
 	}
+	// The people's contacts come with their roots (root.c), and each contact says whether
+	// it names its person (named), so that the loops below read at random only for the
+	// contacts merged into another: at ten million people, reading best[r] and pContact[p]
+	// at random for every contact was 0.5 of the 2.5 s this function took on one core
+	// (a CPU profile), with the other core idle.
 	h.pContact = make([]int32, len(roots))
-	for p, r := range roots {
-		rootPerson[r] = int32(p)
-		h.pContact[p] = best[r]
+	named := make([]bool, len(h.cNode))
+	for p := range byID {
+		rootPerson[byID[p].r] = int32(p)
+		h.pContact[p] = byID[p].c
+		named[byID[p].c] = true
 	}
 	h.nodePerson = make([]int32, nn)
 	adviseHuge(h.nodePerson) // read at random by every lookup of an event's person
@@ -778,8 +788,8 @@ func (h *history) resolve() {
 	// the other contacts of each person, as one flat list cut by person
 	h.mergedOff = make([]int32, len(roots)+1)
 	for c := range h.cNode {
-		if p := h.nodePerson[h.cNode[c]]; h.pContact[p] != int32(c) {
-			h.mergedOff[p+1]++
+		if !named[c] {
+			h.mergedOff[h.nodePerson[h.cNode[c]]+1]++
 		}
 	}
 	for p := range roots {
@@ -788,7 +798,8 @@ func (h *history) resolve() {
 	h.merged = make([]string, h.mergedOff[len(roots)])
 	at := slices.Clone(h.mergedOff[:len(roots)])
 	for c := range h.cNode {
-		if p := h.nodePerson[h.cNode[c]]; h.pContact[p] != int32(c) {
+		if !named[c] {
+			p := h.nodePerson[h.cNode[c]]
 			h.merged[at[p]] = h.cid(int32(c))
 			at[p]++
 		}
@@ -806,6 +817,7 @@ type root struct {
 	key uint64 // id's bytes after the prefix all share (prefixKey)
 	id  string
 	r   int32
+	c   int32 // the contact that names the person
 }
 
 func cmpRootID(a, b root) int { return strings.Compare(a.id, b.id) }

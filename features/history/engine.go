@@ -44,6 +44,7 @@ type Engine struct {
 	rangeRows, groupRows int
 	walkRows             int // people per partition of a walk that does not fit the budget
 	mapBytes             int // a walk's tables at least this large are mapped outside the heap (offHeap's from)
+	mapChunk             int // people mapped at a time by mapWalk (0: 512)
 }
 
 func (e Engine) memory() int64 {

@@ -66,7 +66,8 @@ func (e Engine) ForEachPerson(ctx context.Context, dir string, opts features.Opt
 // MapPersons is ForEachPerson with fn run concurrently by up to workers goroutines (0 means
 // GOMAXPROCS): fn maps each person to a result, and emit receives the results one at a
 // time, in contact_id order, from a single goroutine. fn must be safe for concurrent use; its
-// Person is valid only during the call. The first error from fn or emit stops the walk and
+// Person is valid only during the call. emit runs while fn maps later people, so the two
+// must not share state without synchronising it. The first error from fn or emit stops the walk and
 // is returned (an error from fn of an earlier person wins over a later one).
 func MapPersons[R any](ctx context.Context, dir string, opts features.Options, workers int, fn func(*Person) (R, error), emit func(R) error) (Report, error) {
 	return MapPersonsWithin(ctx, Engine{Workers: workers}, dir, opts, fn, emit)
@@ -88,7 +89,10 @@ func MapPersonsWithin[R any](ctx context.Context, e Engine, dir string, opts fea
 func mapWalk[R any](ctx context.Context, e Engine, dir string, opts features.Options, held int64,
 	load func(src *people, lo, hi int) error, fn func(w, p int, person *Person) (R, error), emit func(R) error) (Report, error) {
 	workers := e.workers()
-	const chunk = 512
+	chunk := 512
+	if e.mapChunk > 0 {
+		chunk = e.mapChunk
+	}
 	var bar progress.Bar
 	defer func() {
 		if bar != nil {
@@ -96,9 +100,46 @@ func mapWalk[R any](ctx context.Context, e Engine, dir string, opts features.Opt
 		}
 	}()
 	bufs := make([]personBuf, workers)
-	res := make([]R, chunk)
-	errs := make([]error, chunk)
-	return e.walk(ctx, dir, opts, held, load, func(src *people, from, to int) error {
+	// Two chunks' results: the people of one chunk are mapped while the results of the one
+	// before are emitted, on a goroutine of their own. Emitted by the walk between chunks,
+	// with the workers waiting, the results of a 1M batch score (appending its rows and
+	// writing them to Parquet) left a core idle. (docs/operations.md)
+	type results struct {
+		res  []R
+		errs []error
+		n    int
+	}
+	var slots [2]results
+	for i := range slots {
+		slots[i] = results{res: make([]R, chunk), errs: make([]error, chunk)}
+	}
+	emitAll := func(r *results) error {
+		for i := range r.n {
+			if r.errs[i] != nil {
+				return r.errs[i]
+			}
+			if err := emit(r.res[i]); err != nil {
+				return err
+			}
+			var zero R
+			r.res[i] = zero
+		}
+		return nil
+	}
+	emitting := make(chan error, 1)
+	pending := false
+	// wait waits for the chunk being emitted, if any: before its slot is mapped into again,
+	// and before the walk returns (emit is the caller's, and must be done by then).
+	wait := func() error {
+		if !pending {
+			return nil
+		}
+		pending = false
+		return <-emitting
+	}
+	defer wait()
+	k := 0 // chunks mapped
+	rep, err := e.walk(ctx, dir, opts, held, load, func(src *people, from, to int) error {
 		if bar == nil {
 			bar = progress.Start(ctx, "walking people", int64(src.n), "people")
 		}
@@ -107,6 +148,9 @@ func mapWalk[R any](ctx context.Context, e Engine, dir string, opts features.Opt
 				return err
 			}
 			hi := min(lo+chunk, to)
+			r := &slots[k%2]
+			k++
+			r.n = hi - lo
 			var next atomic.Int64
 			next.Store(int64(lo))
 			var wg sync.WaitGroup
@@ -119,25 +163,25 @@ func mapWalk[R any](ctx context.Context, e Engine, dir string, opts features.Opt
 						if p >= hi {
 							return
 						}
-						res[p-lo], errs[p-lo] = fn(w, p, src.fill(p, &bufs[w]))
+						r.res[p-lo], r.errs[p-lo] = fn(w, p, src.fill(p, &bufs[w]))
 					}
 				}()
 			}
 			wg.Wait()
-			for i := range hi - lo {
-				if errs[i] != nil {
-					return errs[i]
-				}
-				if err := emit(res[i]); err != nil {
-					return err
-				}
-				var zero R
-				res[i] = zero
+			if err := wait(); err != nil {
+				return err
 			}
+			pending = true
+			go func() { emitting <- emitAll(r) }()
 			bar.Add(int64(hi - lo))
 		}
-		return nil
+		// The partition's memory is released when this returns.
+		return wait()
 	})
+	if werr := wait(); err == nil {
+		err = werr
+	}
+	return rep, err
 }
 
 // rawEvent is one attributed event. Its type, page, channel and campaign are codes of

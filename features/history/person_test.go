@@ -89,17 +89,20 @@ func TestMapPersonsErrors(t *testing.T) {
 		t.Errorf("%d results emitted before the error, want 700", emitted)
 	}
 
+	// A chunk's results are emitted while the next chunk is mapped, so an emit error stops
+	// the walk once that chunk is mapped: at most two chunks in all.
 	stop := errors.New("stop")
 	var calls atomic.Int64
-	_, err = MapPersons(context.Background(), dir, opts, 2, func(p *Person) (int, error) {
+	const chunk = 100
+	_, err = MapPersonsWithin(context.Background(), Engine{Workers: 2, mapChunk: chunk}, dir, opts, func(p *Person) (int, error) {
 		calls.Add(1)
 		return 0, nil
 	}, func(int) error { return stop })
 	if !errors.Is(err, stop) {
 		t.Fatalf("emit error: got %v", err)
 	}
-	if n := calls.Load(); n >= int64(len(ids)) {
-		t.Errorf("the walk went on after emit failed: %d of %d people mapped", n, len(ids))
+	if n := calls.Load(); n > 2*chunk || len(ids) <= 2*chunk {
+		t.Errorf("the walk went on after emit failed: %d of %d people mapped, chunks of %d", n, len(ids), chunk)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -97,8 +97,9 @@ func TestWalkSpillSameOutput(t *testing.T) {
 				tmp := t.TempDir()
 				files := 0
 				// mapBytes 1: the partitions share one table of events mapped outside the heap,
-				// which each one overwrites (offHeap).
-				e := Engine{Workers: w, Memory: 1, TmpDir: tmp, walkRows: 150, mapBytes: 1, afterSpill: func(d string) { files = len(spillFiles(t, d)) }}
+				// which each one overwrites (offHeap). mapChunk 40: MapPersonsWithin maps
+				// several chunks a partition, each emitted while the next is mapped.
+				e := Engine{Workers: w, Memory: 1, TmpDir: tmp, walkRows: 150, mapBytes: 1, mapChunk: 40, afterSpill: func(d string) { files = len(spillFiles(t, d)) }}
 				var got []string
 				rep, err := e.ForEachPerson(context.Background(), dir, opts, func(p *Person) error {
 					got = append(got, fmt.Sprintf("%+v", *p))
