@@ -67,8 +67,8 @@ func (e Engine) ForEachPerson(ctx context.Context, dir string, opts features.Opt
 // GOMAXPROCS): fn maps each person to a result, and emit receives the results one at a
 // time, in contact_id order, from a single goroutine. fn must be safe for concurrent use; its
 // Person is valid only during the call. emit runs while fn maps later people, so the two
-// must not share state without synchronising it. The first error from fn or emit stops the walk and
-// is returned (an error from fn of an earlier person wins over a later one).
+// must not share state without synchronising it. The first error from fn or emit stops the
+// walk and is returned (an error from fn of an earlier person wins over a later one).
 func MapPersons[R any](ctx context.Context, dir string, opts features.Options, workers int, fn func(*Person) (R, error), emit func(R) error) (Report, error) {
 	return MapPersonsWithin(ctx, Engine{Workers: workers}, dir, opts, fn, emit)
 }
@@ -138,7 +138,6 @@ func mapWalk[R any](ctx context.Context, e Engine, dir string, opts features.Opt
 		pending = false
 		return <-emitting
 	}
-	defer wait()
 	k := 0 // chunks mapped
 	rep, err := e.walk(ctx, dir, opts, held, load, func(src *people, from, to int) error {
 		if bar == nil {
