@@ -139,8 +139,11 @@ func Open(dir string, opts Options) (*Store, error) {
 	cache := pebble.NewCache(opts.CacheBytes)
 	defer cache.Unref()
 	po := &pebble.Options{Cache: cache, FS: opts.FS, Logger: pebbleLogger{opts.Logger}}
-	// Most lookups miss (a new event's dedup key, a new identifier): bloom filters answer
-	// those without reading data blocks.
+	// Most lookups miss (a new event's dedup key, a new identifier): in levels 0 to 5,
+	// bloom filters answer those without reading data blocks. Pebble's point reads skip
+	// the filters of level 6 (only iterators opened with UseL6Filters read them), so in a
+	// bulk-loaded store, all of it in level 6, a miss reads the data block where the key
+	// would be (docs/operations.md, "Sizing").
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
@@ -312,10 +315,12 @@ type component struct {
 	// each costs a block read. A record stored later under a member whose flag is not set
 	// also writes the member's mark ("1E/" or "1T/" id, an empty value), without reading
 	// anything: a reader scans a member whose flag is set or who has a mark, and skips the
-	// others. A mark that is absent costs a reader about nothing (no table holds the key,
-	// or its bloom filter says so); writing the flag instead would cost each ingested
-	// event a read of its component. Nil, or not one flag per member, means unknown: every
-	// member is read. Stores of format 1 keep neither flags nor marks.
+	// others. A mark that is absent costs a reader little: often no table's key range
+	// holds it (a bulk-loaded store has no marks), or a bloom filter says so (levels 0 to
+	// 5; in level 6 the point read reads the data block where it would be). Writing the
+	// flag instead would cost each ingested event a read of its component. Nil, or not
+	// one flag per member, means unknown: every member is read. Stores of format 1 keep
+	// neither flags nor marks.
 	Has []byte `json:"h,omitempty"`
 }
 
