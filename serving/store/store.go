@@ -56,6 +56,8 @@ type Options struct {
 	// the price of that wait. A commit still returns only once synced. Default 0: every
 	// commit group syncs at once.
 	SyncInterval time.Duration
+	// MemTableBytes is the size of each memtable (pebble's MemTableSize; default 4 MiB).
+	MemTableBytes int64
 	// Logger receives pebble's own messages at debug level (nil: discarded).
 	Logger *slog.Logger
 }
@@ -146,6 +148,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	// would be (docs/operations.md, "Sizing").
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	if opts.MemTableBytes > 0 {
+		po.MemTableSize = uint64(opts.MemTableBytes)
 	}
 	if d := opts.SyncInterval; d > 0 {
 		po.WALMinSyncInterval = func() time.Duration { return d }

@@ -513,3 +513,44 @@ func TestBatch(t *testing.T) {
 		t.Fatalf("%d events stored (%v), want 3 (the unscored one too)", n, err)
 	}
 }
+
+// TestMemTableBytes: Options.MemTableBytes sets pebble's memtable size (pebble's 4 MiB
+// when zero), and records written across the flushes of a small memtable all read back.
+func TestMemTableBytes(t *testing.T) {
+	s, err := Open("db", Options{FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.po.MemTableSize; got != 4<<20 {
+		t.Errorf("default memtable %d bytes, want %d", got, 4<<20)
+	}
+	s.Close()
+	s, err = Open("db", Options{FS: vfs.NewMem(), MemTableBytes: 1 << 20, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := s.po.MemTableSize; got != 1<<20 {
+		t.Errorf("memtable %d bytes, want %d", got, 1<<20)
+	}
+	if _, err := s.PutContact(Contact{ContactID: "c"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	page := "/" + strings.Repeat("p", 500)
+	const n = 6000 // about 3 MiB of events: several flushes of a 1 MiB memtable
+	for i := range n {
+		if _, err := s.PutEvent(Event{TS: day(i % 300).Add(time.Duration(i)), Type: "page_view", ContactID: "c", Page: page}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f := s.db.Metrics().Flush.Count; f == 0 {
+		t.Error("no memtable flush: the test does not cover records written across flushes")
+	}
+	h, err := s.History("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Events) != n {
+		t.Errorf("%d events read back, want %d", len(h.Events), n)
+	}
+}
