@@ -56,7 +56,7 @@ func startLive(ctx context.Context, env *cliEnv, cfg *config.Config, src serving
 		tc = c
 	}
 	st, err := store.Open(cfg.Store, store.Options{Logger: env.log, CacheBytes: cfg.StoreCacheBytes,
-		SyncInterval: time.Duration(cfg.StoreSyncInterval), MemTableBytes: cfg.StoreMemtableBytes})
+		SyncInterval: time.Duration(cfg.StoreSyncInterval), MemTableBytes: cfg.StoreMemTableBytes})
 	if err != nil {
 		if errors.Is(err, store.ErrFormat) {
 			return nil, badInput(err)

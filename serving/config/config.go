@@ -88,12 +88,12 @@ type Config struct {
 	// write-ahead log: records acknowledged meanwhile share one sync. Default 500µs; 0s
 	// syncs every commit group at once. At most 100ms, since every write may wait for it.
 	StoreSyncInterval Duration `yaml:"store_sync_interval"`
-	// StoreMemtableBytes is the size of each of the live store's memtables, where writes
+	// StoreMemTableBytes is the size of each of the live store's memtables, where writes
 	// gather before pebble flushes them to a table. Default 4 MiB (pebble's default), from
 	// 1 MiB to 1 GiB. Larger memtables flush and compact less often: live ingestion into a
 	// large store gets faster, and resident memory grows by several times the size
 	// (docs/operations.md, "Sizing").
-	StoreMemtableBytes int64 `yaml:"store_memtable_bytes"`
+	StoreMemTableBytes int64 `yaml:"store_memtable_bytes"`
 	// CheckpointDir is where POST /v1/admin/checkpoint writes consistent copies of the
 	// store (backups). Empty disables the route.
 	CheckpointDir string `yaml:"checkpoint_dir"`
@@ -140,7 +140,7 @@ var DefaultConfig = Config{
 	MaxIngestBodyBytes:   16 << 20,
 	StoreCacheBytes:      256 << 20,
 	StoreSyncInterval:    Duration(500 * time.Microsecond),
-	StoreMemtableBytes:   4 << 20,
+	StoreMemTableBytes:   4 << 20,
 }
 
 // UnmarshalYAML applies DefaultConfig, then the document, refusing unknown keys.
@@ -198,8 +198,8 @@ func (c *Config) Validate() error {
 	if c.StoreSyncInterval < 0 || time.Duration(c.StoreSyncInterval) > 100*time.Millisecond {
 		errs = append(errs, fmt.Errorf("store_sync_interval: %s is outside 0s to 100ms", time.Duration(c.StoreSyncInterval)))
 	}
-	if c.StoreMemtableBytes < 1<<20 || c.StoreMemtableBytes > 1<<30 {
-		errs = append(errs, fmt.Errorf("store_memtable_bytes: %d is outside 1 MiB (1048576) to 1 GiB (1073741824)", c.StoreMemtableBytes))
+	if c.StoreMemTableBytes < 1<<20 || c.StoreMemTableBytes > 1<<30 {
+		errs = append(errs, fmt.Errorf("store_memtable_bytes: %d is outside 1 MiB (1048576) to 1 GiB (1073741824)", c.StoreMemTableBytes))
 	}
 	if c.MaxIngestBodyBytes <= 0 {
 		errs = append(errs, errors.New("max_ingest_body_bytes: must be positive"))

@@ -61,13 +61,13 @@ func TestStoreSyncInterval(t *testing.T) {
 	}
 }
 
-// TestStoreMemtableBytes: the default is pebble's 4 MiB, and the bounds are checked.
-func TestStoreMemtableBytes(t *testing.T) {
+// TestStoreMemTableBytes: the default is pebble's 4 MiB, and the bounds are checked.
+func TestStoreMemTableBytes(t *testing.T) {
 	for doc, want := range map[string]int64{"": 4 << 20, "store_memtable_bytes: 1048576": 1 << 20,
 		"store_memtable_bytes: 67108864": 64 << 20, "store_memtable_bytes: 1073741824": 1 << 30} {
 		c, err := Parse([]byte(doc))
-		if err != nil || c.StoreMemtableBytes != want {
-			t.Errorf("%q: %v, %v; want %d", doc, c.StoreMemtableBytes, err, want)
+		if err != nil || c.StoreMemTableBytes != want {
+			t.Errorf("%q: %v, %v; want %d", doc, c.StoreMemTableBytes, err, want)
 		}
 	}
 	for _, doc := range []string{"store_memtable_bytes: 0", "store_memtable_bytes: 1048575", "store_memtable_bytes: 1073741825"} {
